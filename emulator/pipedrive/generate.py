@@ -45,7 +45,7 @@ def generate_pipedrive(n_persons: int, seed: int) -> dict[str, Any]:
     # Pools keep 100k persons fast: Faker per record would dominate the run time.
     firsts = [fake.first_name() for _ in range(400)]
     lasts = [fake.last_name() for _ in range(600)]
-    companies = [fake.company() for _ in range(max(10, n_persons // 20))]
+    companies = [fake.company() for _ in range(min(2000, max(10, n_persons // 20)))]
     persons: list[dict[str, Any]] = []
     for index in range(n_persons):
         first, last = rng.choice(firsts), rng.choice(lasts)

@@ -132,3 +132,16 @@ def test_search_by_email_exact_and_by_name(pd: Pipedrive) -> None:
     gone = pd.get("/api/v2/persons/search", params={"term": "ada@example.com",
                                                     "fields": "email", "exact_match": "1"})
     assert gone.json()["data"]["items"] == []
+
+
+def test_concurrent_creates_get_distinct_ids(pd: Pipedrive) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(n: int) -> int:
+        return int(_create(pd, f"Thread {n}", f"t{n}@example.com")["id"])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(create, range(80)))
+    assert len(set(ids)) == 80
+    listed = pd.get("/api/v2/persons", params={"limit": 500}).json()["data"]
+    assert sorted(p["id"] for p in listed) == sorted(ids)
