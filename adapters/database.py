@@ -1,0 +1,56 @@
+"""The SQLAlchemy engines for read models, keys and tracking, in the event store's database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, create_engine, event
+
+from syncledger.adapters.store_url import StoreURL
+
+metadata = MetaData()
+
+
+@dataclass(frozen=True)
+class Database:
+    """`writer` transactions take SQLite's write lock up front; `reader` ones never do."""
+
+    store: StoreURL
+    writer: Engine
+    reader: Engine
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        if self.reader is not self.writer:
+            self.reader.dispose()
+
+
+def _sqlite_engine(store: StoreURL, immediate: bool) -> Engine:
+    engine = create_engine(store.sqlalchemy_url(), connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let the "begin" hook emit BEGIN itself (pysqlite would defer it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # Forgotten personal data must not linger in free pages.
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # A read-then-write transaction would fail on a snapshot conflict; writers take the
+        # write lock up front instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def open_database(store: StoreURL) -> Database:
+    if store.kind == "sqlite":
+        return Database(store, _sqlite_engine(store, True), _sqlite_engine(store, False))
+    engine = create_engine(store.sqlalchemy_url(), pool_size=4, max_overflow=4,
+                           pool_pre_ping=True)
+    return Database(store, engine, engine)

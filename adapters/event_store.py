@@ -1,0 +1,105 @@
+"""The event store: eventsourcing's own SQLite or PostgreSQL recorder, chosen by URL, with
+per-person encryption of personal data and a ledger seal appended to every save."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+from uuid import UUID
+
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    Mapper,
+    Notification,
+    Recording,
+    StoredEvent,
+)
+from sqlalchemy import inspect
+
+from syncledger.adapters.database import Database, metadata
+from syncledger.adapters.person_keys import KeyConflict, PersonKeys
+from syncledger.adapters.personal_data_mapper import PersonalDataMapper
+from syncledger.adapters.store_url import StoreURL
+from syncledger.domain.ids import LEDGER_ID
+from syncledger.domain.ledger import GENESIS, LogSealed, chain, covered_digest
+from syncledger.domain.step_cursor import StepCursor
+
+T = TypeVar("T")
+
+# A save that lost a race (an aggregate's or the ledger's next version, or a new key) is
+# redone from freshly loaded state; this bounds how often under heavy contention.
+MAX_ATTEMPTS = 20
+
+
+class SyncLedger(Application[UUID]):
+    name = "syncledger"
+    snapshotting_intervals = {StepCursor: 50}  # noqa: RUF012 (the library's class attribute)
+
+    def __init__(self, store: StoreURL, database: Database) -> None:
+        self.store = store
+        self.database = database
+        self.keys = PersonKeys(database)
+        env = {**store.eventsourcing_env(), "IS_SNAPSHOTTING_ENABLED": "y"}
+        super().__init__(env=env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        mapper = PersonalDataMapper(transcoder=self.construct_transcoder())
+        mapper.keys = self.keys
+        return mapper
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        events = processing_event.events
+        if not events:
+            return []
+        try:
+            stored = [self.mapper.to_stored_event(event) for event in events]
+            self.keys.flush()
+        except BaseException:
+            self.keys.discard_pending()
+            raise
+        seal = self._seal(stored)
+        stored.append(self.mapper.to_stored_event(seal))
+        ids = self.recorder.insert_events(stored, tracking=processing_event.tracking,
+                                          **processing_event.saved_kwargs)
+        if not ids:
+            return []
+        return [Recording(event, Notification(id=nid, originator_id=s.originator_id,
+                                              originator_version=s.originator_version,
+                                              topic=s.topic, state=s.state))
+                for event, s, nid in zip([*events, seal], stored, ids, strict=True)]
+
+    def _seal(self, stored: Sequence[StoredEvent]) -> LogSealed:
+        version, previous = self.ledger_head()
+        covered = covered_digest((s.originator_id, s.originator_version, s.topic, s.state)
+                                 for s in stored)
+        return LogSealed(originator_id=LEDGER_ID, originator_version=version + 1,
+                         timestamp=LogSealed.create_timestamp(), covered=covered,
+                         count=len(stored), previous=previous, head=chain(previous, covered))
+
+    def ledger_head(self) -> tuple[int, str]:
+        """(version, head hash) of the last seal, read fresh: a stale head loses the race."""
+        last = self.recorder.select_events(LEDGER_ID, desc=True, limit=1)
+        if not last:
+            return 0, GENESIS
+        seal = self.mapper.to_domain_event(last[0])
+        assert isinstance(seal, LogSealed)
+        return seal.originator_version, seal.head
+
+    def decide(self, command: Callable[[], T]) -> T:
+        """Run load-decide-save; a save that lost a race is redone on fresh state."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return command()
+            except (IntegrityError, KeyConflict):
+                if attempt == MAX_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def create_tables(database: Database) -> None:
+    """Create the read-model, key and tracking tables registered on the shared metadata."""
+    existing = set(inspect(database.writer).get_table_names())
+    missing = [t for t in metadata.sorted_tables if t.name not in existing]
+    if missing:
+        metadata.create_all(database.writer, tables=missing)

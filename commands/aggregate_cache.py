@@ -1,0 +1,33 @@
+"""The aggregates one decision batch has loaded or created, saved together in one save()."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from syncledger.adapters.event_store import SyncLedger
+
+
+class AggregateCache:
+    def __init__(self, app: SyncLedger) -> None:
+        self.app = app
+        self._loaded: dict[UUID, Any] = {}
+
+    def get(self, aggregate_id: UUID) -> Any:
+        """The aggregate, or None when it does not exist (yet)."""
+        if aggregate_id not in self._loaded:
+            try:
+                self._loaded[aggregate_id] = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                self._loaded[aggregate_id] = None
+        return self._loaded[aggregate_id]
+
+    def add(self, aggregate: Aggregate) -> None:
+        self._loaded[aggregate.id] = aggregate
+
+    def changed(self) -> list[Aggregate]:
+        return [a for a in self._loaded.values()
+                if a is not None and getattr(a, "pending_events", None)]

@@ -1,0 +1,258 @@
+"""`syncledger app import FILE.jsonl`: validate the whole file in one streaming pass, then
+record it in batches between ImportStarted and ImportCompleted."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.import_format import (
+    ActivityLine,
+    ImportLineError,
+    ListLine,
+    PersonDeletedLine,
+    PersonLine,
+    SavedFilterLine,
+    SequenceLeftLine,
+    SequenceLine,
+    TeamMemberLine,
+    parse_line,
+)
+from syncledger.domain.app_import import AppImport
+from syncledger.domain.app_records import Activity, AppRecord, PersonList, SavedFilter, TeamMember
+from syncledger.domain.app_records import Sequence as SequenceRecord
+from syncledger.domain.context import Context
+from syncledger.domain.email_claim import EmailClaim
+from syncledger.domain.ids import (
+    activity_id,
+    app_person_id,
+    email_claim_id,
+    import_id,
+    person_list_id,
+    saved_filter_id,
+    sequence_id,
+    team_member_id,
+)
+from syncledger.domain.person import Person
+
+LINES_PER_BATCH = 1000
+
+
+@dataclass
+class ImportSummary:
+    import_id: str
+    lines: int
+    recorded: dict[str, int] = field(default_factory=dict)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    already_imported: bool = False
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    with path.open(encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if text.strip():
+                yield number, text
+
+
+def validate(path: Path) -> tuple[str, int]:
+    """One streaming pass: every line valid, or ImportLineError naming file:line."""
+    digest = hashlib.sha256()
+    count = 0
+    try:
+        for number, text in _lines(path):
+            parse_line(str(path), number, text)
+            digest.update(text.strip().encode())
+            digest.update(b"\n")
+            count += 1
+    except UnicodeDecodeError as error:
+        raise ImportLineError(str(path), 0, f"not UTF-8 text ({error.reason})") from None
+    return digest.hexdigest(), count
+
+
+def import_file(app: SyncLedger, path: Path, actor: str,
+                progress: Callable[[int], None] | None = None) -> ImportSummary:
+    content_hash, count = validate(path)
+    import_uuid = import_id(content_hash)
+    summary = ImportSummary(import_id=import_uuid.hex[:12], lines=count)
+    ctx = Context(cause=f"import:{summary.import_id}", actor=actor)
+    now = datetime.now(UTC)
+    existing = AggregateCache(app).get(import_uuid)
+    if isinstance(existing, AppImport) and existing.completed:
+        summary.already_imported = True
+        return summary
+    batch: list[tuple[int, Any]] = []
+    for number, text in _lines(path):
+        batch.append((number, parse_line(str(path), number, text)))
+        if len(batch) == LINES_PER_BATCH:
+            _record_batch(app, batch, content_hash, str(path), count, now, ctx, summary)
+            if progress:
+                progress(len(batch))
+            batch = []
+    if batch:
+        _record_batch(app, batch, content_hash, str(path), count, now, ctx, summary)
+        if progress:
+            progress(len(batch))
+    app.decide(lambda: _complete(app, import_uuid, summary, ctx))
+    return summary
+
+
+def _complete(app: SyncLedger, import_uuid: Any, summary: ImportSummary, ctx: Context) -> None:
+    started = AggregateCache(app).get(import_uuid)
+    if isinstance(started, AppImport):  # nothing recorded: no import events either
+        started.complete(summary.recorded, summary.skipped, ctx)
+        app.save(started)
+
+
+def _record_batch(app: SyncLedger, batch: list[tuple[int, Any]], content_hash: str,
+                  source: str, count: int, now: datetime, ctx: Context,
+                  summary: ImportSummary) -> None:
+    def attempt() -> tuple[dict[str, int], list[dict[str, Any]]]:
+        cache = AggregateCache(app)
+        recorder = LineRecorder(cache, now, ctx)
+        for number, line in batch:
+            recorder.record(number, line)
+        changed = cache.changed()
+        if changed:
+            started = cache.get(import_id(content_hash))
+            if started is None:
+                changed.append(AppImport.start(content_hash, source, count, ctx))
+            app.save(*changed)
+        return recorder.recorded, recorder.skipped
+
+    recorded, skipped = app.decide(attempt)
+    for kind, n in recorded.items():
+        summary.recorded[kind] = summary.recorded.get(kind, 0) + n
+    summary.skipped.extend(skipped)
+
+
+class LineRecorder:
+    """Turns validated lines into commands on aggregates held by one batch's cache."""
+
+    def __init__(self, cache: AggregateCache, now: datetime, ctx: Context) -> None:
+        self.cache = cache
+        self.now = now
+        self.ctx = ctx
+        self.recorded: dict[str, int] = {}
+        self.skipped: list[dict[str, Any]] = []
+
+    def record(self, number: int, line: Any) -> None:
+        reason = self._dispatch(line)
+        if reason is not None:
+            self.skipped.append({"line": number, "reason": reason})
+
+    def _count(self, kind: str) -> None:
+        self.recorded[kind] = self.recorded.get(kind, 0) + 1
+
+    def _at(self, line: Any) -> datetime:
+        at = getattr(line, "at", None)
+        return at if at is not None else self.now
+
+    def _dispatch(self, line: Any) -> str | None:
+        if isinstance(line, PersonLine):
+            return self._person(line)
+        if isinstance(line, ActivityLine):
+            return self._activity(line)
+        if isinstance(line, TeamMemberLine):
+            return self._app_record(TeamMember, team_member_id(line.id), line.id, line)
+        if isinstance(line, SequenceLine):
+            data = line.given()
+            if "steps" in data:
+                data["steps"] = [step.model_dump() for step in line.steps]
+            return self._app_record(SequenceRecord, sequence_id(line.id), line.id, line, data)
+        if isinstance(line, SavedFilterLine):
+            data = {"rules": [rule.model_dump() for rule in line.rules]}
+            return self._app_record(SavedFilter, saved_filter_id(line.name), line.name, line,
+                                    data)
+        if isinstance(line, ListLine):
+            return self._app_record(PersonList, person_list_id(line.id), line.id, line)
+        if isinstance(line, SequenceLeftLine):
+            return self._sequence_left(line)
+        if isinstance(line, PersonDeletedLine):
+            return self._person_deleted(line)
+        raise AssertionError(f"unhandled line kind {line.kind}")
+
+    def _app_record(self, cls: type[AppRecord], uuid: Any, key: str, line: Any,
+                    data: dict[str, Any] | None = None) -> str | None:
+        attributes = data if data is not None else line.given()
+        current = self.cache.get(uuid)
+        if current is None:
+            self.cache.add(cls.record(key, attributes, self.now, self.ctx))
+            self._count(line.kind)
+        elif current.change(attributes, self.now, self.ctx):
+            self._count(line.kind)
+        return None
+
+    def _person(self, line: PersonLine) -> str | None:
+        uuid = app_person_id(line.id)
+        data = line.given()
+        at = self._at(line)
+        person = self.cache.get(uuid)
+        email = str(data.get("email") or (person.email if person else ""))
+        claim = self.cache.get(email_claim_id("app", email))
+        if claim is not None and claim.holder not in (None, uuid):
+            holder = self.cache.get(claim.holder)
+            return f"email {email} already belongs to person {getattr(holder, 'app_id', '?')}"
+        if person is None:
+            person = Person.record(line.id, data, at, self.ctx)
+            self.cache.add(person)
+            self._take(claim, email, uuid)
+            self._count("person")
+            return None
+        if person.deleted:
+            return f"person {line.id} was deleted"
+        version = person.version
+        old_email = person.update(data, at, self.ctx)
+        if old_email is not None:
+            released = self.cache.get(email_claim_id("app", old_email))
+            if released is not None:
+                released.release(uuid, self.ctx)
+            self._take(claim, person.email, uuid)
+        if person.version != version:
+            self._count("person")
+        return None
+
+    def _take(self, claim: Any, email: str, holder: Any) -> None:
+        if claim is None:
+            self.cache.add(EmailClaim.claim("app", email, holder, self.ctx))
+        else:
+            claim.take(holder, self.ctx)
+
+    def _activity(self, line: ActivityLine) -> str | None:
+        details = {k: v.isoformat() if hasattr(v, "isoformat") else v
+                   for k, v in line.given().items() if k not in ("person", "owner")}
+        uuid = activity_id(line.kind, line.id)
+        current = self.cache.get(uuid)
+        at = self._at(line)
+        if current is None:
+            self.cache.add(Activity.record(line.kind, line.id, line.person, line.owner,
+                                           details, at, self.ctx))
+            self._count(line.kind)
+        elif current.change(line.owner, details, at, self.ctx):
+            self._count(line.kind)
+        return None
+
+    def _sequence_left(self, line: SequenceLeftLine) -> str | None:
+        person = self.cache.get(app_person_id(line.person))
+        if person is None:
+            return f"person {line.person} is not imported"
+        version = person.version
+        person.leave_sequence(line.sequence, self._at(line), self.ctx)
+        if person.version != version:
+            self._count(line.kind)
+        return None
+
+    def _person_deleted(self, line: PersonDeletedLine) -> str | None:
+        person = self.cache.get(app_person_id(line.id))
+        if person is None:
+            return f"person {line.id} is not imported"
+        version = person.version
+        person.delete(self._at(line), self.ctx)
+        if person.version != version:
+            self._count(line.kind)
+        return None

@@ -1,0 +1,234 @@
+"""The `syncledger` command line: parses arguments, calls one handler, prints the answer.
+
+Errors a user can fix are caught here, once, and become one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from syncledger.adapters.logging import configure_logging
+from syncledger.adapters.store_url import StoreURLError
+from syncledger.commands import views
+from syncledger.commands.app_import import import_file, validate
+from syncledger.commands.import_format import ImportLineError
+from syncledger.commands.session import caught_up, store_session
+from syncledger.domain.context import SYSTEM_ACTOR
+from syncledger.replay.history import UnknownRecord
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Event-sourced two-way sync between a sales-engagement app and CRMs.")
+app_data = typer.Typer(no_args_is_help=True, help="App-side data: import people and actions.")
+people = typer.Typer(no_args_is_help=True, help="The people view.")
+emulator = typer.Typer(no_args_is_help=True, help="Local CRM emulators for demos and tests.")
+app.add_typer(app_data, name="app")
+app.add_typer(people, name="people")
+app.add_typer(emulator, name="emulator")
+
+out = Console()
+err = Console(stderr=True)
+
+
+class Settings:
+    store: str | None = None
+    actor: str = SYSTEM_ACTOR
+
+
+settings = Settings()
+
+
+class UserError(Exception):
+    """A mistake the user can fix: one line on stderr, exit 2."""
+
+
+@app.callback()
+def main_options(
+    store: str = typer.Option(None, "--store", help="Store URL (default: SYNCLEDGER_STORE, "
+                              "else sqlite:///syncledger.db)"),
+    actor: str = typer.Option(None, "--as", help="The team member running the command "
+                              "(default: SYNCLEDGER_ACTOR, else system)"),
+) -> None:
+    settings.store = store
+    settings.actor = actor or os.environ.get("SYNCLEDGER_ACTOR") or SYSTEM_ACTOR
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _progress(label: str, total: int | None) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err,
+                    transient=True, disable=not err.is_terminal)
+
+
+@app_data.command("import")
+def app_import(file: Path = typer.Argument(..., help="JSON Lines file"),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+    """Record app-side data and actions (team members, people, activities, ...)."""
+    if not file.is_file():
+        raise UserError(f"{file}: no such file")
+    _, total = validate(file)
+    with store_session(settings.store) as store, _progress("importing", total) as bar:
+        task = bar.add_task("import", total=total)
+        summary = import_file(store, file, settings.actor,
+                              progress=lambda n: bar.advance(task, n))
+    result = {"import": summary.import_id, "lines": summary.lines,
+              "already_imported": summary.already_imported, "recorded": summary.recorded,
+              "skipped": summary.skipped}
+    if as_json:
+        _print_json(result)
+        return
+    if summary.already_imported:
+        out.print(f"{file}: already imported (import {summary.import_id}); nothing recorded")
+        return
+    recorded = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.recorded.items()))
+    out.print(f"{file}: {summary.lines} lines; recorded {recorded or 'nothing new'}")
+    for skip in summary.skipped[:20]:
+        out.print(f"  skipped line {skip['line']}: {skip['reason']}")
+    if len(summary.skipped) > 20:
+        out.print(f"  ... and {len(summary.skipped) - 20} more skipped lines")
+
+
+@people.command("list")
+def people_list(linked: str = typer.Option(None, "--linked",
+                                           help="salesforce, pipedrive or none"),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every person in the app, with owner, status and CRM links."""
+    if linked not in (None, "salesforce", "pipedrive", "none"):
+        raise UserError(f"--linked {linked}: expected salesforce, pipedrive or none")
+    with store_session(settings.store) as store:
+        rows = views.people(caught_up(store), linked)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "email", "name", "account", "owner", "status", "links")
+    for row in rows:
+        name = " ".join(p for p in (row["first_name"], row["last_name"]) if p)
+        links = ", ".join(f"{link['object']} {link['id']}" for link in row["links"])
+        table.add_row(row["id"], row["email"], name, row["account"] or "",
+                      row["owner"] or "", row["status"] or "", links)
+    out.print(table)
+    out.print(f"{len(rows)} people")
+
+
+@people.command("show")
+def people_show(key: str = typer.Argument(..., help="app id, email or CRM id"),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """One person."""
+    with store_session(settings.store) as store:
+        row = views.person(caught_up(store), key)
+    if as_json:
+        _print_json(row)
+        return
+    for name, value in row.items():
+        shown = value if isinstance(value, str) else json.dumps(value)
+        out.print(f"[bold]{name}[/bold]: {shown}")
+
+
+@app.command("history")
+def history_command(key: str = typer.Argument(..., help="app id, email, CRM id, "
+                                              "integration:CRM or run:RUN_ID"),
+                    as_json: bool = typer.Option(False, "--json")) -> None:
+    """The change trail of one record, oldest first."""
+    with store_session(settings.store) as store:
+        entries = views.history(caught_up(store), key)
+    if as_json:
+        _print_json(entries)
+        return
+    table = Table("position", "time", "type", "cause", "actor", "data")
+    for entry in entries:
+        table.add_row(str(entry["position"]), entry["time"][:19], entry["type"],
+                      entry["cause"] or "", entry["actor"] or "",
+                      json.dumps(entry["data"], default=str)[:120])
+    out.print(table)
+
+
+@app.command("rebuild")
+def rebuild_command(projection: str = typer.Argument(None, help="one projection "
+                                                     "(default: all)")) -> None:
+    """Rebuild read models from position 0 into shadow tables, then swap them in."""
+    with store_session(settings.store) as store:
+        total = store.recorder.max_notification_id() or 0
+        with _progress("rebuilding", total) as bar:
+            task = bar.add_task("rebuild", total=total)
+            names, read = views.rebuild(store, projection,
+                                        progress=lambda n: bar.advance(task, n))
+    out.print(f"rebuilt {', '.join(names)} from {read} events")
+
+
+@app.command("verify")
+def verify_command(expect: str = typer.Option(None, "--expect",
+                                              help="the head hash recorded elsewhere")) -> None:
+    """Recompute the ledger seals; exit 1 naming the first broken one."""
+    with store_session(settings.store) as store:
+        total = store.recorder.max_notification_id() or 0
+        with _progress("verifying", total) as bar:
+            task = bar.add_task("verify", total=total)
+            result = views.verify(store, progress=lambda n: bar.advance(task, n))
+    if result.broken:
+        err.print(f"broken: {result.broken}")
+        raise typer.Exit(1)
+    if expect and expect != result.head:
+        err.print(f"head {result.head} differs from the expected {expect}: "
+                  "the log was rewritten")
+        raise typer.Exit(1)
+    out.print(f"{result.seals} seals over {result.events} events verified")
+    out.print(f"head {result.head}")
+
+
+@emulator.command("serve")
+def emulator_serve(crm: str = typer.Option(..., "--crm", help="salesforce or pipedrive"),
+                   port: int = typer.Option(0, "--port"),
+                   data: Path = typer.Option(None, "--data", help="JSON to load")) -> None:
+    """Serve a CRM emulator on loopback; the first stdout line says where."""
+    from syncledger.emulator.server import serve_forever
+
+    if crm not in ("salesforce", "pipedrive"):
+        raise UserError(f"--crm {crm}: expected salesforce or pipedrive")
+    loaded = None
+    if data is not None:
+        try:
+            loaded = json.loads(data.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise UserError(f"{data}: {error}") from None
+    serve_forever(crm, port, loaded)
+
+
+@app.command("demo")
+def demo_command(directory: Path = typer.Option(Path("demo"), "--dir",
+                                                help="where the demo store goes")) -> None:
+    """Import generated app data into a fresh store and show what it holds."""
+    from syncledger.commands.demo import run_demo
+
+    run_demo(directory, out)
+
+
+USER_ERRORS = (UserError, ImportLineError, StoreURLError, UnknownRecord)
+
+
+def main() -> None:
+    configure_logging()
+    try:
+        app(standalone_mode=False)
+    except USER_ERRORS as error:
+        err.print(f"syncledger: {error}", markup=False, highlight=False)
+        sys.exit(2)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as error:  # click's usage errors
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(2)
+        raise

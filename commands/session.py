@@ -1,0 +1,35 @@
+"""Opening the store a command works on: event store, read-model tables, caught-up views."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from syncledger.adapters.database import open_database
+from syncledger.adapters.event_store import SyncLedger, create_tables
+from syncledger.adapters.store_url import StoreURL
+from syncledger.projections.registry import LIVE
+from syncledger.projections.runner import catch_up
+
+
+def open_store(url: str | None) -> SyncLedger:
+    store = StoreURL.from_env(url)
+    database = open_database(store)
+    create_tables(database)
+    return SyncLedger(store, database)
+
+
+@contextmanager
+def store_session(url: str | None) -> Iterator[SyncLedger]:
+    app = open_store(url)
+    try:
+        yield app
+    finally:
+        app.close()
+        app.database.dispose()
+
+
+def caught_up(app: SyncLedger) -> SyncLedger:
+    """Projections poll: catch them up before answering a query."""
+    catch_up(app, list(LIVE.values()))
+    return app

@@ -1,0 +1,43 @@
+"""Queries the CLI answers from read models and the log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.projections.people import find_person, list_people
+from syncledger.projections.registry import LIVE, PEOPLE
+from syncledger.projections.runner import rebuild as rebuild_projections
+from syncledger.replay import history as history_module
+from syncledger.replay import verify as verify_module
+from syncledger.replay.history import UnknownRecord
+
+
+def people(app: SyncLedger, linked: str | None) -> list[dict[str, Any]]:
+    with app.database.reader.connect() as connection:
+        return list_people(connection, PEOPLE.tables["people"], linked)
+
+
+def person(app: SyncLedger, key: str) -> dict[str, Any]:
+    with app.database.reader.connect() as connection:
+        row = find_person(connection, PEOPLE.tables["people"], key)
+    if row is None:
+        raise UnknownRecord(f"no person found for {key!r}")
+    return row
+
+
+def history(app: SyncLedger, key: str) -> list[dict[str, Any]]:
+    return history_module.history(app, key)
+
+
+def rebuild(app: SyncLedger, name: str | None,
+            progress: Callable[[int], None]) -> tuple[list[str], int]:
+    if name is not None and name not in LIVE:
+        raise UnknownRecord(f"no projection {name!r}; projections: {', '.join(LIVE)}")
+    chosen = [LIVE[name]] if name else list(LIVE.values())
+    return [p.name for p in chosen], rebuild_projections(app, chosen, progress)
+
+
+def verify(app: SyncLedger, progress: Callable[[int], None]) -> verify_module.Verification:
+    return verify_module.verify(app, progress)

@@ -1,0 +1,134 @@
+"""App-side records other than people: team members, sequences, saved filters, lists, and
+activities (emails, calls, tasks, notes, LinkedIn). References are kept as given, so that
+records imported in any order resolve once their target arrives."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from syncledger.domain.changes import newer_changes
+from syncledger.domain.context import Context
+from syncledger.domain.ids import (
+    activity_id,
+    app_person_id,
+    person_list_id,
+    saved_filter_id,
+    sequence_id,
+    team_member_id,
+)
+
+
+class AppRecord(Aggregate):
+    """A record whose whole state is a dict of attributes, changed last-writer-wins."""
+
+    class Recorded(Aggregate.Created):
+        key: str
+        attributes: dict[str, Any]
+        at: datetime
+        cause: str
+        actor: str
+
+    class Changed(Aggregate.Event):
+        attributes: dict[str, Any]
+        at: datetime
+        cause: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.attributes.update(self.attributes)
+            for name in self.attributes:
+                aggregate.times[name] = self.at
+
+    def __init__(self, key: str, attributes: dict[str, Any], at: datetime, cause: str,
+                 actor: str) -> None:
+        self.key = key
+        self.attributes = dict(attributes)
+        self.times = dict.fromkeys(attributes, at)
+
+    @classmethod
+    def record(cls, key: str, attributes: dict[str, Any], at: datetime, ctx: Context) -> Any:
+        return cls._create(cls.Recorded, key=key, attributes=attributes, at=at,
+                           cause=ctx.cause, actor=ctx.actor)
+
+    def change(self, attributes: dict[str, Any], at: datetime, ctx: Context) -> bool:
+        accepted = newer_changes(self.attributes, self.times, attributes, at)
+        if not accepted:
+            return False
+        self.trigger_event(self.Changed, attributes=accepted, at=at, cause=ctx.cause,
+                           actor=ctx.actor)
+        return True
+
+
+class TeamMember(AppRecord):
+    @staticmethod
+    def create_id(key: str, **_: Any) -> UUID:
+        return team_member_id(key)
+
+
+class Sequence(AppRecord):
+    @staticmethod
+    def create_id(key: str, **_: Any) -> UUID:
+        return sequence_id(key)
+
+
+class SavedFilter(AppRecord):
+    @staticmethod
+    def create_id(key: str, **_: Any) -> UUID:
+        return saved_filter_id(key)
+
+
+class PersonList(AppRecord):
+    @staticmethod
+    def create_id(key: str, **_: Any) -> UUID:
+        return person_list_id(key)
+
+
+ACTIVITY_KINDS = ("email", "call", "task", "note", "linkedin")
+
+
+class Activity(Aggregate):
+    """An app email, call, task, note or LinkedIn activity of one person.
+
+    Its `details` (subject, body, notes, message, text) are personal: they are encrypted
+    under the person's key (`subject`), so forgetting the person forgets them too."""
+
+    @staticmethod
+    def create_id(kind: str, key: str, **_: Any) -> UUID:
+        return activity_id(kind, key)
+
+    @classmethod
+    def record(cls, kind: str, key: str, person: str, owner: str | None,
+               details: dict[str, Any], at: datetime, ctx: Context) -> Activity:
+        return cls(kind=kind, key=key, person=person, subject=app_person_id(person),
+                   owner=owner, details=details, at=at, cause=ctx.cause, actor=ctx.actor)
+
+    @event("Recorded")
+    def __init__(self, kind: str, key: str, person: str, subject: UUID, owner: str | None,
+                 details: dict[str, Any], at: datetime, cause: str, actor: str) -> None:
+        self.kind = kind
+        self.key = key
+        self.person = person
+        self.subject = subject
+        self.owner = owner
+        self.details = dict(details)
+        self.at = at
+
+    def change(self, owner: str | None, details: dict[str, Any], at: datetime,
+               ctx: Context) -> bool:
+        changed = {k: v for k, v in details.items() if self.details.get(k) != v}
+        if not changed and owner == self.owner and at == self.at:
+            return False
+        self._changed(subject=self.subject, owner=owner, details=changed, at=at,
+                      cause=ctx.cause, actor=ctx.actor)
+        return True
+
+    @event("Changed")
+    def _changed(self, subject: UUID, owner: str | None, details: dict[str, Any],
+                 at: datetime, cause: str, actor: str) -> None:
+        self.owner = owner
+        self.details.update(details)
+        self.at = at

@@ -1,0 +1,28 @@
+"""Normalised content and its hash: what makes an unchanged record record nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def normalise_value(field: str, value: Any) -> Any:
+    """Trim text and lowercase emails, so our own echo compares equal to what we wrote."""
+    if isinstance(value, str):
+        value = value.strip()
+        if field.lower().endswith("email"):
+            value = value.lower()
+        return value or None
+    return value
+
+
+def normalise(content: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: normalise_value(key, content[key]) for key in sorted(content)}
+
+
+def content_hash(content: Mapping[str, Any]) -> str:
+    canonical = json.dumps(normalise(content), sort_keys=True, separators=(",", ":"),
+                           default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

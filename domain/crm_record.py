@@ -1,0 +1,193 @@
+"""Our mirror of a CRM record (Lead, Contact, Account): what we last observed and wrote.
+
+Each subclass gets its own event classes (Lead.Observed, Contact.WriteFailed, ...), so the log
+and the history say which object a fact is about."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from syncledger.domain.content import content_hash, normalise
+from syncledger.domain.context import Context
+from syncledger.domain.ids import crm_record_id
+
+
+class CrmRecord(Aggregate):
+    SOBJECT = "Record"
+
+    @staticmethod
+    def create_id(crm: str, org: str, sobject: str, record_id: str, **_: Any) -> UUID:
+        return crm_record_id(crm, org, sobject, record_id)
+
+    class Discovered(Aggregate.Created):
+        crm: str
+        org: str
+        sobject: str
+        record_id: str
+        cause: str
+        actor: str
+
+    class Observed(Aggregate.Event):
+        content: dict[str, Any]
+        content_hash: str
+        modstamp: str | None
+        owner: str | None
+        cause: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.content = self.content
+            aggregate.content_hash = self.content_hash
+            aggregate.modstamp = self.modstamp
+            aggregate.owner = self.owner
+
+    class Converted(Aggregate.Event):
+        contact_id: str | None
+        account_id: str | None
+        cause: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.converted = True
+            aggregate.converted_contact = self.contact_id
+
+    class Removed(Aggregate.Event):
+        master_record_id: str | None  # set when the record was merged into another
+        cause: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.deleted = True
+            aggregate.merged_into = self.master_record_id
+
+    class WriteRequested(Aggregate.Event):
+        key: str
+        action: str  # create | update
+        content: dict[str, Any]
+        cause: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.pending = {"key": self.key, "action": self.action,
+                                 "content": self.content}
+
+    class Written(Aggregate.Event):
+        key: str
+        crm_record: str
+        content: dict[str, Any]
+        cause: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.pending = None
+            aggregate.crm_record = self.crm_record
+            aggregate.last_written = self.content
+            aggregate.last_error = None
+
+    class WriteFailed(Aggregate.Event):
+        key: str
+        code: str
+        message: str
+        retryable: bool
+        cause: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.pending = None
+            aggregate.last_error = {"code": self.code, "message": self.message,
+                                    "retryable": self.retryable}
+
+    def __init__(self, crm: str, org: str, sobject: str, record_id: str, cause: str,
+                 actor: str) -> None:
+        self.crm = crm
+        self.org = org
+        self.sobject = sobject
+        self.crm_record = record_id
+        self.content: dict[str, Any] = {}
+        self.content_hash: str | None = None
+        self.modstamp: str | None = None
+        self.owner: str | None = None
+        self.converted = False
+        self.converted_contact: str | None = None
+        self.deleted = False
+        self.merged_into: str | None = None
+        self.pending: dict[str, Any] | None = None
+        self.last_written: dict[str, Any] | None = None
+        self.last_error: dict[str, Any] | None = None
+
+    @classmethod
+    def discover(cls, crm: str, org: str, record_id: str, ctx: Context) -> Any:
+        return cls._create(cls.Discovered, crm=crm, org=org, sobject=cls.SOBJECT,
+                           record_id=record_id, cause=ctx.cause, actor=ctx.actor)
+
+    # -- decisions --------------------------------------------------------------------------
+    def observe(self, content: dict[str, Any], modstamp: str | None, owner: str | None,
+                ctx: Context) -> bool:
+        """Record what the CRM holds now; nothing when the normalised content is unchanged."""
+        normalised = normalise(content)
+        digest = content_hash(normalised)
+        if digest == self.content_hash and owner == self.owner:
+            return False
+        self.trigger_event(self.Observed, content=normalised, content_hash=digest,
+                           modstamp=modstamp, owner=owner, cause=ctx.cause, actor=ctx.actor)
+        return True
+
+    def is_echo(self, content: dict[str, Any]) -> bool:
+        """Our own write coming back: every field we last wrote reads back the same."""
+        if self.last_written is None:
+            return False
+        seen = normalise(content)
+        return all(seen.get(key) == value for key, value in self.last_written.items())
+
+    def mark_converted(self, contact_id: str | None, account_id: str | None,
+                       ctx: Context) -> None:
+        if self.converted:
+            return
+        self.trigger_event(self.Converted, contact_id=contact_id, account_id=account_id,
+                           cause=ctx.cause, actor=ctx.actor)
+
+    def mark_removed(self, master_record_id: str | None, ctx: Context) -> None:
+        if self.deleted:
+            return
+        self.trigger_event(self.Removed, master_record_id=master_record_id, cause=ctx.cause,
+                           actor=ctx.actor)
+
+    def request_write(self, key: str, action: str, content: dict[str, Any],
+                      ctx: Context) -> None:
+        if self.converted:
+            raise ValueError("a converted lead is never written")
+        self.trigger_event(self.WriteRequested, key=key, action=action,
+                           content=normalise(content), cause=ctx.cause, actor=ctx.actor)
+
+    def record_written(self, crm_record: str, ctx: Context) -> None:
+        if self.pending is None:
+            raise ValueError("no write was requested")
+        self.trigger_event(self.Written, key=self.pending["key"], crm_record=crm_record,
+                           content=self.pending["content"], cause=ctx.cause, actor=ctx.actor)
+
+    def record_write_failed(self, code: str, message: str, retryable: bool,
+                            ctx: Context) -> None:
+        if self.pending is None:
+            raise ValueError("no write was requested")
+        self.trigger_event(self.WriteFailed, key=self.pending["key"], code=code,
+                           message=message, retryable=retryable, cause=ctx.cause,
+                           actor=ctx.actor)
+
+
+class Lead(CrmRecord):
+    SOBJECT = "Lead"
+
+
+class Contact(CrmRecord):
+    SOBJECT = "Contact"
+
+
+class Account(CrmRecord):
+    SOBJECT = "Account"
+
+
+MIRRORS: dict[str, type[CrmRecord]] = {"Lead": Lead, "Contact": Contact, "Account": Account}
+

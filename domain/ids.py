@@ -1,0 +1,69 @@
+"""Deterministic aggregate ids: uuid5 of a natural key, so re-imports and replays land on the
+same aggregate. CRM keys include the org, because a Salesforce sandbox copies production's ids."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+NAMESPACE = UUID("6f1c3b0e-5a43-5d7e-9a8e-2f3d1c0b9a11")
+
+LEDGER_ID = uuid5(NAMESPACE, "ledger")
+
+
+def natural_id(key: str) -> UUID:
+    return uuid5(NAMESPACE, key)
+
+
+def app_person_id(person: str) -> UUID:
+    return natural_id(f"app:person:{person}")
+
+
+def team_member_id(member: str) -> UUID:
+    return natural_id(f"app:team_member:{member}")
+
+
+def sequence_id(sequence: str) -> UUID:
+    return natural_id(f"app:sequence:{sequence}")
+
+
+def person_list_id(list_id: str) -> UUID:
+    return natural_id(f"app:list:{list_id}")
+
+
+def saved_filter_id(name: str) -> UUID:
+    return natural_id(f"app:saved_filter:{name}")
+
+
+def activity_id(kind: str, activity: str) -> UUID:
+    return natural_id(f"app:{kind}:{activity}")
+
+
+def email_claim_id(side: str, email: str) -> UUID:
+    """One claim per lowercased email and side ("app", or a CRM org)."""
+    return natural_id(f"email:{side}:{email.strip().lower()}")
+
+
+def crm_record_id(crm: str, org: str, sobject: str, record: str) -> UUID:
+    if crm == "pipedrive":
+        return natural_id(f"pipedrive:{org}:{sobject}:{record}")
+    return natural_id(f"{crm}:{org}:{sobject}:{record}")
+
+
+def integration_id(crm: str) -> UUID:
+    return natural_id(f"integration:{crm}")
+
+
+def step_cursor_id(crm: str, step: str) -> UUID:
+    return natural_id(f"cursor:{crm}:{step}")
+
+
+def run_lease_id(crm: str) -> UUID:
+    return natural_id(f"lease:{crm}")
+
+
+def sync_run_id(run: str) -> UUID:
+    return natural_id(f"run:{run}")
+
+
+def import_id(content_hash: str) -> UUID:
+    return natural_id(f"import:{content_hash}")

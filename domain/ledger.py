@@ -1,0 +1,37 @@
+"""The ledger seal: every save appends, atomically, a LogSealed event that hashes the stored
+events it covers and chains to the previous seal, so an edited, deleted or inserted row
+breaks the chain. The hashing is here; which bytes were stored is the store's business."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.domain import DomainEvent
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class LogSealed(DomainEvent):
+    covered: str  # hash of the covered events
+    count: int
+    previous: str  # the previous seal's head
+    head: str  # chain(previous, covered)
+
+
+def covered_digest(events: Iterable[tuple[UUID | str, int, str, bytes]]) -> str:
+    """Hash (originator id, version, topic, stored bytes) of events, in the order stored."""
+    digest = hashlib.sha256()
+    for originator_id, version, topic, state in events:
+        originator = originator_id.hex if isinstance(originator_id, UUID) else originator_id
+        for part in (originator.encode(), str(version).encode(), topic.encode(), state):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+    return digest.hexdigest()
+
+
+def chain(previous: str, covered: str) -> str:
+    return hashlib.sha256(f"{previous}:{covered}".encode()).hexdigest()

@@ -1,0 +1,235 @@
+"""The app's person: profile, owner, status, flags, lists, sequence membership, CRM links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from syncledger.domain.changes import newer_changes
+from syncledger.domain.context import Context
+from syncledger.domain.ids import app_person_id
+
+# Personal values are encrypted per person in the store (domain.privacy names them).
+PROFILE_KEYS = ("first_name", "last_name", "account")
+STATE_KEYS = ("status", "inbox_category", "flags", "lists")
+ALL_KEYS = ("email", "owner", *PROFILE_KEYS, *STATE_KEYS, "fields")
+
+
+class PersonError(ValueError):
+    pass
+
+
+class Person(Aggregate):
+    @staticmethod
+    def create_id(app_id: str, **_: Any) -> UUID:
+        return app_person_id(app_id)
+
+    @event("Recorded")
+    def __init__(self, app_id: str, email: str, owner: str | None, values: dict[str, Any],
+                 attributes: dict[str, Any], at: datetime, cause: str, actor: str) -> None:
+        self.app_id = app_id
+        self.email = email
+        self.owner = owner
+        self.first_name: str | None = None
+        self.last_name: str | None = None
+        self.account: str | None = None
+        self.fields: dict[str, Any] = {}
+        self.status: str | None = None
+        self.inbox_category: str | None = None
+        self.flags: list[str] = []
+        self.lists: list[str] = []
+        self.sequence: dict[str, Any] | None = None
+        self.links: dict[str, dict[str, Any]] = {}
+        self.deleted = False
+        self.forgotten = False
+        self.times: dict[str, datetime] = {}
+        self._apply_values(values, at)
+        self._apply_attributes(attributes, at)
+        self.times["email"] = at
+        self.times["owner"] = at
+
+    @classmethod
+    def record(cls, app_id: str, data: dict[str, Any], at: datetime, ctx: Context) -> Person:
+        email = data.get("email")
+        if not email:
+            raise PersonError(f"person {app_id} needs an email")
+        values, attributes = _split(data)
+        return cls(app_id=app_id, email=str(email).strip().lower(), owner=data.get("owner"),
+                   values=values, attributes=attributes, at=at, cause=ctx.cause,
+                   actor=ctx.actor)
+
+    # -- state views ------------------------------------------------------------------------
+    def current(self) -> dict[str, Any]:
+        flat: dict[str, Any] = {key: getattr(self, key) for key in ALL_KEYS if key != "fields"}
+        for name, value in self.fields.items():
+            flat[f"fields.{name}"] = value
+        return flat
+
+    # -- decisions --------------------------------------------------------------------------
+    def update(self, data: dict[str, Any], at: datetime, ctx: Context) -> str | None:
+        """Apply an import line's keys (absent: keep; None: clear). Returns the old email
+        when the email changed, so the caller can move the email claim in the same save."""
+        if self.deleted:
+            raise PersonError(f"person {self.app_id} was deleted")
+        incoming = dict(data)
+        if "email" in incoming:
+            if not incoming["email"]:
+                raise PersonError(f"person {self.app_id} needs an email")
+            incoming["email"] = str(incoming["email"]).strip().lower()
+        if "fields" in incoming:
+            given = incoming.pop("fields")
+            if given is None:  # null clears every field
+                given = dict.fromkeys(self.fields)
+            for name, value in given.items():
+                incoming[f"fields.{name}"] = value
+        accepted = newer_changes(self.current(), self.times, incoming, at)
+        old_email = None
+        if "email" in accepted:
+            old_email = self.email
+            self._email_changed(email=accepted.pop("email"), at=at, cause=ctx.cause,
+                                actor=ctx.actor)
+        if "owner" in accepted:
+            self.reassign_owner(accepted.pop("owner"), at, ctx)
+        values, attributes = _split(_unflatten(accepted))
+        if values or attributes:
+            self._updated(values=values, attributes=attributes, at=at, cause=ctx.cause,
+                          actor=ctx.actor)
+        return old_email
+
+    def reassign_owner(self, owner: str | None, at: datetime, ctx: Context,
+                       reason: str | None = None) -> None:
+        if owner == self.owner:
+            return
+        self._owner_reassigned(owner=owner, previous=self.owner, reason=reason, at=at,
+                               cause=ctx.cause, actor=ctx.actor)
+
+    def leave_sequence(self, sequence: str, at: datetime, ctx: Context) -> None:
+        if self.sequence is None or self.sequence.get("id") != sequence:
+            return
+        self._sequence_left(sequence=sequence, at=at, cause=ctx.cause, actor=ctx.actor)
+
+    def join_sequence(self, sequence: str, step: int, ignore_step_delay: bool, at: datetime,
+                      ctx: Context) -> None:
+        membership = {"id": sequence, "step": step, "ignore_step_delay": ignore_step_delay}
+        if self.sequence == membership:
+            return
+        self._sequence_joined(sequence=sequence, step=step,
+                              ignore_step_delay=ignore_step_delay, at=at, cause=ctx.cause,
+                              actor=ctx.actor)
+
+    def link(self, crm: str, sobject: str, record_id: str, url: str | None,
+             ctx: Context) -> None:
+        link_key = f"{crm}:{sobject}"
+        current = self.links.get(link_key)
+        if current and current["id"] == record_id and not current["deleted"]:
+            return
+        self._linked(crm=crm, sobject=sobject, record_id=record_id, url=url, cause=ctx.cause,
+                     actor=ctx.actor)
+
+    def mark_link_deleted(self, crm: str, sobject: str, record_id: str, ctx: Context) -> None:
+        current = self.links.get(f"{crm}:{sobject}")
+        if not current or current["id"] != record_id or current["deleted"]:
+            return
+        self._link_deleted(crm=crm, sobject=sobject, record_id=record_id, cause=ctx.cause,
+                           actor=ctx.actor)
+
+    def delete(self, at: datetime, ctx: Context) -> None:
+        if self.deleted:
+            return
+        self._deleted(at=at, cause=ctx.cause, actor=ctx.actor)
+
+    def forget(self, ctx: Context) -> None:
+        if self.forgotten:
+            return
+        self._forgotten(cause=ctx.cause, actor=ctx.actor)
+
+    # -- facts ------------------------------------------------------------------------------
+    @event("EmailChanged")
+    def _email_changed(self, email: str, at: datetime, cause: str, actor: str) -> None:
+        self.email = email
+        self.times["email"] = at
+
+    @event("OwnerReassigned")
+    def _owner_reassigned(self, owner: str | None, previous: str | None, reason: str | None,
+                          at: datetime, cause: str, actor: str) -> None:
+        self.owner = owner
+        self.times["owner"] = at
+
+    @event("Updated")
+    def _updated(self, values: dict[str, Any], attributes: dict[str, Any], at: datetime,
+                 cause: str, actor: str) -> None:
+        self._apply_values(values, at)
+        self._apply_attributes(attributes, at)
+
+    @event("SequenceJoined")
+    def _sequence_joined(self, sequence: str, step: int, ignore_step_delay: bool,
+                         at: datetime, cause: str, actor: str) -> None:
+        self.sequence = {"id": sequence, "step": step, "ignore_step_delay": ignore_step_delay}
+
+    @event("SequenceLeft")
+    def _sequence_left(self, sequence: str, at: datetime, cause: str, actor: str) -> None:
+        self.sequence = None
+
+    @event("Linked")
+    def _linked(self, crm: str, sobject: str, record_id: str, url: str | None, cause: str,
+                actor: str) -> None:
+        self.links[f"{crm}:{sobject}"] = {"crm": crm, "object": sobject, "id": record_id,
+                                          "url": url, "deleted": False}
+
+    @event("LinkDeleted")
+    def _link_deleted(self, crm: str, sobject: str, record_id: str, cause: str,
+                      actor: str) -> None:
+        self.links[f"{crm}:{sobject}"]["deleted"] = True
+
+    @event("Deleted")
+    def _deleted(self, at: datetime, cause: str, actor: str) -> None:
+        self.deleted = True
+
+    @event("Forgotten")
+    def _forgotten(self, cause: str, actor: str) -> None:
+        self.forgotten = True
+
+    def _apply_values(self, values: dict[str, Any], at: datetime) -> None:
+        for key, value in values.items():
+            if key == "fields":
+                for name, field_value in value.items():
+                    if field_value is None:
+                        self.fields.pop(name, None)
+                    else:
+                        self.fields[name] = field_value
+                    self.times[f"fields.{name}"] = at
+            else:
+                setattr(self, key, value)
+                self.times[key] = at
+
+    def _apply_attributes(self, attributes: dict[str, Any], at: datetime) -> None:
+        for key, value in attributes.items():
+            if key in ("flags", "lists"):
+                value = sorted(set(value or []))
+            setattr(self, key, value)
+            self.times[key] = at
+
+
+def _unflatten(flat: dict[str, Any]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        if key.startswith("fields."):
+            nested.setdefault("fields", {})[key.removeprefix("fields.")] = value
+        else:
+            nested[key] = value
+    return nested
+
+
+def _split(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Personal values (encrypted in the store) apart from the plain attributes."""
+    values = {key: data[key] for key in (*PROFILE_KEYS, "fields") if key in data}
+    if values.get("fields") is None and "fields" in values:
+        values["fields"] = {}
+    attributes = {key: data[key] for key in STATE_KEYS if key in data}
+    for key in ("flags", "lists"):
+        if key in attributes:
+            attributes[key] = sorted(set(attributes[key] or []))
+    return values, attributes

@@ -1,0 +1,82 @@
+"""One sync run: its steps, counts and outcome. Per-record outcomes live on the records'
+own aggregates, so this stream stays small however large the run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from syncledger.domain.context import Context
+from syncledger.domain.ids import sync_run_id
+
+COUNT_KINDS = ("people", "contacts", "leads", "accounts", "emails", "tasks", "calls", "notes",
+               "linkedin", "statuses")
+COUNT_KEYS = ("created", "updated", "skipped", "failed")
+OUTCOMES = ("succeeded", "partial", "failed", "interrupted")
+
+
+def empty_counts() -> dict[str, dict[str, int]]:
+    return {kind: dict.fromkeys(COUNT_KEYS, 0) for kind in COUNT_KINDS}
+
+
+def outcome_of(counts: dict[str, dict[str, int]], fatal: bool) -> str:
+    if fatal:
+        return "failed"
+    failed = sum(kind["failed"] for kind in counts.values())
+    return "partial" if failed else "succeeded"
+
+
+class SyncRun(Aggregate):
+    @staticmethod
+    def create_id(run_id: str, **_: Any) -> UUID:
+        return sync_run_id(run_id)
+
+    @classmethod
+    def begin(cls, run_id: str, crm: str, steps: list[str], at: datetime,
+              ctx: Context) -> SyncRun:
+        return cls(run_id=run_id, crm=crm, steps=steps, at=at, cause=ctx.cause,
+                   actor=ctx.actor)
+
+    @event("Started")
+    def __init__(self, run_id: str, crm: str, steps: list[str], at: datetime, cause: str,
+                 actor: str) -> None:
+        self.run_id = run_id
+        self.crm = crm
+        self.steps = list(steps)
+        self.started_at = at
+        self.finished_at: datetime | None = None
+        self.outcome = "running"
+        self.counts = empty_counts()
+        self.skip_reasons: dict[str, int] = {}
+        self.errors: list[dict[str, Any]] = []
+
+    def finish(self, counts: dict[str, dict[str, int]], skip_reasons: dict[str, int],
+               errors: list[dict[str, Any]], fatal: bool, at: datetime, ctx: Context) -> None:
+        if self.outcome != "running":
+            raise RuntimeError(f"run {self.run_id} already ended ({self.outcome})")
+        self._finished(counts=counts, skip_reasons=skip_reasons, errors=errors,
+                       outcome=outcome_of(counts, fatal), at=at, cause=ctx.cause,
+                       actor=ctx.actor)
+
+    def interrupt(self, at: datetime, ctx: Context) -> None:
+        if self.outcome != "running":
+            return
+        self._interrupted(at=at, cause=ctx.cause, actor=ctx.actor)
+
+    @event("Finished")
+    def _finished(self, counts: dict[str, dict[str, int]], skip_reasons: dict[str, int],
+                  errors: list[dict[str, Any]], outcome: str, at: datetime, cause: str,
+                  actor: str) -> None:
+        self.counts = counts
+        self.skip_reasons = skip_reasons
+        self.errors = errors
+        self.outcome = outcome
+        self.finished_at = at
+
+    @event("Interrupted")
+    def _interrupted(self, at: datetime, cause: str, actor: str) -> None:
+        self.outcome = "interrupted"
+        self.finished_at = at

@@ -1,0 +1,81 @@
+"""A CRM activity (Salesforce Task or Note) created from an app activity: the write intent
+with its idempotency key, and its outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from syncledger.domain.content import content_hash, normalise
+from syncledger.domain.context import Context
+from syncledger.domain.ids import natural_id
+
+
+class Task(Aggregate):
+    @staticmethod
+    def create_id(crm: str, org: str, activity: UUID, **_: Any) -> UUID:
+        return natural_id(f"{crm}:{org}:task:{activity}")
+
+    @classmethod
+    def plan(cls, crm: str, org: str, activity: UUID, subject: UUID, ctx: Context) -> Task:
+        return cls(crm=crm, org=org, activity=activity, subject=subject, cause=ctx.cause,
+                   actor=ctx.actor)
+
+    @event("Planned")
+    def __init__(self, crm: str, org: str, activity: UUID, subject: UUID, cause: str,
+                 actor: str) -> None:
+        self.crm = crm
+        self.org = org
+        self.activity = activity
+        self.subject = subject
+        self.crm_record: str | None = None
+        self.written_hash: str | None = None
+        self.pending: dict[str, Any] | None = None
+        self.last_error: dict[str, Any] | None = None
+
+    @property
+    def key(self) -> str:
+        return self.id.hex
+
+    def request_write(self, content: dict[str, Any], ctx: Context) -> bool:
+        """Record the intent before the call; nothing when the CRM already holds this."""
+        digest = content_hash(content)
+        if digest == self.written_hash:
+            return False
+        action = "update" if self.crm_record else "create"
+        self._write_requested(subject=self.subject, key=self.key, action=action,
+                              content=normalise(content), cause=ctx.cause, actor=ctx.actor)
+        return True
+
+    def record_written(self, crm_record: str, ctx: Context) -> None:
+        if self.pending is None:
+            raise ValueError("no write was requested")
+        self._written(crm_record=crm_record, content_hash=content_hash(self.pending),
+                      cause=ctx.cause, actor=ctx.actor)
+
+    def record_write_failed(self, code: str, message: str, retryable: bool,
+                            ctx: Context) -> None:
+        if self.pending is None:
+            raise ValueError("no write was requested")
+        self._write_failed(code=code, message=message, retryable=retryable, cause=ctx.cause,
+                           actor=ctx.actor)
+
+    @event("WriteRequested")
+    def _write_requested(self, subject: UUID, key: str, action: str,
+                         content: dict[str, Any], cause: str, actor: str) -> None:
+        self.pending = content
+
+    @event("Written")
+    def _written(self, crm_record: str, content_hash: str, cause: str, actor: str) -> None:
+        self.crm_record = crm_record
+        self.written_hash = content_hash
+        self.pending = None
+        self.last_error = None
+
+    @event("WriteFailed")
+    def _write_failed(self, code: str, message: str, retryable: bool, cause: str,
+                      actor: str) -> None:
+        self.pending = None
+        self.last_error = {"code": code, "message": message, "retryable": retryable}

@@ -1,0 +1,39 @@
+"""What every projection is: its tables (live, or shadow for a rebuild) and a batch process.
+
+Each projection writes its rows and its tracking position in one transaction, many events a
+transaction, so a crash never leaves a half-counted batch."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from sqlalchemy import Connection, MetaData, Table
+
+SHADOW = "__shadow"
+
+Batch = list[tuple[int, Any]]  # (notification id, domain event)
+
+
+class Projection(ABC):
+    name: str
+
+    def __init__(self, metadata: MetaData, suffix: str = "") -> None:
+        self.suffix = suffix
+        self.tables: dict[str, Table] = self.define(metadata, suffix)
+
+    @abstractmethod
+    def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
+        """The projection's tables, each named `<logical name><suffix>`."""
+
+    @abstractmethod
+    def process(self, connection: Connection, batch: Batch) -> None:
+        """Apply a batch of events in the caller's transaction."""
+
+    def shadow(self) -> Projection:
+        return type(self)(MetaData(), SHADOW)
+
+
+def event_type(event: Any) -> str:
+    """`Person.OwnerReassigned` reads as PersonOwnerReassigned."""
+    return type(event).__qualname__.replace(".", "")

@@ -1,0 +1,61 @@
+"""Where each event sits in the log, by originator, subject and cause: what `history` reads
+to find a record's trail without scanning the log."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    or_,
+    select,
+)
+
+from syncledger.projections.base import Batch, Projection
+
+
+class EventIndex(Projection):
+    name = "event_index"
+
+    def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
+        table = Table(
+            f"event_index{suffix}", metadata,
+            Column("position", BigInteger, primary_key=True, autoincrement=False),
+            Column("originator_id", String(32), nullable=False, index=True),
+            Column("originator_version", Integer, nullable=False),
+            Column("subject", String(32), nullable=False, index=True),
+            Column("cause", String(200), index=True),
+        )
+        return {"event_index": table}
+
+    def process(self, connection: Connection, batch: Batch) -> None:
+        rows = []
+        for position, event in batch:
+            subject = getattr(event, "subject", None)
+            rows.append({
+                "position": position,
+                "originator_id": event.originator_id.hex,
+                "originator_version": event.originator_version,
+                "subject": (subject if isinstance(subject, UUID) else event.originator_id).hex,
+                "cause": getattr(event, "cause", None),
+            })
+        if rows:
+            connection.execute(self.tables["event_index"].insert(), rows)
+
+
+def positions_for(connection: Connection, table: Table, ids: list[UUID],
+                  cause: str | None = None) -> list[tuple[int, str, int]]:
+    """(position, originator id hex, version) of events about these ids, or with this cause."""
+    hexes = [i.hex for i in ids]
+    conditions = [table.c.originator_id.in_(hexes), table.c.subject.in_(hexes)]
+    if cause is not None:
+        conditions.append(table.c.cause == cause)
+    query = (select(table.c.position, table.c.originator_id, table.c.originator_version)
+             .where(or_(*conditions)).order_by(table.c.position))
+    return [(int(p), o, int(v)) for p, o, v in connection.execute(query)]

@@ -1,0 +1,141 @@
+"""The people view: one row per app person, with its CRM links, answered straight from its
+own table (`people list`, `people show`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Column, Connection, MetaData, String, Table, select
+
+from syncledger.domain.person import Person
+from syncledger.projections.base import Batch, Projection
+
+ROW_KEYS = ("id", "email", "first_name", "last_name", "account", "owner", "status",
+            "inbox_category", "flags", "lists", "fields", "sequence", "links")
+
+
+class PeopleView(Projection):
+    name = "people"
+
+    def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
+        people = Table(
+            f"people{suffix}", metadata,
+            Column("uuid", String(32), primary_key=True),
+            Column("id", String(200), nullable=False, index=True),
+            Column("email", String(320), index=True),
+            Column("first_name", String(200)),
+            Column("last_name", String(200)),
+            Column("account", String(300)),
+            Column("owner", String(200)),
+            Column("status", String(200)),
+            Column("inbox_category", String(200)),
+            Column("flags", JSON, nullable=False),
+            Column("lists", JSON, nullable=False),
+            Column("fields", JSON, nullable=False),
+            Column("sequence", JSON),
+            Column("links", JSON, nullable=False),
+            Column("deleted", Boolean, nullable=False),
+            Column("forgotten", Boolean, nullable=False),
+        )
+        return {"people": people}
+
+    def process(self, connection: Connection, batch: Batch) -> None:
+        table = self.tables["people"]
+        events = [(p, e) for p, e in batch if isinstance(e, Person.Event)]
+        if not events:
+            return
+        wanted = {e.originator_id.hex for _, e in events}
+        rows: dict[str, dict[str, Any]] = {
+            row["uuid"]: dict(row) for row in connection.execute(
+                select(table).where(table.c.uuid.in_(wanted))).mappings()}
+        existing = set(rows)
+        for _, event in events:
+            apply_event(rows, event)
+        changed = [row for uuid, row in rows.items() if uuid in wanted]
+        for row in changed:
+            if row["uuid"] in existing:
+                connection.execute(table.update().where(table.c.uuid == row["uuid"]), row)
+        fresh = [row for row in changed if row["uuid"] not in existing]
+        if fresh:
+            connection.execute(table.insert(), fresh)
+
+
+def apply_event(rows: dict[str, dict[str, Any]], event: Any) -> None:
+    uuid = event.originator_id.hex
+    if isinstance(event, Person.Recorded):
+        row = {"uuid": uuid, "id": event.app_id, "email": event.email, "owner": event.owner,
+               "first_name": None, "last_name": None, "account": None, "status": None,
+               "inbox_category": None, "flags": [], "lists": [], "fields": {},
+               "sequence": None, "links": [], "deleted": False, "forgotten": False}
+        rows[uuid] = row
+        _apply_values(row, event.values)
+        row.update(event.attributes)
+        return
+    row = rows[uuid]
+    if isinstance(event, Person.EmailChanged):
+        row["email"] = event.email
+    elif isinstance(event, Person.OwnerReassigned):
+        row["owner"] = event.owner
+    elif isinstance(event, Person.Updated):
+        _apply_values(row, event.values)
+        row.update(event.attributes)
+    elif isinstance(event, Person.SequenceJoined):
+        row["sequence"] = {"id": event.sequence, "step": event.step,
+                           "ignore_step_delay": event.ignore_step_delay}
+    elif isinstance(event, Person.SequenceLeft):
+        row["sequence"] = None
+    elif isinstance(event, Person.Linked):
+        links = [link for link in row["links"]
+                 if (link["crm"], link["object"]) != (event.crm, event.sobject)]
+        links.append({"crm": event.crm, "object": event.sobject, "id": event.record_id,
+                      "url": event.url, "deleted": False})
+        row["links"] = links
+    elif isinstance(event, Person.LinkDeleted):
+        row["links"] = [dict(link, deleted=True) if link["id"] == event.record_id else link
+                        for link in row["links"]]
+    elif isinstance(event, Person.Deleted):
+        row["deleted"] = True
+    elif isinstance(event, Person.Forgotten):
+        row["forgotten"] = True
+
+
+def _apply_values(row: dict[str, Any], values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        if key == "fields":
+            fields = dict(row["fields"])
+            for name, field_value in value.items():
+                if field_value is None:
+                    fields.pop(name, None)
+                else:
+                    fields[name] = field_value
+            row["fields"] = fields
+        else:
+            row[key] = value
+
+
+def to_json(row: Any) -> dict[str, Any]:
+    return {key: row[key] for key in ROW_KEYS}
+
+
+def list_people(connection: Connection, table: Table, linked: str | None) -> list[dict[str, Any]]:
+    rows = connection.execute(select(table).where(table.c.deleted.is_(False))
+                              .order_by(table.c.id)).mappings()
+    people = [to_json(row) for row in rows]
+    if linked == "none":
+        return [p for p in people if not any(not link["deleted"] for link in p["links"])]
+    if linked:
+        return [p for p in people
+                if any(link["crm"] == linked and not link["deleted"] for link in p["links"])]
+    return people
+
+
+def find_person(connection: Connection, table: Table, key: str) -> dict[str, Any] | None:
+    """By app id, email (case-insensitive) or linked CRM id."""
+    for condition in (table.c.id == key, table.c.email == key.strip().lower()):
+        row = connection.execute(select(table).where(condition)).mappings().first()
+        if row is not None:
+            return to_json(row)
+    for row in connection.execute(select(table)).mappings():
+        if any(link["id"] == key for link in row["links"]):
+            return to_json(row)
+    return None

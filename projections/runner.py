@@ -1,0 +1,112 @@
+"""Catching projections up with the log, and rebuilding them into shadow tables that are
+swapped in whole, so readers never see a half-built view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Index, inspect, text
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.tracking import forget_positions, max_position, record_positions
+from syncledger.projections.base import Projection
+
+BATCH = 2000
+
+Progress = Callable[[int], None]
+
+
+def catch_up(app: SyncLedger, projections: Sequence[Projection],
+             progress: Progress | None = None, names: Sequence[str] | None = None) -> int:
+    """Process every event after each projection's position; returns how many were read.
+
+    Several projections share one read of the log; `names` tracks them under other names
+    (a rebuild's shadow)."""
+    names = list(names or [p.name for p in projections])
+    with app.database.reader.connect() as connection:
+        positions = [max_position(connection, name) or 0 for name in names]
+    start = min(positions, default=0)
+    read = 0
+    while True:
+        notifications = app.recorder.select_notifications(start=start + 1, limit=BATCH)
+        if not notifications:
+            return read
+        batch = [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
+        with app.database.writer.begin() as connection:
+            for index, projection in enumerate(projections):
+                todo = [(p, e) for p, e in batch if p > positions[index]]
+                if not todo:
+                    continue
+                projection.process(connection, todo)
+                record_positions(connection, names[index],
+                                 [todo[0][0], todo[-1][0]])
+                positions[index] = todo[-1][0]
+        start = batch[-1][0]
+        read += len(batch)
+        if progress:
+            progress(len(batch))
+
+
+def rebuild(app: SyncLedger, projections: Sequence[Projection],
+            progress: Progress | None = None) -> int:
+    shadows = [p.shadow() for p in projections]
+    shadow_names = [f"{p.name}{p.suffix}" for p in shadows]
+    with app.database.writer.begin() as connection:
+        for shadow, name in zip(shadows, shadow_names, strict=True):
+            _drop(connection, shadow)
+            forget_positions(connection, name)
+            for table in shadow.tables.values():
+                table.create(connection)
+    read = catch_up(app, shadows, progress, names=shadow_names)
+    with app.database.writer.begin() as connection:
+        for live, shadow, name in zip(projections, shadows, shadow_names, strict=True):
+            _swap(connection, live, shadow)
+            forget_positions(connection, live.name)
+            connection.execute(text("UPDATE projection_tracking SET projection = :live "
+                                    "WHERE projection = :shadow"),
+                               {"live": live.name, "shadow": name})
+    return read
+
+
+def _drop(connection: Connection, projection: Projection) -> None:
+    existing = set(inspect(connection).get_table_names())
+    for table in projection.tables.values():
+        if table.name in existing:
+            table.drop(connection)
+
+
+def _swap(connection: Connection, live: Projection, shadow: Projection) -> None:
+    postgres = connection.dialect.name == "postgresql"
+    for logical, table in live.tables.items():
+        shadow_table = shadow.tables[logical]
+        connection.execute(text(f'DROP TABLE IF EXISTS "{table.name}"'))
+        for index in shadow_table.indexes:
+            connection.execute(text(f'DROP INDEX IF EXISTS "{index.name}"'))
+        connection.execute(text(f'ALTER TABLE "{shadow_table.name}" RENAME TO "{table.name}"'))
+        if postgres:
+            connection.execute(text(
+                f'ALTER TABLE "{table.name}" RENAME CONSTRAINT "{shadow_table.name}_pkey" '
+                f'TO "{table.name}_pkey"'))
+        for index in table.indexes:
+            _create_index(connection, index)
+
+
+def _create_index(connection: Connection, index: Index) -> None:
+    index.create(connection)
+
+
+def read_all(app: SyncLedger, progress: Progress | None = None) -> Any:
+    """Decode the whole log once (the baseline the benchmarks compare against)."""
+    start = 0
+    count = 0
+    while True:
+        notifications = app.recorder.select_notifications(start=start + 1, limit=BATCH)
+        if not notifications:
+            return count
+        for notification in notifications:
+            app.mapper.to_domain_event(notification)
+        count += len(notifications)
+        start = notifications[-1].id
+        if progress:
+            progress(len(notifications))

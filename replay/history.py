@@ -1,0 +1,77 @@
+"""The change trail of one record: every event about it, oldest first, with its position,
+time, type, cause, actor and data (personal values read as [forgotten] once forgotten)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.domain.ids import app_person_id, email_claim_id, integration_id, sync_run_id
+from syncledger.projections.base import event_type
+from syncledger.projections.event_index import positions_for
+from syncledger.projections.people import find_person
+from syncledger.projections.registry import EVENT_INDEX, PEOPLE
+
+HIDDEN = ("originator_id", "originator_version", "timestamp", "cause", "actor",
+          "originator_topic", "subject")
+
+
+class UnknownRecord(LookupError):
+    pass
+
+
+def history(app: SyncLedger, key: str) -> list[dict[str, Any]]:
+    ids, cause = _resolve(app, key)
+    with app.database.reader.connect() as connection:
+        found = positions_for(connection, EVENT_INDEX.tables["event_index"], ids, cause)
+    wanted: dict[str, dict[int, int]] = defaultdict(dict)
+    for position, originator, version in found:
+        wanted[originator][version] = position
+    entries = []
+    for originator, versions in wanted.items():
+        low, high = min(versions), max(versions)
+        for stored in app.recorder.select_events(UUID(originator), gt=low - 1, lte=high):
+            position = versions.get(stored.originator_version)
+            if position is not None:
+                entries.append(_entry(position, app.mapper.to_domain_event(stored)))
+    return sorted(entries, key=lambda entry: entry["position"])
+
+
+def _resolve(app: SyncLedger, key: str) -> tuple[list[UUID], str | None]:
+    if key.startswith("integration:"):
+        return [integration_id(key.removeprefix("integration:"))], None
+    if key.startswith("run:"):
+        run = key.removeprefix("run:")
+        return [sync_run_id(run)], f"run:{run}"
+    with app.database.reader.connect() as connection:
+        person = find_person(connection, PEOPLE.tables["people"], key)
+    if person is None:
+        raise UnknownRecord(f"no record found for {key!r} (try an app id, a CRM id, an "
+                            "email, integration:salesforce or run:RUN_ID)")
+    ids = [app_person_id(person["id"])]
+    if "@" in person["email"]:
+        ids.append(email_claim_id("app", person["email"]))
+    return ids, None
+
+
+def _entry(position: int, event: Any) -> dict[str, Any]:
+    return {"position": position, "time": event.timestamp.isoformat(),
+            "type": event_type(event), "cause": getattr(event, "cause", None),
+            "actor": getattr(event, "actor", None),
+            "data": {k: plain(v) for k, v in vars(event).items() if k not in HIDDEN}}
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready: ids as hex, times as ISO 8601."""
+    if isinstance(value, UUID):
+        return value.hex
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [plain(v) for v in value]
+    return value

@@ -1,0 +1,69 @@
+"""Recompute every ledger seal in one pass over the log: an edited, deleted or inserted row,
+or events left outside a seal, break the chain at a seal we can name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from eventsourcing.utils import get_topic
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.domain.ids import LEDGER_ID
+from syncledger.domain.ledger import GENESIS, LogSealed, chain, covered_digest
+
+BATCH = 5000
+SEAL_TOPIC = get_topic(LogSealed)
+
+
+@dataclass(frozen=True)
+class Verification:
+    head: str
+    seals: int
+    events: int
+    broken: str | None  # what is wrong with the first broken seal, or None
+
+
+def verify(app: SyncLedger, progress: Callable[[int], None] | None = None) -> Verification:
+    previous, version, seals, events = GENESIS, 0, 0, 0
+    pending: list[tuple[object, int, str, bytes]] = []
+    start = 0
+    while True:
+        notifications = app.recorder.select_notifications(start=start + 1, limit=BATCH)
+        if not notifications:
+            break
+        for n in notifications:
+            if n.originator_id != LEDGER_ID:
+                pending.append((n.originator_id, n.originator_version, n.topic, n.state))
+                events += 1
+                continue
+            where = f"seal {n.originator_version} (position {n.id})"
+            if n.topic != SEAL_TOPIC:
+                return Verification(previous, seals, events, f"{where}: not a seal")
+            try:
+                seal = app.mapper.to_domain_event(n)
+            except Exception as error:  # an edited seal may not even decode
+                return Verification(previous, seals, events, f"{where}: unreadable ({error})")
+            assert isinstance(seal, LogSealed)
+            covered = covered_digest(pending)  # type: ignore[arg-type]
+            problem = None
+            if seal.originator_version != version + 1:
+                problem = f"follows seal {version}: a seal is missing"
+            elif seal.previous != previous:
+                problem = "does not chain to the previous seal"
+            elif seal.count != len(pending) or seal.covered != covered:
+                problem = (f"covers {len(pending)} event(s) that do not hash as sealed: "
+                           "a row was edited, deleted or inserted")
+            elif seal.head != chain(previous, covered):
+                problem = "its head hash was altered"
+            if problem:
+                return Verification(previous, seals, events, f"{where}: {problem}")
+            previous, version, seals = seal.head, seal.originator_version, seals + 1
+            pending = []
+        start = notifications[-1].id
+        if progress:
+            progress(len(notifications))
+    if pending:
+        return Verification(previous, seals, events,
+                            f"{len(pending)} event(s) after seal {version} are not sealed")
+    return Verification(previous, seals, events, None)
