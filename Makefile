@@ -21,7 +21,9 @@ demo: $(VENV)/.installed
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
-	$(BIN)/mypy --package syncledger
+	@# mypy resolves `syncledger` through a link, since the repository root is the package.
+	@mkdir -p build/typecheck && ln -sfn ../.. build/typecheck/syncledger
+	MYPYPATH=build/typecheck $(BIN)/mypy --package syncledger
 
 test: lint
 	$(BIN)/pytest

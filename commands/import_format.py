@@ -84,6 +84,7 @@ class PersonLine(Line):
 
 
 class ActivityLine(Line):
+    kind: str
     id: str = Field(min_length=1)
     person: str = Field(min_length=1)
     owner: str | None = None

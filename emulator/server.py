@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 # A CRM's emulator module exposes build_app(token, data) -> WSGI application.
 AppBuilder = Callable[[str, dict[str, Any] | None], Any]
@@ -28,6 +28,11 @@ class RunningEmulator:
 
     def banner(self) -> str:
         return json.dumps({"url": self.url, "token": self.token, "ca_cert": str(self.ca_cert)})
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    # HTTP/1.1 keeps connections open: a TLS handshake per request would dominate.
+    protocol_version = "HTTP/1.1"
 
 
 def _builder(crm: str) -> AppBuilder:
@@ -49,7 +54,8 @@ def _start(crm: str, port: int, data: dict[str, Any] | None, directory: Path,
     token = token or secrets.token_urlsafe(24)
     context, ca_path = server_context(directory)
     app = _builder(crm)(token, data)
-    server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=context)
+    server = make_server("127.0.0.1", port, app, threaded=True, ssl_context=context,
+                         request_handler=KeepAliveHandler)
     url = f"https://127.0.0.1:{server.server_port}"
     return server, RunningEmulator(crm=crm, url=url, token=token, ca_cert=ca_path)
 

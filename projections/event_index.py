@@ -3,6 +3,7 @@ to find a record's trail without scanning the log."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -53,7 +54,7 @@ def positions_for(connection: Connection, table: Table, ids: list[UUID],
                   cause: str | None = None) -> list[tuple[int, str, int]]:
     """(position, originator id hex, version) of events about these ids, or with this cause."""
     hexes = [i.hex for i in ids]
-    conditions = [table.c.originator_id.in_(hexes), table.c.subject.in_(hexes)]
+    conditions: list[Any] = [table.c.originator_id.in_(hexes), table.c.subject.in_(hexes)]
     if cause is not None:
         conditions.append(table.c.cause == cause)
     query = (select(table.c.position, table.c.originator_id, table.c.originator_version)

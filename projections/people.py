@@ -62,7 +62,8 @@ class PeopleView(Projection):
 
 def apply_event(rows: dict[str, dict[str, Any]], event: Any) -> None:
     uuid = event.originator_id.hex
-    if isinstance(event, Person.Recorded):
+    kind = type(event).__qualname__.removeprefix("Person.")
+    if kind == "Recorded":
         row = {"uuid": uuid, "id": event.app_id, "email": event.email, "owner": event.owner,
                "first_name": None, "last_name": None, "account": None, "status": None,
                "inbox_category": None, "flags": [], "lists": [], "fields": {},
@@ -72,30 +73,30 @@ def apply_event(rows: dict[str, dict[str, Any]], event: Any) -> None:
         row.update(event.attributes)
         return
     row = rows[uuid]
-    if isinstance(event, Person.EmailChanged):
+    if kind == "EmailChanged":
         row["email"] = event.email
-    elif isinstance(event, Person.OwnerReassigned):
+    elif kind == "OwnerReassigned":
         row["owner"] = event.owner
-    elif isinstance(event, Person.Updated):
+    elif kind == "Updated":
         _apply_values(row, event.values)
         row.update(event.attributes)
-    elif isinstance(event, Person.SequenceJoined):
+    elif kind == "SequenceJoined":
         row["sequence"] = {"id": event.sequence, "step": event.step,
                            "ignore_step_delay": event.ignore_step_delay}
-    elif isinstance(event, Person.SequenceLeft):
+    elif kind == "SequenceLeft":
         row["sequence"] = None
-    elif isinstance(event, Person.Linked):
+    elif kind == "Linked":
         links = [link for link in row["links"]
                  if (link["crm"], link["object"]) != (event.crm, event.sobject)]
         links.append({"crm": event.crm, "object": event.sobject, "id": event.record_id,
                       "url": event.url, "deleted": False})
         row["links"] = links
-    elif isinstance(event, Person.LinkDeleted):
+    elif kind == "LinkDeleted":
         row["links"] = [dict(link, deleted=True) if link["id"] == event.record_id else link
                         for link in row["links"]]
-    elif isinstance(event, Person.Deleted):
+    elif kind == "Deleted":
         row["deleted"] = True
-    elif isinstance(event, Person.Forgotten):
+    elif kind == "Forgotten":
         row["forgotten"] = True
 
 

@@ -34,9 +34,9 @@ def history(app: SyncLedger, key: str) -> list[dict[str, Any]]:
     for originator, versions in wanted.items():
         low, high = min(versions), max(versions)
         for stored in app.recorder.select_events(UUID(originator), gt=low - 1, lte=high):
-            position = versions.get(stored.originator_version)
-            if position is not None:
-                entries.append(_entry(position, app.mapper.to_domain_event(stored)))
+            at = versions.get(stored.originator_version)
+            if at is not None:
+                entries.append(_entry(at, app.mapper.to_domain_event(stored)))
     return sorted(entries, key=lambda entry: entry["position"])
 
 
