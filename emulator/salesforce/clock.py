@@ -59,8 +59,9 @@ def parse_date(text: str) -> date | None:
 
 def format_datetime(moment: datetime) -> str:
     """Salesforce's wire form; being fixed-width UTC it also sorts as a plain string."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "+0000"
 
 
 def canonical_datetime(text: str) -> str | None:

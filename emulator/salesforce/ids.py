@@ -35,13 +35,13 @@ def case_suffix(id15: str) -> str:
     return "".join(out)
 
 
-def make_id(prefix: str, number: int) -> str:
-    """The id of the `number`-th record with this key prefix (pod "5g", like a real instance)."""
+def make_id(prefix: str, number: int, pod: str = "5g") -> str:
+    """The id of the `number`-th record with this key prefix; `pod` keeps id ranges apart."""
     body = []
     for _ in range(10):
         number, digit = divmod(number, 62)
         body.append(_DIGITS[digit])
-    id15 = prefix + "5g" + "".join(reversed(body))
+    id15 = prefix + pod + "".join(reversed(body))
     return id15 + case_suffix(id15)
 
 

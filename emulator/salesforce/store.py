@@ -117,6 +117,9 @@ class Store:
             raise ApiError(400, "INVALID_INPUT", f"unknown keys in load: {sorted(unknown)}")
         counts: dict[str, int] = {}
         for name in LOAD_ORDER:
+            if name == "Account" and options.get("current_user"):
+                # after the Users, before the records it will own by default
+                self._set_current_user(str(options["current_user"]))
             items = data.get(name)
             if items is None:
                 continue
@@ -132,14 +135,15 @@ class Store:
                 for item in items:
                     self._load_record(name, item)
             counts[name] = len(items)
-        if options.get("current_user"):
-            user = normalise_id(str(options["current_user"])) or ""
-            if user not in self.tables["User"]:
-                raise ApiError(400, "INVALID_INPUT", "options.current_user: no such User")
-            self.current_user_id = user
         if "LeadAssignmentRules" in data:
             self.assignment_rules = parse_rules(data["LeadAssignmentRules"])
         return counts
+
+    def _set_current_user(self, user_id: str) -> None:
+        user = normalise_id(user_id) or ""
+        if user not in self.tables["User"]:
+            raise ApiError(400, "INVALID_INPUT", "options.current_user: no such User")
+        self.current_user_id = user
 
     def dump(self) -> dict[str, Any]:
         out: dict[str, Any] = {name: [dict(r) for r in self.tables[name].values()]
