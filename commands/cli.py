@@ -33,8 +33,8 @@ app.add_typer(app_data, name="app")
 app.add_typer(people, name="people")
 app.add_typer(emulator, name="emulator")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class Settings:
@@ -217,7 +217,10 @@ USER_ERRORS = (UserError, ImportLineError, StoreURLError, UnknownRecord)
 def main() -> None:
     configure_logging()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns typer.Exit's code instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except USER_ERRORS as error:
         err.print(f"syncledger: {error}", markup=False, highlight=False)
         sys.exit(2)

@@ -1,0 +1,3 @@
+from syncledger.commands.cli import main
+
+main()

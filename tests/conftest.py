@@ -1,0 +1,53 @@
+"""Stores for tests: a real SQLite file, and a PostgreSQL database of its own per test
+(created with a random name, dropped after), so runs never see each other's leftovers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from stores import create_postgres_database, drop_postgres_database, postgres_listening
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.commands.session import open_store
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    if not postgres_listening():
+        pytest.skip("no PostgreSQL listening")
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'syncledger.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'syncledger.db'}"
+        return
+    if not postgres_listening():
+        pytest.skip("no PostgreSQL listening")
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SyncLedger]:
+    app = open_store(store_url)
+    try:
+        yield app
+    finally:
+        app.close()
+        app.database.dispose()
