@@ -50,6 +50,7 @@ class ImportSummary:
     lines: int
     recorded: dict[str, int] = field(default_factory=dict)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     already_imported: bool = False
 
 
@@ -112,7 +113,7 @@ def _complete(app: SyncLedger, import_uuid: Any, summary: ImportSummary, ctx: Co
 def _record_batch(app: SyncLedger, batch: list[tuple[int, Any]], content_hash: str,
                   source: str, count: int, now: datetime, ctx: Context,
                   summary: ImportSummary) -> None:
-    def attempt() -> tuple[dict[str, int], list[dict[str, Any]]]:
+    def attempt() -> tuple[dict[str, int], list[dict[str, Any]], list[str]]:
         cache = AggregateCache(app)
         recorder = LineRecorder(cache, now, ctx)
         for number, line in batch:
@@ -123,9 +124,10 @@ def _record_batch(app: SyncLedger, batch: list[tuple[int, Any]], content_hash: s
             if started is None:
                 changed.append(AppImport.start(content_hash, source, count, ctx))
             app.save(*changed)
-        return recorder.recorded, recorder.skipped
+        return recorder.recorded, recorder.skipped, recorder.notes
 
-    recorded, skipped = app.decide(attempt)
+    recorded, skipped, notes = app.decide(attempt)
+    summary.notes.extend(notes)
     for kind, n in recorded.items():
         summary.recorded[kind] = summary.recorded.get(kind, 0) + n
     summary.skipped.extend(skipped)
@@ -140,6 +142,7 @@ class LineRecorder:
         self.ctx = ctx
         self.recorded: dict[str, int] = {}
         self.skipped: list[dict[str, Any]] = []
+        self.notes: list[str] = []
 
     def record(self, number: int, line: Any) -> None:
         reason = self._dispatch(line)
@@ -196,8 +199,9 @@ class LineRecorder:
         email = str(data.get("email") or (person.email if person else ""))
         claim = self.cache.get(email_claim_id("app", email))
         if claim is not None and claim.holder not in (None, uuid):
+            # The reason is recorded in the log in the clear: name the holder, not the email.
             holder = self.cache.get(claim.holder)
-            return f"email {email} already belongs to person {getattr(holder, 'app_id', '?')}"
+            return f"email already belongs to person {getattr(holder, 'app_id', '?')}"
         if person is None:
             person = Person.record(line.id, data, at, self.ctx)
             self.cache.add(person)
@@ -206,6 +210,13 @@ class LineRecorder:
             return None
         if person.deleted:
             return f"person {line.id} was deleted"
+        if person.forgotten:
+            person.restart(data if "email" in data else {**data, "email": email}, at, self.ctx)
+            self._take(claim, person.email, uuid)
+            self._count("person")
+            self.notes.append(f"person {line.id} was forgotten; recorded again as a new "
+                              "person, under a new key")
+            return None
         version = person.version
         old_email = person.update(data, at, self.ctx)
         if old_email is not None:
@@ -229,11 +240,13 @@ class LineRecorder:
         uuid = activity_id(line.kind, line.id)
         current = self.cache.get(uuid)
         at = self._at(line)
+        person = self.cache.get(app_person_id(line.person))
+        subject = person.subject if person is not None else app_person_id(line.person)
         if current is None:
-            self.cache.add(Activity.record(line.kind, line.id, line.person, line.owner,
-                                           details, at, self.ctx))
+            self.cache.add(Activity.record(line.kind, line.id, line.person, subject,
+                                           line.owner, details, at, self.ctx))
             self._count(line.kind)
-        elif current.change(line.owner, details, at, self.ctx):
+        elif current.change(subject, line.owner, details, at, self.ctx):
             self._count(line.kind)
         return None
 

@@ -184,6 +184,25 @@ def verify_command(expect: str = typer.Option(None, "--expect",
     out.print(f"head {result.head}")
 
 
+@app.command("forget")
+def forget_command(key: str = typer.Argument(..., help="app id, email or CRM id"),
+                   yes: bool = typer.Option(False, "--yes", help="do not ask")) -> None:
+    """Crypto-shred one person's personal data (their key is destroyed)."""
+    from syncledger.commands.forget import find_person_id, forget
+
+    with store_session(settings.store) as store:
+        person_id = find_person_id(store, key)
+        if not yes and not typer.confirm(f"Forget {key} for good? Their personal data in "
+                                         "this log can never be read again", default=False):
+            raise typer.Abort()
+        result = forget(store, person_id, settings.actor)
+    out.print(f"forgot {result.person}: {result.keys} key(s) destroyed; the people view, "
+              "history, replays and rebuilds now show [forgotten]")
+    for copy in result.crm_copies:
+        out.print(f"not reached: {copy['crm']} {copy['object']} {copy['id']} "
+                  f"({copy['url'] or 'no link'}) keeps its own copy: erase it in the CRM")
+
+
 @emulator.command("serve")
 def emulator_serve(crm: str = typer.Option(..., "--crm", help="salesforce or pipedrive"),
                    port: int = typer.Option(0, "--port"),

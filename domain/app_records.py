@@ -14,7 +14,6 @@ from syncledger.domain.changes import newer_changes
 from syncledger.domain.context import Context
 from syncledger.domain.ids import (
     activity_id,
-    app_person_id,
     person_list_id,
     saved_filter_id,
     sequence_id,
@@ -101,10 +100,11 @@ class Activity(Aggregate):
         return activity_id(kind, key)
 
     @classmethod
-    def record(cls, kind: str, key: str, person: str, owner: str | None,
+    def record(cls, kind: str, key: str, person: str, subject: UUID, owner: str | None,
                details: dict[str, Any], at: datetime, ctx: Context) -> Activity:
-        return cls(kind=kind, key=key, person=person, subject=app_person_id(person),
-                   owner=owner, details=details, at=at, cause=ctx.cause, actor=ctx.actor)
+        """`subject`: the person's current key (see Person.subject)."""
+        return cls(kind=kind, key=key, person=person, subject=subject, owner=owner,
+                   details=details, at=at, cause=ctx.cause, actor=ctx.actor)
 
     @event("Recorded")
     def __init__(self, kind: str, key: str, person: str, subject: UUID, owner: str | None,
@@ -117,18 +117,24 @@ class Activity(Aggregate):
         self.details = dict(details)
         self.at = at
 
-    def change(self, owner: str | None, details: dict[str, Any], at: datetime,
+    def change(self, subject: UUID, owner: str | None, details: dict[str, Any], at: datetime,
                ctx: Context) -> bool:
-        changed = {k: v for k, v in details.items() if self.details.get(k) != v}
-        if not changed and owner == self.owner and at == self.at:
-            return False
-        self._changed(subject=self.subject, owner=owner, details=changed, at=at,
+        if subject != self.subject:  # the person was forgotten since: all of it again
+            changed = dict(details)
+        else:
+            changed = {k: v for k, v in details.items() if self.details.get(k) != v}
+            if not changed and owner == self.owner and at == self.at:
+                return False
+        self._changed(subject=subject, owner=owner, details=changed, at=at,
                       cause=ctx.cause, actor=ctx.actor)
         return True
 
     @event("Changed")
     def _changed(self, subject: UUID, owner: str | None, details: dict[str, Any],
                  at: datetime, cause: str, actor: str) -> None:
+        if subject != self.subject:
+            self.subject = subject
+            self.details = {}
         self.owner = owner
         self.details.update(details)
         self.at = at

@@ -18,6 +18,11 @@ def app_person_id(person: str) -> UUID:
     return natural_id(f"app:person:{person}")
 
 
+def person_subject_id(person: UUID, generation: int) -> UUID:
+    """Whose key encrypts a person's personal values: a new one after each forget."""
+    return person if generation == 0 else natural_id(f"subject:{person.hex}:{generation}")
+
+
 def team_member_id(member: str) -> UUID:
     return natural_id(f"app:team_member:{member}")
 

@@ -10,7 +10,8 @@ from eventsourcing.domain import Aggregate, event
 
 from syncledger.domain.changes import newer_changes
 from syncledger.domain.context import Context
-from syncledger.domain.ids import app_person_id
+from syncledger.domain.ids import app_person_id, person_subject_id
+from syncledger.domain.privacy import FORGOTTEN
 
 # Personal values are encrypted per person in the store (domain.privacy names them).
 PROFILE_KEYS = ("first_name", "last_name", "account")
@@ -28,9 +29,15 @@ class Person(Aggregate):
         return app_person_id(app_id)
 
     @event("Recorded")
-    def __init__(self, app_id: str, email: str, owner: str | None, values: dict[str, Any],
-                 attributes: dict[str, Any], at: datetime, cause: str, actor: str) -> None:
+    def __init__(self, app_id: str, subject: UUID, email: str, owner: str | None,
+                 values: dict[str, Any], attributes: dict[str, Any], at: datetime, cause: str,
+                 actor: str) -> None:
         self.app_id = app_id
+        self.generation = 0
+        self._start(email, owner, values, attributes, at)
+
+    def _start(self, email: str, owner: str | None, values: dict[str, Any],
+               attributes: dict[str, Any], at: datetime) -> None:
         self.email = email
         self.owner = owner
         self.first_name: str | None = None
@@ -57,9 +64,29 @@ class Person(Aggregate):
         if not email:
             raise PersonError(f"person {app_id} needs an email")
         values, attributes = _split(data)
-        return cls(app_id=app_id, email=str(email).strip().lower(), owner=data.get("owner"),
-                   values=values, attributes=attributes, at=at, cause=ctx.cause,
-                   actor=ctx.actor)
+        return cls(app_id=app_id, subject=app_person_id(app_id),
+                   email=str(email).strip().lower(), owner=data.get("owner"), values=values,
+                   attributes=attributes, at=at, cause=ctx.cause, actor=ctx.actor)
+
+    @property
+    def subject(self) -> UUID:
+        """The key that encrypts this person's personal values now."""
+        return person_subject_id(self.id, self.generation)
+
+    def restart(self, data: dict[str, Any], at: datetime, ctx: Context) -> None:
+        """A forgotten person imported again starts afresh, under a new key."""
+        if not self.forgotten:
+            raise PersonError(f"person {self.app_id} was not forgotten")
+        email = data.get("email")
+        if not email:
+            raise PersonError(f"person {self.app_id} needs an email")
+        values, attributes = _split(data)
+        generation = self.generation + 1
+        self._restarted(generation=generation,
+                        subject=person_subject_id(self.id, generation),
+                        email=str(email).strip().lower(), owner=data.get("owner"),
+                        values=values, attributes=attributes, at=at, cause=ctx.cause,
+                        actor=ctx.actor)
 
     # -- state views ------------------------------------------------------------------------
     def current(self) -> dict[str, Any]:
@@ -74,6 +101,8 @@ class Person(Aggregate):
         when the email changed, so the caller can move the email claim in the same save."""
         if self.deleted:
             raise PersonError(f"person {self.app_id} was deleted")
+        if self.forgotten:
+            raise PersonError(f"person {self.app_id} was forgotten")
         incoming = dict(data)
         if "email" in incoming:
             if not incoming["email"]:
@@ -89,14 +118,14 @@ class Person(Aggregate):
         old_email = None
         if "email" in accepted:
             old_email = self.email
-            self._email_changed(email=accepted.pop("email"), at=at, cause=ctx.cause,
-                                actor=ctx.actor)
+            self._email_changed(subject=self.subject, email=accepted.pop("email"), at=at,
+                                cause=ctx.cause, actor=ctx.actor)
         if "owner" in accepted:
             self.reassign_owner(accepted.pop("owner"), at, ctx)
         values, attributes = _split(_unflatten(accepted))
         if values or attributes:
-            self._updated(values=values, attributes=attributes, at=at, cause=ctx.cause,
-                          actor=ctx.actor)
+            self._updated(subject=self.subject, values=values, attributes=attributes, at=at,
+                          cause=ctx.cause, actor=ctx.actor)
         return old_email
 
     def reassign_owner(self, owner: str | None, at: datetime, ctx: Context,
@@ -142,13 +171,22 @@ class Person(Aggregate):
         self._deleted(at=at, cause=ctx.cause, actor=ctx.actor)
 
     def forget(self, ctx: Context) -> None:
+        """Holds no personal data itself: the store destroys the subject's key."""
         if self.forgotten:
             return
-        self._forgotten(cause=ctx.cause, actor=ctx.actor)
+        self._forgotten(generation=self.generation, cause=ctx.cause, actor=ctx.actor)
 
     # -- facts ------------------------------------------------------------------------------
+    @event("Restarted")
+    def _restarted(self, generation: int, subject: UUID, email: str, owner: str | None,
+                   values: dict[str, Any], attributes: dict[str, Any], at: datetime,
+                   cause: str, actor: str) -> None:
+        self.generation = generation
+        self._start(email, owner, values, attributes, at)
+
     @event("EmailChanged")
-    def _email_changed(self, email: str, at: datetime, cause: str, actor: str) -> None:
+    def _email_changed(self, subject: UUID, email: str, at: datetime, cause: str,
+                       actor: str) -> None:
         self.email = email
         self.times["email"] = at
 
@@ -159,8 +197,8 @@ class Person(Aggregate):
         self.times["owner"] = at
 
     @event("Updated")
-    def _updated(self, values: dict[str, Any], attributes: dict[str, Any], at: datetime,
-                 cause: str, actor: str) -> None:
+    def _updated(self, subject: UUID, values: dict[str, Any], attributes: dict[str, Any],
+                 at: datetime, cause: str, actor: str) -> None:
         self._apply_values(values, at)
         self._apply_attributes(attributes, at)
 
@@ -189,8 +227,11 @@ class Person(Aggregate):
         self.deleted = True
 
     @event("Forgotten")
-    def _forgotten(self, cause: str, actor: str) -> None:
+    def _forgotten(self, generation: int, cause: str, actor: str) -> None:
         self.forgotten = True
+        self.email = FORGOTTEN
+        self.first_name = self.last_name = self.account = FORGOTTEN
+        self.fields = {}
 
     def _apply_values(self, values: dict[str, Any], at: datetime) -> None:
         for key, value in values.items():

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Column, Connection, MetaData, String, Table, select
 
 from syncledger.domain.person import Person
+from syncledger.domain.privacy import FORGOTTEN
 from syncledger.projections.base import Batch, Projection
 
 ROW_KEYS = ("id", "email", "first_name", "last_name", "account", "owner", "status",
@@ -63,8 +64,9 @@ class PeopleView(Projection):
 def apply_event(rows: dict[str, dict[str, Any]], event: Any) -> None:
     uuid = event.originator_id.hex
     kind = type(event).__qualname__.removeprefix("Person.")
-    if kind == "Recorded":
-        row = {"uuid": uuid, "id": event.app_id, "email": event.email, "owner": event.owner,
+    if kind in ("Recorded", "Restarted"):
+        app_id = event.app_id if kind == "Recorded" else rows[uuid]["id"]
+        row = {"uuid": uuid, "id": app_id, "email": event.email, "owner": event.owner,
                "first_name": None, "last_name": None, "account": None, "status": None,
                "inbox_category": None, "flags": [], "lists": [], "fields": {},
                "sequence": None, "links": [], "deleted": False, "forgotten": False}
@@ -97,7 +99,9 @@ def apply_event(rows: dict[str, dict[str, Any]], event: Any) -> None:
     elif kind == "Deleted":
         row["deleted"] = True
     elif kind == "Forgotten":
-        row["forgotten"] = True
+        # The read model holds plaintext: forgetting rewrites the row too.
+        row.update(forgotten=True, email=FORGOTTEN, first_name=FORGOTTEN,
+                   last_name=FORGOTTEN, account=FORGOTTEN, fields={})
 
 
 def _apply_values(row: dict[str, Any], values: dict[str, Any]) -> None:

@@ -9,7 +9,13 @@ from typing import Any
 from uuid import UUID
 
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.domain.ids import app_person_id, email_claim_id, integration_id, sync_run_id
+from syncledger.domain.ids import (
+    app_person_id,
+    email_claim_id,
+    integration_id,
+    person_subject_id,
+    sync_run_id,
+)
 from syncledger.projections.base import event_type
 from syncledger.projections.event_index import positions_for
 from syncledger.projections.people import find_person
@@ -51,7 +57,10 @@ def _resolve(app: SyncLedger, key: str) -> tuple[list[UUID], str | None]:
     if person is None:
         raise UnknownRecord(f"no record found for {key!r} (try an app id, a CRM id, an "
                             "email, integration:salesforce or run:RUN_ID)")
-    ids = [app_person_id(person["id"])]
+    person_id = app_person_id(person["id"])
+    generation = getattr(app.repository.get(person_id), "generation", 0)
+    # Activities are filed under the key (subject) of each life of the person.
+    ids = [person_subject_id(person_id, g) for g in range(generation + 1)]
     if "@" in person["email"]:
         ids.append(email_claim_id("app", person["email"]))
     return ids, None

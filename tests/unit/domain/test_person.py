@@ -102,3 +102,17 @@ def test_linking_twice_to_the_same_record_records_once_and_deletion_marks_the_li
     person.mark_link_deleted("salesforce", "Contact", "003A", CTX)
     assert names(person) == ["Person.Linked", "Person.LinkDeleted"]
     assert person.links["salesforce:Contact"]["deleted"] is True
+
+
+def test_a_forgotten_person_refuses_updates_and_restarts_under_a_new_key() -> None:
+    person = given_person()
+    first_subject = person.subject
+    person.forget(CTX)
+    forgotten = person.collect_events()
+    assert [type(e).__qualname__ for e in forgotten] == ["Person.Forgotten"]
+    assert not {"email", "first_name", "values"} & set(vars(forgotten[0]))
+    with pytest.raises(PersonError, match="forgotten"):
+        person.update({"first_name": "X"}, T0 + timedelta(hours=1), CTX)
+    person.restart({"email": "ada@example.com", "first_name": "Ada"}, T0, CTX)
+    assert person.subject != first_subject
+    assert (person.first_name, person.forgotten) == ("Ada", False)

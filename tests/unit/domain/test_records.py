@@ -11,7 +11,7 @@ from syncledger.domain.app_records import Activity, TeamMember
 from syncledger.domain.context import Context
 from syncledger.domain.crm_record import Contact, Lead
 from syncledger.domain.email_claim import EmailClaim, EmailTaken
-from syncledger.domain.ids import crm_record_id, email_claim_id
+from syncledger.domain.ids import activity_id, app_person_id, crm_record_id, email_claim_id
 from syncledger.domain.integration import Integration, IntegrationError
 from syncledger.domain.ledger import GENESIS, chain, covered_digest
 from syncledger.domain.run_lease import RunInProgress, RunLease
@@ -99,9 +99,15 @@ def test_app_records_change_last_writer_wins() -> None:
 
 
 def test_an_activity_is_keyed_by_kind_and_id_and_covered_by_its_persons_key() -> None:
-    email = Activity.record("email", "e-1", "p-1", "tm-alice", {"subject": "Hi"}, T0, CTX)
-    assert not email.change("tm-alice", {"subject": "Hi"}, T0, CTX)
-    assert email.change("tm-alice", {"subject": "Hello"}, T0, CTX)
+    subject = app_person_id("p-1")
+    email = Activity.record("email", "e-1", "p-1", subject, "tm-alice", {"subject": "Hi"}, T0,
+                            CTX)
+    assert email.id == activity_id("email", "e-1")
+    assert not email.change(subject, "tm-alice", {"subject": "Hi"}, T0, CTX)
+    assert email.change(subject, "tm-alice", {"subject": "Hello"}, T0, CTX)
+    # After its person was forgotten and imported again, everything is recorded afresh.
+    assert email.change(uuid4(), "tm-alice", {"subject": "Hello"}, T0, CTX)
+    assert email.details == {"subject": "Hello"}
 
 
 def test_an_integration_refuses_an_unknown_profile_and_records_only_changes() -> None:

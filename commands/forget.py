@@ -1,0 +1,91 @@
+"""`syncledger forget KEY`: crypto-shred one person. The log never changes: the person's key
+is destroyed, so every event of theirs reads as [forgotten]; the read models' plaintext rows
+are rewritten and the database is told to drop the old bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import text
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.domain.context import Context
+from syncledger.domain.email_claim import EmailClaim
+from syncledger.domain.ids import app_person_id, crm_record_id, email_claim_id, integration_id
+from syncledger.domain.person import Person
+from syncledger.projections.people import find_person
+from syncledger.projections.registry import LIVE, PEOPLE
+from syncledger.projections.runner import catch_up
+from syncledger.replay.history import UnknownRecord
+
+
+@dataclass
+class Forgotten:
+    person: str
+    keys: int
+    crm_copies: list[dict[str, Any]] = field(default_factory=list)
+
+
+def find_person_id(app: SyncLedger, key: str) -> UUID:
+    catch_up(app, list(LIVE.values()))
+    with app.database.reader.connect() as connection:
+        row = find_person(connection, PEOPLE.tables["people"], key)
+    if row is None:
+        raise UnknownRecord(f"no person found for {key!r} (an app id, email or CRM id)")
+    return app_person_id(row["id"])
+
+
+def forget(app: SyncLedger, person_id: UUID, actor: str) -> Forgotten:
+    ctx = Context(cause=f"forget:{uuid4().hex[:12]}", actor=actor)
+
+    def decide() -> tuple[Person, list[UUID]]:
+        cache = AggregateCache(app)
+        person = cache.get(person_id)
+        if not isinstance(person, Person):
+            raise UnknownRecord(f"no person {person_id}")
+        subjects = [person.subject, *_mirror_subjects(cache, person)]
+        if not person.forgotten:
+            claim = cache.get(email_claim_id("app", person.email))
+            if isinstance(claim, EmailClaim):
+                claim.release(person.id, ctx)
+            person.forget(ctx)
+            app.save(*cache.changed())
+        return person, subjects
+
+    person, subjects = app.decide(decide)
+    # After the event: a crash in between leaves a Forgotten person whose keys a second
+    # `forget` destroys; the reverse order could leave keys gone but nothing recorded.
+    app.keys.destroy(subjects)
+    catch_up(app, list(LIVE.values()))
+    scrub(app)
+    copies = [dict(link) for link in person.links.values()]
+    return Forgotten(person=person.app_id, keys=len(subjects), crm_copies=copies)
+
+
+def _mirror_subjects(cache: AggregateCache, person: Person) -> list[UUID]:
+    subjects = []
+    for link in person.links.values():
+        integration = cache.get(integration_id(link["crm"]))
+        org = getattr(integration, "org_id", None)
+        if org:
+            subjects.append(crm_record_id(link["crm"], org, link["object"], link["id"]))
+    return subjects
+
+
+def scrub(app: SyncLedger) -> None:
+    """Old row versions must not linger: SQLite keeps them in its WAL (secure_delete already
+    zeroes freed pages), PostgreSQL in dead tuples until the table is rewritten."""
+    if app.store.kind == "sqlite":
+        raw = app.database.writer.raw_connection()  # autocommit: no BEGIN around the pragma
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+        return
+    with app.database.writer.connect().execution_options(
+            isolation_level="AUTOCOMMIT") as connection:
+        for table in ("people", "person_keys"):
+            connection.execute(text(f'VACUUM FULL "{table}"'))
