@@ -92,20 +92,20 @@ def generate_salesforce(n_contacts: int, n_leads: int, seed: int = 1, *,
     rng = random.Random(seed)
     n_accounts = n_accounts if n_accounts is not None else max(3, n_contacts // 4)
     pools = _Pools(seed, max(10, n_accounts + n_leads // 3))
-    users = []
+    users: list[dict[str, Any]] = []
     for number, (first, last, email, _member) in enumerate(SALESFORCE_USERS, start=1):
         users.append({"Id": make_id("005", number, GENERATED_POD), "FirstName": first,
                       "LastName": last, "Email": email, "Username": email + ".crm",
                       "Alias": first.lower()[:5], "IsActive": True, "TimeZoneSidKey": "UTC",
                       **_stamps(rng, base_time)})
-    owner_ids = [u["Id"] for u in users]
+    owner_ids: list[str] = [str(u["Id"]) for u in users]
     # most records belong to mapped owners; the rest to owners no team member matches
     owner_weights = [30, 25, 20, 15, 10]
 
     def owner() -> str:
         return rng.choices(owner_ids, owner_weights)[0]
 
-    accounts = []
+    accounts: list[dict[str, Any]] = []
     for number in range(1, n_accounts + 1):
         name = pools.companies[(number - 1) % len(pools.companies)]
         accounts.append({"Id": make_id("001", number, GENERATED_POD), "Name": name,
@@ -128,7 +128,7 @@ def generate_salesforce(n_contacts: int, n_leads: int, seed: int = 1, *,
     contacts: list[dict[str, Any]] = []
     for number in range(1, n_contacts + 1):
         account = accounts[rng.randrange(len(accounts))] if accounts else None
-        domain = f"{_slug(account['Name'])}.example" if account else "example.net"
+        domain = f"{_slug(str(account['Name']))}.example" if account else "example.net"
         contact = {"Id": make_id("003", number, GENERATED_POD), **person(domain, number),
                    "AccountId": account["Id"] if account else None}
         if contacts and rng.random() < duplicate_share:
