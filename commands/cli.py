@@ -8,17 +8,22 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from syncledger.adapters.logging import configure_logging
 from syncledger.adapters.store_url import StoreURLError
-from syncledger.commands import views
+from syncledger.commands import cli_config, cli_replay, cli_sync, views
 from syncledger.commands.app_import import import_file, validate
+from syncledger.commands.cli_common import (
+    UserError,
+    err,
+    out,
+    print_json,
+    progress_bar,
+    settings,
+)
 from syncledger.commands.import_format import ImportLineError
 from syncledger.commands.session import caught_up, store_session
 from syncledger.domain.context import SYSTEM_ACTOR
@@ -33,22 +38,6 @@ app.add_typer(app_data, name="app")
 app.add_typer(people, name="people")
 app.add_typer(emulator, name="emulator")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-class Settings:
-    store: str | None = None
-    actor: str = SYSTEM_ACTOR
-
-
-settings = Settings()
-
-
-class UserError(Exception):
-    """A mistake the user can fix: one line on stderr, exit 2."""
-
-
 @app.callback()
 def main_options(
     store: str = typer.Option(None, "--store", help="Store URL (default: SYNCLEDGER_STORE, "
@@ -60,15 +49,6 @@ def main_options(
     settings.actor = actor or os.environ.get("SYNCLEDGER_ACTOR") or SYSTEM_ACTOR
 
 
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def _progress(label: str, total: int | None) -> Progress:
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err,
-                    transient=True, disable=not err.is_terminal)
-
-
 @app_data.command("import")
 def app_import(file: Path = typer.Argument(..., help="JSON Lines file"),
                as_json: bool = typer.Option(False, "--json")) -> None:
@@ -76,7 +56,7 @@ def app_import(file: Path = typer.Argument(..., help="JSON Lines file"),
     if not file.is_file():
         raise UserError(f"{file}: no such file")
     _, total = validate(file)
-    with store_session(settings.store) as store, _progress("importing", total) as bar:
+    with store_session(settings.store) as store, progress_bar("importing") as bar:
         task = bar.add_task("import", total=total)
         summary = import_file(store, file, settings.actor,
                               progress=lambda n: bar.advance(task, n))
@@ -84,7 +64,7 @@ def app_import(file: Path = typer.Argument(..., help="JSON Lines file"),
               "already_imported": summary.already_imported, "recorded": summary.recorded,
               "skipped": summary.skipped}
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     if summary.already_imported:
         out.print(f"{file}: already imported (import {summary.import_id}); nothing recorded")
@@ -107,7 +87,7 @@ def people_list(linked: str = typer.Option(None, "--linked",
     with store_session(settings.store) as store:
         rows = views.people(caught_up(store), linked)
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table("id", "email", "name", "account", "owner", "status", "links")
     for row in rows:
@@ -126,7 +106,7 @@ def people_show(key: str = typer.Argument(..., help="app id, email or CRM id"),
     with store_session(settings.store) as store:
         row = views.person(caught_up(store), key)
     if as_json:
-        _print_json(row)
+        print_json(row)
         return
     for name, value in row.items():
         shown = value if isinstance(value, str) else json.dumps(value)
@@ -141,7 +121,7 @@ def history_command(key: str = typer.Argument(..., help="app id, email, CRM id, 
     with store_session(settings.store) as store:
         entries = views.history(caught_up(store), key)
     if as_json:
-        _print_json(entries)
+        print_json(entries)
         return
     table = Table("position", "time", "type", "cause", "actor", "data")
     for entry in entries:
@@ -157,7 +137,7 @@ def rebuild_command(projection: str = typer.Argument(None, help="one projection 
     """Rebuild read models from position 0 into shadow tables, then swap them in."""
     with store_session(settings.store) as store:
         total = store.recorder.max_notification_id() or 0
-        with _progress("rebuilding", total) as bar:
+        with progress_bar("rebuilding") as bar:
             task = bar.add_task("rebuild", total=total)
             names, read = views.rebuild(store, projection,
                                         progress=lambda n: bar.advance(task, n))
@@ -170,7 +150,7 @@ def verify_command(expect: str = typer.Option(None, "--expect",
     """Recompute the ledger seals; exit 1 naming the first broken one."""
     with store_session(settings.store) as store:
         total = store.recorder.max_notification_id() or 0
-        with _progress("verifying", total) as bar:
+        with progress_bar("verifying") as bar:
             task = bar.add_task("verify", total=total)
             result = views.verify(store, progress=lambda n: bar.advance(task, n))
     if result.broken:
@@ -229,6 +209,10 @@ def demo_command(directory: Path = typer.Option(Path("demo"), "--dir",
 
     run_demo(directory, out)
 
+
+# Each area of the command line registers its own commands (one module each).
+for area in (cli_config, cli_sync, cli_replay):
+    area.register(app)
 
 USER_ERRORS = (UserError, ImportLineError, StoreURLError, UnknownRecord)
 

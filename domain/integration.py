@@ -4,6 +4,7 @@ The configuration commands (steps, mappings, filters) grow on this aggregate."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from eventsourcing.domain import Aggregate, event
 
 from syncledger.domain.context import Context
 from syncledger.domain.ids import integration_id
+from syncledger.domain.steps import DEFAULT_STEPS, IntegrationSettings, Step
 
 PROFILES = ("default", "custom")
 
@@ -39,6 +41,17 @@ class Integration(Aggregate):
         self.profile = "default"
         self.enabled = False
         self.disabled_steps: set[str] = set()
+        self.settings = IntegrationSettings()
+        self.custom_steps: dict[str, Step] = {}
+
+    def steps(self) -> list[Step]:
+        """The steps in force: the Default profile's fixed ones, or the Custom ones; each
+        with its on/off switch applied."""
+        if self.profile == "default":
+            chosen = list(DEFAULT_STEPS[self.crm])
+        else:
+            chosen = list(self.custom_steps.values())
+        return [s if s.name not in self.disabled_steps else _switched_off(s) for s in chosen]
 
     def connect(self, org_id: str, environment: str, instance_url: str,
                 connected_user: str | None, ctx: Context) -> bool:
@@ -101,3 +114,7 @@ class Integration(Aggregate):
             self.disabled_steps.discard(step)
         else:
             self.disabled_steps.add(step)
+
+
+def _switched_off(step: Step) -> Step:
+    return replace(step, enabled=False)
