@@ -37,6 +37,7 @@ class Integration(Aggregate):
         self.environment: str | None = None
         self.instance_url: str | None = None
         self.connected_user: str | None = None
+        self.missing_keys: list[str] = []
         self.connected = False
         self.profile = "default"
         self.enabled = False
@@ -54,15 +55,19 @@ class Integration(Aggregate):
         return [s if s.name not in self.disabled_steps else _switched_off(s) for s in chosen]
 
     def connect(self, org_id: str, environment: str, instance_url: str,
-                connected_user: str | None, ctx: Context) -> bool:
-        """Returns True when this org differs from the one linked before (fresh links)."""
-        facts = (org_id, environment, instance_url, connected_user)
+                connected_user: str | None, missing_keys: list[str], ctx: Context) -> bool:
+        """Returns True when this org differs from the one linked before (fresh links).
+
+        `missing_keys`: the objects whose Syncledger_Key__c external id field is missing
+        (their writes fall back to natural keys)."""
+        facts = (org_id, environment, instance_url, connected_user, sorted(missing_keys))
         if self.connected and facts == (self.org_id, self.environment, self.instance_url,
-                                        self.connected_user):
+                                        self.connected_user, self.missing_keys):
             return False
         other_org = self.org_id is not None and self.org_id != org_id
         self._connected(org_id=org_id, environment=environment, instance_url=instance_url,
-                        connected_user=connected_user, cause=ctx.cause, actor=ctx.actor)
+                        connected_user=connected_user, missing_keys=sorted(missing_keys),
+                        cause=ctx.cause, actor=ctx.actor)
         return other_org
 
     def disconnect(self, ctx: Context) -> None:
@@ -89,7 +94,9 @@ class Integration(Aggregate):
 
     @event("Connected")
     def _connected(self, org_id: str, environment: str, instance_url: str,
-                   connected_user: str | None, cause: str, actor: str) -> None:
+                   connected_user: str | None, missing_keys: list[str], cause: str,
+                   actor: str) -> None:
+        self.missing_keys = missing_keys
         self.org_id = org_id
         self.environment = environment
         self.instance_url = instance_url

@@ -13,6 +13,15 @@ from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.session import open_store
 
 
+@pytest.fixture(autouse=True)
+def credentials_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Never a key file in the real home: each test has its own key and config directory."""
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("SYNCLEDGER_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     if not postgres_listening():
@@ -46,6 +55,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def store(store_url: str) -> Iterator[SyncLedger]:
     app = open_store(store_url)
+    try:
+        yield app
+    finally:
+        app.close()
+        app.database.dispose()
+
+
+@pytest.fixture
+def sqlite_store(sqlite_url: str) -> Iterator[SyncLedger]:
+    app = open_store(sqlite_url)
     try:
         yield app
     finally:

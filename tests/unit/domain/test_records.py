@@ -122,8 +122,11 @@ def test_an_integration_refuses_an_unknown_profile_and_records_only_changes() ->
 
 def test_reconnecting_another_org_is_reported() -> None:
     integration = Integration.start("salesforce", CTX)
-    assert not integration.connect("00D1", "production", "https://a", "005A", CTX)
-    assert integration.connect("00D2", "production", "https://a", "005A", CTX)
+    assert not integration.connect("00D1", "production", "https://a", "005A", [], CTX)
+    assert not integration.connect("00D1", "production", "https://a", "005A", [], CTX)
+    assert integration.connect("00D2", "production", "https://a", "005A", [], CTX)
+    assert names(integration) == ["Integration.Created", "Integration.Connected",
+                                  "Integration.Connected"]
 
 
 def test_a_step_cursor_only_moves_forward() -> None:

@@ -1,0 +1,205 @@
+"""Salesforce over its REST API with simple-salesforce: one HTTP layer that translates
+failures into our error kinds, retries what can be retried, refreshes an expired session
+once, and counts the calls it spends."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+    SalesforceMalformedRequest,
+    SalesforceRefusedRequest,
+    SalesforceResourceNotFound,
+)
+from tenacity import (
+    retry,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from syncledger.adapters.crm_errors import CrmFatal, CrmLimitReached, CrmRetryable
+from syncledger.adapters.salesforce.paging import QueryPages
+
+API_VERSION = "59.0"
+COLLECTION_SIZE = 200
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SalesforceCredentials:
+    instance_url: str
+    access_token: str
+    refresh_token: str | None = None
+    client_id: str | None = None
+    login_url: str | None = None  # where refresh_token grants go (default: instance_url)
+    ca_cert: str | None = None
+
+    def redacted(self) -> dict[str, Any]:
+        return {"instance_url": self.instance_url, "login_url": self.login_url}
+
+
+def error_code(error: SalesforceError) -> tuple[str, str]:
+    content = error.content
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return str(content[0].get("errorCode", "")), str(content[0].get("message", ""))
+    if isinstance(content, dict):
+        return str(content.get("error", "")), str(content.get("error_description", ""))
+    return "", str(content)[:200]
+
+
+class SalesforceClient:
+    def __init__(self, credentials: SalesforceCredentials,
+                 on_refresh: Callable[[SalesforceCredentials], None] | None = None) -> None:
+        self.credentials = credentials
+        self.on_refresh = on_refresh
+        self.calls: Counter[str] = Counter()
+        self.session = requests.Session()
+        # Environment CA or proxy settings must never override the CA we were given.
+        self.session.trust_env = False
+        self.session.verify = credentials.ca_cert or True
+        self._sf = self._connect()
+
+    def _connect(self) -> Salesforce:
+        return Salesforce(instance_url=self.credentials.instance_url,
+                          session_id=self.credentials.access_token, session=self.session,
+                          version=API_VERSION)
+
+    # -- the one HTTP layer ---------------------------------------------------------------
+    def call(self, kind: str, action: Callable[[Salesforce], T]) -> T:
+        refreshed = False
+        while True:
+            try:
+                return self._with_retries(kind, action)
+            except SalesforceExpiredSession:
+                # simple-salesforce cannot refresh a session it was given: we do, once.
+                if refreshed or not self.credentials.refresh_token:
+                    raise CrmFatal("the Salesforce session expired and cannot be refreshed: "
+                                   "run `syncledger connect salesforce` again") from None
+                self.refresh()
+                refreshed = True
+
+    def _with_retries(self, kind: str, action: Callable[[Salesforce], T]) -> T:
+        @retry(retry=retry_if_exception_type(CrmRetryable), stop=stop_after_attempt(4),
+               wait=wait_exponential(multiplier=0.05, max=2), reraise=True)
+        def attempt() -> T:
+            self.calls[kind] += 1
+            try:
+                return action(self._sf)
+            except SalesforceExpiredSession:
+                raise
+            except SalesforceRefusedRequest as error:
+                code, message = error_code(error)
+                if code == "REQUEST_LIMIT_EXCEEDED":
+                    raise CrmLimitReached(f"Salesforce API limit reached: {message}") from None
+                raise CrmFatal(f"Salesforce refused the request ({code}): {message}") from None
+            except SalesforceGeneralError as error:
+                code, message = error_code(error)
+                if error.status >= 500:
+                    raise CrmRetryable(f"Salesforce error {error.status} {code}: "
+                                       f"{message}") from None
+                raise CrmFatal(f"Salesforce error {error.status} {code}: {message}") from None
+            except (SalesforceMalformedRequest, SalesforceResourceNotFound) as error:
+                code, message = error_code(error)
+                raise CrmFatal(f"Salesforce rejected {kind} ({code}): {message}") from None
+            except requests.RequestException as error:
+                raise CrmRetryable(f"Salesforce did not answer: {type(error).__name__}") \
+                    from None
+
+        return attempt()
+
+    def refresh(self) -> None:
+        base = self.credentials.login_url or self.credentials.instance_url
+        self.calls["auth"] += 1
+        try:
+            response = self.session.post(f"{base}/services/oauth2/token", data={
+                "grant_type": "refresh_token", "refresh_token": self.credentials.refresh_token,
+                "client_id": self.credentials.client_id or ""}, timeout=30)
+        except requests.RequestException as error:
+            raise CrmRetryable(f"Salesforce token endpoint did not answer: "
+                               f"{type(error).__name__}") from None
+        if response.status_code != 200:
+            raise CrmFatal("the Salesforce session expired and the refresh was refused "
+                           f"({response.status_code}): run `syncledger connect salesforce`")
+        body = response.json()
+        self.credentials = replace(self.credentials, access_token=body["access_token"],
+                                   instance_url=body.get("instance_url")
+                                   or self.credentials.instance_url)
+        self._sf = self._connect()
+        if self.on_refresh:
+            self.on_refresh(self.credentials)
+
+    # -- what the engine asks -------------------------------------------------------------
+    def query(self, soql: str, include_deleted: bool = False) -> Iterator[list[dict[str, Any]]]:
+        pages = QueryPages(
+            first=lambda: self.call("query", lambda sf: sf.query(soql,
+                                                                 include_deleted=include_deleted)),
+            more=lambda url: self.call("query_more", lambda sf: sf.query_more(
+                url, identifier_is_url=True)))
+        return iter(pages)
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        result = self.call("describe", lambda sf: sf.restful(f"sobjects/{sobject}/describe"))
+        if not isinstance(result, dict):
+            raise CrmFatal(f"Salesforce describe of {sobject} returned no fields")
+        return result
+
+    def userinfo(self) -> dict[str, Any]:
+        def get(_: Salesforce) -> dict[str, Any]:
+            response = self.session.get(
+                f"{self.credentials.instance_url}/services/oauth2/userinfo",
+                headers={"Authorization": f"Bearer {self.credentials.access_token}"},
+                timeout=30)
+            if response.status_code == 401:
+                raise SalesforceExpiredSession(response.url, 401, "userinfo", response.content)
+            response.raise_for_status()
+            info: dict[str, Any] = response.json()
+            return info
+
+        return self.call("auth", get)
+
+    def organization(self) -> dict[str, Any]:
+        for page in self.query("SELECT Id, Name, IsSandbox FROM Organization"):
+            if page:
+                return page[0]
+        raise CrmFatal("Salesforce returned no Organization record")
+
+    def upsert(self, sobject: str, external_id: str, records: list[dict[str, Any]],
+               auto_assign: bool) -> list[dict[str, Any]]:
+        """sObject Collections upsert on an external id field, at most 200 records a call.
+
+        `auto_assign=False` sends Sforce-Auto-Assign: FALSE, so Lead assignment rules cannot
+        overwrite an OwnerId we set; a batch never mixes the two."""
+        return self._collections("PATCH", f"composite/sobjects/{sobject}/{external_id}",
+                                 sobject, records, auto_assign)
+
+    def create(self, sobject: str, records: list[dict[str, Any]],
+               auto_assign: bool) -> list[dict[str, Any]]:
+        return self._collections("POST", "composite/sobjects", sobject, records, auto_assign)
+
+    def update(self, sobject: str, records: list[dict[str, Any]],
+               auto_assign: bool) -> list[dict[str, Any]]:
+        return self._collections("PATCH", "composite/sobjects", sobject, records, auto_assign)
+
+    def _collections(self, method: str, path: str, sobject: str,
+                     records: list[dict[str, Any]], auto_assign: bool) -> list[dict[str, Any]]:
+        if len(records) > COLLECTION_SIZE:
+            raise ValueError(f"at most {COLLECTION_SIZE} records a collections call")
+        body = {"allOrNone": False,
+                "records": [{"attributes": {"type": sobject}, **r} for r in records]}
+        headers = {} if auto_assign else {"Sforce-Auto-Assign": "FALSE"}
+        result = self.call("collections", lambda sf: sf.restful(
+            path, method=method, json=body, headers=headers))
+        if not isinstance(result, list) or len(result) != len(records):
+            raise CrmRetryable(f"Salesforce answered a collections call of {len(records)} "
+                               "records without one result per record")
+        return result

@@ -1,0 +1,108 @@
+"""Connecting a CRM: check who and where we are (userinfo, Organization), which external id
+fields exist (describe), keep the credentials encrypted, record the facts (never a secret)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from uuid import uuid4
+
+from syncledger.adapters.credentials import (
+    forget_credentials,
+    load_credentials,
+    save_credentials,
+)
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.salesforce.client import SalesforceClient, SalesforceCredentials
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.domain.context import Context
+from syncledger.domain.ids import integration_id
+from syncledger.domain.integration import Integration
+
+KEY_FIELD = "Syncledger_Key__c"
+KEYED_OBJECTS = ("Lead", "Contact", "Account", "Task")
+
+
+@dataclass
+class Connection:
+    crm: str
+    org_id: str
+    org_name: str
+    environment: str
+    instance_url: str
+    user_id: str
+    user_email: str | None
+    missing_keys: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def integration_of(app: SyncLedger, crm: str, ctx: Context) -> Integration:
+    existing = AggregateCache(app).get(integration_id(crm))
+    return existing if isinstance(existing, Integration) else Integration.start(crm, ctx)
+
+
+def connect_salesforce(app: SyncLedger, credentials: SalesforceCredentials, environment: str,
+                       actor: str) -> Connection:
+    client = SalesforceClient(credentials)
+    info = client.userinfo()
+    organization = client.organization()
+    missing = [sobject for sobject in KEYED_OBJECTS
+               if not any(f["name"] == KEY_FIELD for f in client.describe(sobject)["fields"])]
+    connection = Connection(
+        crm="salesforce", org_id=str(info.get("organization_id") or organization["Id"]),
+        org_name=str(organization.get("Name") or ""), environment=environment,
+        instance_url=client.credentials.instance_url, user_id=str(info["user_id"]),
+        user_email=info.get("email"), missing_keys=missing)
+    if bool(organization.get("IsSandbox")) != (environment == "sandbox"):
+        connection.warnings.append(
+            f"the org is {'a sandbox' if organization.get('IsSandbox') else 'production'} "
+            f"but --environment is {environment}")
+    if missing:
+        connection.warnings.append(
+            f"{KEY_FIELD} (Text(64), unique, external id) is missing on "
+            f"{', '.join(missing)}: writes there fall back to natural keys, so activities are "
+            "at-least-once; an admin can add the field once")
+    save_credentials(app.database, "salesforce", asdict(client.credentials))
+    ctx = Context(cause=f"config:{uuid4().hex[:12]}", actor=actor)
+
+    def record() -> bool:
+        integration = integration_of(app, "salesforce", ctx)
+        other_org = integration.connect(connection.org_id, environment,
+                                        connection.instance_url, connection.user_id,
+                                        missing, ctx)
+        app.save(integration)
+        return other_org
+
+    if app.decide(record):
+        connection.warnings.append("this is a different org from the one connected before: "
+                                   "its records start fresh links")
+    return connection
+
+
+def salesforce_client(app: SyncLedger) -> SalesforceClient:
+    """The client for the stored credentials; a refreshed token is stored again."""
+    stored = load_credentials(app.database, "salesforce")
+    credentials = SalesforceCredentials(**stored)
+    return SalesforceClient(credentials, on_refresh=lambda fresh: save_credentials(
+        app.database, "salesforce", asdict(fresh)))
+
+
+def disconnect(app: SyncLedger, crm: str, actor: str) -> None:
+    """Forget the credentials and stop syncing; the log, links and cursors stay."""
+    forget_credentials(app.database, crm)
+    ctx = Context(cause=f"config:{uuid4().hex[:12]}", actor=actor)
+
+    def record() -> None:
+        integration = integration_of(app, crm, ctx)
+        integration.disconnect(ctx)
+        if integration.pending_events:
+            app.save(integration)
+
+    app.decide(record)
+
+
+def connection_facts(integration: Integration) -> dict[str, Any]:
+    return {"crm": integration.crm, "org_id": integration.org_id,
+            "environment": integration.environment, "instance_url": integration.instance_url,
+            "connected_user": integration.connected_user, "connected": integration.connected,
+            "missing_keys": integration.missing_keys}
