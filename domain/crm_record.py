@@ -27,8 +27,17 @@ class CrmRecord(Aggregate):
         org: str
         sobject: str
         record_id: str
+        created: str | None
         cause: str
         actor: str
+
+    class PersonLinked(Aggregate.Event):
+        person: UUID
+        cause: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.person = self.person
 
     class Observed(Aggregate.Event):
         content: dict[str, Any]
@@ -86,6 +95,11 @@ class CrmRecord(Aggregate):
             aggregate.crm_record = self.crm_record
             aggregate.last_written = self.content
             aggregate.last_error = None
+            # What we wrote is what the CRM now holds: its echo then records nothing.
+            written = {k: v for k, v in self.content.items() if k != "OwnerId"}
+            aggregate.content = {**aggregate.content, **written}
+            aggregate.content_hash = content_hash(aggregate.content)
+            aggregate.owner = self.content.get("OwnerId", aggregate.owner)
 
     class WriteFailed(Aggregate.Event):
         key: str
@@ -100,9 +114,11 @@ class CrmRecord(Aggregate):
             aggregate.last_error = {"code": self.code, "message": self.message,
                                     "retryable": self.retryable}
 
-    def __init__(self, crm: str, org: str, sobject: str, record_id: str, cause: str,
-                 actor: str) -> None:
+    def __init__(self, crm: str, org: str, sobject: str, record_id: str, created: str | None,
+                 cause: str, actor: str) -> None:
         self.crm = crm
+        self.created = created
+        self.person: UUID | None = None
         self.org = org
         self.sobject = sobject
         self.crm_record = record_id
@@ -119,9 +135,21 @@ class CrmRecord(Aggregate):
         self.last_error: dict[str, Any] | None = None
 
     @classmethod
-    def discover(cls, crm: str, org: str, record_id: str, ctx: Context) -> Any:
+    def discover(cls, crm: str, org: str, record_id: str, ctx: Context,
+                 created: str | None = None) -> Any:
         return cls._create(cls.Discovered, crm=crm, org=org, sobject=cls.SOBJECT,
-                           record_id=record_id, cause=ctx.cause, actor=ctx.actor)
+                           record_id=record_id, created=created, cause=ctx.cause,
+                           actor=ctx.actor)
+
+    def rank(self) -> tuple[int, str, str]:
+        """Which of several records with one email a person links to: a Contact first, then
+        the oldest by CreatedDate, Id."""
+        return (0 if self.sobject == "Contact" else 1, self.created or "", self.crm_record)
+
+    def link_person(self, person: UUID, ctx: Context) -> None:
+        if self.person == person:
+            return
+        self.trigger_event(self.PersonLinked, person=person, cause=ctx.cause, actor=ctx.actor)
 
     # -- decisions --------------------------------------------------------------------------
     def observe(self, content: dict[str, Any], modstamp: str | None, owner: str | None,
@@ -162,11 +190,15 @@ class CrmRecord(Aggregate):
         self.trigger_event(self.WriteRequested, key=key, action=action,
                            content=normalise(content), cause=ctx.cause, actor=ctx.actor)
 
-    def record_written(self, crm_record: str, ctx: Context) -> None:
-        if self.pending is None:
+    def record_written(self, crm_record: str, ctx: Context,
+                       content: dict[str, Any] | None = None) -> None:
+        """`content`: what a create wrote, when the intent was held by the person."""
+        if self.pending is None and content is None:
             raise ValueError("no write was requested")
-        self.trigger_event(self.Written, key=self.pending["key"], crm_record=crm_record,
-                           content=self.pending["content"], cause=ctx.cause, actor=ctx.actor)
+        written = content if content is not None else self.pending["content"]  # type: ignore[index]
+        key = self.pending["key"] if self.pending else ""
+        self.trigger_event(self.Written, key=key, crm_record=crm_record,
+                           content=normalise(written), cause=ctx.cause, actor=ctx.actor)
 
     def record_write_failed(self, code: str, message: str, retryable: bool,
                             ctx: Context) -> None:

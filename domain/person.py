@@ -50,6 +50,7 @@ class Person(Aggregate):
         self.lists: list[str] = []
         self.sequence: dict[str, Any] | None = None
         self.links: dict[str, dict[str, Any]] = {}
+        self.pending_create: dict[str, Any] | None = None
         self.deleted = False
         self.forgotten = False
         self.times: dict[str, datetime] = {}
@@ -165,6 +166,49 @@ class Person(Aggregate):
         self._link_deleted(crm=crm, sobject=sobject, record_id=record_id, cause=ctx.cause,
                            actor=ctx.actor)
 
+    def sync_in(self, changes: dict[str, Any], conflicts: list[dict[str, Any]], at: datetime,
+                ctx: Context) -> None:
+        """Apply what a CRM record settled (already decided by the step's policy), and keep
+        every conflict with both values (ConflictResolved), so the losing value is not lost."""
+        for conflict in conflicts:
+            self._conflict_resolved(subject=self.subject, field=conflict["field"],
+                                    policy=conflict["policy"], winner=conflict["winner"],
+                                    values={"crm": conflict["crm_value"],
+                                            "app": conflict["app_value"]},
+                                    cause=ctx.cause, actor=ctx.actor)
+        data = dict(changes)
+        if "email" in data:
+            self._email_changed(subject=self.subject, email=data.pop("email"), at=at,
+                                cause=ctx.cause, actor=ctx.actor)
+        values, attributes = _split(_unflatten(data))
+        for key in data:  # app fields beyond the core ones live in `fields`
+            if key not in ALL_KEYS and not key.startswith("fields."):
+                values.setdefault("fields", {})[key] = data[key]
+        if values or attributes:
+            self._updated(subject=self.subject, values=values, attributes=attributes, at=at,
+                          cause=ctx.cause, actor=ctx.actor)
+
+    def flag(self, flag: str, at: datetime, ctx: Context) -> None:
+        if flag in self.flags:
+            return
+        self._updated(subject=self.subject, values={},
+                      attributes={"flags": sorted({*self.flags, flag})}, at=at,
+                      cause=ctx.cause, actor=ctx.actor)
+
+    def request_create(self, crm: str, sobject: str, key: str, content: dict[str, Any],
+                       ctx: Context) -> None:
+        """The intent to create this person's record, recorded before the call."""
+        self._create_requested(subject=self.subject, crm=crm, sobject=sobject, key=key,
+                               content=content, cause=ctx.cause, actor=ctx.actor)
+
+    def record_create_failed(self, code: str, message: str, retryable: bool,
+                             ctx: Context) -> None:
+        if self.pending_create is None:
+            raise PersonError("no create was requested")
+        self._create_failed(crm=self.pending_create["crm"],
+                            sobject=self.pending_create["sobject"], code=code, message=message,
+                            retryable=retryable, cause=ctx.cause, actor=ctx.actor)
+
     def delete(self, at: datetime, ctx: Context) -> None:
         if self.deleted:
             return
@@ -177,6 +221,21 @@ class Person(Aggregate):
         self._forgotten(generation=self.generation, cause=ctx.cause, actor=ctx.actor)
 
     # -- facts ------------------------------------------------------------------------------
+    @event("ConflictResolved")
+    def _conflict_resolved(self, subject: UUID, field: str, policy: str, winner: str,
+                           values: dict[str, Any], cause: str, actor: str) -> None:
+        pass
+
+    @event("CrmCreateRequested")
+    def _create_requested(self, subject: UUID, crm: str, sobject: str, key: str,
+                          content: dict[str, Any], cause: str, actor: str) -> None:
+        self.pending_create = {"crm": crm, "sobject": sobject, "key": key}
+
+    @event("CrmCreateFailed")
+    def _create_failed(self, crm: str, sobject: str, code: str, message: str, retryable: bool,
+                       cause: str, actor: str) -> None:
+        self.pending_create = None
+
     @event("Restarted")
     def _restarted(self, generation: int, subject: UUID, email: str, owner: str | None,
                    values: dict[str, Any], attributes: dict[str, Any], at: datetime,
@@ -214,6 +273,7 @@ class Person(Aggregate):
     @event("Linked")
     def _linked(self, crm: str, sobject: str, record_id: str, url: str | None, cause: str,
                 actor: str) -> None:
+        self.pending_create = None
         self.links[f"{crm}:{sobject}"] = {"crm": crm, "object": sobject, "id": record_id,
                                           "url": url, "deleted": False}
 

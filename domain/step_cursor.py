@@ -27,6 +27,7 @@ class StepCursor(Aggregate):
         self.step = step
         self.watermark: tuple[str, str] | None = None
         self.position = 0
+        self.due: list[str] = []  # a list, not a set: snapshots must serialise it
 
     def advance_inbound(self, modstamp: str, record_id: str, ctx: Context) -> None:
         """Move the watermark forward only: an overlap window re-reads older records."""
@@ -39,6 +40,18 @@ class StepCursor(Aggregate):
         if position <= self.position:
             return
         self._outbound_advanced(position=position, cause=ctx.cause, actor=ctx.actor)
+
+    def mark_due(self, keys: list[str], ctx: Context) -> None:
+        """Records that stay due though the position moves on (a retryable failure, a
+        missing required field)."""
+        fresh = sorted(set(keys) - set(self.due))
+        if fresh:
+            self._due_marked(keys=fresh, cause=ctx.cause, actor=ctx.actor)
+
+    def clear_due(self, keys: list[str], ctx: Context) -> None:
+        done = sorted(set(keys) & set(self.due))
+        if done:
+            self._due_cleared(keys=done, cause=ctx.cause, actor=ctx.actor)
 
     def reset(self, ctx: Context) -> None:
         """Make everything due again (after a mapping or filter change, or --full)."""
@@ -54,6 +67,14 @@ class StepCursor(Aggregate):
     @event("OutboundAdvanced")
     def _outbound_advanced(self, position: int, cause: str, actor: str) -> None:
         self.position = position
+
+    @event("DueMarked")
+    def _due_marked(self, keys: list[str], cause: str, actor: str) -> None:
+        self.due = sorted(set(self.due) | set(keys))
+
+    @event("DueCleared")
+    def _due_cleared(self, keys: list[str], cause: str, actor: str) -> None:
+        self.due = sorted(set(self.due) - set(keys))
 
     @event("Reset")
     def _reset(self, cause: str, actor: str) -> None:

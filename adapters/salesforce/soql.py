@@ -1,0 +1,61 @@
+"""The SOQL the engine sends: incremental pulls on (SystemModstamp, Id), deletions, and email
+lookups batched within Salesforce's 16 KB request-line limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+
+# Leaves room in the 16,384-byte request line for the URL and the rest of the query,
+# once the query is percent-encoded (an email grows by a third at most).
+EMAIL_BATCH_CHARS = 9000
+
+
+def soql_datetime(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_salesforce_datetime(value: str) -> datetime:
+    """Salesforce writes 2026-11-01T10:00:00.000+0000."""
+    for pattern in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(value.replace("Z", "+0000"), pattern)
+        except ValueError:
+            continue
+    raise ValueError(f"not a Salesforce datetime: {value!r}")
+
+
+def quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def changed_since(sobject: str, fields: Sequence[str], since: datetime | None) -> str:
+    """Ordered by (SystemModstamp, Id), so records sharing a timestamp are never missed."""
+    where = f" WHERE SystemModstamp >= {soql_datetime(since)}" if since else ""
+    return (f"SELECT {', '.join(dict.fromkeys(fields))} FROM {sobject}{where} "
+            "ORDER BY SystemModstamp, Id")
+
+
+def deleted_since(sobject: str, since: datetime) -> str:
+    return (f"SELECT Id, MasterRecordId, SystemModstamp FROM {sobject} WHERE IsDeleted = true "
+            f"AND SystemModstamp >= {soql_datetime(since)} ORDER BY SystemModstamp, Id")
+
+
+def by_emails(sobject: str, fields: Sequence[str], emails: Sequence[str]) -> Iterator[str]:
+    """One query per batch of emails that fits the request line: never one per record."""
+    batch: list[str] = []
+    size = 0
+    for email in emails:
+        quoted = quote(email)
+        if batch and size + len(quoted) > EMAIL_BATCH_CHARS:
+            yield _email_query(sobject, fields, batch)
+            batch, size = [], 0
+        batch.append(quoted)
+        size += len(quoted) + 1
+    if batch:
+        yield _email_query(sobject, fields, batch)
+
+
+def _email_query(sobject: str, fields: Sequence[str], quoted: list[str]) -> str:
+    return (f"SELECT {', '.join(dict.fromkeys(fields))} FROM {sobject} "
+            f"WHERE Email IN ({','.join(quoted)})")

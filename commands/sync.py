@@ -1,0 +1,141 @@
+"""`syncledger sync` ("Sync now"): win the run lease, run every enabled people step once
+(inbound first, then outbound), and record the run's counts and outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.persistence import IntegrityError
+
+from syncledger.adapters.crm_errors import CrmError, CrmFatal, CrmLimitReached
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.connect import salesforce_client
+from syncledger.commands.sync_context import RunContext
+from syncledger.commands.sync_inbound import run_inbound_step
+from syncledger.commands.sync_outbound import outbound_steps, run_outbound
+from syncledger.domain.context import Context
+from syncledger.domain.ids import integration_id, run_lease_id, sync_run_id
+from syncledger.domain.integration import Integration
+from syncledger.domain.run_lease import RunInProgress, RunLease
+from syncledger.domain.sync_run import SyncRun
+from syncledger.projections.directory import entries
+from syncledger.projections.registry import DIRECTORY, LIVE
+from syncledger.projections.runner import catch_up
+
+LEASE = timedelta(minutes=30)
+
+
+class SyncRefused(RuntimeError):
+    """The run cannot start: not connected, disabled, or another run holds the lease."""
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    outcome: str
+    counts: dict[str, dict[str, int]]
+    skip_reasons: dict[str, int]
+    errors: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    interrupted: str | None = None
+
+
+def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
+             only: set[UUID] | None = None, crm: str = "salesforce") -> RunReport:
+    integration = AggregateCache(app).get(integration_id(crm))
+    if not isinstance(integration, Integration) or not integration.connected:
+        raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first")
+    if not integration.enabled:
+        raise SyncRefused(f"the {crm} integration is disabled: run `syncledger enable`")
+    run_id = uuid4().hex[:12]
+    ctx = Context(cause=f"run:{run_id}", actor=actor)
+    interrupted = _start(app, crm, run_id, integration, now, ctx)
+    run = RunContext(app=app, client=salesforce_client(app), integration=integration,
+                     run_id=run_id, ctx=ctx, now=now, connecting_member=_connecting(actor))
+    fatal = False
+    try:
+        catch_up(app, list(LIVE.values()))
+        _load_directory(run)
+        steps = [s for s in integration.steps() if s.enabled and s.is_people]
+        for step in steps:
+            if step.inbound and step.source.startswith("salesforce"):
+                run_inbound_step(run, step)
+        catch_up(app, list(LIVE.values()))
+        run_outbound(run, outbound_steps(steps), full, only)
+    except CrmLimitReached as error:
+        # The step stops cleanly; its cursor holds, and the next run resumes from it.
+        run.errors.append({"step": None, "record": {"app": None, "crm": None},
+                           "code": "REQUEST_LIMIT_EXCEEDED", "message": str(error)})
+    except CrmError as error:
+        fatal = True
+        code = "FATAL" if isinstance(error, CrmFatal) else "RETRYABLE"
+        run.errors.append({"step": None, "record": {"app": None, "crm": None},
+                           "code": code, "message": str(error)})
+    finally:
+        outcome = _finish(app, crm, run, fatal)
+    return RunReport(run_id=run_id, outcome=outcome, counts=run.counts,
+                     skip_reasons=dict(run.skip_reasons), errors=run.errors,
+                     notes=run.notes, interrupted=interrupted)
+
+
+def _connecting(actor: str) -> str | None:
+    return None if actor == "system" else actor
+
+
+def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now: datetime,
+           ctx: Context) -> str | None:
+    """Start by appending to the lease stream: of two workers, the store lets one through."""
+    def start() -> str | None:
+        cache = AggregateCache(app)
+        lease = cache.get(run_lease_id(crm))
+        if lease is None:
+            lease = RunLease.open(crm, ctx)
+            cache.add(lease)
+        interrupted = lease.start(run_id, now, LEASE, ctx)
+        if interrupted is not None:
+            dead = cache.get(sync_run_id(interrupted))
+            if dead is not None:
+                dead.interrupt(now, ctx)
+        steps = [s.name for s in integration.steps() if s.enabled and s.is_people]
+        cache.add(SyncRun.begin(run_id, crm, steps, now, ctx))
+        app.save(*cache.changed())
+        return interrupted
+
+    try:
+        return start()
+    except RunInProgress as busy:
+        raise SyncRefused(f"a run is in progress ({busy.run_id}); try again when it "
+                          "ends") from None
+    except IntegrityError:
+        raise SyncRefused("another worker started a run at the same moment; it goes on, "
+                          "this one stops") from None
+
+
+def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:
+    def finish() -> str:
+        cache = AggregateCache(app)
+        sync_run = cache.get(sync_run_id(run.run_id))
+        sync_run.finish(run.counts, dict(run.skip_reasons), run.errors, fatal, run.now,
+                        run.ctx)
+        cache.get(run_lease_id(crm)).finish(run.run_id, run.ctx)
+        app.save(*cache.changed())
+        return str(sync_run.outcome)
+
+    outcome = app.decide(finish)
+    catch_up(app, list(LIVE.values()))
+    return outcome
+
+
+def _load_directory(run: RunContext) -> None:
+    with run.app.database.reader.connect() as connection:
+        table = DIRECTORY.tables["directory"]
+        members = entries(connection, table, "team_member")
+        run.lists = entries(connection, table, "list")
+        run.saved_filters = entries(connection, table, "saved_filter")
+    run.member_emails = {key: str(attrs.get("email") or "") for key, attrs in members.items()}
+    for page in run.client.query("SELECT Id, Email FROM User"):
+        run.crm_user_emails.update({row["Id"]: row.get("Email") or "" for row in page})

@@ -1,0 +1,64 @@
+"""What one sync run knows and tallies: the integration, the CRM client, the directory of
+owners, the business time, and the counts, skips and errors that reach the Logs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.salesforce.client import SalesforceClient
+from syncledger.domain.context import Context
+from syncledger.domain.integration import Integration
+from syncledger.domain.steps import Step
+from syncledger.domain.sync_run import empty_counts
+
+
+@dataclass
+class RunContext:
+    app: SyncLedger
+    client: SalesforceClient
+    integration: Integration
+    run_id: str
+    ctx: Context
+    now: datetime
+    connecting_member: str | None
+    crm_user_emails: dict[str, str] = field(default_factory=dict)  # CRM user id -> email
+    member_emails: dict[str, str] = field(default_factory=dict)  # team member -> email
+    lists: dict[str, dict[str, Any]] = field(default_factory=dict)
+    saved_filters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=empty_counts)
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def org(self) -> str:
+        assert self.integration.org_id is not None
+        return self.integration.org_id
+
+    @property
+    def crm_user_by_email(self) -> dict[str, str]:
+        return {email.lower(): user for user, email in self.crm_user_emails.items() if email}
+
+    @property
+    def member_by_email(self) -> dict[str, str]:
+        return {email.lower(): member for member, email in self.member_emails.items() if email}
+
+    def record_url(self, sobject: str, record_id: str) -> str:
+        return f"{self.integration.instance_url}/lightning/r/{sobject}/{record_id}/view"
+
+    def count(self, kind: str, outcome: str) -> None:
+        self.counts[kind][outcome] += 1
+
+    def skip(self, kind: str, reason: str) -> None:
+        self.counts[kind]["skipped"] += 1
+        self.skip_reasons[reason] += 1
+
+    def error(self, step: Step, kind: str, app: str | None, crm: str | None, code: str,
+              message: str) -> None:
+        self.counts[kind]["failed"] += 1
+        self.errors.append({"step": step.name, "record": {"app": app, "crm": crm},
+                            "code": code, "message": message})

@@ -1,0 +1,294 @@
+"""An inbound people step (Contacts or Leads to People): pull what changed since the step's
+(SystemModstamp, Id) watermark, page by page; each page's decisions and the watermark are
+saved together, so a crash resumes from the last saved page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from syncledger.adapters.salesforce import soql
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.sync_context import RunContext
+from syncledger.domain.content import normalise
+from syncledger.domain.crm_record import MIRRORS, CrmRecord
+from syncledger.domain.email_claim import EmailClaim
+from syncledger.domain.field_mapping import app_value, crm_to_app, settle
+from syncledger.domain.filters import all_match
+from syncledger.domain.ids import crm_record_id, email_claim_id, step_cursor_id
+from syncledger.domain.ownership import inbound_owner
+from syncledger.domain.person import Person
+from syncledger.domain.step_cursor import StepCursor
+from syncledger.domain.steps import Step, step_owner_mappings, step_owner_match
+
+KIND = "people"
+FORGET_WINDOW = timedelta(days=15)  # Salesforce keeps deletions this long in its recycle bin
+
+
+def parse_duration(text: str) -> timedelta:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    return timedelta(seconds=int(text[:-1]) * units[text[-1]])
+
+
+def crm_fields(step: Step) -> list[str]:
+    fields = ["Id", "SystemModstamp", "CreatedDate", "OwnerId", "HasOptedOutOfEmail"]
+    fields += [m.crm for m in step.field_mappings]
+    fields += [rule.field for rule in (step.filter.rules if step.filter else ())]
+    if step.crm_object == "Lead":
+        fields += ["IsConverted", "ConvertedContactId", "ConvertedAccountId"]
+    return fields
+
+
+def run_inbound_step(run: RunContext, step: Step) -> None:
+    cursor_id = step_cursor_id("salesforce", step.name)
+    cursor = AggregateCache(run.app).get(cursor_id)
+    since = None
+    if isinstance(cursor, StepCursor) and cursor.watermark:
+        overlap = parse_duration(run.integration.settings.overlap)
+        since = soql.parse_salesforce_datetime(cursor.watermark[0]) - overlap
+    query = soql.changed_since(step.crm_object, crm_fields(step), since)
+    for page in run.client.query(query):
+        if page:
+            run.app.decide(partial(_save_page, run, step, page))
+    if since is not None:
+        _pull_deletions(run, step, since)
+
+
+def _save_page(run: RunContext, step: Step, page: list[dict[str, Any]]) -> None:
+    cache = AggregateCache(run.app)
+    decisions = PageDecisions(run, step, cache)
+    for record in page:
+        decisions.record(record)
+    cursor = cache.get(step_cursor_id("salesforce", step.name))
+    if cursor is None:
+        cursor = StepCursor.open("salesforce", step.name, run.ctx)
+        cache.add(cursor)
+    last = page[-1]
+    cursor.advance_inbound(last["SystemModstamp"], last["Id"], run.ctx)
+    run.app.save(*cache.changed())
+    decisions.tally()
+
+
+class PageDecisions:
+    """The decisions of one page, tallied only once its save went through."""
+
+    def __init__(self, run: RunContext, step: Step, cache: AggregateCache) -> None:
+        self.run = run
+        self.step = step
+        self.cache = cache
+        self.outcomes: list[tuple[str, str | None]] = []  # (outcome, skip reason)
+
+    def tally(self) -> None:
+        for outcome, reason in self.outcomes:
+            if outcome == "skipped":
+                self.run.skip(KIND, reason or "skipped")
+            else:
+                self.run.count(KIND, outcome)
+
+    def record(self, record: dict[str, Any]) -> None:
+        run, step = self.run, self.step
+        mirror = self._mirror(record)
+        previous = dict(mirror.content)
+        first_observation = mirror.content_hash is None
+        content = {m.crm: record.get(m.crm) for m in step.field_mappings}
+        content["HasOptedOutOfEmail"] = bool(record.get("HasOptedOutOfEmail"))
+        previous_owner = mirror.owner
+        if not mirror.observe(content, record["SystemModstamp"], record.get("OwnerId"),
+                              run.ctx):
+            return  # unchanged, or our own write coming back: nothing to record
+        if record.get("IsConverted"):
+            mirror.mark_converted(record.get("ConvertedContactId"),
+                                  record.get("ConvertedAccountId"), run.ctx)
+        if step.filter and not all_match(step.filter.rules, record):
+            self.outcomes.append(("skipped", "filtered out"))
+            return
+        settings = run.integration.settings
+        decision = inbound_owner(record.get("OwnerId"), step_owner_mappings(step, settings),
+                                 step_owner_match(step, settings), run.crm_user_emails,
+                                 run.member_by_email, run.connecting_member)
+        if decision.skip:
+            self.outcomes.append(("skipped", decision.skip))
+            return
+        values = crm_to_app(record, step.field_mappings)
+        email = values.get("email")
+        if not email:
+            self.outcomes.append(("skipped", "no email"))
+            return
+        duplicate = self._claim_crm_email(mirror, str(email))
+        if duplicate is not None:
+            self.outcomes.append(("skipped", duplicate))
+            return
+        at = soql.parse_salesforce_datetime(record["SystemModstamp"])
+        person, created = self._person(mirror, values, decision.owner, at)
+        if person is None:
+            self.outcomes.append(("skipped", "email already belongs to another person"))
+            return
+        if not created:
+            first_link = mirror.person != person.id
+            self._settle(person, mirror, values, previous, first_link or first_observation,
+                         at)
+            if decision.owner != person.owner and (
+                    first_link or record.get("OwnerId") != previous_owner):
+                person.reassign_owner(decision.owner, at, run.ctx, reason=decision.why)
+        if content["HasOptedOutOfEmail"]:
+            person.flag("opted_out", at, run.ctx)  # an opt-out is never undone from here
+        person.link("salesforce", step.crm_object, record["Id"],
+                    run.record_url(step.crm_object, record["Id"]), run.ctx)
+        mirror.link_person(person.id, run.ctx)
+        self._route_to_sequence(person, decision.owner, created, at)
+        self.outcomes.append(("created" if created else "updated", None))
+
+    def _mirror(self, record: dict[str, Any]) -> CrmRecord:
+        cls = MIRRORS[self.step.crm_object]
+        mirror_id = crm_record_id("salesforce", self.run.org, cls.SOBJECT, record["Id"])
+        mirror = self.cache.get(mirror_id)
+        if mirror is None:
+            mirror = cls.discover("salesforce", self.run.org, record["Id"], self.run.ctx,
+                                  created=record.get("CreatedDate"))
+            self.cache.add(mirror)
+        return mirror
+
+    def _claim_crm_email(self, mirror: CrmRecord, email: str) -> str | None:
+        """One person per email: a Contact first, then the oldest record; the others are
+        skipped naming the record that won."""
+        side = f"salesforce:{self.run.org}"
+        claim = self.cache.get(email_claim_id(side, email))
+        if claim is None:
+            self.cache.add(EmailClaim.claim(side, email, mirror.id, self.run.ctx))
+            return None
+        if claim.holder in (None, mirror.id):
+            claim.take(mirror.id, self.run.ctx)
+            return None
+        holder = self.cache.get(claim.holder)
+        if holder is None or holder.deleted or mirror.rank() < holder.rank():
+            claim.release(claim.holder, self.run.ctx)
+            claim.take(mirror.id, self.run.ctx)
+            if holder is not None and holder.person is not None:
+                mirror.link_person(holder.person, self.run.ctx)
+            return None
+        if mirror.converted:
+            return "converted lead"
+        return f"duplicate email: {holder.sobject} {holder.crm_record} won"
+
+    def _person(self, mirror: CrmRecord, values: dict[str, Any], owner: str | None,
+                at: Any) -> tuple[Person | None, bool]:
+        run = self.run
+        email = str(values["email"])
+        person = self.cache.get(mirror.person) if mirror.person else None
+        if person is None:
+            claim = self.cache.get(email_claim_id("app", email))
+            if claim is not None and claim.holder is not None:
+                person = self.cache.get(claim.holder)
+        if isinstance(person, Person) and not person.forgotten:
+            return person, False
+        data = {**{k: v for k, v in values.items() if k != "email"}, "email": email,
+                "owner": owner}
+        app_claim = self.cache.get(email_claim_id("app", email))
+        if isinstance(person, Person):  # forgotten: a new life, under a new key
+            person.restart(data, at, run.ctx)
+            run.notes.append(f"person {person.app_id} had been forgotten; recorded again "
+                             "from Salesforce under a new key")
+        else:
+            app_id = f"sf-{mirror.sobject.lower()}-{mirror.crm_record}"
+            existing = self.cache.get(Person.create_id(app_id))
+            if existing is not None:  # an earlier person for this record kept its email
+                return None, False
+            person = Person.record(app_id, _without_extras(data), at, run.ctx)
+            extras = {k: v for k, v in values.items() if k not in _CORE}
+            if extras:
+                person.sync_in(extras, [], at, run.ctx)
+            self.cache.add(person)
+        if app_claim is None:
+            self.cache.add(EmailClaim.claim("app", email, person.id, run.ctx))
+        elif app_claim.holder != person.id:
+            if app_claim.holder is not None:
+                return None, False
+            app_claim.take(person.id, run.ctx)
+        return person, True
+
+    def _settle(self, person: Person, mirror: CrmRecord, values: dict[str, Any],
+                previous: dict[str, Any], first_link: bool, at: Any) -> None:
+        settings = self.run.integration.settings
+        current = {"email": person.email, "first_name": person.first_name,
+                   "last_name": person.last_name, "account": person.account,
+                   "status": person.status, "inbox_category": person.inbox_category,
+                   "fields": person.fields}
+        changes: dict[str, Any] = {}
+        conflicts = []
+        for mapping in self.step.field_mappings:
+            before = normalise({mapping.crm: previous.get(mapping.crm)})[mapping.crm]
+            settled = settle(mapping.app, None if first_link else before,
+                             values.get(mapping.app), app_value(current, mapping.app),
+                             mapping.conflict or settings.conflict, first_link, at,
+                             person.times.get(mapping.app))
+            if settled.changed:
+                changes[mapping.app] = settled.value
+            if settled.conflict:
+                conflicts.append(settled.conflict)
+        if "email" in changes:
+            self._move_app_claim(person, str(changes["email"]))
+        person.sync_in(changes, conflicts, at, self.run.ctx)
+
+    def _move_app_claim(self, person: Person, email: str) -> None:
+        old = self.cache.get(email_claim_id("app", person.email))
+        if old is not None:
+            old.release(person.id, self.run.ctx)
+        new = self.cache.get(email_claim_id("app", email))
+        if new is None:
+            self.cache.add(EmailClaim.claim("app", email, person.id, self.run.ctx))
+        else:
+            new.take(person.id, self.run.ctx)
+
+    def _route_to_sequence(self, person: Person, owner: str | None, created: bool,
+                           at: Any) -> None:
+        for mapping in self.step.sequence_mappings:
+            if mapping.owner not in (owner, "*"):
+                continue
+            if mapping.only_new_records and not created:
+                return
+            if person.sequence and person.sequence.get("id") == mapping.sequence:
+                return  # already in it: stays where it is
+            if person.sequence:
+                person.leave_sequence(person.sequence["id"], at, self.run.ctx)
+            person.join_sequence(mapping.sequence, mapping.step, mapping.ignore_step_delay,
+                                 at, self.run.ctx)
+            return
+
+
+_CORE = ("email", "first_name", "last_name", "account", "owner", "status", "inbox_category")
+
+
+def _without_extras(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k in _CORE}
+
+
+def _pull_deletions(run: RunContext, step: Step, since: Any) -> None:
+    """Deleted and merged records: the person stays, its link is marked deleted, or moved to
+    the record it was merged into."""
+    query = soql.deleted_since(step.crm_object, since)
+    for page in run.client.query(query, include_deleted=True):
+        if page:
+            run.app.decide(partial(_save_deletions, run, step, page))
+
+
+def _save_deletions(run: RunContext, step: Step, page: list[dict[str, Any]]) -> None:
+    cache = AggregateCache(run.app)
+    for record in page:
+        mirror = cache.get(crm_record_id("salesforce", run.org, step.crm_object,
+                                         record["Id"]))
+        if mirror is None or mirror.deleted:
+            continue
+        master = record.get("MasterRecordId")
+        mirror.mark_removed(master, run.ctx)
+        person = cache.get(mirror.person) if mirror.person else None
+        if isinstance(person, Person):
+            person.mark_link_deleted("salesforce", step.crm_object, record["Id"], run.ctx)
+            if master:
+                person.link("salesforce", step.crm_object, master,
+                            run.record_url(step.crm_object, master), run.ctx)
+                merged = cache.get(crm_record_id("salesforce", run.org, step.crm_object,
+                                                 master))
+                if merged is not None:
+                    merged.link_person(person.id, run.ctx)
+    run.app.save(*cache.changed())

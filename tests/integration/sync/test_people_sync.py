@@ -1,0 +1,78 @@
+"""People sync against the Salesforce emulator, both directions, with the Default profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sync_support import ALICE, BOB, STRANGER, connected_org
+
+from syncledger.adapters.event_store import SyncLedger
+
+
+def contact(n: int, owner: str = ALICE, **extra: object) -> dict[str, object]:
+    return {"Id": f"003000000000{n:03d}AAA", "FirstName": f"C{n}", "LastName": f"Last{n}",
+            "Email": f"contact{n}@example.com", "OwnerId": owner, **extra}
+
+
+def lead(n: int, owner: str = ALICE, **extra: object) -> dict[str, object]:
+    return {"Id": f"00Q000000000{n:03d}AAA", "FirstName": f"L{n}", "LastName": f"Lead{n}",
+            "Email": f"lead{n}@example.com", "Company": f"Co{n}", "OwnerId": owner, **extra}
+
+
+def test_inbound_contacts_and_leads_become_people_and_a_second_sync_records_nothing(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.load(Contact=[contact(1), contact(2, BOB)], Lead=[lead(1)])
+        report = org.sync()
+        assert report.outcome == "succeeded", report.errors
+        assert report.counts["people"]["created"] == 3
+        people = org.people()
+        # Default profile: no pairs and no owner_match, so the connecting member owns all.
+        assert people["contact2@example.com"]["owner"] == "tm-alice"
+        assert people["lead1@example.com"]["account"] == "Co1"
+        link = people["contact1@example.com"]["links"][0]
+        assert (link["crm"], link["object"], link["id"]) == ("salesforce", "Contact",
+                                                              "003000000000001AAA")
+        assert link["url"].endswith("/lightning/r/Contact/003000000000001AAA/view")
+        before = sqlite_store.recorder.max_notification_id()
+        writes = org.writes()
+        again = org.sync()
+        assert again.counts["people"] == {"created": 0, "updated": 0, "skipped": 0,
+                                          "failed": 0}
+        assert org.writes() == writes
+        # Only the run's own bookkeeping (lease, run, cursors) was appended.
+        new = sqlite_store.recorder.select_notifications(start=before + 1, limit=1000)
+        assert all("Person" not in n.topic and "Contact." not in n.topic for n in new)
+
+
+def test_outbound_new_people_become_leads_with_the_mapped_owner(sqlite_store: SyncLedger,
+                                                                 tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.import_lines([
+            {"kind": "person", "id": "p-1", "email": "ada@example.com", "first_name": "Ada",
+             "last_name": "Lovelace", "account": "Analytical", "owner": "tm-bob"},
+            {"kind": "person", "id": "p-2", "email": "nocompany@example.com",
+             "last_name": "Nobody", "owner": "tm-alice"},
+        ])
+        report = org.sync()
+        assert report.counts["leads"]["created"] == 1
+        assert report.skip_reasons.get("missing required field Company") == 1
+        leads = {r["Email"]: r for r in org.dump("Lead")}
+        assert leads["ada@example.com"]["Company"] == "Analytical"
+        assert org.dump("Contact") == []
+        ada = org.people()["ada@example.com"]
+        assert ada["links"][0]["object"] == "Lead"
+        writes = org.writes()
+        second = org.sync()
+        assert org.writes() == writes, second  # no ping-pong: the echo recorded nothing
+        assert second.counts["leads"]["created"] == 0
+
+
+def test_unmapped_owner_is_skipped_when_the_step_has_pairs_stranger_owner(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.load(Contact=[contact(1, STRANGER)])
+        report = org.sync()
+        # No pairs (Default profile): the connecting team member owns it.
+        assert org.people()["contact1@example.com"]["owner"] == "tm-alice"
+        assert report.counts["people"]["created"] == 1
