@@ -1,19 +1,32 @@
-"""`syncledger demo`: a fresh store, generated app data imported, and where to look next."""
+"""`syncledger demo`: a Salesforce emulator with generated data, generated app data imported
+into a fresh store, a sync with the Default profile, then the Logs and where to look next."""
 
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.commands import views
+from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
+from syncledger.commands.connect import connect_salesforce
 from syncledger.commands.sample_app_data import write_app_data
 from syncledger.commands.session import caught_up, store_session
+from syncledger.commands.sync import run_sync
+from syncledger.domain.context import Context
+from syncledger.domain.ids import integration_id
+from syncledger.emulator.generate import generate_salesforce
+from syncledger.emulator.server import running
 
 DEMO_PEOPLE = 500
+DEMO_CONTACTS = 2000
+DEMO_LEADS = 1000
+ACTOR = "tm-alice"
 
 
 def run_demo(directory: Path, out: Console) -> None:
@@ -22,25 +35,59 @@ def run_demo(directory: Path, out: Console) -> None:
     directory.mkdir(parents=True)
     data = write_app_data(directory / "app.jsonl", DEMO_PEOPLE)
     store_url = f"sqlite:///{directory / 'syncledger.db'}"
-    with store_session(store_url) as store:
-        summary = import_file(store, data, "tm-alice")
-        again = import_file(store, data, "tm-alice")
-        people = views.people(caught_up(store), None)
-        trail = views.history(store, people[0]["id"])
-    recorded = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.recorded.items()))
-    out.print(f"[bold]Imported[/bold] {data}: {recorded}")
-    out.print(f"Imported it again: {'nothing new recorded' if again.already_imported else again}")
-    table = Table("id", "email", "name", "owner", "status", title="A few people")
-    for row in people[:5]:
-        table.add_row(row["id"], row["email"], f"{row['first_name']} {row['last_name']}",
-                      row["owner"] or "", row["status"] or "")
+    crm_data = generate_salesforce(DEMO_CONTACTS, DEMO_LEADS, seed=1)
+    with running("salesforce", crm_data) as emulator, store_session(store_url) as store:
+        out.print(f"Salesforce emulator at {emulator.url}: {DEMO_CONTACTS} contacts, "
+                  f"{DEMO_LEADS} leads (some converted, some duplicates by email, some "
+                  "owned by users no team member matches)")
+        summary = import_file(store, data, ACTOR)
+        recorded = ", ".join(f"{n} {kind}" for kind, n in sorted(summary.recorded.items()))
+        out.print(f"Imported {data}: {recorded}")
+        connection = connect_salesforce(store, SalesforceCredentials(
+            instance_url=emulator.url, access_token=emulator.token,
+            refresh_token=emulator.token, client_id="syncledger-demo",
+            ca_cert=str(emulator.ca_cert)), "production", ACTOR)
+        out.print(f"Connected to org {connection.org_id} as {connection.user_email}")
+        _enable(store)
+        with out.status("Syncing with the Default profile..."):
+            report = run_sync(store, ACTOR, datetime.now(UTC))
+        out.print(f"Run {report.run_id}: {report.outcome}")
+        logs = views.logs(caught_up(store), None)
+        linked = views.people(store, "salesforce")
+    _print_counts(out, logs[0])
+    table = Table("id", "email", "owner", "linked to", title="A few linked people")
+    for row in linked[:5]:
+        link = row["links"][0]
+        table.add_row(row["id"], row["email"], row["owner"] or "",
+                      f"{link['object']} {link['id']}")
     out.print(table)
-    table = Table("position", "type", "cause", "actor", title=f"History of {people[0]['id']}")
-    for entry in trail:
-        table.add_row(str(entry["position"]), entry["type"], entry["cause"], entry["actor"])
-    out.print(table)
-    out.print("Look further:")
-    out.print(f"  .venv/bin/syncledger --store {store_url} people list")
-    out.print(f"  .venv/bin/syncledger --store {store_url} history {people[0]['id']} --json")
+    example = linked[0]["id"] if linked else "p-1"
+    out.print("Look further (the store stays in demo/):")
+    out.print(f"  .venv/bin/syncledger --store {store_url} logs")
+    out.print(f"  .venv/bin/syncledger --store {store_url} people list --linked salesforce")
+    out.print(f"  .venv/bin/syncledger --store {store_url} history {example}")
     out.print(f"  .venv/bin/syncledger --store {store_url} verify")
-    out.print(f"  .venv/bin/syncledger --store {store_url} rebuild")
+
+
+def _enable(store: object) -> None:
+    from syncledger.adapters.event_store import SyncLedger
+
+    assert isinstance(store, SyncLedger)
+    integration = AggregateCache(store).get(integration_id("salesforce"))
+    integration.switch(True, Context("config:demo", ACTOR))
+    store.save(integration)
+
+
+def _print_counts(out: Console, run: dict[str, object]) -> None:
+    table = Table("kind", "created", "updated", "skipped", "failed", title="The Logs")
+    counts = run["counts"]
+    assert isinstance(counts, dict)
+    for kind, values in counts.items():
+        if any(values.values()):
+            table.add_row(kind, *(str(values[k]) for k in ("created", "updated", "skipped",
+                                                          "failed")))
+    out.print(table)
+    reasons = run["skip_reasons"]
+    assert isinstance(reasons, dict)
+    for reason, count in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        out.print(f"  skipped {count}: {reason}")

@@ -169,7 +169,9 @@ class PageDecisions:
             return None
         if mirror.converted:
             return "converted lead"
-        return f"duplicate email: {holder.sobject} {holder.crm_record} won"
+        mirror.skip("duplicate email", f"{holder.sobject} {holder.crm_record} won",
+                    self.run.ctx)
+        return "duplicate email"
 
     def _person(self, mirror: CrmRecord, values: dict[str, Any], owner: str | None,
                 at: Any) -> tuple[Person | None, bool]:

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.projections.logs import list_runs
 from syncledger.projections.people import find_person, list_people
-from syncledger.projections.registry import LIVE, PEOPLE
+from syncledger.projections.registry import LIVE, LOGS, PEOPLE
 from syncledger.projections.runner import rebuild as rebuild_projections
 from syncledger.replay import history as history_module
 from syncledger.replay import verify as verify_module
@@ -25,6 +26,11 @@ def person(app: SyncLedger, key: str) -> dict[str, Any]:
     if row is None:
         raise UnknownRecord(f"no person found for {key!r}")
     return row
+
+
+def logs(app: SyncLedger, run_id: str | None) -> list[dict[str, Any]]:
+    with app.database.reader.connect() as connection:
+        return list_runs(connection, LOGS.tables["sync_logs"], run_id)
 
 
 def history(app: SyncLedger, key: str) -> list[dict[str, Any]]:

@@ -53,6 +53,15 @@ class CrmRecord(Aggregate):
             aggregate.modstamp = self.modstamp
             aggregate.owner = self.owner
 
+    class Skipped(Aggregate.Event):
+        reason: str
+        detail: str | None
+        cause: str
+        actor: str
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.skipped = (self.reason, self.detail)
+
     class Converted(Aggregate.Event):
         contact_id: str | None
         account_id: str | None
@@ -119,6 +128,7 @@ class CrmRecord(Aggregate):
         self.crm = crm
         self.created = created
         self.person: UUID | None = None
+        self.skipped: tuple[str, str | None] | None = None
         self.org = org
         self.sobject = sobject
         self.crm_record = record_id
@@ -145,6 +155,13 @@ class CrmRecord(Aggregate):
         """Which of several records with one email a person links to: a Contact first, then
         the oldest by CreatedDate, Id."""
         return (0 if self.sobject == "Contact" else 1, self.created or "", self.crm_record)
+
+    def skip(self, reason: str, detail: str | None, ctx: Context) -> None:
+        """Why this record was not synced, kept on the record (the Logs count reasons)."""
+        if self.skipped is not None and tuple(self.skipped) == (reason, detail):
+            return
+        self.trigger_event(self.Skipped, reason=reason, detail=detail, cause=ctx.cause,
+                           actor=ctx.actor)
 
     def link_person(self, person: UUID, ctx: Context) -> None:
         if self.person == person:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sys
 import tempfile
@@ -64,6 +65,8 @@ def _start(crm: str, port: int, data: dict[str, Any] | None, directory: Path,
 def running(crm: str, data: dict[str, Any] | None = None,
             token: str | None = None) -> Iterator[RunningEmulator]:
     """An emulator on a free loopback port for the duration of the block (tests, demo)."""
+    # In-process (tests, the demo) the request log would drown the caller's own output.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix=f"syncledger-{crm}-") as tmp:
         server, emulator = _start(crm, 0, data, Path(tmp), token)
         thread = threading.Thread(target=server.serve_forever, name=f"{crm}-emulator",
