@@ -1,9 +1,169 @@
-"""The command line for explain, replay (issue 7)."""
+"""The command line for explain and replay (issue 7): a field's story, the log as it stood
+at a point copied into another store, and what differs between two stores."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.store_url import StoreURL
+from syncledger.commands.cli_common import UserError, out, print_json, progress_bar, settings
+from syncledger.commands.session import caught_up, open_store, store_session
+from syncledger.replay.copy_log import TargetNotEmpty
+from syncledger.replay.diff import StoreDiff, diff_stores
+from syncledger.replay.explain import UnknownField, check_field, explain, shown
+from syncledger.replay.point_in_time import (
+    ReplayPoint,
+    ReplayPointError,
+    parse_time,
+    point_at_position,
+    point_at_time,
+    refuse_non_empty,
+    replay_into,
+    same_store,
+)
+
+# Mistakes a user can fix (cli.py turns them into one line on stderr and exit 2).
+USER_ERRORS = (TargetNotEmpty, ReplayPointError, UnknownField)
+
+replay = typer.Typer(help="History tools: the log as it stood at a point, in another store; "
+                     "what differs between two stores.")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the main app."""
+    app.add_typer(replay, name="replay")
+    app.command("explain")(explain_command)
+
+
+def explain_command(key: str = typer.Argument(..., help="app id, email or CRM id"),
+                    field: str = typer.Argument(..., help="email, first_name, last_name, "
+                                                "account, owner, status, inbox_category, "
+                                                "flags, lists, sequence or fields.NAME"),
+                    as_json: bool = typer.Option(False, "--json")) -> None:
+    """The chain of events that produced a person's field value, oldest first."""
+    check_field(field)
+    with store_session(settings.store) as store:
+        story = explain(caught_up(store), key, field)
+    if as_json:
+        print_json([step.to_json() for step in story.steps])
+        return
+    out.print(f"{story.person} {field} = {shown(story.value)}", markup=False, highlight=False)
+    if not story.steps:
+        out.print("no event set it", markup=False)
+    for number, step in enumerate(story.steps, start=1):
+        who = f"{step.cause or 'no cause'} by {step.actor or 'unknown'}"
+        out.print(f"{number:>3}. position {step.position} at {step.time[:19]}: {step.text}\n"
+                  f"     {step.type}, {who}", markup=False, highlight=False)
+
+
+@replay.callback(invoke_without_command=True)
+def replay_command(ctx: typer.Context,
+                   until: str = typer.Option(None, "--until", help="ISO 8601 time (UTC when "
+                                             "no offset): the log as it stood then"),
+                   position: int = typer.Option(None, "--position",
+                                                help="the log up to this position"),
+                   into: str = typer.Option(None, "--into", help="an empty store's URL")
+                   ) -> None:
+    """Copy the log up to a point into another (empty) store and build its projections
+    there; or `replay diff URL_A URL_B`."""
+    if ctx.invoked_subcommand is not None:
+        if until or position is not None or into:
+            raise UserError(f"--until, --position and --into do not go with "
+                            f"`replay {ctx.invoked_subcommand}`")
+        return
+    if (until is None) == (position is None):
+        raise UserError("replay: give either --until TIME or --position N, with --into URL")
+    if not into:
+        raise UserError("replay: --into URL is required (an empty store to replay into)")
+    with store_session(settings.store) as source, _opened(into) as target:
+        if same_store(source, target):
+            raise UserError(f"--into {target.store.redacted()} is the store being replayed: "
+                            "give an empty one")
+        refuse_non_empty(target)
+        point = (point_at_time(source, parse_time(until)) if until is not None
+                 else point_at_position(source, position))
+        with progress_bar("copying") as bar:
+            task = bar.add_task("copy", total=point.position)
+            done = replay_into(source, target, point, progress=lambda n: bar.advance(task, n))
+    where = target.store.redacted()
+    out.print(_point_words(point, position), markup=False, highlight=False)
+    out.print(f"copied {done.events} events and {done.keys} person keys into {where}; built "
+              f"{', '.join(done.projections)} there: {done.people} people", markup=False,
+              highlight=False)
+    out.print(f"look: syncledger --store {where} people list", markup=False, highlight=False)
+
+
+def _point_words(point: ReplayPoint, asked: int | None) -> str:
+    text = f"replayed the log up to position {point.position} of {point.head}"
+    if point.seal is not None and point.time is not None:
+        text += f" (seal {point.seal}, recorded {point.time.isoformat()})"
+    else:
+        text += " (no seal ends it: run verify on the source)"
+    if asked is not None and asked != point.position:
+        text += (f"; position {asked} is inside a save that ends at {point.position}, and a "
+                 "save is recorded whole")
+    return text
+
+
+@replay.command("diff")
+def diff_command(url_a: str = typer.Argument(..., metavar="URL_A"),
+                 url_b: str = typer.Argument(..., metavar="URL_B"),
+                 as_json: bool = typer.Option(False, "--json")) -> None:
+    """What differs between two stores' projections (a report: exit 0 either way)."""
+    with _opened(url_a, must_exist=True) as a, _opened(url_b, must_exist=True) as b:
+        result = diff_stores(caught_up(a), caught_up(b))
+    if as_json:
+        print_json(result.to_json())
+        return
+    _print_diff(result)
+
+
+def _print_diff(result: StoreDiff) -> None:
+    out.print(f"A: {result.a}\nB: {result.b}", markup=False, highlight=False)
+    if result.empty:
+        out.print("no differences")
+        return
+    table = Table("rows", "A", "B")
+    for name, count in result.counts.items():
+        marker = "" if count["a"] == count["b"] else " *"
+        table.add_row(name + marker, str(count["a"]), str(count["b"]))
+    out.print(table)
+    for label, rows in (("only in B (added)", result.added),
+                        ("only in A (removed)", result.removed)):
+        if rows:
+            out.print(f"{len(rows)} {'person' if len(rows) == 1 else 'people'} {label}:")
+            for row in rows:
+                out.print(f"  {row['id']} {row['email']}", markup=False, highlight=False)
+    if result.changed:
+        out.print(f"{len(result.changed)} changed (A -> B):")
+        for change in result.changed:
+            parts = "; ".join(f"{name} {shown(a)} -> {shown(b)}"
+                              for name, (a, b) in change["changes"].items())
+            out.print(f"  {change['id']}: {parts}", markup=False, highlight=False)
+    if not (result.added or result.removed or result.changed):
+        out.print("the people views are the same; only row counts differ (*)")
+
+
+@contextmanager
+def _opened(url: str, must_exist: bool = False) -> Iterator[SyncLedger]:
+    """Another store than --store: a mistyped SQLite path must not become a new, empty
+    store to compare with, and a database that cannot be reached is the user's to fix."""
+    store = StoreURL.parse(url)
+    if must_exist and store.sqlite_path is not None and not store.sqlite_path.exists():
+        raise UserError(f"{url}: no such store (the file does not exist)")
+    try:
+        app = open_store(url)
+    except OperationalError as error:
+        reason = str(error.orig).splitlines()[0] if error.orig else str(error)
+        raise UserError(f"{store.redacted()}: cannot open the store ({reason})") from None
+    try:
+        yield app
+    finally:
+        app.close()
+        app.database.dispose()

@@ -3,6 +3,7 @@ own table (`people list`, `people show`)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Column, Connection, MetaData, String, Table, select
@@ -144,3 +145,13 @@ def find_person(connection: Connection, table: Table, key: str) -> dict[str, Any
         if any(link["id"] == key for link in row["links"]):
             return to_json(row)
     return None
+
+
+def rows_in_uuid_order(connection: Connection, table: Table) -> Iterator[dict[str, Any]]:
+    """Every row, deleted ones too, streamed in the order of the hex uuid: the same order on
+    SQLite and PostgreSQL (an app id's order depends on the database's collation), so two
+    stores' views can be merged in one pass."""
+    rows = connection.execution_options(yield_per=1000).execute(
+        select(table).order_by(table.c.uuid)).mappings()
+    for row in rows:
+        yield dict(row)

@@ -8,6 +8,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import StoredEvent
+
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.domain.ids import (
     app_person_id,
@@ -31,19 +33,47 @@ class UnknownRecord(LookupError):
 
 def history(app: SyncLedger, key: str) -> list[dict[str, Any]]:
     ids, cause = _resolve(app, key)
+    entries = [_entry(position, app.mapper.to_domain_event(stored))
+               for position, stored in stored_events_about(app, ids, cause)]
+    if not entries and cause is not None:
+        # A mistyped run id would otherwise look like a run that did nothing.
+        raise UnknownRecord(f"no events for {key!r}: no run with that id in this log")
+    return entries
+
+
+def stored_events_about(app: SyncLedger, ids: list[UUID],
+                        cause: str | None = None) -> list[tuple[int, StoredEvent]]:
+    """(position, stored event) of every event whose originator or subject is one of `ids`,
+    or whose cause is `cause`, oldest first: found in the event index, read by stream."""
     with app.database.reader.connect() as connection:
         found = positions_for(connection, EVENT_INDEX.tables["event_index"], ids, cause)
     wanted: dict[str, dict[int, int]] = defaultdict(dict)
     for position, originator, version in found:
         wanted[originator][version] = position
-    entries = []
+    events = []
     for originator, versions in wanted.items():
         low, high = min(versions), max(versions)
         for stored in app.recorder.select_events(UUID(originator), gt=low - 1, lte=high):
             at = versions.get(stored.originator_version)
             if at is not None:
-                entries.append(_entry(at, app.mapper.to_domain_event(stored)))
-    return sorted(entries, key=lambda entry: entry["position"])
+                events.append((at, stored))
+    return sorted(events, key=lambda pair: pair[0])
+
+
+def resolve_person(app: SyncLedger, key: str, other_keys: str = "") -> dict[str, Any]:
+    """The people view's row for an app id, email or linked CRM id."""
+    with app.database.reader.connect() as connection:
+        person = find_person(connection, PEOPLE.tables["people"], key)
+    if person is None:
+        raise UnknownRecord(f"no record found for {key!r} (try an app id, a CRM id"
+                            f"{other_keys or ' or an email'})")
+    return person
+
+
+def person_subjects(app: SyncLedger, person_id: UUID) -> list[UUID]:
+    """The key (subject) of each life of the person: activities are filed under them."""
+    generation = getattr(app.repository.get(person_id), "generation", 0)
+    return [person_subject_id(person_id, g) for g in range(generation + 1)]
 
 
 def _resolve(app: SyncLedger, key: str) -> tuple[list[UUID], str | None]:
@@ -52,15 +82,8 @@ def _resolve(app: SyncLedger, key: str) -> tuple[list[UUID], str | None]:
     if key.startswith("run:"):
         run = key.removeprefix("run:")
         return [sync_run_id(run)], f"run:{run}"
-    with app.database.reader.connect() as connection:
-        person = find_person(connection, PEOPLE.tables["people"], key)
-    if person is None:
-        raise UnknownRecord(f"no record found for {key!r} (try an app id, a CRM id, an "
-                            "email, integration:salesforce or run:RUN_ID)")
-    person_id = app_person_id(person["id"])
-    generation = getattr(app.repository.get(person_id), "generation", 0)
-    # Activities are filed under the key (subject) of each life of the person.
-    ids = [person_subject_id(person_id, g) for g in range(generation + 1)]
+    person = resolve_person(app, key, ", an email, integration:salesforce or run:RUN_ID")
+    ids = person_subjects(app, app_person_id(person["id"]))
     if "@" in person["email"]:
         ids.append(email_claim_id("app", person["email"]))
     return ids, None
