@@ -214,7 +214,7 @@ def demo_command(directory: Path = typer.Option(Path("demo"), "--dir",
 for area in (cli_config, cli_sync, cli_replay):
     area.register(app)
 
-USER_ERRORS = (UserError, ImportLineError, StoreURLError, UnknownRecord)
+USER_ERRORS = (UserError, ImportLineError, StoreURLError, UnknownRecord, *cli_replay.USER_ERRORS)
 
 
 def main() -> None:
