@@ -1,0 +1,62 @@
+"""Runs are serialised by the lease: a live run refuses a second, a dead one is closed as
+interrupted by the next, and two processes started at once leave exactly one running."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sync_support import NOW, connected_org
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.commands import views
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.session import caught_up, open_store
+from syncledger.commands.sync import LEASE, SyncRefused, _start, run_sync
+from syncledger.domain.context import Context
+from syncledger.domain.ids import integration_id
+
+
+def test_a_live_run_refuses_a_second_and_a_dead_one_is_closed_as_interrupted(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path):
+        integration = AggregateCache(sqlite_store).get(integration_id("salesforce"))
+        # A run that starts and then dies (its process killed): no SyncRunFinished.
+        _start(sqlite_store, "salesforce", "dead-run", integration, NOW,
+               Context("run:dead-run", "system"))
+        with pytest.raises(SyncRefused, match="in progress"):
+            run_sync(sqlite_store, "tm-alice", NOW + timedelta(minutes=1))
+        report = run_sync(sqlite_store, "tm-alice", NOW + LEASE + timedelta(minutes=1))
+        assert report.interrupted == "dead-run"
+        runs = {run["run_id"]: run for run in views.logs(caught_up(sqlite_store), None)}
+        assert runs["dead-run"]["outcome"] == "interrupted"
+        assert runs[report.run_id]["outcome"] == "succeeded"
+
+
+def test_two_sync_processes_started_at_once_on_postgres_run_once(postgres_url: str,
+                                                                 tmp_path: Path) -> None:
+    app = open_store(postgres_url)
+    try:
+        with connected_org(app, tmp_path) as org:
+            org.import_lines([{"kind": "person", "id": f"p-{n}", "email": f"p{n}@example.com",
+                               "last_name": f"L{n}", "account": "Acme"} for n in range(30)])
+            command = [sys.executable, "-m", "syncledger.commands", "--store", postgres_url,
+                       "--as", "tm-alice", "sync"]
+            processes = [subprocess.Popen(command, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True)
+                         for _ in range(2)]
+            results = []
+            for process in processes:
+                stdout, stderr = process.communicate(timeout=300)
+                results.append((process.returncode, stdout, stderr))
+            codes = sorted(code for code, _, _ in results)
+            assert codes in ([0, 0], [0, 2]), results
+            refused = [err for code, _, err in results if code == 2]
+            assert all("run" in err for err in refused)
+            assert len(org.dump("Lead")) == 30  # nothing written twice
+    finally:
+        app.close()
+        app.database.dispose()
