@@ -17,6 +17,65 @@ from syncledger.domain.sync_run import COUNT_KINDS
 def register(app: typer.Typer) -> None:
     app.command("sync")(sync_command)
     app.command("logs")(logs_command)
+    app.command("status")(status_command)
+    app.command("schedule")(schedule_command)
+
+
+def status_command(as_json: bool = typer.Option(False, "--json"),
+                   crm: str = typer.Option("salesforce", "--crm")) -> None:
+    """Health: connection, last and next run, failing steps, API calls used today."""
+    from syncledger.commands.status import status
+
+    with store_session(settings.store) as store:
+        health = status(caught_up(store), crm, datetime.now(UTC))
+    if as_json:
+        print_json(health)
+        return
+    connection = health["connection"]
+    if connection is None or not connection["connected"]:
+        out.print(f"{crm}: not connected (syncledger connect {crm})")
+    else:
+        out.print(f"{crm}: connected to org {connection['org_id']} "
+                  f"({connection['environment']}) as {connection['connected_user']}")
+    out.print(f"integration {'enabled' if health['enabled'] else 'disabled'}")
+    last = health["last_run"]
+    out.print("last run: " + (f"{last['run_id']} {last['started_at'][:19]} {last['outcome']}"
+                              if last else "none"))
+    out.print(f"next run: {health['next_run'] or 'not scheduled'}")
+    out.print(f"failing steps: {', '.join(health['failing_steps']) or 'none'}")
+    out.print(f"API calls today: {health['api_calls_today']} "
+              f"(budget {health['api_budget']} of the org's daily limit)")
+
+
+def schedule_command(every: str = typer.Option(None, "--every",
+                                               help="e.g. 2h (default: the configuration's)"),
+                     on_failure: str = typer.Option(None, "--on-failure",
+                                                    help="a command run when a run fails"),
+                     follow: int = typer.Option(30, "--follow-seconds", hidden=True),
+                     max_runs: int = typer.Option(None, "--max-runs", hidden=True)) -> None:
+    """The long-running worker: syncs at once, then every 2 hours, and sends new app-side
+    changes within a minute; SIGTERM finishes the current batch and exits."""
+    from datetime import timedelta
+
+    from syncledger.commands.aggregate_cache import AggregateCache
+    from syncledger.commands.schedule import Worker
+    from syncledger.domain.ids import integration_id
+    from syncledger.domain.schedule import parse_every
+
+    with store_session(settings.store) as store:
+        integration = AggregateCache(store).get(integration_id("salesforce"))
+        text = every or (integration.settings.every if integration else "2h")
+        try:
+            interval = parse_every(text)
+        except ValueError as error:
+            raise UserError(f"--every: {error}") from None
+        worker = Worker(store, settings.actor, interval, on_failure,
+                        report=lambda line: out.print(line, highlight=False),
+                        follow=timedelta(seconds=follow), max_runs=max_runs)
+        worker.install_signal_handlers()
+        out.print(f"worker started: every {text}, following app changes every {follow}s")
+        worker.run_forever()
+    out.print("worker stopped")
 
 
 def sync_command(as_json: bool = typer.Option(False, "--json"),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +24,8 @@ from syncledger.domain.integration import Integration
 from syncledger.domain.run_lease import RunInProgress, RunLease
 from syncledger.domain.sync_run import SyncRun
 from syncledger.projections.directory import entries
-from syncledger.projections.registry import DIRECTORY, LIVE
+from syncledger.projections.logs import api_calls_since
+from syncledger.projections.registry import DIRECTORY, LIVE, LOGS
 from syncledger.projections.runner import catch_up
 
 LEASE = timedelta(minutes=30)
@@ -45,7 +47,8 @@ class RunReport:
 
 
 def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
-             only: set[UUID] | None = None, crm: str = "salesforce") -> RunReport:
+             only: set[UUID] | None = None, crm: str = "salesforce",
+             should_stop: Callable[[], bool] = lambda: False) -> RunReport:
     integration = AggregateCache(app).get(integration_id(crm))
     if not isinstance(integration, Integration) or not integration.connected:
         raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first")
@@ -55,11 +58,13 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
     ctx = Context(cause=f"run:{run_id}", actor=actor)
     interrupted = _start(app, crm, run_id, integration, now, ctx)
     run = RunContext(app=app, client=salesforce_client(app), integration=integration,
-                     run_id=run_id, ctx=ctx, now=now, connecting_member=_connecting(actor))
+                     run_id=run_id, ctx=ctx, now=now, connecting_member=_connecting(actor),
+                     should_stop=should_stop)
     fatal = False
     try:
         catch_up(app, list(LIVE.values()))
         _load_directory(run)
+        _apply_budget(run)
         steps = [s for s in integration.steps() if s.enabled and s.is_people]
         for step in steps:
             if step.inbound and step.source.startswith("salesforce"):
@@ -120,7 +125,7 @@ def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:
         cache = AggregateCache(app)
         sync_run = cache.get(sync_run_id(run.run_id))
         sync_run.finish(run.counts, dict(run.skip_reasons), run.errors, fatal, run.now,
-                        run.ctx)
+                        run.ctx, api_calls=dict(run.client.calls))
         cache.get(run_lease_id(crm)).finish(run.run_id, run.ctx)
         app.save(*cache.changed())
         return str(sync_run.outcome)
@@ -128,6 +133,18 @@ def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:
     outcome = app.decide(finish)
     catch_up(app, list(LIVE.values()))
     return outcome
+
+
+def _apply_budget(run: RunContext) -> None:
+    """At most `api_budget` of the org's daily API limit per day, counting today's runs."""
+    limit = run.client.api_limit()
+    if limit is None:
+        return
+    midnight = run.now.replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
+    with run.app.database.reader.connect() as connection:
+        spent = api_calls_since(connection, LOGS.tables["sync_logs"], "salesforce", midnight)
+    allowed = int(run.integration.settings.api_budget * limit[1])
+    run.client.budget = max(allowed - spent, 0) + run.client.calls.total()
 
 
 def _load_directory(run: RunContext) -> None:

@@ -4,6 +4,7 @@ owners, the business time, and the counts, skips and errors that reach the Logs.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,8 @@ class RunContext:
     skip_reasons: Counter[str] = field(default_factory=Counter)
     errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # A SIGTERM lets the current page or batch finish, then the run ends there.
+    should_stop: Callable[[], bool] = lambda: False
 
     @property
     def org(self) -> str:

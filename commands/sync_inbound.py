@@ -51,6 +51,8 @@ def run_inbound_step(run: RunContext, step: Step) -> None:
     for page in run.client.query(query):
         if page:
             run.app.decide(partial(_save_page, run, step, page))
+        if run.should_stop():
+            return
     if since is not None:
         _pull_deletions(run, step, since)
 

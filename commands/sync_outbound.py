@@ -75,6 +75,8 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
     for offset in range(0, len(people), COLLECTION_SIZE):
         chunk = people[offset:offset + COLLECTION_SIZE]
         run.app.decide(partial(_write_chunk, run, steps, describe, chunk))
+        if run.should_stop():
+            return  # the position stays: what is left is due next run
     if only is None:
         def advance() -> None:
             cache = AggregateCache(run.app)

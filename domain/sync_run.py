@@ -54,12 +54,13 @@ class SyncRun(Aggregate):
         self.errors: list[dict[str, Any]] = []
 
     def finish(self, counts: dict[str, dict[str, int]], skip_reasons: dict[str, int],
-               errors: list[dict[str, Any]], fatal: bool, at: datetime, ctx: Context) -> None:
+               errors: list[dict[str, Any]], fatal: bool, at: datetime, ctx: Context,
+               api_calls: dict[str, int] | None = None) -> None:
         if self.outcome != "running":
             raise RuntimeError(f"run {self.run_id} already ended ({self.outcome})")
         self._finished(counts=counts, skip_reasons=skip_reasons, errors=errors,
-                       outcome=outcome_of(counts, fatal), at=at, cause=ctx.cause,
-                       actor=ctx.actor)
+                       outcome=outcome_of(counts, fatal), api_calls=api_calls or {}, at=at,
+                       cause=ctx.cause, actor=ctx.actor)
 
     def interrupt(self, at: datetime, ctx: Context) -> None:
         if self.outcome != "running":
@@ -68,8 +69,8 @@ class SyncRun(Aggregate):
 
     @event("Finished")
     def _finished(self, counts: dict[str, dict[str, int]], skip_reasons: dict[str, int],
-                  errors: list[dict[str, Any]], outcome: str, at: datetime, cause: str,
-                  actor: str) -> None:
+                  errors: list[dict[str, Any]], outcome: str, api_calls: dict[str, int],
+                  at: datetime, cause: str, actor: str) -> None:
         self.counts = counts
         self.skip_reasons = skip_reasons
         self.errors = errors

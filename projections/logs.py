@@ -25,6 +25,7 @@ class LogsView(Projection):
             Column("counts", JSON, nullable=False),
             Column("skip_reasons", JSON, nullable=False),
             Column("errors", JSON, nullable=False),
+            Column("api_calls", JSON, nullable=False),
         )
         return {"sync_logs": table}
 
@@ -38,12 +39,13 @@ class LogsView(Projection):
                     "uuid": event.originator_id.hex, "run_id": event.run_id, "crm": event.crm,
                     "started_at": event.at.isoformat(), "finished_at": None,
                     "outcome": "running", "counts": empty_counts(), "skip_reasons": {},
-                    "errors": []}])
+                    "errors": [], "api_calls": {}}])
                 continue
             values: dict[str, Any] = {"finished_at": event.at.isoformat()}
             if kind == "Finished":
                 values.update(outcome=event.outcome, counts=event.counts,
-                              skip_reasons=event.skip_reasons, errors=event.errors)
+                              skip_reasons=event.skip_reasons, errors=event.errors,
+                              api_calls=event.api_calls)
             elif kind == "Interrupted":
                 values["outcome"] = "interrupted"
             connection.execute(table.update().where(
@@ -57,3 +59,10 @@ def list_runs(connection: Connection, table: Table, run_id: str | None) -> list[
     return [{key: row[key] for key in ("run_id", "started_at", "finished_at", "outcome",
                                        "counts", "skip_reasons", "errors")}
             for row in connection.execute(query).mappings()]
+
+
+def api_calls_since(connection: Connection, table: Table, crm: str, since: str) -> int:
+    """API calls spent by the runs that started at or after `since` (ISO time)."""
+    rows = connection.execute(select(table.c.api_calls).where(
+        table.c.crm == crm, table.c.started_at >= since))
+    return sum(sum(calls.values()) for (calls,) in rows)

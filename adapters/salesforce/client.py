@@ -63,6 +63,7 @@ class SalesforceClient:
         self.credentials = credentials
         self.on_refresh = on_refresh
         self.calls: Counter[str] = Counter()
+        self.budget: int | None = None  # calls this client may still spend (api_budget)
         self.session = requests.Session()
         # Environment CA or proxy settings must never override the CA we were given.
         self.session.trust_env = False
@@ -92,6 +93,9 @@ class SalesforceClient:
         @retry(retry=retry_if_exception_type(CrmRetryable), stop=stop_after_attempt(4),
                wait=wait_exponential(multiplier=0.05, max=2), reraise=True)
         def attempt() -> T:
+            if self.budget is not None and self.calls.total() >= self.budget:
+                raise CrmLimitReached(f"the api_budget for today is spent ({self.budget} "
+                                      "calls in this run)")
             self.calls[kind] += 1
             try:
                 return action(self._sf)
@@ -116,6 +120,13 @@ class SalesforceClient:
                     from None
 
         return attempt()
+
+    def api_limit(self) -> tuple[int, int] | None:
+        """(used, limit) of the org's daily API requests, from Sforce-Limit-Info."""
+        usage = self._sf.api_usage.get("api-usage")
+        if usage is None:
+            return None
+        return int(usage.used), int(usage.total)
 
     def refresh(self) -> None:
         base = self.credentials.login_url or self.credentials.instance_url

@@ -1,0 +1,47 @@
+"""`syncledger status`: connection, last and next run, failing steps, API budget today."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.connect import connection_facts
+from syncledger.domain.ids import integration_id
+from syncledger.domain.integration import Integration
+from syncledger.domain.schedule import next_run_at, parse_every
+from syncledger.projections.logs import api_calls_since, list_runs
+from syncledger.projections.registry import LOGS
+
+
+def status(app: SyncLedger, crm: str, now: datetime) -> dict[str, Any]:
+    integration = AggregateCache(app).get(integration_id(crm))
+    if not isinstance(integration, Integration):
+        return {"crm": crm, "connection": None, "enabled": False, "last_run": None,
+                "next_run": None, "failing_steps": [], "api_calls_today": 0,
+                "api_budget": None}
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
+    with app.database.reader.connect() as connection:
+        runs = [r for r in list_runs(connection, LOGS.tables["sync_logs"], None)]
+        spent = api_calls_since(connection, LOGS.tables["sync_logs"], crm, midnight)
+    last = runs[0] if runs else None
+    failing = sorted({str(e["step"]) for e in (last["errors"] if last else [])
+                      if e.get("step")})
+    next_run = None
+    if integration.enabled and integration.connected:
+        started = datetime.fromisoformat(last["started_at"]) if last else None
+        due = next_run_at(started, parse_every(integration.settings.every))
+        next_run = (due or now).isoformat()
+    return {
+        "crm": crm,
+        "connection": connection_facts(integration),
+        "enabled": integration.enabled,
+        "profile": integration.profile,
+        "last_run": None if last is None else {
+            key: last[key] for key in ("run_id", "started_at", "finished_at", "outcome")},
+        "next_run": next_run,
+        "failing_steps": failing,
+        "api_calls_today": spent,
+        "api_budget": integration.settings.api_budget,
+    }
