@@ -3,6 +3,7 @@ fields exist (describe), keep the credentials encrypted, record the facts (never
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from uuid import uuid4
@@ -13,6 +14,7 @@ from syncledger.adapters.credentials import (
     save_credentials,
 )
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.salesforce import oauth
 from syncledger.adapters.salesforce.client import SalesforceClient, SalesforceCredentials
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.domain.context import Context
@@ -63,20 +65,31 @@ def connect_salesforce(app: SyncLedger, credentials: SalesforceCredentials, envi
             f"{', '.join(missing)}: writes there fall back to natural keys, so activities are "
             "at-least-once; an admin can add the field once")
     save_credentials(app.database, "salesforce", asdict(client.credentials))
+    record_connection(app, connection, actor)
+    return connection
+
+
+def login_salesforce(app: SyncLedger, request: oauth.LoginRequest, environment: str,
+                     actor: str, open_browser: Callable[[str], Any]) -> Connection:
+    """The OAuth web-server flow with PKCE in the browser, then connect with its tokens."""
+    return connect_salesforce(app, oauth.login(request, open_browser), environment, actor)
+
+
+def record_connection(app: SyncLedger, connection: Connection, actor: str) -> None:
+    """Record the connection's facts on the integration (never a secret)."""
     ctx = Context(cause=f"config:{uuid4().hex[:12]}", actor=actor)
 
     def record() -> bool:
-        integration = integration_of(app, "salesforce", ctx)
-        other_org = integration.connect(connection.org_id, environment,
+        integration = integration_of(app, connection.crm, ctx)
+        other_org = integration.connect(connection.org_id, connection.environment,
                                         connection.instance_url, connection.user_id,
-                                        missing, ctx)
+                                        connection.missing_keys, ctx)
         app.save(integration)
         return other_org
 
     if app.decide(record):
         connection.warnings.append("this is a different org from the one connected before: "
                                    "its records start fresh links")
-    return connection
 
 
 def salesforce_client(app: SyncLedger) -> SalesforceClient:

@@ -1,20 +1,30 @@
-"""The integration with one CRM: connection facts (never a secret), profile, switches.
-
-The configuration commands (steps, mappings, filters) grow on this aggregate."""
+"""The integration with one CRM: connection facts (never a secret), profile, switches, and
+the Custom profile's configuration (settings and steps), each change its own small event."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from syncledger.domain.config_rules import default_profile_problems
 from syncledger.domain.context import Context
 from syncledger.domain.ids import integration_id
-from syncledger.domain.steps import DEFAULT_STEPS, IntegrationSettings, Step
-
-PROFILES = ("default", "custom")
+from syncledger.domain.steps import (
+    DEFAULT_STEPS,
+    PROFILES,
+    SETTING_NAMES,
+    Configuration,
+    IntegrationSettings,
+    Step,
+    settings_from_plain,
+    settings_to_plain,
+    step_from_plain,
+    step_to_plain,
+)
 
 
 class IntegrationError(ValueError):
@@ -46,13 +56,17 @@ class Integration(Aggregate):
         self.custom_steps: dict[str, Step] = {}
 
     def steps(self) -> list[Step]:
-        """The steps in force: the Default profile's fixed ones, or the Custom ones; each
-        with its on/off switch applied."""
+        """The steps in force: the Default profile's fixed ones with their on/off switches,
+        or the Custom profile's own."""
         if self.profile == "default":
-            chosen = list(DEFAULT_STEPS[self.crm])
-        else:
-            chosen = list(self.custom_steps.values())
-        return [s if s.name not in self.disabled_steps else _switched_off(s) for s in chosen]
+            return [s if s.name not in self.disabled_steps else _switched_off(s)
+                    for s in DEFAULT_STEPS[self.crm]]
+        return list(self.custom_steps.values())
+
+    def configuration(self) -> Configuration:
+        return Configuration(crm=self.crm, profile=self.profile,
+                             settings=replace(self.settings, enabled=self.enabled),
+                             steps=tuple(self.steps()))
 
     def connect(self, org_id: str, environment: str, instance_url: str,
                 connected_user: str | None, missing_keys: list[str], ctx: Context) -> bool:
@@ -80,6 +94,10 @@ class Integration(Aggregate):
             raise IntegrationError(f"unknown profile {profile!r}: expected default or custom")
         if profile == self.profile:
             return
+        if profile == "custom" and not self.custom_steps:
+            # As the vendors' Custom profile does, it starts from the Default's steps.
+            for step in self.steps():
+                self._step_added(step=step_to_plain(step), cause=ctx.cause, actor=ctx.actor)
         self._profile_chosen(profile=profile, cause=ctx.cause, actor=ctx.actor)
 
     def switch(self, enabled: bool, ctx: Context) -> None:
@@ -88,9 +106,88 @@ class Integration(Aggregate):
         self._switched(enabled=enabled, cause=ctx.cause, actor=ctx.actor)
 
     def switch_step(self, step: str, enabled: bool, ctx: Context) -> None:
-        if enabled == (step not in self.disabled_steps):
+        """Under either profile: the Default's steps keep their own switches."""
+        current = {s.name: s.enabled for s in self.steps()}
+        if step not in current:
+            raise IntegrationError(f"no step {step!r} in the {self.profile} profile; its steps: "
+                                   f"{', '.join(current) or 'none'}")
+        if enabled == current[step]:
             return
         self._step_switched(step=step, enabled=enabled, cause=ctx.cause, actor=ctx.actor)
+
+    def apply_configuration(self, config: Configuration, warnings: Sequence[str],
+                            ctx: Context) -> list[str]:
+        """Record exactly what differs from the configuration in force, and say what did.
+
+        A Custom configuration replaces the Custom steps and chooses the Custom profile; a
+        Default one may only switch the Default's steps on and off. The checks that need
+        the CRM ran before (config_rules); the Default profile's rule is this aggregate's."""
+        if config.crm != self.crm:
+            raise IntegrationError(f"the configuration is for {config.crm}, not {self.crm}")
+        if config.profile not in PROFILES:
+            raise IntegrationError(f"unknown profile {config.profile!r}")
+        if config.profile == "default":
+            problems = default_profile_problems(self.crm, config.steps, config.settings)
+            if problems:
+                raise IntegrationError(str(problems[0]))
+        changes = self._change_settings(config.settings, ctx)
+        if config.profile == "custom":
+            changes += self._change_steps(config.steps, ctx)
+        if config.profile != self.profile:
+            self._profile_chosen(profile=config.profile, cause=ctx.cause, actor=ctx.actor)
+            changes.append(f"profile {config.profile}")
+        if config.profile == "default":
+            current = {s.name: s.enabled for s in self.steps()}
+            for step in config.steps:
+                if current[step.name] != step.enabled:
+                    self._step_switched(step=step.name, enabled=step.enabled, cause=ctx.cause,
+                                        actor=ctx.actor)
+                    changes.append(f"step {step.name!r} switched "
+                                   f"{'on' if step.enabled else 'off'}")
+        if config.settings.enabled != self.enabled:
+            self._switched(enabled=config.settings.enabled, cause=ctx.cause, actor=ctx.actor)
+            changes.append("integration " + ("enabled" if self.enabled else "disabled"))
+        if changes and warnings:
+            self._warnings_raised(warnings=list(warnings), cause=ctx.cause, actor=ctx.actor)
+        return changes
+
+    def _change_settings(self, settings: IntegrationSettings, ctx: Context) -> list[str]:
+        old, new = settings_to_plain(self.settings), settings_to_plain(settings)
+        changed = {name: new[name] for name in SETTING_NAMES if old[name] != new[name]}
+        if not changed:
+            return []
+        self._settings_changed(changes=changed, cause=ctx.cause, actor=ctx.actor)
+        return [f"settings: {', '.join(changed)}"]
+
+    def _change_steps(self, steps: Sequence[Step], ctx: Context) -> list[str]:
+        changes = []
+        wanted = {s.name for s in steps}
+        for name in [n for n in self.custom_steps if n not in wanted]:
+            self._step_removed(step=name, cause=ctx.cause, actor=ctx.actor)
+            changes.append(f"removed step {name!r}")
+        for step in steps:
+            old = self.custom_steps.get(step.name)
+            if old is None:
+                self._step_added(step=step_to_plain(step), cause=ctx.cause, actor=ctx.actor)
+                changes.append(f"added step {step.name!r}")
+            elif old != step:
+                before, after = step_to_plain(old), step_to_plain(step)
+                changed = {k: v for k, v in after.items() if before[k] != v}
+                # For lists (mappings), which items came and went: what an auditor asks.
+                added = {k: [x for x in v if x not in (before[k] or [])]
+                         for k, v in changed.items() if isinstance(v, list)}
+                removed = {k: [x for x in before[k] or [] if x not in v]
+                           for k, v in changed.items() if isinstance(v, list)}
+                self._step_changed(step=step.name, changes=changed, added=added,
+                                   removed=removed, cause=ctx.cause, actor=ctx.actor)
+                changes.append(f"changed step {step.name!r}: "
+                               + ", ".join(_described(k, added.get(k), removed.get(k))
+                                           for k in changed))
+        order = [s.name for s in steps]
+        if list(self.custom_steps) != order:
+            self._steps_reordered(names=order, cause=ctx.cause, actor=ctx.actor)
+            changes.append("step order")
+        return changes
 
     @event("Connected")
     def _connected(self, org_id: str, environment: str, instance_url: str,
@@ -114,14 +211,58 @@ class Integration(Aggregate):
     @event("Switched")
     def _switched(self, enabled: bool, cause: str, actor: str) -> None:
         self.enabled = enabled
+        self.settings = replace(self.settings, enabled=enabled)
 
     @event("StepSwitched")
     def _step_switched(self, step: str, enabled: bool, cause: str, actor: str) -> None:
-        if enabled:
+        if self.profile == "custom" and step in self.custom_steps:
+            self.custom_steps[step] = replace(self.custom_steps[step], enabled=enabled)
+        elif enabled:
             self.disabled_steps.discard(step)
         else:
             self.disabled_steps.add(step)
 
+    @event("SettingsChanged")
+    def _settings_changed(self, changes: dict[str, Any], cause: str, actor: str) -> None:
+        self.settings = settings_from_plain({**settings_to_plain(self.settings), **changes},
+                                            enabled=self.enabled)
+
+    @event("StepAdded")
+    def _step_added(self, step: dict[str, Any], cause: str, actor: str) -> None:
+        self.custom_steps[step["name"]] = step_from_plain(step)
+
+    @event("StepRemoved")
+    def _step_removed(self, step: str, cause: str, actor: str) -> None:
+        del self.custom_steps[step]
+
+    @event("StepChanged")
+    def _step_changed(self, step: str, changes: dict[str, Any], added: dict[str, Any],
+                      removed: dict[str, Any], cause: str, actor: str) -> None:
+        self.custom_steps[step] = step_from_plain(
+            {**step_to_plain(self.custom_steps[step]), **changes})
+
+    @event("StepsReordered")
+    def _steps_reordered(self, names: list[str], cause: str, actor: str) -> None:
+        self.custom_steps = {name: self.custom_steps[name] for name in names}
+
+    @event("WarningsRaised")
+    def _warnings_raised(self, warnings: list[str], cause: str, actor: str) -> None:
+        pass
+
 
 def _switched_off(step: Step) -> Step:
     return replace(step, enabled=False)
+
+
+def _described(what: str, added: list[Any] | None, removed: list[Any] | None) -> str:
+    items = [f"+{_item(x)}" for x in added or ()] + [f"-{_item(x)}" for x in removed or ()]
+    return f"{what} ({' '.join(items)})" if items else what
+
+
+def _item(item: Any) -> str:
+    if isinstance(item, dict) and "crm" in item and "app" in item:
+        conflict = f" (conflict {item['conflict']})" if item.get("conflict") else ""
+        return f"{item['crm']}→{item['app']}{conflict}"
+    if isinstance(item, dict):
+        return "{" + ", ".join(f"{k}={v}" for k, v in item.items() if v is not None) + "}"
+    return str(item)

@@ -170,3 +170,130 @@ def step_owner_match(step: Step, settings: IntegrationSettings) -> str | None:
     return step.owner_match if step.owner_match is not None else settings.owner_match
 
 
+
+
+# -- step kinds ---------------------------------------------------------------------------
+APP_PEOPLE = "app.people"
+STATUS_TARGET = "salesforce.lead_statuses"
+FILTER_OPERATORS = ("eq", "ne", "contains", "starts_with", "ends_with", "in", "is_empty")
+# The app's own saved filters ("Load filter" in the seeds); a saved app filter by name too.
+DEFAULT_SAVED_FILTERS = ("Opened", "Replied", "Bounced", "Opted out", "To call", "Clicked")
+OWNER_MATCHES = ("email",)
+PROFILES = ("default", "custom")
+CRMS = ("salesforce", "pipedrive")
+
+
+def step_kinds(crm: str) -> list[tuple[str, str]]:
+    """Every (from, to) pair a step of this CRM may have."""
+    people = [k for k in PEOPLE_CRM_KINDS if k.startswith(f"{crm}.")]
+    pairs = [(kind, APP_PEOPLE) for kind in people] + [(APP_PEOPLE, kind) for kind in people]
+    if crm == "salesforce":
+        pairs += [(source, STATUS_TARGET) for source in STATUS_SOURCES]
+        pairs += [(s, t) for s in ACTIVITY_SOURCES for t in TASK_TARGETS]
+        pairs += [(s, t) for s in NOTE_SOURCES for t in NOTE_TARGETS]
+    return pairs
+
+
+def is_status_step(step: Step) -> bool:
+    return step.source in STATUS_SOURCES
+
+
+def is_activity_step(step: Step) -> bool:
+    return step.source in ACTIVITY_SOURCES or step.source in NOTE_SOURCES
+
+
+# -- a whole configuration, and its plain (JSON and event) form ---------------------------
+@dataclass(frozen=True)
+class Configuration:
+    crm: str
+    profile: str
+    settings: IntegrationSettings
+    steps: tuple[Step, ...]
+
+
+def _owner_pairs(pairs: tuple[OwnerMapping, ...] | None) -> list[dict[str, str]] | None:
+    return None if pairs is None else [{"crm": p.crm, "app": p.app} for p in pairs]
+
+
+def step_to_plain(step: Step) -> dict[str, Any]:
+    """The step as the configuration file spells it, every key present."""
+    rule_filter = None
+    if step.filter is not None:
+        rule_filter = {"rules": [{"field": r.field, "op": r.op, "value": r.value}
+                                 for r in step.filter.rules],
+                       "saved": step.filter.saved, "list": step.filter.list}
+    return {
+        "name": step.name, "from": step.source, "to": step.target, "enabled": step.enabled,
+        "field_mappings": [{"crm": m.crm, "app": m.app, "conflict": m.conflict}
+                           for m in step.field_mappings],
+        "filter": rule_filter,
+        "owner_mappings": _owner_pairs(step.owner_mappings),
+        "owner_match": step.owner_match,
+        "sequence_mappings": [{"owner": s.owner, "sequence": s.sequence, "step": s.step,
+                               "ignore_step_delay": s.ignore_step_delay,
+                               "only_new_records": s.only_new_records}
+                              for s in step.sequence_mappings],
+        "status_mappings": [{"app": s.app, "crm": s.crm} for s in step.status_mappings],
+        "include_contents": step.include_contents,
+    }
+
+
+def step_from_plain(plain: dict[str, Any]) -> Step:
+    raw_filter = plain.get("filter")
+    step_filter = None
+    if raw_filter is not None:
+        step_filter = StepFilter(
+            rules=tuple(FilterRule(r["field"], r["op"], _frozen(r.get("value")))
+                        for r in raw_filter.get("rules") or ()),
+            saved=raw_filter.get("saved"), list=raw_filter.get("list"))
+    owners = plain.get("owner_mappings")
+    return Step(
+        name=plain["name"], source=plain["from"], target=plain["to"],
+        enabled=bool(plain.get("enabled", True)),
+        field_mappings=tuple(FieldMapping(m["crm"], m["app"], m.get("conflict"))
+                             for m in plain.get("field_mappings") or ()),
+        filter=step_filter,
+        owner_mappings=None if owners is None else tuple(OwnerMapping(o["crm"], o["app"])
+                                                         for o in owners),
+        owner_match=plain.get("owner_match"),
+        sequence_mappings=tuple(
+            SequenceMapping(s["owner"], s["sequence"], int(s.get("step", 1)),
+                            bool(s.get("ignore_step_delay", False)),
+                            bool(s.get("only_new_records", False)))
+            for s in plain.get("sequence_mappings") or ()),
+        status_mappings=tuple(StatusMapping(s["app"], s["crm"])
+                              for s in plain.get("status_mappings") or ()),
+        include_contents=bool(plain.get("include_contents", False)),
+    )
+
+
+def _frozen(value: Any) -> Any:
+    """Rule values stay hashable and comparable: an `in` list becomes a tuple."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+SETTING_NAMES = ("every", "overlap", "timezone", "conflict", "api_budget", "owner_match",
+                 "store_contents", "owner_mappings")
+
+
+def settings_to_plain(settings: IntegrationSettings) -> dict[str, Any]:
+    """The `[integration]` keys other than crm and enabled, every key present."""
+    return {"every": settings.every, "overlap": settings.overlap,
+            "timezone": settings.timezone, "conflict": settings.conflict,
+            "api_budget": settings.api_budget, "owner_match": settings.owner_match,
+            "store_contents": settings.store_contents,
+            "owner_mappings": _owner_pairs(settings.owner_mappings) or []}
+
+
+def settings_from_plain(plain: dict[str, Any], enabled: bool = False) -> IntegrationSettings:
+    defaults = IntegrationSettings()
+    return IntegrationSettings(
+        enabled=enabled, every=plain.get("every", defaults.every),
+        overlap=plain.get("overlap", defaults.overlap),
+        timezone=plain.get("timezone", defaults.timezone),
+        conflict=plain.get("conflict", defaults.conflict),
+        api_budget=float(plain.get("api_budget", defaults.api_budget)),
+        owner_match=plain.get("owner_match", defaults.owner_match),
+        store_contents=bool(plain.get("store_contents", defaults.store_contents)),
+        owner_mappings=tuple(OwnerMapping(o["crm"], o["app"])
+                             for o in plain.get("owner_mappings") or ()))

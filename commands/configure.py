@@ -1,0 +1,259 @@
+"""Configuring an integration: apply a configuration (checked whole against the CRM and the
+app data, then only its differences recorded), show it, start one, choose the profile,
+switch the integration and its steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, TypeVar
+from uuid import uuid4
+
+from eventsourcing.utils import get_topic
+from sqlalchemy import select
+
+from syncledger.adapters.credentials import CredentialsError
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.config_file import configuration_toml
+from syncledger.commands.connect import integration_of
+from syncledger.commands.session import caught_up
+from syncledger.domain.app_records import PersonList, Sequence
+from syncledger.domain.config_rules import (
+    ConfigProblem,
+    CrmField,
+    CrmUser,
+    Known,
+    check_configuration,
+    crm_objects,
+    infer_app_type,
+    referenced_filters,
+    referenced_owners,
+    referenced_sequences,
+    related_objects,
+)
+from syncledger.domain.context import SYSTEM_ACTOR, Context
+from syncledger.domain.ids import (
+    integration_id,
+    person_list_id,
+    saved_filter_id,
+    sequence_id,
+    team_member_id,
+)
+from syncledger.domain.integration import Integration
+from syncledger.domain.steps import CRMS, DEFAULT_STEPS, Configuration, IntegrationSettings
+from syncledger.projections.registry import PEOPLE
+
+T = TypeVar("T")
+
+
+class ConfigRejected(ValueError):
+    """Every problem of a refused configuration, in one line."""
+
+    def __init__(self, source: str, problems: Iterable[ConfigProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__(f"{source}: " + "; ".join(map(str, self.problems)))
+
+
+class NotConnected(ValueError):
+    pass
+
+
+class CrmCatalog(Protocol):
+    def objects(self) -> tuple[str, ...]: ...
+
+    def fields(self, sobject: str) -> dict[str, CrmField]: ...
+
+    def users(self) -> dict[str, CrmUser]: ...
+
+
+@dataclass(frozen=True)
+class Applied:
+    crm: str
+    cause: str
+    changes: list[str]
+    warnings: list[str]
+
+
+def new_context(actor: str) -> Context:
+    return Context(cause=f"config:{uuid4().hex[:12]}", actor=actor)
+
+
+# -- which integration --------------------------------------------------------------------
+def existing_integration(app: SyncLedger, crm: str) -> Integration | None:
+    found = AggregateCache(app).get(integration_id(crm))
+    return found if isinstance(found, Integration) else None
+
+
+def chosen_crm(app: SyncLedger, crm: str | None) -> str:
+    """The CRM named, else the one connected, else Salesforce; two connected: say which."""
+    if crm is not None:
+        if crm not in CRMS:
+            raise NotConnected(f"--crm {crm}: expected {' or '.join(CRMS)}")
+        return crm
+    connected = [c for c in CRMS if (i := existing_integration(app, c)) and i.connected]
+    if len(connected) > 1:
+        raise NotConnected(f"{' and '.join(connected)} are both connected: pass --crm NAME")
+    return connected[0] if connected else CRMS[0]
+
+
+def crm_catalog(app: SyncLedger, crm: str) -> CrmCatalog:
+    """The CRM's fields and users through the stored connection."""
+    integration = existing_integration(app, crm)
+    if integration is None or not integration.connected:
+        raise NotConnected(f"{crm} is not connected, and this needs its fields and users: "
+                           f"run `syncledger connect {crm}` first")
+    try:
+        if crm == "pipedrive":
+            from syncledger.adapters.pipedrive.catalog import PipedriveCatalog
+            from syncledger.commands.connect_pipedrive import pipedrive_client
+
+            return PipedriveCatalog(pipedrive_client(app))
+        from syncledger.adapters.salesforce.catalog import SalesforceCatalog
+        from syncledger.commands.connect import salesforce_client
+
+        return SalesforceCatalog(salesforce_client(app))
+    except CredentialsError as error:
+        raise NotConnected(str(error)) from None
+
+
+# -- apply --------------------------------------------------------------------------------
+def apply_configuration(app: SyncLedger, config: Configuration, actor: str,
+                        source: str) -> Applied:
+    """Check the whole configuration, then record only what differs: all or nothing."""
+    current = existing_integration(app, config.crm)
+    previous = list(current.custom_steps.values()) if current else []
+    review = check_configuration(config, known_for(app, config), previous)
+    if review.errors:
+        raise ConfigRejected(source, review.errors)
+    ctx = new_context(actor)
+
+    def record() -> list[str]:
+        integration = integration_of(app, config.crm, ctx)
+        changes = integration.apply_configuration(config, review.warnings, ctx)
+        if integration.pending_events:
+            app.save(integration)
+        return changes
+
+    return Applied(config.crm, ctx.cause, app.decide(record), list(review.warnings))
+
+
+def known_for(app: SyncLedger, config: Configuration) -> Known:
+    """Look up what the configuration refers to, and only that."""
+    objects = crm_objects(config)
+    crm_users, members = referenced_owners(config)
+    described: dict[str, dict[str, CrmField]] = {}
+    users = None
+    if objects or crm_users:
+        catalog = crm_catalog(app, config.crm)
+        described = {o: catalog.fields(o) for o in sorted(objects)}
+        for sobject in sorted(related_objects(config, described) - set(described)):
+            described[sobject] = catalog.fields(sobject)
+        users = catalog.users() if crm_users else None
+    saved, lists = referenced_filters(config)
+    cache = AggregateCache(app)
+    return Known(
+        objects=described, crm_users=users,
+        team_members=frozenset(m for m in members if cache.get(team_member_id(m))),
+        sequences={s: _sequence_steps(found) for s in referenced_sequences(config)
+                   if (found := cache.get(sequence_id(s))) is not None},
+        saved_filters=frozenset(s for s in saved if cache.get(saved_filter_id(s))),
+        lists=_known_lists(app, cache, lists),
+        app_fields=custom_person_fields(app))
+
+
+def _sequence_steps(sequence: Sequence) -> tuple[int, ...]:
+    return tuple(int(s["number"]) for s in sequence.attributes.get("steps") or ())
+
+
+def _known_lists(app: SyncLedger, cache: AggregateCache, wanted: set[str]) -> frozenset[str]:
+    """Lists are named by id or by name; a name needs a look through the lists recorded."""
+    found = {w for w in wanted if cache.get(person_list_id(w))}
+    if found == wanted:
+        return frozenset(found)
+    topics = [get_topic(PersonList.Recorded), get_topic(PersonList.Changed)]
+    start = 1
+    while True:
+        page = app.recorder.select_notifications(start, 1000, topics=topics)
+        for notification in page:
+            names = getattr(app.mapper.to_domain_event(notification), "attributes", {})
+            if names.get("name") in wanted:
+                found.add(names["name"])
+        if len(page) < 1000:
+            return frozenset(found)
+        start = page[-1].id + 1
+
+
+def custom_person_fields(app: SyncLedger) -> dict[str, str]:
+    """Each key of the people's `fields`, with the type of the values it holds."""
+    values: dict[str, list[Any]] = {}
+    table = PEOPLE.tables["people"]
+    with caught_up(app).database.reader.connect() as connection:
+        for (fields,) in connection.execute(select(table.c.fields)):
+            for key, value in (fields or {}).items():
+                values.setdefault(key, []).append(value)
+    return {key: infer_app_type(found) for key, found in sorted(values.items())}
+
+
+# -- show and start -----------------------------------------------------------------------
+def current_configuration(app: SyncLedger, crm: str) -> Configuration:
+    integration = existing_integration(app, crm)
+    if integration is None:
+        integration = Integration.start(crm, Context(cause="config:show"))
+    return integration.configuration()
+
+
+def starting_configuration(app: SyncLedger, crm: str, actor: str) -> str:
+    """A Custom configuration to start from: the Default profile's steps, as switched, with
+    the vendors' pre-set owner pair (the connected CRM user and you) commented out."""
+    integration = existing_integration(app, crm)
+    settings = integration.settings if integration else IntegrationSettings()
+    switched_off = integration.disabled_steps if integration else set()
+    steps = tuple(replace(s, enabled=s.name not in switched_off) for s in DEFAULT_STEPS[crm])
+    config = Configuration(crm=crm, profile="custom", settings=settings, steps=steps)
+    crm_user = (integration.connected_user if integration else None) or "CRM_USER_ID"
+    member = actor if actor != SYSTEM_ACTOR else "TEAM_MEMBER_ID"
+    header = (f"syncledger: a Custom profile configuration for {crm}, starting from the "
+              "Default profile's steps.\n"
+              "Check and record it with `syncledger config apply FILE` (all or nothing); "
+              "`syncledger fields` lists\nthe fields a mapping can name. A step's name is "
+              "its identity: renaming a step starts it afresh.\n")
+    return configuration_toml(config, owner_pair=(crm_user, member), header=header)
+
+
+# -- switches -----------------------------------------------------------------------------
+def change_integration(app: SyncLedger, crm: str, actor: str,
+                       decide: Callable[[Integration, Context], T]) -> T:
+    """Load (or start) the integration, let it decide, save what it recorded."""
+    ctx = new_context(actor)
+
+    def record() -> T:
+        integration = integration_of(app, crm, ctx)
+        result = decide(integration, ctx)
+        if integration.pending_events:
+            app.save(integration)
+        return result
+
+    return app.decide(record)
+
+
+def use_profile(app: SyncLedger, crm: str, profile: str, actor: str) -> None:
+    change_integration(app, crm, actor, lambda i, ctx: i.use_profile(profile, ctx))
+
+
+def switch_integration(app: SyncLedger, crm: str, enabled: bool, actor: str) -> bool:
+    """Returns whether the integration is connected (enabled but not connected syncs nothing)."""
+    def decide(integration: Integration, ctx: Context) -> bool:
+        integration.switch(enabled, ctx)
+        return integration.connected
+
+    return change_integration(app, crm, actor, decide)
+
+
+def switch_step(app: SyncLedger, crm: str, step: str, enabled: bool, actor: str) -> str:
+    """Returns the profile the step was switched under."""
+    def decide(integration: Integration, ctx: Context) -> str:
+        integration.switch_step(step, enabled, ctx)
+        return integration.profile
+
+    return change_integration(app, crm, actor, decide)
