@@ -96,9 +96,13 @@ class PageDecisions:
         content = {m.crm: record.get(m.crm) for m in step.field_mappings}
         content["HasOptedOutOfEmail"] = bool(record.get("HasOptedOutOfEmail"))
         previous_owner = mirror.owner
+        previous_hash = mirror.content_hash
         if not mirror.observe(content, record["SystemModstamp"], record.get("OwnerId"),
                               run.ctx):
             return  # unchanged, or our own write coming back: nothing to record
+        if previous_owner is None and mirror.content_hash == previous_hash \
+                and mirror.person is not None:
+            return  # a record we created without an owner: the CRM's choice, now learnt
         if record.get("IsConverted"):
             mirror.mark_converted(record.get("ConvertedContactId"),
                                   record.get("ConvertedAccountId"), run.ctx)

@@ -273,8 +273,9 @@ class Planner:
                 record[name] = value[:length]  # noted in the Logs below
                 self.run.notes.append(f"{person.app_id}: {sobject}.{name} truncated to "
                                       f"{length} characters")
-        if "opted_out" in person.flags:
-            record["HasOptedOutOfEmail"] = True
+        # Always sent, so the record we create reads back exactly as we wrote it; an update
+        # never clears a CRM opt-out (see _update).
+        record["HasOptedOutOfEmail"] = "opted_out" in person.flags
         return record
 
     def _create(self, step: Step, person: Person, sobject: str,

@@ -1,0 +1,154 @@
+"""Properties of the people sync over random interleavings of CRM edits, app imports and
+syncs, against one Salesforce emulator (reset per example) and a fresh store each time."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.salesforce.client import SalesforceCredentials
+from syncledger.commands import views
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.app_import import import_file
+from syncledger.commands.connect import connect_salesforce
+from syncledger.commands.session import caught_up, open_store
+from syncledger.commands.sync import RunReport, run_sync
+from syncledger.domain.context import Context
+from syncledger.domain.ids import integration_id
+from syncledger.emulator.server import RunningEmulator, running
+
+ALICE = "005000000000001AAA"
+USERS = [{"Id": ALICE, "FirstName": "Alice", "LastName": "A", "Email": "alice@team.example",
+          "Username": "alice@crm", "IsActive": True}]
+NAMES = st.sampled_from(["Ada", "Grace", "Alan", "Edsger", "Barbara", "Ken"])
+
+crm_edit = st.tuples(st.just("crm_edit"), st.integers(0, 4), NAMES)
+crm_new = st.tuples(st.just("crm_new"), st.integers(0, 4), NAMES)
+app_edit = st.tuples(st.just("app_edit"), st.integers(0, 4), NAMES)
+sync = st.tuples(st.just("sync"), st.just(0), st.just(""))
+tick = st.tuples(st.just("tick"), st.just(0), st.just(""))
+operations = st.lists(st.one_of(crm_edit, crm_new, app_edit, sync, tick), min_size=1,
+                      max_size=10)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    with running("salesforce", {"User": USERS}) as running_emulator:
+        yield running_emulator
+
+
+class World:
+    def __init__(self, emulator: RunningEmulator, directory: Path) -> None:
+        self.emulator = emulator
+        self.directory = directory
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = str(emulator.ca_cert)
+        self.session.headers["Authorization"] = f"Bearer {emulator.token}"
+        self.admin("reset", {})
+        self.admin("load", {"User": USERS, "options": {"current_user": ALICE,
+                                                       "now": "2026-11-20T10:00:00Z"}})
+        self.app: SyncLedger = open_store(f"sqlite:///{directory / 'store.db'}")
+        connect_salesforce(self.app, SalesforceCredentials(
+            instance_url=emulator.url, access_token=emulator.token,
+            refresh_token=emulator.token, client_id="x", ca_cert=str(emulator.ca_cert)),
+            "production", "tm-alice")
+        integration = AggregateCache(self.app).get(integration_id("salesforce"))
+        integration.switch(True, Context("config:test", "tm-alice"))
+        self.app.save(integration)
+        self.imports = 0
+        self.at = datetime(2026, 11, 21, tzinfo=UTC)
+
+    def admin(self, path: str, body: Any) -> Any:
+        response = self.session.post(f"{self.emulator.url}/__emulator__/{path}", json=body)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def dump(self) -> dict[str, list[dict[str, Any]]]:
+        response = self.session.get(f"{self.emulator.url}/__emulator__/dump")
+        return response.json()  # type: ignore[no-any-return]
+
+    def writes(self) -> int:
+        calls = self.session.get(f"{self.emulator.url}/__emulator__/stats").json()["api_calls"]
+        return int(calls["collections"] + calls["sobject_write"])
+
+    def apply(self, operation: tuple[str, int, str]) -> None:
+        kind, n, name = operation
+        if kind in ("crm_edit", "crm_new"):
+            record = {"Id": f"003{n:012d}AAA", "LastName": name, "OwnerId": ALICE}
+            if kind == "crm_new":
+                record.update(FirstName=f"C{n}", Email=f"contact{n}@example.com")
+            existing = {c["Id"] for c in self.dump().get("Contact", [])}
+            if kind == "crm_edit" and record["Id"] not in existing:
+                return
+            self.admin("load", {"Contact": [record]})
+        elif kind == "app_edit":
+            self.imports += 1
+            self.at += timedelta(minutes=1)
+            path = self.directory / f"import-{self.imports}.jsonl"
+            path.write_text(json.dumps({
+                "kind": "person", "id": f"p-{n}", "email": f"person{n}@example.com",
+                "first_name": f"P{n}", "last_name": name, "account": "Acme",
+                "owner": "tm-alice", "at": self.at.isoformat()}) + "\n")
+            import_file(self.app, path, "tm-alice")
+        elif kind == "sync":
+            self.sync()
+        elif kind == "tick":
+            self.admin("clock", {"advance": 600})
+
+    def sync(self) -> RunReport:
+        report = run_sync(self.app, "tm-alice", datetime.now(UTC))
+        assert report.outcome == "succeeded", report.errors
+        return report
+
+    def close(self) -> None:
+        self.app.close()
+        self.app.database.dispose()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[
+    HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(operations)
+def test_syncs_converge_without_ping_pong_or_missed_changes(
+        emulator: RunningEmulator, ops: list[tuple[str, int, str]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        world = World(emulator, Path(tmp))
+        try:
+            for operation in ops:
+                world.apply(operation)
+            world.sync()
+            settled = world.writes()
+            before = world.app.recorder.max_notification_id()
+            quiet = world.sync()
+            # A sync with nothing changed writes nothing to the CRM and records no change.
+            assert world.writes() == settled
+            assert quiet.counts["people"] == {"created": 0, "updated": 0, "skipped": 0,
+                                              "failed": 0}
+            new = world.app.recorder.select_notifications(start=before + 1, limit=1000)
+            assert not [n.topic for n in new if "Person." in n.topic]
+            # Both sides agree on every mapped field of every linked person.
+            crm = {r["Id"]: r for objects in ("Contact", "Lead")
+                   for r in world.dump().get(objects, []) if not r.get("IsDeleted")}
+            people = views.people(caught_up(world.app), None)
+            for person in people:
+                for link in person["links"]:
+                    record = crm[link["id"]]
+                    assert (record.get("FirstName"), record["LastName"],
+                            record["Email"].lower()) == (person["first_name"],
+                                                         person["last_name"],
+                                                         person["email"])
+            # Every CRM contact became, or matched, a person: no change was missed.
+            emails = {p["email"] for p in people}
+            assert {r["Email"].lower() for r in crm.values()} <= emails
+        finally:
+            world.close()
