@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import select
 
@@ -90,15 +91,23 @@ def explain(app: SyncLedger, key: str, field: str) -> Explanation:
     person_id = app_person_id(row["id"])
     person: Any = app.repository.get(person_id)
     chain = _Chain(app, field, person_id, row["id"])
-    own = [(p, s) for p, s in stored_events_about(app, person_subjects(app, person_id))
-           if s.originator_id == person_id or s.topic.endswith("ConflictResolved")]
-    mirrors = chain.mirrors([app.mapper.to_domain_event(s) for _, s in own])
-    theirs = [(p, s) for p, s in stored_events_about(app, list(mirrors))
-              if s.originator_id in mirrors]
+    # Activities are filed under the person too: only its own events, and conflicts.
+    about = stored_events_about(app, person_subjects(app, person_id))
+    own = _decoded(app, [(p, s) for p, s in about if s.originator_id == person_id
+                         or s.topic.endswith("ConflictResolved")])
+    mirrors = chain.mirrors([event for _, _, event in own])
+    theirs = _decoded(app, [(p, s) for p, s in stored_events_about(app, list(mirrors))
+                            if s.originator_id in mirrors])
     chain.forgotten = _forgotten_subjects(app, [*person_subjects(app, person_id), *mirrors])
-    for position, stored in sorted([*own, *theirs], key=lambda pair: pair[0]):
-        chain.add(position, stored)
+    for position, stored, event in sorted([*own, *theirs], key=lambda found: found[0]):
+        chain.add(position, stored, event)
     return Explanation(row["id"], field, _current(person, field), chain.steps)
+
+
+def _decoded(app: SyncLedger, found: list[tuple[int, StoredEvent]]
+             ) -> list[tuple[int, StoredEvent, Any]]:
+    return [(position, stored, app.mapper.to_domain_event(stored))
+            for position, stored in found]
 
 
 def _current(person: Any, field: str) -> Any:
@@ -152,11 +161,10 @@ class _Chain:
     def _integration(self, crm: str) -> Any:
         try:
             return self.app.repository.get(integration_id(crm))
-        except Exception:  # not configured (yet): no org to find its mirrors under
+        except AggregateNotFoundError:  # never configured: no org to find mirrors under
             return None
 
-    def add(self, position: int, stored: StoredEvent) -> None:
-        event = self.app.mapper.to_domain_event(stored)
+    def add(self, position: int, stored: StoredEvent, event: Any) -> None:
         kind = event_type(event)
         source = self.labels.get(event.originator_id, f"person {self.app_id}")
         if kind.endswith("ConflictResolved"):
@@ -173,10 +181,12 @@ class _Chain:
         if value is MISSING:
             return
         # The value before, on the same side: the person's own, or this CRM record's as
-        # last read (observed) or last written.
+        # last observed, last asked to be written, or last written.
         side: UUID | tuple[UUID, str] = self.person_id
         if event.originator_id in self.labels:
-            side = (event.originator_id, "write" if "Writ" in kind else "read")
+            family = next((f for f in ("WriteRequested", "Written") if kind.endswith(f)),
+                          "read")
+            side = (event.originator_id, family)
             if side in self.last and self.last[side] == value:
                 return  # an observation that left this field as it was: not its story
         previous = self.last.get(side)

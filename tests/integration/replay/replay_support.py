@@ -102,6 +102,16 @@ def run_contact_sync(app: SyncLedger, app_id: str, run: str, crm_owner: str,
     app.save(sync_run)
 
 
+def write_contact(app: SyncLedger, run: str, content: dict[str, Any]) -> None:
+    """An outbound write as the sync records it: the intent first, then the result."""
+    ctx = Context(cause=f"run:{run}", actor="system")
+    contact = _contact(app, ctx)
+    contact.request_write(f"key-{run}", "update", content, ctx)
+    app.save(contact)
+    contact.record_written(CONTACT_ID, ctx)
+    app.save(contact)
+
+
 def settle_conflict(app: SyncLedger, app_id: str, run: str, field: str, winner: Any,
                     loser: Any, policy: str) -> None:
     ctx = Context(cause=f"run:{run}", actor="system")

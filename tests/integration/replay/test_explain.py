@@ -8,17 +8,21 @@ from pathlib import Path
 
 import pytest
 from replay_support import (
+    AT,
     CONTACT_ID,
     import_lines,
     person,
     run_contact_sync,
     settle_conflict,
     settle_conflict_by_side,
+    write_contact,
 )
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.forget import find_person_id, forget
 from syncledger.commands.session import caught_up
+from syncledger.domain.context import Context
+from syncledger.domain.ids import app_person_id
 from syncledger.domain.privacy import FORGOTTEN
 from syncledger.replay.explain import UnknownField, explain
 from syncledger.replay.history import UnknownRecord
@@ -83,6 +87,20 @@ def test_a_mapped_crm_field_shows_each_observed_change_once(store: SyncLedger,
     assert story.value == "First1"
 
 
+def test_writes_to_the_crm_show_the_intent_and_the_result(store: SyncLedger,
+                                                          tmp_path: Path) -> None:
+    import_lines(store, tmp_path / "a.jsonl", [person(1)])
+    run_contact_sync(store, "p-1", "r1", "005A", {"LastName": "Last1"})
+    write_contact(store, "r2", {"LastName": "Lovelace"})
+    steps = explain(caught_up(store), "p-1", "last_name").steps
+    assert [(s.type, s.value) for s in steps] == [
+        ("PersonRecorded", "Last1"), ("ContactObserved", "Last1"),
+        ("ContactWriteRequested", "Lovelace"), ("ContactWritten", "Lovelace")]
+    assert steps[2].text == (f"a write of 'Lovelace' to salesforce Contact {CONTACT_ID} was "
+                             "requested")
+    assert steps[3].text == f"'Lovelace' was written to salesforce Contact {CONTACT_ID}"
+
+
 def test_fields_lists_and_sequence_are_explained_too(store: SyncLedger, tmp_path: Path) -> None:
     import_lines(store, tmp_path / "a.jsonl", [
         {"kind": "sequence", "id": "seq-q4", "name": "Q4", "steps": [{"number": 1}]},
@@ -94,6 +112,13 @@ def test_fields_lists_and_sequence_are_explained_too(store: SyncLedger, tmp_path
     assert [(s.type, s.value) for s in title.steps] == [("PersonRecorded", "CTO"),
                                                         ("PersonUpdated", "CEO")]
     assert explain(store, "p-1", "lists").value == ["l-a", "l-b"]
+    member = store.repository.get(app_person_id("p-1"))
+    member.join_sequence("seq-q4", 2, True, AT, Context(cause="run:r1"))
+    store.save(member)
+    sequence = explain(caught_up(store), "p-1", "sequence")
+    assert sequence.value == {"id": "seq-q4", "step": 2, "ignore_step_delay": True}
+    assert [(s.type, s.value) for s in sequence.steps] == [
+        ("PersonRecorded", None), ("PersonSequenceJoined", sequence.value)]
     nothing = explain(store, "p-1", "fields.nickname")
     assert nothing.value is None
     assert [(s.type, s.value) for s in nothing.steps] == [("PersonRecorded", None)]
