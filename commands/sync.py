@@ -15,6 +15,12 @@ from syncledger.adapters.crm_errors import CrmError, CrmFatal, CrmLimitReached
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import salesforce_client
+from syncledger.commands.sync_activities import (
+    activity_steps,
+    run_activities,
+    run_statuses,
+    status_steps,
+)
 from syncledger.commands.sync_context import RunContext
 from syncledger.commands.sync_inbound import run_inbound_step
 from syncledger.commands.sync_outbound import outbound_steps, run_outbound
@@ -71,6 +77,11 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
                 run_inbound_step(run, step)
         catch_up(app, list(LIVE.values()))
         run_outbound(run, outbound_steps(steps), full, only)
+        if only is None:
+            catch_up(app, list(LIVE.values()))
+            every = [s for s in integration.steps() if s.enabled]
+            run_activities(run, activity_steps(every), full)
+            run_statuses(run, status_steps(every), full)
     except CrmLimitReached as error:
         # The step stops cleanly; its cursor holds, and the next run resumes from it.
         run.errors.append({"step": None, "record": {"app": None, "crm": None},
@@ -105,7 +116,7 @@ def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now
             dead = cache.get(sync_run_id(interrupted))
             if dead is not None:
                 dead.interrupt(now, ctx)
-        steps = [s.name for s in integration.steps() if s.enabled and s.is_people]
+        steps = [s.name for s in integration.steps() if s.enabled]
         cache.add(SyncRun.begin(run_id, crm, steps, now, ctx))
         app.save(*cache.changed())
         return interrupted

@@ -182,7 +182,7 @@ class Planner:
             return None
         step = self.steps[sobject]
         kind = KINDS[sobject]
-        if not self._passes_filter(step, person):
+        if not passes_filter(self.run, step, person):
             return None
         if crm_id is not None:
             mirror = self.cache.get(crm_record_id("salesforce", self.run.org, sobject, crm_id))
@@ -233,32 +233,6 @@ class Planner:
                 if row["object"] == sobject and sobject in self.steps and not row["converted"]:
                     return sobject, row["record_id"]
         return None
-
-    def _passes_filter(self, step: Step, person: Person) -> bool:
-        chosen = step.filter
-        if chosen is None or (chosen.saved is None and chosen.list is None and
-                              not chosen.rules):
-            return True
-        values = {"email": person.email, "first_name": person.first_name,
-                  "last_name": person.last_name, "account": person.account,
-                  "owner": person.owner, "status": person.status,
-                  "inbox_category": person.inbox_category, "flags": person.flags,
-                  "lists": person.lists, **person.fields}
-        if chosen.list is not None:
-            wanted = {chosen.list} | {key for key, attrs in self.run.lists.items()
-                                      if attrs.get("name") == chosen.list}
-            if not wanted & set(person.lists):
-                return False
-        if chosen.saved is not None:
-            if chosen.saved in SAVED_FLAG_FILTERS:
-                if SAVED_FLAG_FILTERS[chosen.saved] not in person.flags:
-                    return False
-            else:
-                saved = self.run.saved_filters.get(chosen.saved, {})
-                rules = [FilterRule(**rule) for rule in saved.get("rules", [])]
-                if not all_match(rules, values):
-                    return False
-        return all_match(chosen.rules, values)
 
     def _content(self, step: Step, person: Person, sobject: str) -> dict[str, Any]:
         fields = self.fields[sobject]
@@ -311,6 +285,34 @@ class Planner:
                         self.run.ctx)
         return Write(step, person, sobject, "update", changes, crm_id=crm_id, key=key,
                      headers_auto_assign="OwnerId" not in changes)
+
+
+def passes_filter(run: RunContext, step: Step, person: Person) -> bool:
+    """The step's outbound filter: a saved filter, an app list, or rules on the person."""
+    chosen = step.filter
+    if chosen is None or (chosen.saved is None and chosen.list is None and
+                          not chosen.rules):
+        return True
+    values = {"email": person.email, "first_name": person.first_name,
+              "last_name": person.last_name, "account": person.account,
+              "owner": person.owner, "status": person.status,
+              "inbox_category": person.inbox_category, "flags": person.flags,
+              "lists": person.lists, **person.fields}
+    if chosen.list is not None:
+        wanted = {chosen.list} | {key for key, attrs in run.lists.items()
+                                  if attrs.get("name") == chosen.list}
+        if not wanted & set(person.lists):
+            return False
+    if chosen.saved is not None:
+        if chosen.saved in SAVED_FLAG_FILTERS:
+            if SAVED_FLAG_FILTERS[chosen.saved] not in person.flags:
+                return False
+        else:
+            saved = run.saved_filters.get(chosen.saved, {})
+            rules = [FilterRule(**rule) for rule in saved.get("rules", [])]
+            if not all_match(rules, values):
+                return False
+    return all_match(chosen.rules, values)
 
 
 def _send(run: RunContext, writes: list[Write]) -> list[dict[str, Any]]:

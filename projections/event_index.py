@@ -60,3 +60,12 @@ def positions_for(connection: Connection, table: Table, ids: list[UUID],
     query = (select(table.c.position, table.c.originator_id, table.c.originator_version)
              .where(or_(*conditions)).order_by(table.c.position))
     return [(int(p), o, int(v)) for p, o, v in connection.execute(query)]
+
+
+def subjects_of(connection: Connection, table: Table, subjects: set[UUID]) -> set[UUID]:
+    """Originators filed under these subjects (e.g. the activities of these people); the
+    index keeps no topic, so callers load the aggregates and check what they are."""
+    query = select(table.c.originator_id).where(
+        table.c.subject.in_([s.hex for s in subjects]),
+        table.c.originator_id.notin_([s.hex for s in subjects])).distinct()
+    return {UUID(o) for o in connection.scalars(query)}

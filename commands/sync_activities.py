@@ -1,0 +1,373 @@
+"""The activity and status steps: app emails, calls, tasks and LinkedIn activities become
+Lead or Contact Tasks, notes become Notes, statuses and inbox categories update Lead Status.
+
+An activity whose person is not linked yet waits (it stays due) and goes out once the person
+is linked; each activity is written exactly once (Task upserts on Syncledger_Key__c; a Note's
+key ends its Title, so a crash is reconciled by looking it up before any retry)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.utils import get_topic
+
+from syncledger.adapters.salesforce import soql
+from syncledger.adapters.salesforce.client import COLLECTION_SIZE
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.connect import KEY_FIELD
+from syncledger.commands.sync_context import RunContext
+from syncledger.commands.sync_outbound import passes_filter
+from syncledger.domain.activity_mapping import (
+    COUNT_KIND,
+    lead_status_for,
+    note_fields,
+    task_fields,
+)
+from syncledger.domain.app_records import Activity
+from syncledger.domain.ids import app_person_id, crm_record_id, natural_id, step_cursor_id
+from syncledger.domain.ownership import outbound_owner
+from syncledger.domain.person import Person
+from syncledger.domain.step_cursor import StepCursor
+from syncledger.domain.steps import Step, step_owner_mappings, step_owner_match
+from syncledger.domain.task import Task
+from syncledger.projections.event_index import subjects_of
+from syncledger.projections.registry import EVENT_INDEX
+
+KIND_OF_SOURCE = {"app.emails": "email", "app.calls": "call", "app.tasks": "task",
+                  "app.linkedin": "linkedin", "app.notes": "note"}
+ACTIVITY_TOPICS = [get_topic(Activity.Recorded), get_topic(Activity.Changed)]  # type: ignore[attr-defined]
+LINK_TOPICS = [get_topic(Person.Linked)]  # type: ignore[attr-defined]
+STATUS_TOPICS = [get_topic(Person.Updated), get_topic(Person.Recorded),  # type: ignore[attr-defined]
+                 get_topic(Person.Linked)]  # type: ignore[attr-defined]
+NOT_LINKED = "person not linked yet"
+
+
+@dataclass
+class ActivityWrite:
+    step: Step
+    task: Task
+    activity: Activity
+    sobject: str  # Task | Note
+    action: str  # create | update
+    fields: dict[str, Any]
+    auto_assign: bool
+    after_crash: bool = False  # the last intent has no recorded result: look before writing
+    crm_id: str | None = None
+
+
+def activity_steps(steps: list[Step]) -> list[Step]:
+    return [s for s in steps if s.enabled and s.source in KIND_OF_SOURCE
+            and s.target.startswith("salesforce")]
+
+
+def status_steps(steps: list[Step]) -> list[Step]:
+    return [s for s in steps if s.enabled and s.target == "salesforce.lead_statuses"]
+
+
+def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
+    """All activity steps at once: one activity goes to its person's Contact or Lead."""
+    if not steps:
+        return
+    position = run.app.recorder.max_notification_id() or 0
+    cursors = {s.name: _cursor(run, s) for s in steps}
+    start = 0 if full else min(c.position for c in cursors.values())
+    due = _due_activities(run, start, position)
+    for cursor in cursors.values():
+        due |= {UUID(k) for k in cursor.due}
+    by_kind: dict[str, dict[str, Step]] = defaultdict(dict)
+    for step in steps:
+        by_kind[KIND_OF_SOURCE[step.source]][step.crm_object] = step
+    describe = {"Task": run.client.describe("Task")} if any(
+        k != "note" for k in by_kind) else {}
+    ordered = sorted(due)
+    for offset in range(0, len(ordered), COLLECTION_SIZE):
+        chunk = ordered[offset:offset + COLLECTION_SIZE]
+        run.app.decide(partial(_write_activities, run, by_kind, describe, chunk))
+        if run.should_stop():
+            return
+    _advance(run, steps, position)
+
+
+def _cursor(run: RunContext, step: Step, cache: AggregateCache | None = None) -> StepCursor:
+    cache = cache or AggregateCache(run.app)
+    cursor = cache.get(step_cursor_id("salesforce", step.name))
+    if cursor is None:
+        cursor = StepCursor.open("salesforce", step.name, run.ctx)
+        cache.add(cursor)
+    return cursor
+
+
+def _advance(run: RunContext, steps: list[Step], position: int) -> None:
+    def advance() -> None:
+        cache = AggregateCache(run.app)
+        for step in steps:
+            _cursor(run, step, cache).advance_outbound(position, run.ctx)
+        run.app.save(*cache.changed())
+
+    run.app.decide(advance)
+
+
+def _due_activities(run: RunContext, start: int, stop: int) -> set[UUID]:
+    """Activities changed since the position, and those of people linked since."""
+    due: set[UUID] = set()
+    linked: set[UUID] = set()
+    for topics, into in ((ACTIVITY_TOPICS, due), (LINK_TOPICS, linked)):
+        cursor = start
+        while cursor < stop:
+            found = run.app.recorder.select_notifications(start=cursor + 1, limit=5000,
+                                                          stop=stop, topics=topics)
+            if not found:
+                break
+            into.update(UUID(str(n.originator_id)) for n in found)
+            cursor = found[-1].id
+    if linked:
+        with run.app.database.reader.connect() as connection:
+            due |= subjects_of(connection, EVENT_INDEX.tables["event_index"], linked)
+    return due
+
+
+def _write_activities(run: RunContext, by_kind: dict[str, dict[str, Step]],
+                      describe: dict[str, Any], chunk: list[UUID]) -> None:
+    cache = AggregateCache(run.app)
+    planner = ActivityPlanner(run, by_kind, describe, cache)
+    writes = [w for w in (planner.plan(aid) for aid in chunk) if w is not None]
+    planner.reconcile(writes)
+    run.app.save(*cache.changed())  # intents first
+    results = _send(run, writes)
+    cache = AggregateCache(run.app)
+    stay_due = set(planner.waiting)
+    for write, result in zip(writes, results, strict=True):
+        task = cache.get(write.task.id)
+        kind = COUNT_KIND[write.activity.kind]
+        if result.get("success"):
+            task.record_written(str(result.get("id") or write.crm_id), run.ctx)
+            run.count(kind, "created" if write.action == "create" else "updated")
+            continue
+        error = (result.get("errors") or [{}])[0]
+        code = str(error.get("statusCode", "UNKNOWN"))
+        retryable = code in ("RETRYABLE", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE")
+        task.record_write_failed(code, str(error.get("message", "")), retryable, run.ctx)
+        run.error(write.step, kind, write.activity.key, task.crm_record, code,
+                  str(error.get("message", "")))
+        if retryable:
+            stay_due.add(write.activity.id.hex)
+    steps = {s.name: s for kinds in by_kind.values() for s in kinds.values()}
+    for step in steps.values():
+        cursor = _cursor(run, step, cache)
+        cursor.mark_due(sorted(stay_due), run.ctx)
+        cursor.clear_due([a.hex for a in chunk if a.hex not in stay_due], run.ctx)
+    run.app.save(*cache.changed())
+    for kind, reason in planner.skips:
+        run.skip(kind, reason)
+
+
+class ActivityPlanner:
+    def __init__(self, run: RunContext, by_kind: dict[str, dict[str, Step]],
+                 describe: dict[str, Any], cache: AggregateCache) -> None:
+        self.run = run
+        self.by_kind = by_kind
+        self.cache = cache
+        self.lengths = {f["name"]: f.get("length") for f in
+                        describe.get("Task", {}).get("fields", [])}
+        self.waiting: list[str] = []
+        self.skips: list[tuple[str, str]] = []
+
+    def plan(self, activity_id: UUID) -> ActivityWrite | None:
+        activity = self.cache.get(activity_id)
+        if not isinstance(activity, Activity) or activity.kind not in self.by_kind:
+            return None
+        kind = COUNT_KIND[activity.kind]
+        person = self.cache.get(app_person_id(activity.person))
+        if not isinstance(person, Person) or person.forgotten or person.deleted:
+            return None
+        target = self._target(activity.kind, person)
+        if target is None:
+            self.skips.append((kind, NOT_LINKED))
+            self.waiting.append(activity.id.hex)
+            return None
+        step, who = target
+        if not passes_filter(self.run, step, person):
+            return None
+        settings = self.run.integration.settings
+        owner = outbound_owner(activity.owner or person.owner,
+                               step_owner_mappings(step, settings),
+                               step_owner_match(step, settings), self.run.member_emails,
+                               self.run.crm_user_by_email)
+        if owner.skip:
+            self.skips.append((kind, owner.skip))
+            return None
+        task = self.cache.get(Task.create_id("salesforce", self.run.org, activity.id))
+        if task is None:
+            task = Task.plan("salesforce", self.run.org, activity.id, person.subject,
+                             self.run.ctx)
+            self.cache.add(task)
+        include = step.include_contents and settings.store_contents
+        if activity.kind == "note":
+            sobject = "Note"
+            fields = note_fields(activity.details, who, task.key, include)
+        else:
+            sobject = "Task"
+            fields = task_fields(activity.kind, activity.details, activity.at,
+                                 settings.timezone, who, include)
+            self._truncate(activity, fields)
+        if owner.owner:
+            fields["OwnerId"] = owner.owner
+        after_crash = task.pending is not None
+        if not task.request_write(fields, self.run.ctx):
+            return None  # the CRM holds this already
+        action = "update" if task.crm_record else "create"
+        if action == "update":
+            fields = {k: v for k, v in fields.items() if k != "TaskSubtype"}  # create-only
+        return ActivityWrite(step, task, activity, sobject, action, fields,
+                             auto_assign="OwnerId" not in fields, after_crash=after_crash,
+                             crm_id=task.crm_record)
+
+    def _target(self, kind: str, person: Person) -> tuple[Step, str] | None:
+        steps = self.by_kind[kind]
+        for sobject in ("Contact", "Lead"):
+            link = person.links.get(f"salesforce:{sobject}")
+            if link and not link["deleted"] and sobject in steps:
+                return steps[sobject], link["id"]
+        return None
+
+    def _truncate(self, activity: Activity, fields: dict[str, Any]) -> None:
+        length = self.lengths.get("Subject")
+        subject = fields.get("Subject")
+        if isinstance(subject, str) and length and len(subject) > length:
+            fields["Subject"] = subject[:length]
+            self.run.notes.append(f"{activity.kind} {activity.key}: Subject truncated to "
+                                  f"{length} characters")
+
+    def reconcile(self, writes: list[ActivityWrite]) -> None:
+        """A create whose result was never recorded (a crash) may have landed: find it
+        before writing again. A Note by the key in its Title; a Task by its key, upserted
+        anyway, or without the key field by WhoId + Subject + ActivityDate."""
+        keyed = "Task" not in self.run.integration.missing_keys
+        for write in writes:
+            if not write.after_crash or write.action != "create":
+                continue
+            if write.sobject == "Note":
+                query = (f"SELECT Id FROM Note WHERE Title LIKE "
+                         f"{soql.quote('%[' + write.task.key + ']')}")
+            elif not keyed:
+                query = (f"SELECT Id FROM Task WHERE WhoId = {soql.quote(write.fields['WhoId'])}"
+                         f" AND Subject = {soql.quote(write.fields['Subject'])} AND "
+                         f"ActivityDate = {write.fields['ActivityDate']}")
+            else:
+                continue  # the upsert on the key cannot duplicate
+            for page in self.run.client.query(query):
+                if page:
+                    write.action = "update"
+                    write.crm_id = page[0]["Id"]
+                    write.fields = {k: v for k, v in write.fields.items()
+                                    if k != "TaskSubtype"}
+
+
+def _send(run: RunContext, writes: list[ActivityWrite]) -> list[dict[str, Any]]:
+    results: dict[int, dict[str, Any]] = {}
+    groups: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
+    for index, write in enumerate(writes):
+        groups[(write.sobject, write.action, write.auto_assign)].append(index)
+    keyed = "Task" not in run.integration.missing_keys
+    for (sobject, action, auto_assign), indexes in groups.items():
+        records = []
+        for index in indexes:
+            write = writes[index]
+            body = dict(write.fields)
+            if action == "update":
+                body["Id"] = write.crm_id or write.task.crm_record
+            if sobject == "Task" and keyed:
+                body[KEY_FIELD] = write.task.key
+            records.append(body)
+        if sobject == "Task" and action == "create" and keyed:
+            answers = run.client.upsert("Task", KEY_FIELD, records, auto_assign)
+        elif action == "create":
+            answers = run.client.create(sobject, records, auto_assign)
+        else:
+            answers = run.client.update(sobject, records, auto_assign)
+        for index, answer in zip(indexes, answers, strict=True):
+            results[index] = answer
+    return [results[i] for i in range(len(writes))]
+
+
+def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
+    """App status or inbox category -> Lead Status, checked against the picklist; never on a
+    converted lead."""
+    if not steps:
+        return
+    picklist: dict[str, str] = {}
+    for page in run.client.query("SELECT ApiName, MasterLabel FROM LeadStatus"):
+        for row in page:
+            picklist[str(row["MasterLabel"]).lower()] = row["ApiName"]
+            picklist[str(row["ApiName"]).lower()] = row["ApiName"]
+    position = run.app.recorder.max_notification_id() or 0
+    start = 0 if full else min(_cursor(run, s).position for s in steps)
+    people: set[UUID] = set()
+    cursor = start
+    while cursor < position:
+        found = run.app.recorder.select_notifications(start=cursor + 1, limit=5000,
+                                                      stop=position, topics=STATUS_TOPICS)
+        if not found:
+            break
+        people.update(UUID(str(n.originator_id)) for n in found)
+        cursor = found[-1].id
+    ordered = sorted(people)
+    for offset in range(0, len(ordered), COLLECTION_SIZE):
+        chunk = ordered[offset:offset + COLLECTION_SIZE]
+        run.app.decide(partial(_write_statuses, run, steps, picklist, chunk))
+    _advance(run, steps, position)
+
+
+def _write_statuses(run: RunContext, steps: list[Step], picklist: dict[str, str],
+                    chunk: list[UUID]) -> None:
+    cache = AggregateCache(run.app)
+    writes: list[tuple[Any, dict[str, Any], Step, Person]] = []
+    skips: list[str] = []
+    for person_id in chunk:
+        person = cache.get(person_id)
+        if not isinstance(person, Person) or person.forgotten or person.deleted:
+            continue
+        link = person.links.get("salesforce:Lead")
+        if not link or link["deleted"]:
+            continue
+        mirror = cache.get(crm_record_id("salesforce", run.org, "Lead", link["id"]))
+        if mirror is None or mirror.converted:
+            continue  # never on a converted lead
+        for step in steps:
+            value = person.status if step.source == "app.person_statuses" \
+                else person.inbox_category
+            if not value or not passes_filter(run, step, person):
+                continue
+            mappings = {m.app: m.crm for m in step.status_mappings}
+            status = lead_status_for(value, mappings, picklist)
+            if status is None:
+                skips.append("no matching Lead Status")
+                continue
+            if mirror.content.get("Status") == status:
+                continue
+            key = natural_id(f"status:{run.org}:{person.id.hex}").hex
+            mirror.request_write(key, "update", {"Status": status}, run.ctx)
+            writes.append((mirror, {"Id": link["id"], "Status": status}, step, person))
+            break
+    run.app.save(*cache.changed())
+    answers = run.client.update("Lead", [body for _, body, _, _ in writes], True) \
+        if writes else []
+    cache = AggregateCache(run.app)
+    for (mirror, body, step, person), answer in zip(writes, answers, strict=True):
+        fresh = cache.get(mirror.id)
+        if answer.get("success"):
+            fresh.record_written(body["Id"], run.ctx)
+            run.count("statuses", "updated")
+        else:
+            error = (answer.get("errors") or [{}])[0]
+            fresh.record_write_failed(str(error.get("statusCode")),
+                                      str(error.get("message")), False, run.ctx)
+            run.error(step, "statuses", person.app_id, body["Id"],
+                      str(error.get("statusCode")), str(error.get("message")))
+    run.app.save(*cache.changed())
+    for reason in skips:
+        run.skip("statuses", reason)

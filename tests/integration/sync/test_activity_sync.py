@@ -1,0 +1,107 @@
+"""Activities and statuses to Salesforce (Default profile): Tasks, Notes, Lead Status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sync_support import connected_org
+
+from syncledger.adapters.event_store import SyncLedger
+
+STATUSES = [{"Id": "01J000000000001AAA", "MasterLabel": "Open - Not Contacted",
+             "ApiName": "Open - Not Contacted", "IsDefault": True, "SortOrder": 1},
+            {"Id": "01J000000000002AAA", "MasterLabel": "Replied", "ApiName": "Replied",
+             "SortOrder": 2}]
+
+
+def person(n: int, **extra: Any) -> dict[str, Any]:
+    return {"kind": "person", "id": f"p-{n}", "email": f"person{n}@example.com",
+            "first_name": f"P{n}", "last_name": f"Person{n}", "account": f"Acct{n}",
+            "owner": "tm-alice", **extra}
+
+
+ACTIVITIES = [
+    {"kind": "email", "id": "e-1", "person": "p-1", "at": "2026-11-01T23:30:00Z",
+     "subject": "Hello there", "body": "The body", "direction": "sent"},
+    {"kind": "call", "id": "c-1", "person": "p-1", "at": "2026-11-02T10:00:00Z",
+     "outcome": "Connected", "duration_s": 60, "notes": "Talked"},
+    {"kind": "task", "id": "t-1", "person": "p-1", "at": "2026-11-02T10:00:00Z",
+     "title": "Follow up", "due": "2026-11-09", "done": False},
+    {"kind": "linkedin", "id": "li-1", "person": "p-1", "at": "2026-11-02T10:00:00Z",
+     "action": "message", "message": "Hi on LinkedIn"},
+    {"kind": "note", "id": "n-1", "person": "p-1", "at": "2026-11-02T10:00:00Z",
+     "text": "First line of the note\nsecond line"},
+]
+
+
+def test_activities_become_lead_tasks_and_notes_exactly_once(sqlite_store: SyncLedger,
+                                                             tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.import_lines([person(1), *ACTIVITIES])
+        report = org.sync()
+        assert report.outcome == "succeeded", report.errors
+        for kind in ("emails", "calls", "tasks", "linkedin", "notes"):
+            assert report.counts[kind]["created"] == 1, kind
+        lead_id = org.dump("Lead")[0]["Id"]
+        tasks = {t["TaskSubtype"]: t for t in org.dump("Task")}
+        assert set(tasks) == {"Email", "Call", "Task", "LinkedIn"}
+        email = tasks["Email"]
+        assert (email["WhoId"], email["Subject"], email["Type"], email["Status"]) == \
+            (lead_id, "Hello there", "Email", "Completed")
+        assert email["ActivityDate"] == "2026-11-01"  # the business day in UTC
+        assert email["Description"] == "The body"  # the Default profile includes contents
+        assert (tasks["Task"]["Status"], tasks["Task"]["ActivityDate"]) == \
+            ("Not Started", "2026-11-09")
+        assert tasks["LinkedIn"]["Type"] == "Other"
+        note = org.dump("Note")[0]
+        assert note["ParentId"] == lead_id
+        assert note["Title"].startswith("First line of the note [")
+        writes = org.writes()
+        again = org.sync()
+        assert org.writes() == writes
+        assert all(again.counts[k]["created"] == 0 for k in ("emails", "notes"))
+        # A changed activity updates its Task.
+        org.import_lines([{**ACTIVITIES[0], "subject": "Hello again"}])
+        changed = org.sync()
+        assert changed.counts["emails"]["updated"] == 1
+        assert {t["Subject"] for t in org.dump("Task")} >= {"Hello again"}
+        assert len(org.dump("Task")) == 4
+
+
+def test_an_activity_waits_until_its_person_is_linked(sqlite_store: SyncLedger,
+                                                      tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.import_lines([person(1, account=None), ACTIVITIES[0]])  # no Company: no Lead yet
+        first = org.sync()
+        assert first.skip_reasons.get("person not linked yet") == 1
+        assert org.dump("Task") == []
+        org.import_lines([person(1, account="Later Inc", at="2030-01-01T00:00:00Z")])
+        second = org.sync()
+        assert second.counts["leads"]["created"] == 1
+        assert second.counts["emails"]["created"] == 1
+        assert org.dump("Task")[0]["WhoId"] == org.dump("Lead")[0]["Id"]
+
+
+def test_a_status_updates_the_lead_status_of_the_same_label(sqlite_store: SyncLedger,
+                                                            tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.load(LeadStatus=STATUSES)
+        org.import_lines([person(1, status="Replied"), person(2, status="Unknown status")])
+        report = org.sync()
+        assert report.counts["statuses"]["updated"] == 1
+        assert report.skip_reasons.get("no matching Lead Status") == 1
+        leads = {lead["Email"]: lead for lead in org.dump("Lead")}
+        assert leads["person1@example.com"]["Status"] == "Replied"
+        writes = org.writes()
+        org.sync()
+        assert org.writes() == writes
+
+
+def test_a_task_without_the_key_field_is_still_written_once(sqlite_store: SyncLedger,
+                                                            tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path, options={"external_id_fields": False}) as org:
+        org.import_lines([person(1), ACTIVITIES[0]])
+        org.sync()
+        org.sync(full=True)
+        assert len(org.dump("Task")) == 1
