@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import threading
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -15,22 +14,10 @@ from werkzeug.wrappers import Request, Response
 from syncledger.emulator.pipedrive import admin, persons_routes, v1_routes
 from syncledger.emulator.pipedrive.context import Context, Route
 from syncledger.emulator.pipedrive.http import ApiError, error_response
-from syncledger.emulator.pipedrive.reqlog import RequestLog
 from syncledger.emulator.pipedrive.store import Store
 from syncledger.emulator.pipedrive.timefmt import Clock
 
 ADMIN_PREFIX = "/__emulator__/"
-_LOG_LOCK = threading.Lock()
-_LOG: RequestLog | None = None
-
-
-def _request_log() -> RequestLog:
-    # One writer thread for every app in the process, however many tests build one.
-    global _LOG
-    with _LOG_LOCK:
-        if _LOG is None:
-            _LOG = RequestLog()
-        return _LOG
 
 
 class PipedriveApp:
@@ -39,15 +26,9 @@ class PipedriveApp:
         self._routes = {str(index): route for index, route in enumerate(routes)}
         self._map = Map([Rule(route.path, endpoint=name, methods=list(route.methods))
                          for name, route in self._routes.items()], strict_slashes=False)
-        self._log = _request_log()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        started = time.perf_counter()
-        response = self._dispatch(request)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        self._log.write(f"pipedrive {request.method} {request.full_path.rstrip('?')} "
-                        f"{response.status_code} {elapsed_ms:.1f}ms")
+        response = self._dispatch(Request(environ))
         return response(environ, start_response)
 
     def _authorised(self, request: Request) -> bool:

@@ -17,7 +17,7 @@ class RequestLog:
         self._stream = stream
         self._queue: queue.Queue[str] = queue.Queue(maxsize=capacity)
         self.dropped = 0
-        self._thread = threading.Thread(target=self._drain, name="pipedrive-reqlog",
+        self._thread = threading.Thread(target=self._drain, name="emulator-request-log",
                                         daemon=True)
         self._thread.start()
 
