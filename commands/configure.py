@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 from uuid import uuid4
 
-from eventsourcing.utils import get_topic
 from sqlalchemy import select
 
 from syncledger.adapters.credentials import CredentialsError
@@ -18,7 +17,7 @@ from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.config_file import configuration_toml
 from syncledger.commands.connect import integration_of
 from syncledger.commands.session import caught_up
-from syncledger.domain.app_records import PersonList, Sequence
+from syncledger.domain.app_records import Sequence
 from syncledger.domain.config_rules import (
     ConfigProblem,
     CrmField,
@@ -42,7 +41,8 @@ from syncledger.domain.ids import (
 )
 from syncledger.domain.integration import Integration
 from syncledger.domain.steps import CRMS, DEFAULT_STEPS, Configuration, IntegrationSettings
-from syncledger.projections.registry import PEOPLE
+from syncledger.projections.directory import entries
+from syncledger.projections.registry import DIRECTORY, PEOPLE
 
 T = TypeVar("T")
 
@@ -167,21 +167,14 @@ def _sequence_steps(sequence: Sequence) -> tuple[int, ...]:
 
 
 def _known_lists(app: SyncLedger, cache: AggregateCache, wanted: set[str]) -> frozenset[str]:
-    """Lists are named by id or by name; a name needs a look through the lists recorded."""
+    """Lists are named by id or by name; a name is looked up in the directory view."""
     found = {w for w in wanted if cache.get(person_list_id(w))}
     if found == wanted:
         return frozenset(found)
-    topics = [get_topic(PersonList.Recorded), get_topic(PersonList.Changed)]
-    start = 1
-    while True:
-        page = app.recorder.select_notifications(start, 1000, topics=topics)
-        for notification in page:
-            names = getattr(app.mapper.to_domain_event(notification), "attributes", {})
-            if names.get("name") in wanted:
-                found.add(names["name"])
-        if len(page) < 1000:
-            return frozenset(found)
-        start = page[-1].id + 1
+    with caught_up(app).database.reader.connect() as connection:
+        lists = entries(connection, DIRECTORY.tables["directory"], "list")
+    names = {str(attributes.get("name")) for attributes in lists.values()}
+    return frozenset(found | (wanted & names))
 
 
 def custom_person_fields(app: SyncLedger) -> dict[str, str]:

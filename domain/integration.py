@@ -52,8 +52,16 @@ class Integration(Aggregate):
         self.profile = "default"
         self.enabled = False
         self.disabled_steps: set[str] = set()
-        self.settings = IntegrationSettings()
+        self.recorded_settings = IntegrationSettings()
         self.custom_steps: dict[str, Step] = {}
+
+    @property
+    def settings(self) -> IntegrationSettings:
+        """The settings in force: as recorded, but the Default profile has no ownership
+        pairs (the Custom profile's stay recorded for a return to it)."""
+        if self.profile == "default" and self.recorded_settings.owner_mappings:
+            return replace(self.recorded_settings, owner_mappings=())
+        return self.recorded_settings
 
     def steps(self) -> list[Step]:
         """The steps in force: the Default profile's fixed ones with their on/off switches,
@@ -130,7 +138,10 @@ class Integration(Aggregate):
             problems = default_profile_problems(self.crm, config.steps, config.settings)
             if problems:
                 raise IntegrationError(str(problems[0]))
-        changes = self._change_settings(config.settings, ctx)
+        settings = config.settings
+        if config.profile == "default":
+            settings = replace(settings, owner_mappings=self.recorded_settings.owner_mappings)
+        changes = self._change_settings(settings, ctx)
         if config.profile == "custom":
             changes += self._change_steps(config.steps, ctx)
         if config.profile != self.profile:
@@ -152,7 +163,7 @@ class Integration(Aggregate):
         return changes
 
     def _change_settings(self, settings: IntegrationSettings, ctx: Context) -> list[str]:
-        old, new = settings_to_plain(self.settings), settings_to_plain(settings)
+        old, new = settings_to_plain(self.recorded_settings), settings_to_plain(settings)
         changed = {name: new[name] for name in SETTING_NAMES if old[name] != new[name]}
         if not changed:
             return []
@@ -211,7 +222,7 @@ class Integration(Aggregate):
     @event("Switched")
     def _switched(self, enabled: bool, cause: str, actor: str) -> None:
         self.enabled = enabled
-        self.settings = replace(self.settings, enabled=enabled)
+        self.recorded_settings = replace(self.recorded_settings, enabled=enabled)
 
     @event("StepSwitched")
     def _step_switched(self, step: str, enabled: bool, cause: str, actor: str) -> None:
@@ -224,8 +235,8 @@ class Integration(Aggregate):
 
     @event("SettingsChanged")
     def _settings_changed(self, changes: dict[str, Any], cause: str, actor: str) -> None:
-        self.settings = settings_from_plain({**settings_to_plain(self.settings), **changes},
-                                            enabled=self.enabled)
+        self.recorded_settings = settings_from_plain(
+            {**settings_to_plain(self.recorded_settings), **changes}, enabled=self.enabled)
 
     @event("StepAdded")
     def _step_added(self, step: dict[str, Any], cause: str, actor: str) -> None:

@@ -172,3 +172,14 @@ def test_owner_pairs_at_integration_level_are_a_settings_change() -> None:
     assert event.changes == {"owner_mappings": [{"crm": "0058d0000000001AAA",
                                                  "app": "tm-alice"}]}
     assert integration.settings.owner_mappings == pairs
+
+
+def test_under_the_default_profile_no_owner_pairs_are_in_force_but_they_are_kept() -> None:
+    pairs = (OwnerMapping("0058d0000000001AAA", "tm-alice"),)
+    integration = given_integration(custom(owner_mappings=pairs))
+    integration.use_profile("default", CTX)
+    assert integration.settings.owner_mappings == ()
+    shown = integration.configuration()
+    assert integration.apply_configuration(shown, [], CTX) == []  # show, apply back: nothing
+    integration.use_profile("custom", CTX)
+    assert integration.settings.owner_mappings == pairs
