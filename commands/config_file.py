@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from syncledger.domain.config_rules import canonical_app_field
+from syncledger.domain.field_types import canonical_app_field
 from syncledger.domain.steps import (
     Configuration,
     Step,

@@ -20,18 +20,17 @@ from syncledger.commands.session import caught_up
 from syncledger.domain.app_records import Sequence
 from syncledger.domain.config_rules import (
     ConfigProblem,
-    CrmField,
     CrmUser,
     Known,
     check_configuration,
     crm_objects,
-    infer_app_type,
     referenced_filters,
     referenced_owners,
     referenced_sequences,
     related_objects,
 )
 from syncledger.domain.context import SYSTEM_ACTOR, Context
+from syncledger.domain.field_types import CrmField, infer_app_type
 from syncledger.domain.ids import (
     integration_id,
     person_list_id,

@@ -8,13 +8,8 @@ from typing import Any
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.configure import crm_catalog, custom_person_fields
-from syncledger.domain.config_rules import (
-    APP_CORE_FIELDS,
-    APP_OWNER_FIELD,
-    MULTI_SELECT,
-    WRITABLE_RELATED,
-    CrmField,
-)
+from syncledger.domain.config_rules import WRITABLE_RELATED
+from syncledger.domain.field_types import APP_CORE_FIELDS, APP_OWNER_FIELD, MULTI_SELECT, CrmField
 
 
 def list_fields(app: SyncLedger, crm: str, objects: list[str] | None) -> dict[str, Any]:

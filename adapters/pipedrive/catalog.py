@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from syncledger.adapters.pipedrive.client import PipedriveClient
-from syncledger.domain.config_rules import CrmField, CrmUser
+from syncledger.domain.config_rules import CrmUser
+from syncledger.domain.field_types import CrmField
 
 PERSON = "person"
 # Pipedrive field type -> the describe type the checks know

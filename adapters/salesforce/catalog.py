@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from syncledger.adapters.salesforce.client import SalesforceClient
-from syncledger.domain.config_rules import CrmField, CrmUser
+from syncledger.domain.config_rules import CrmUser
+from syncledger.domain.field_types import CrmField
 
 PEOPLE_OBJECTS = ("Contact", "Lead")
 

@@ -8,16 +8,18 @@ from dataclasses import replace
 import pytest
 
 from syncledger.domain.config_rules import (
-    CrmField,
     CrmUser,
     Known,
-    canonical_app_field,
     check_configuration,
     crm_objects,
-    infer_app_type,
     referenced_owners,
     related_objects,
     renamed_steps,
+)
+from syncledger.domain.field_types import (
+    CrmField,
+    canonical_app_field,
+    infer_app_type,
     type_mismatch,
 )
 from syncledger.domain.steps import (
