@@ -84,11 +84,17 @@ def sync_command(as_json: bool = typer.Option(False, "--json"),
                  record: str = typer.Option(None, "--record",
                                             help="sync one person now (app id, email or "
                                                  "CRM id)"),
-                 crm: str = typer.Option("salesforce", "--crm")) -> None:
+                 crm: str = typer.Option("salesforce", "--crm"),
+                 dry_run: bool = typer.Option(False, "--dry-run",
+                                              help="decide, write nothing: print the plan")
+                 ) -> None:
     """Run every enabled step once ("Sync now")."""
     from syncledger.commands.forget import find_person_id
     from syncledger.commands.sync import SyncRefused, run_sync
 
+    if dry_run:
+        _dry_run(as_json, full)
+        return
     with store_session(settings.store) as store:
         only = {find_person_id(store, record)} if record else None
         try:
@@ -108,6 +114,32 @@ def sync_command(as_json: bool = typer.Option(False, "--json"),
         _print_run(result)
     if report.outcome == "failed":
         raise typer.Exit(1)
+
+
+def _dry_run(as_json: bool, full: bool) -> None:
+    from syncledger.commands.dry_run import dry_run
+    from syncledger.commands.sync import SyncRefused
+
+    with store_session(settings.store) as store:
+        try:
+            result = dry_run(store, settings.actor, datetime.now(UTC), full=full)
+        except SyncRefused as refused:
+            raise UserError(str(refused)) from None
+    if as_json:
+        print_json({"plan": result["plan"], "api_calls": result["api_calls"]})
+        return
+    table = Table("step", "record", "action", "reason", "changes")
+    for entry in result["plan"]:
+        record = entry["record"]
+        changes = ", ".join(f"{field}: {old!r} -> {new!r}"
+                            for field, (old, new) in entry["changes"].items())
+        table.add_row(entry["step"], f"{record['app'] or ''} {record['crm'] or ''}".strip(),
+                      entry["action"], entry["reason"] or "", changes[:100])
+    out.print(table)
+    calls = result["api_calls"]
+    out.print(f"dry run: nothing written. The real run would spend {calls['total']} API calls "
+              f"({calls['query'] + calls['query_more']} query pages, {calls['collections']} "
+              "collection writes)")
 
 
 def logs_command(run: str = typer.Option(None, "--run", help="one run"),

@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError
 
 from syncledger.adapters.crm_errors import CrmError, CrmFatal, CrmLimitReached
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.salesforce.client import SalesforceClient
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import salesforce_client
 from syncledger.commands.sync_activities import (
@@ -54,7 +55,9 @@ class RunReport:
 
 def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
              only: set[UUID] | None = None, crm: str = "salesforce",
-             should_stop: Callable[[], bool] = lambda: False) -> RunReport:
+             should_stop: Callable[[], bool] = lambda: False,
+             client: SalesforceClient | None = None,
+             plan: list[dict[str, Any]] | None = None) -> RunReport:
     integration = AggregateCache(app).get(integration_id(crm))
     if not isinstance(integration, Integration) or not integration.connected:
         raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first")
@@ -63,9 +66,9 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
     run_id = uuid4().hex[:12]
     ctx = Context(cause=f"run:{run_id}", actor=actor)
     interrupted = _start(app, crm, run_id, integration, now, ctx)
-    run = RunContext(app=app, client=salesforce_client(app), integration=integration,
-                     run_id=run_id, ctx=ctx, now=now, connecting_member=_connecting(actor),
-                     should_stop=should_stop)
+    run = RunContext(app=app, client=client or salesforce_client(app),
+                     integration=integration, run_id=run_id, ctx=ctx, now=now,
+                     connecting_member=_connecting(actor), should_stop=should_stop, plan=plan)
     fatal = False
     try:
         catch_up(app, list(LIVE.values()))

@@ -161,8 +161,13 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, Step]],
         cursor.mark_due(sorted(stay_due), run.ctx)
         cursor.clear_due([a.hex for a in chunk if a.hex not in stay_due], run.ctx)
     run.app.save(*cache.changed())
-    for kind, reason in planner.skips:
+    for kind, reason, skipped_step, key in planner.skips:
         run.skip(kind, reason)
+        if skipped_step is not None:
+            run.planned(skipped_step, key, None, "skip", reason)
+    for write in writes:
+        run.planned(write.step, write.activity.key, write.crm_id, write.action, None,
+                    {k: [None, v] for k, v in write.fields.items()})
 
 
 class ActivityPlanner:
@@ -174,7 +179,7 @@ class ActivityPlanner:
         self.lengths = {f["name"]: f.get("length") for f in
                         describe.get("Task", {}).get("fields", [])}
         self.waiting: list[str] = []
-        self.skips: list[tuple[str, str]] = []
+        self.skips: list[tuple[str, str, Step | None, str]] = []
 
     def plan(self, activity_id: UUID) -> ActivityWrite | None:
         activity = self.cache.get(activity_id)
@@ -186,7 +191,8 @@ class ActivityPlanner:
             return None
         target = self._target(activity.kind, person)
         if target is None:
-            self.skips.append((kind, NOT_LINKED))
+            self.skips.append((kind, NOT_LINKED, next(iter(self.by_kind[activity.kind].values())),
+                               activity.key))
             self.waiting.append(activity.id.hex)
             return None
         step, who = target
@@ -198,7 +204,7 @@ class ActivityPlanner:
                                step_owner_match(step, settings), self.run.member_emails,
                                self.run.crm_user_by_email)
         if owner.skip:
-            self.skips.append((kind, owner.skip))
+            self.skips.append((kind, owner.skip, step, activity.key))
             return None
         task = self.cache.get(Task.create_id("salesforce", self.run.org, activity.id))
         if task is None:

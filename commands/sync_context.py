@@ -36,6 +36,8 @@ class RunContext:
     notes: list[str] = field(default_factory=list)
     # A SIGTERM lets the current page or batch finish, then the run ends there.
     should_stop: Callable[[], bool] = lambda: False
+    # A dry run collects, per record, what the run decided (`sync --dry-run`).
+    plan: list[dict[str, Any]] | None = None
 
     @property
     def org(self) -> str:
@@ -55,6 +57,12 @@ class RunContext:
 
     def count(self, kind: str, outcome: str) -> None:
         self.counts[kind][outcome] += 1
+
+    def planned(self, step: Step, app: str | None, crm: str | None, action: str,
+                reason: str | None, changes: dict[str, list[Any]] | None = None) -> None:
+        if self.plan is not None:
+            self.plan.append({"step": step.name, "record": {"app": app, "crm": crm},
+                              "action": action, "reason": reason, "changes": changes or {}})
 
     def skip(self, kind: str, reason: str) -> None:
         self.counts[kind]["skipped"] += 1

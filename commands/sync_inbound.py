@@ -79,14 +79,20 @@ class PageDecisions:
         self.run = run
         self.step = step
         self.cache = cache
-        self.outcomes: list[tuple[str, str | None]] = []  # (outcome, skip reason)
+        # (outcome, skip reason, CRM id, app id, changes)
+        self.outcomes: list[tuple[str, str | None, str, str | None, dict[str, Any]]] = []
 
     def tally(self) -> None:
-        for outcome, reason in self.outcomes:
+        for outcome, reason, crm, app, changes in self.outcomes:
             if outcome == "skipped":
                 self.run.skip(KIND, reason or "skipped")
             else:
                 self.run.count(KIND, outcome)
+            action = {"created": "create", "updated": "update"}.get(outcome, "skip")
+            self.run.planned(self.step, app, crm, action, reason, changes)
+
+    def _skip(self, record: dict[str, Any], reason: str) -> None:
+        self.outcomes.append(("skipped", reason, record["Id"], None, {}))
 
     def record(self, record: dict[str, Any]) -> None:
         run, step = self.run, self.step
@@ -107,33 +113,34 @@ class PageDecisions:
             mirror.mark_converted(record.get("ConvertedContactId"),
                                   record.get("ConvertedAccountId"), run.ctx)
         if step.filter and not all_match(step.filter.rules, record):
-            self.outcomes.append(("skipped", "filtered out"))
+            self._skip(record, "filtered out")
             return
         settings = run.integration.settings
         decision = inbound_owner(record.get("OwnerId"), step_owner_mappings(step, settings),
                                  step_owner_match(step, settings), run.crm_user_emails,
                                  run.member_by_email, run.connecting_member)
         if decision.skip:
-            self.outcomes.append(("skipped", decision.skip))
+            self._skip(record, decision.skip)
             return
         values = crm_to_app(record, step.field_mappings)
         email = values.get("email")
         if not email:
-            self.outcomes.append(("skipped", "no email"))
+            self._skip(record, "no email")
             return
         duplicate = self._claim_crm_email(mirror, str(email))
         if duplicate is not None:
-            self.outcomes.append(("skipped", duplicate))
+            self._skip(record, duplicate)
             return
         at = soql.parse_salesforce_datetime(record["SystemModstamp"])
         person, created = self._person(mirror, values, decision.owner, at)
         if person is None:
-            self.outcomes.append(("skipped", "email already belongs to another person"))
+            self._skip(record, "email already belongs to another person")
             return
+        changes: dict[str, Any] = {k: [None, v] for k, v in values.items()} if created else {}
         if not created:
             first_link = mirror.person != person.id
-            self._settle(person, mirror, values, previous, first_link or first_observation,
-                         at)
+            changes = self._settle(person, mirror, values, previous,
+                                   first_link or first_observation, at)
             if decision.owner != person.owner and (
                     first_link or record.get("OwnerId") != previous_owner):
                 person.reassign_owner(decision.owner, at, run.ctx, reason=decision.why)
@@ -143,7 +150,8 @@ class PageDecisions:
                     run.record_url(step.crm_object, record["Id"]), run.ctx)
         mirror.link_person(person.id, run.ctx)
         self._route_to_sequence(person, decision.owner, created, at)
-        self.outcomes.append(("created" if created else "updated", None))
+        self.outcomes.append(("created" if created else "updated", None, record["Id"],
+                              person.app_id, changes))
 
     def _mirror(self, record: dict[str, Any]) -> CrmRecord:
         cls = MIRRORS[self.step.crm_object]
@@ -216,7 +224,8 @@ class PageDecisions:
         return person, True
 
     def _settle(self, person: Person, mirror: CrmRecord, values: dict[str, Any],
-                previous: dict[str, Any], first_link: bool, at: Any) -> None:
+                previous: dict[str, Any], first_link: bool, at: Any) -> dict[str, list[Any]]:
+        """Apply what changed in the CRM to the person; returns field -> [old, new]."""
         settings = self.run.integration.settings
         current = {"email": person.email, "first_name": person.first_name,
                    "last_name": person.last_name, "account": person.account,
@@ -237,6 +246,7 @@ class PageDecisions:
         if "email" in changes:
             self._move_app_claim(person, str(changes["email"]))
         person.sync_in(changes, conflicts, at, self.run.ctx)
+        return {name: [app_value(current, name), value] for name, value in changes.items()}
 
     def _move_app_claim(self, person: Person, email: str) -> None:
         old = self.cache.get(email_claim_id("app", person.email))

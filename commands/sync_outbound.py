@@ -50,7 +50,7 @@ class Write:
     crm_id: str | None = None
     key: str = ""
     headers_auto_assign: bool = True
-    notes: list[str] = field(default_factory=list)
+    before: dict[str, Any] = field(default_factory=dict)  # what the CRM held, as we know it
 
 
 def outbound_steps(steps: list[Step]) -> dict[str, Step]:
@@ -125,6 +125,9 @@ def _write_chunk(run: RunContext, steps: dict[str, Step], describe: dict[str, An
     planner = Planner(run, steps, describe, cache)
     planner.prefetch(chunk)
     writes = [w for w in (planner.plan(pid) for pid in chunk) if w is not None]
+    for write in writes:
+        run.planned(write.step, write.person.app_id, write.crm_id, write.action, None,
+                    {k: [write.before.get(k), v] for k, v in write.record.items()})
     run.app.save(*cache.changed())  # the intents, before any call
     results = _send(run, writes)
     cache = AggregateCache(run.app)
@@ -147,7 +150,7 @@ class Planner:
         self.cache = cache
         self.fields = {obj: {f["name"]: f for f in d["fields"]} for obj, d in describe.items()}
         self.stay_due: list[str] = []
-        self.skips: list[tuple[str, str]] = []
+        self.skips: list[tuple[str, str, Step, str, str | None]] = []
         self.queried: dict[tuple[str, str], str] = {}  # (object, email) -> record id
 
     def prefetch(self, chunk: list[UUID]) -> None:
@@ -170,8 +173,9 @@ class Planner:
                             self.queried.setdefault((sobject, row["Email"].lower()), row["Id"])
 
     def tally(self) -> None:
-        for kind, reason in self.skips:
+        for kind, reason, step, app, crm in self.skips:
             self.run.skip(kind, reason)
+            self.run.planned(step, app, crm, "skip", reason)
 
     def plan(self, person_id: UUID) -> Write | None:
         person = self.cache.get(person_id)
@@ -187,21 +191,22 @@ class Planner:
         if crm_id is not None:
             mirror = self.cache.get(crm_record_id("salesforce", self.run.org, sobject, crm_id))
             if mirror is not None and mirror.converted:
-                self.skips.append((kind, "converted lead"))
+                self.skips.append((kind, "converted lead", step, person.app_id, crm_id))
                 return None
         settings = self.run.integration.settings
         owner = outbound_owner(person.owner, step_owner_mappings(step, settings),
                                step_owner_match(step, settings), self.run.member_emails,
                                self.run.crm_user_by_email)
         if owner.skip:
-            self.skips.append((kind, owner.skip))
+            self.skips.append((kind, owner.skip, step, person.app_id, crm_id))
             return None
         record = self._content(step, person, sobject)
         if owner.owner:
             record["OwnerId"] = owner.owner
         missing = [f for f in REQUIRED[sobject] if not record.get(f)]
         if missing and crm_id is None:
-            self.skips.append((kind, f"missing required field {missing[0]}"))
+            self.skips.append((kind, f"missing required field {missing[0]}", step,
+                               person.app_id, crm_id))
             self.stay_due.append(person.id.hex)
             return None
         if crm_id is None:
@@ -283,8 +288,9 @@ class Planner:
         if f"salesforce:{sobject}" not in person.links:
             person.link("salesforce", sobject, crm_id, self.run.record_url(sobject, crm_id),
                         self.run.ctx)
+        before = {**known, "OwnerId": mirror.owner}
         return Write(step, person, sobject, "update", changes, crm_id=crm_id, key=key,
-                     headers_auto_assign="OwnerId" not in changes)
+                     headers_auto_assign="OwnerId" not in changes, before=before)
 
 
 def passes_filter(run: RunContext, step: Step, person: Person) -> bool:

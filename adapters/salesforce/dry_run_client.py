@@ -1,0 +1,28 @@
+"""A Salesforce client for `sync --dry-run`: it reads the CRM for real and answers every write
+with a success it did not perform, counting the calls the real run would spend."""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any
+
+from syncledger.adapters.salesforce.client import SalesforceClient, SalesforceCredentials
+
+PREFIX = {"Lead": "00Q", "Contact": "003", "Account": "001", "Task": "00T", "Note": "002"}
+
+
+class DryRunClient(SalesforceClient):
+    def __init__(self, credentials: SalesforceCredentials) -> None:
+        super().__init__(credentials)
+        self._ids = count(1)
+
+    def _collections(self, method: str, path: str, sobject: str,
+                     records: list[dict[str, Any]], auto_assign: bool) -> list[dict[str, Any]]:
+        self.calls["collections"] += 1
+        results: list[dict[str, Any]] = []
+        for record in records:
+            made_up = f"{PREFIX.get(sobject, '000')}DRYRUN{next(self._ids):09d}"
+            record_id = record.get("Id") or made_up
+            results.append({"id": record_id, "success": True, "errors": [],
+                            "created": "Id" not in record})
+        return results

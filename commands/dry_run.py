@@ -1,0 +1,37 @@
+"""`syncledger sync --dry-run`: read the CRM and decide exactly as a real sync would, against
+a throwaway copy of the log, so nothing is written to the CRM or to the log; print per record
+the plan and the API calls the real run would spend."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from syncledger.adapters.credentials import load_credentials
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.salesforce.client import SalesforceCredentials
+from syncledger.adapters.salesforce.dry_run_client import DryRunClient
+from syncledger.commands.session import store_session
+from syncledger.commands.sync import run_sync
+from syncledger.replay.copy_log import copy_log
+
+STATS_KEYS = ("total", "query", "query_more", "describe", "sobject_read", "sobject_write",
+              "collections", "collections_read", "bulk", "auth")
+
+
+def dry_run(app: SyncLedger, actor: str, now: datetime, full: bool = False) -> dict[str, Any]:
+    client = DryRunClient(SalesforceCredentials(**load_credentials(app.database,
+                                                                   "salesforce")))
+    plan: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="syncledger-dry-run-") as tmp, \
+            store_session(f"sqlite:///{Path(tmp) / 'copy.db'}") as copy:
+        copy_log(app, copy)
+        report = run_sync(copy, actor, now, full=full, client=client, plan=plan)
+    calls = dict.fromkeys(STATS_KEYS, 0)
+    for kind, spent in client.calls.items():
+        calls[kind] = calls.get(kind, 0) + spent
+    calls["total"] = sum(v for k, v in calls.items() if k != "total")
+    return {"plan": plan, "api_calls": calls, "counts": report.counts,
+            "errors": report.errors}
