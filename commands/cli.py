@@ -232,9 +232,10 @@ def main() -> None:
     except typer.Abort:
         sys.exit(1)
     except Exception as error:  # click's usage errors
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
+        # Typer vendors click (typer._click) since 0.20, so `import click` may fail: a
+        # ClickException is known by its show() and exit_code.
+        show = getattr(error, "show", None)
+        if callable(show) and isinstance(getattr(error, "exit_code", None), int):
+            show()
             sys.exit(2)
         raise

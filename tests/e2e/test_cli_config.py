@@ -96,6 +96,11 @@ def test_a_token_is_never_taken_from_an_argument(store: str,
                                         salesforce.url, env={"SYNCLEDGER_SF_TOKEN": ""})
 
 
+def test_a_usage_error_exits_2(store: str) -> None:
+    result = run(store, "connect", "salesforce", "--bogus", check=False)
+    assert result.returncode == 2 and "No such option: --bogus" in result.stderr
+
+
 def test_a_refused_token_exits_2_with_the_crms_reason(store: str,
                                                       salesforce: RunningEmulator) -> None:
     message = refused(store, "connect", "salesforce", "--instance-url", salesforce.url,
