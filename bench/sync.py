@@ -1,0 +1,642 @@
+"""How fast `syncledger sync` moves people between the store and Salesforce (issue 6), each
+measure against the Salesforce emulator served in-process on loopback, a fresh SQLite store
+per scenario:
+
+  (a) the initial inbound sync of N Contacts (`run_sync` with the Default profile, Contacts
+      only in the org), in records/s and peak RSS, against a bare simple-salesforce
+      `query_all` of the same records with the same SOQL fields in the same process; the API
+      calls it used (emulator counters) next to the protocol minimum of ceil(N/2000) query
+      pages. Each size runs in a fresh subprocess of this script, as ru_maxrss is
+      process-wide and never goes down;
+  (b) the outbound sync of M app people (imported, no activities) that become Leads, in
+      records/s, with its API calls next to the minimum of ceil(M/200) collections calls, and
+      a bare simple-salesforce collections upsert of the same people as context;
+  (c) an incremental sync of 10 changed Contacts (new LastName, the emulator's clock moved
+      on 10 minutes) in a small org and in the largest org of (a), after their initial sync.
+
+Targets (issue 6): API calls at most 1.05x the minimum plus a fixed handful; the inbound
+sync at 0.3x or more of the bare query_all rate (2,000 records/s or more is the aim); peak
+memory at the largest size at most 1.5x that at the smallest; the 10-change sync in the
+largest org within 1.5x of the same in the small one. Times are printed, never asserted.
+
+Run: .venv/bin/python bench/sync.py [--sizes 10000,100000] [--outbound 10000] [--quick]
+     .venv/bin/python bench/sync.py --profile 10000   (cProfile of one inbound run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import ctypes
+import gc
+import io
+import json
+import math
+import os
+import pstats
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+import simple_salesforce
+from cryptography.fernet import Fernet
+
+import syncledger
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.salesforce import soql
+from syncledger.adapters.salesforce.client import (
+    API_VERSION,
+    COLLECTION_SIZE,
+    SalesforceCredentials,
+)
+from syncledger.commands import sync as sync_command
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.app_import import import_file
+from syncledger.commands.connect import KEY_FIELD, connect_salesforce
+from syncledger.commands.sample_app_data import app_lines, write_app_data
+from syncledger.commands.session import open_store
+from syncledger.commands.sync import RunReport, run_sync
+from syncledger.commands.sync_inbound import crm_fields
+from syncledger.domain.context import Context
+from syncledger.domain.ids import integration_id
+from syncledger.domain.steps import DEFAULT_STEPS
+from syncledger.emulator.generate import generate_salesforce
+from syncledger.emulator.server import RunningEmulator, running
+
+ACTOR = "tm-alice"  # a team member of the generated app data, and the connecting one
+QUERY_PAGE = 2000  # Salesforce's query page: the protocol minimum inbound is ceil(N/2000)
+HANDFUL = 8  # a run's fixed calls: Users, LeadStatus, the other pulls, deletions, describes
+CHANGES = 10  # contacts changed before each incremental sync
+INCREMENTAL_ROUNDS = 3  # incremental syncs per org, each with fresh changes; the median counts
+CLOCK_STEP_S = 600
+OVERLAP = timedelta(minutes=5)  # the Default profile's overlap window
+# run_sync's own phases, timed by wrapping the names it calls (module globals of sync.py)
+PHASES = {"_load_directory": "directory and CRM users", "run_inbound_step": "inbound steps",
+          "run_outbound": "outbound steps", "catch_up": "projections catch_up"}
+CONTACTS_STEP = next(s for s in DEFAULT_STEPS["salesforce"] if s.name == "Contacts to People")
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- the process: environment, memory -----------------------------------------------------------
+
+@contextmanager
+def isolated_env() -> Iterator[Path]:
+    """A credentials key when none is set, and a config directory that is not the user's."""
+    with tempfile.TemporaryDirectory(prefix="syncledger-bench-sync-") as tmp:
+        os.environ.setdefault("SYNCLEDGER_KEY", Fernet.generate_key().decode())
+        os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "config")
+        yield Path(tmp)
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def rss_now() -> int:
+    return _status("VmRSS")
+
+
+def rss_peak() -> int:
+    """The high-water mark since the last reset_peak() (or the start)."""
+    return _status("VmHWM")
+
+
+def reset_peak() -> bool:
+    """Linux lets a process reset its own VmHWM to the current RSS."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def ru_maxrss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def settle_memory() -> None:
+    """Free what can be freed, so that the RSS before a run is the run's real baseline."""
+    gc.collect()
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def mib(value: float) -> str:
+    return f"{value / 2**20:,.0f} MiB"
+
+
+# -- the emulator and the store -----------------------------------------------------------------
+
+class Admin:
+    """The emulator's admin routes (same bearer token); never counted as API calls."""
+
+    def __init__(self, emulator: RunningEmulator) -> None:
+        self.url = f"{emulator.url}/__emulator__"
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = str(emulator.ca_cert)
+        self.session.headers["Authorization"] = f"Bearer {emulator.token}"
+
+    def post(self, path: str, body: Any) -> Any:
+        response = self.session.post(f"{self.url}/{path}", json=body, timeout=600)
+        response.raise_for_status()
+        return response.json()
+
+    def calls(self) -> Counter[str]:
+        response = self.session.get(f"{self.url}/stats", timeout=60)
+        response.raise_for_status()
+        return Counter(response.json()["api_calls"])
+
+
+def spent(before: Counter[str], after: Counter[str]) -> dict[str, int]:
+    """API calls by kind between two readings, the total included."""
+    return {kind: after[kind] - before[kind] for kind in after if after[kind] - before[kind]}
+
+
+def bare_client(emulator: RunningEmulator) -> simple_salesforce.Salesforce:
+    http = requests.Session()
+    http.trust_env = False
+    http.verify = str(emulator.ca_cert)
+    return simple_salesforce.Salesforce(instance_url=emulator.url, session_id=emulator.token,
+                                        session=http, version=API_VERSION)
+
+
+def connected_store(directory: Path, emulator: RunningEmulator, app_file: Path) -> SyncLedger:
+    """A fresh store with `app_file` imported, connected to the emulator, the integration on
+    with the Default profile (as the demo and the sync tests do it)."""
+    app = open_store(f"sqlite:///{directory / 'store.db'}")
+    import_file(app, app_file, ACTOR)
+    connect_salesforce(app, SalesforceCredentials(
+        instance_url=emulator.url, access_token=emulator.token, refresh_token=emulator.token,
+        client_id="syncledger-bench", ca_cert=str(emulator.ca_cert)), "production", ACTOR)
+    integration = AggregateCache(app).get(integration_id("salesforce"))
+    integration.switch(True, Context("config:bench", ACTOR))
+    app.save(integration)
+    return app
+
+
+def close(app: SyncLedger) -> None:
+    app.close()
+    app.database.dispose()
+
+
+class Phases:
+    """Seconds spent in each of run_sync's phases, by wrapping the names it calls."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+
+    @contextmanager
+    def installed(self) -> Iterator[Phases]:
+        originals = {name: getattr(sync_command, name) for name in PHASES
+                     if callable(getattr(sync_command, name, None))}
+        for name, original in originals.items():
+            setattr(sync_command, name, self._timed(PHASES[name], original))
+        try:
+            yield self
+        finally:
+            for name, original in originals.items():
+                setattr(sync_command, name, original)
+
+    def _timed(self, label: str, work: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return work(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.perf_counter() - started
+
+        return timed
+
+
+def measured_sync(app: SyncLedger, admin: Admin) -> dict[str, Any]:
+    """One `run_sync` (what `syncledger sync` runs): seconds, API calls, memory, phases."""
+    settle_memory()
+    reset_ok = reset_peak()
+    before_rss = rss_now()
+    before = admin.calls()
+    phases = Phases()
+    with phases.installed():
+        started, cpu = time.perf_counter(), time.process_time()
+        report: RunReport = run_sync(app, ACTOR, datetime.now(UTC))
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    calls = spent(before, admin.calls())
+    return {"seconds": seconds, "cpu_s": cpu, "calls": calls, "calls_total": calls.get("total", 0),
+            "outcome": report.outcome, "counts": {k: {o: n for o, n in v.items() if n}
+                                                  for k, v in report.counts.items()
+                                                  if any(v.values())},
+            "skips": dict(report.skip_reasons), "errors": len(report.errors),
+            "phases": dict(phases.seconds), "rss_before": before_rss,
+            "rss_peak": rss_peak() if reset_ok else None, "ru_maxrss": ru_maxrss()}
+
+
+def team_file(directory: Path) -> Path:
+    """The app data's team members, sequence, list and saved filter, without people."""
+    return write_app_data(directory / "team.jsonl", 0, activities=False)
+
+
+# -- (a) and (c): inbound ----------------------------------------------------------------------
+
+def inbound_scenario(size: int, directory: Path, incremental: bool = True) -> dict[str, Any]:
+    started = time.perf_counter()
+    data = generate_salesforce(size, 0, seed=1)
+    generated_s = time.perf_counter() - started
+    # Contacts whose email no other Contact has: each change then updates one person.
+    emails = Counter(c["Email"] for c in data["Contact"])
+    unique = [str(c["Id"]) for c in data["Contact"] if emails[c["Email"]] == 1]
+    result: dict[str, Any] = {"scenario": "inbound", "size": size, "generate_s": generated_s}
+    started = time.perf_counter()
+    with running("salesforce", data) as emulator:
+        result["emulator_load_s"] = time.perf_counter() - started
+        data.clear()  # the emulator holds its own copy; ours would only inflate the baseline
+        del emails
+        admin = Admin(emulator)
+        app = connected_store(directory, emulator, team_file(directory))
+        try:
+            say(f"  inbound {size:,}: initial sync...")
+            result["sync"] = measured_sync(app, admin)
+            say(f"  inbound {size:,}: initial sync {result['sync']['seconds']:.1f} s; "
+                "bare query_all x2...")
+            result["bare"] = bare_query_all(emulator, admin)
+            if incremental:
+                result["incremental"] = incremental_syncs(app, emulator, admin, unique)
+        finally:
+            close(app)
+    return result
+
+
+def bare_query_all(emulator: RunningEmulator, admin: Admin) -> dict[str, Any]:
+    """simple-salesforce's query_all of the same records and fields as the sync's first
+    pull, twice (the faster counts: the baseline is then the hardest to meet)."""
+    sf = bare_client(emulator)
+    query = soql.changed_since(CONTACTS_STEP.crm_object, crm_fields(CONTACTS_STEP), None)
+    seconds = []
+    records = 0
+    calls: dict[str, int] = {}
+    for _ in range(2):
+        settle_memory()
+        before = admin.calls()
+        started = time.perf_counter()
+        answer = sf.query_all(query)
+        seconds.append(time.perf_counter() - started)
+        records = len(answer["records"])
+        del answer
+        calls = spent(before, admin.calls())
+    return {"seconds": seconds, "records": records, "calls": calls,
+            "calls_total": calls.get("total", 0), "soql": query}
+
+
+def incremental_syncs(app: SyncLedger, emulator: RunningEmulator, admin: Admin,
+                      candidates: list[str]) -> dict[str, Any]:
+    """Rounds of: the clock moved on, CHANGES Contacts edited, one sync timed; then the same
+    pull with the bare client, to show what the in-process emulator itself takes to answer
+    it (it scans every record: a real org has an index on SystemModstamp)."""
+    sf = bare_client(emulator)
+    fields = crm_fields(CONTACTS_STEP)
+    runs, pulls = [], []
+    for round_ in range(INCREMENTAL_ROUNDS):
+        step = max(len(candidates) // CHANGES, 1)
+        chosen = [candidates[(i * step + round_) % len(candidates)] for i in range(CHANGES)]
+        now = soql.parse_salesforce_datetime(
+            admin.post("clock", {"advance": CLOCK_STEP_S})["now"])
+        admin.post("load", {"Contact": [{"Id": record_id, "LastName": f"Changed{round_}-{i}"}
+                                        for i, record_id in enumerate(chosen)]})
+        runs.append(measured_sync(app, admin))
+        since = now - timedelta(seconds=CLOCK_STEP_S) - OVERLAP
+        started = time.perf_counter()
+        sf.query_all(soql.changed_since(CONTACTS_STEP.crm_object, fields, since))
+        pulls.append(time.perf_counter() - started)
+    seconds = [r["seconds"] for r in runs]
+    return {"seconds": seconds, "median_s": statistics.median(seconds),
+            "pull_s": pulls, "pull_median_s": statistics.median(pulls),
+            "calls_total": [r["calls_total"] for r in runs], "calls": runs[-1]["calls"],
+            "counts": [r["counts"] for r in runs], "phases": runs[-1]["phases"]}
+
+
+# -- (b): outbound -----------------------------------------------------------------------------
+
+def outbound_scenario(size: int, directory: Path) -> dict[str, Any]:
+    path = write_app_data(directory / "people.jsonl", size, activities=False)
+    result: dict[str, Any] = {"scenario": "outbound", "size": size}
+    with running("salesforce", generate_salesforce(0, 0, seed=1)) as emulator:
+        admin = Admin(emulator)
+        started = time.perf_counter()
+        app = connected_store(directory, emulator, path)
+        result["import_s"] = time.perf_counter() - started
+        try:
+            say(f"  outbound {size:,}: sync...")
+            result["sync"] = measured_sync(app, admin)
+        finally:
+            close(app)
+    with running("salesforce", generate_salesforce(0, 0, seed=1)) as emulator:
+        result["bare"] = bare_upsert(emulator, Admin(emulator), size)
+    return result
+
+
+def bare_upsert(emulator: RunningEmulator, admin: Admin, size: int) -> dict[str, Any]:
+    """simple-salesforce sObject Collections upserts of the same people as Leads, 200 a
+    call, on the external id field: what the sync's writes cost without the sync."""
+    sf = bare_client(emulator)
+    people = [line for line in app_lines(size, activities=False) if line["kind"] == "person"]
+    before = admin.calls()
+    started = time.perf_counter()
+    for offset in range(0, len(people), COLLECTION_SIZE):
+        records = [{"attributes": {"type": "Lead"}, "FirstName": p["first_name"],
+                    "LastName": p["last_name"], "Email": p["email"], "Company": p["account"],
+                    KEY_FIELD: f"bench-{p['id']}"}
+                   for p in people[offset:offset + COLLECTION_SIZE]]
+        answers = sf.restful(f"composite/sobjects/Lead/{KEY_FIELD}", method="PATCH",
+                             json={"allOrNone": False, "records": records})
+        assert all(a["success"] for a in answers), answers[:3]
+    seconds = time.perf_counter() - started
+    calls = spent(before, admin.calls())
+    return {"seconds": seconds, "records": len(people), "calls_total": calls.get("total", 0)}
+
+
+# -- profiling ---------------------------------------------------------------------------------
+
+def profile_inbound(size: int, directory: Path, top: int = 25) -> str:
+    """cProfile of the initial inbound sync (main thread only: the emulator's threads are not
+    in it), the top entries by cumulative time in syncledger's own code."""
+    data = generate_salesforce(size, 0, seed=1)
+    with running("salesforce", data) as emulator:
+        data.clear()
+        app = connected_store(directory, emulator, team_file(directory))
+        try:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            run_sync(app, ACTOR, datetime.now(UTC))
+            profiler.disable()
+        finally:
+            close(app)
+    out = io.StringIO()
+    root = re.escape(str(Path(syncledger.__file__).parent))
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(rf"{root}/(?!emulator/|bench/|\.venv/)", top)
+    return out.getvalue()
+
+
+# -- the report --------------------------------------------------------------------------------
+
+@dataclass
+class Row:
+    measure: str
+    figure: str
+    baseline: str
+    ratio: float | None
+    target: str
+    met: bool | None
+
+
+def rate(records: int, seconds: float) -> str:
+    return f"{records / seconds:,.0f} rec/s"
+
+
+def calls_row(label: str, used: int, minimum: int) -> Row:
+    allowed = 1.05 * minimum + HANDFUL
+    return Row(label, f"{used:,} calls", f"min {minimum:,}", used / minimum,
+               f"<= 1.05x min + {HANDFUL} (= {allowed:,.0f})", used <= allowed)
+
+
+def inbound_rows(result: dict[str, Any]) -> list[Row]:
+    size, sync, bare = result["size"], result["sync"], result["bare"]
+    bare_s = min(bare["seconds"])
+    ours = size / sync["seconds"]
+    ratio = ours / (bare["records"] / bare_s)
+    inbound_s = sync["phases"].get("inbound steps")
+    rows = [
+        calls_row(f"(a) inbound {size:,}: API calls", sync["calls_total"],
+                  math.ceil(size / QUERY_PAGE)),
+        Row(f"(a) inbound {size:,}: sync rate", rate(size, sync["seconds"]),
+            f"query_all {rate(bare['records'], bare_s)}", ratio, ">= 0.3x", ratio >= 0.3),
+        Row(f"(a) inbound {size:,}: records/s", rate(size, sync["seconds"]), "aim", None,
+            ">= 2,000 rec/s", ours >= 2000),
+    ]
+    if inbound_s:
+        rows.append(Row(f"    inbound steps alone {size:,}", rate(size, inbound_s),
+                        f"query_all {rate(bare['records'], bare_s)}",
+                        (size / inbound_s) / (bare["records"] / bare_s), "context", None))
+    return rows
+
+
+def memory_rows(small: dict[str, Any], large: dict[str, Any]) -> list[Row]:
+    a, b = small["sync"], large["sync"]
+    label = f"{large['size'] // 1000}k/{small['size'] // 1000}k"
+    rows = [Row(f"(a) peak RSS {label} (process)", mib(b["ru_maxrss"]), mib(a["ru_maxrss"]),
+                b["ru_maxrss"] / a["ru_maxrss"], "<= 1.5x", b["ru_maxrss"] <= 1.5 * a["ru_maxrss"])]
+    if a["rss_peak"] is not None and b["rss_peak"] is not None:
+        own_a = a["rss_peak"] - a["rss_before"]
+        own_b = b["rss_peak"] - b["rss_before"]
+        rows.append(Row(f"(a) peak RSS {label} (sync's own)", mib(own_b), mib(own_a),
+                        own_b / own_a, "<= 1.5x", own_b <= 1.5 * own_a))
+    return rows
+
+
+def outbound_rows(result: dict[str, Any]) -> list[Row]:
+    size, sync, bare = result["size"], result["sync"], result["bare"]
+    return [
+        calls_row(f"(b) outbound {size:,}: API calls", sync["calls_total"],
+                  math.ceil(size / COLLECTION_SIZE)),
+        Row(f"(b) outbound {size:,}: sync rate", rate(size, sync["seconds"]),
+            f"bare upsert {rate(bare['records'], bare['seconds'])}",
+            (size / sync["seconds"]) / (bare["records"] / bare["seconds"]), "context", None),
+    ]
+
+
+def incremental_rows(small: dict[str, Any], large: dict[str, Any]) -> list[Row]:
+    a, b = small["incremental"], large["incremental"]
+    ratio = b["median_s"] / a["median_s"]
+    return [
+        Row(f"(c) {CHANGES} changes, {large['size'] // 1000}k vs {small['size'] // 1000}k org",
+            f"{b['median_s']:.2f} s", f"{a['median_s']:.2f} s", ratio, "<= 1.5x",
+            ratio <= 1.5),
+        Row("    net of the emulator's answer to the pull",
+            f"{b['median_s'] - b['pull_median_s']:.2f} s",
+            f"{a['median_s'] - a['pull_median_s']:.2f} s",
+            (b["median_s"] - b["pull_median_s"]) / (a["median_s"] - a["pull_median_s"]),
+            "context", None),
+        calls_row(f"(c) {CHANGES} changes, {large['size'] // 1000}k org: API calls",
+                  max(b["calls_total"]), 1),
+    ]
+
+
+def print_table(rows: list[Row]) -> None:
+    header = ("measure", "figure", "baseline", "ratio", "target", "met")
+    table = [header] + [
+        (r.measure, r.figure, r.baseline, "" if r.ratio is None else f"{r.ratio:.2f}x",
+         r.target, "" if r.met is None else ("yes" if r.met else "NO")) for r in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    print()
+    for number, line in enumerate(table):
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def describe_inbound(result: dict[str, Any]) -> None:
+    size, sync, bare = result["size"], result["sync"], result["bare"]
+    phases = ", ".join(f"{name} {s:.1f} s" for name, s in sync["phases"].items())
+    print(f"\n(a) inbound {size:,} Contacts (generated in {result['generate_s']:.1f} s, "
+          f"emulator loaded in {result['emulator_load_s']:.1f} s)")
+    print(f"    run_sync: {sync['seconds']:.1f} s ({sync['cpu_s']:.1f} s CPU), "
+          f"{rate(size, sync['seconds'])}, outcome {sync['outcome']}; phases: {phases}")
+    print(f"    counts {json.dumps(sync['counts'])}; skips {json.dumps(sync['skips'])}")
+    print(f"    API calls {json.dumps(sync['calls'])}")
+    own = "" if sync["rss_peak"] is None else \
+        f", the sync's own {mib(sync['rss_peak'] - sync['rss_before'])} above"
+    print(f"    memory: {mib(sync['rss_before'])} before the run (emulator org included), "
+          f"peak {mib(sync['rss_peak'] or 0)}{own}; process ru_maxrss {mib(sync['ru_maxrss'])}")
+    print(f"    bare query_all: {bare['records']:,} records in "
+          f"{' / '.join(f'{s:.1f} s' for s in bare['seconds'])}, "
+          f"{bare['calls_total']} API calls; SOQL: {bare['soql']}")
+    if "incremental" in result:
+        inc = result["incremental"]
+        print(f"(c) {CHANGES} changes in the {size:,} org: "
+              f"{' / '.join(f'{s:.2f} s' for s in inc['seconds'])} (median "
+              f"{inc['median_s']:.2f} s), API calls {inc['calls_total']} "
+              f"{json.dumps(inc['calls'])}")
+        print(f"    the emulator answering the same pull to a bare query_all: "
+              f"{' / '.join(f'{s:.2f} s' for s in inc['pull_s'])} (median "
+              f"{inc['pull_median_s']:.2f} s)")
+        print(f"    counts {json.dumps(inc['counts'][-1])}; phases "
+              + ", ".join(f"{name} {s:.2f} s" for name, s in inc["phases"].items()))
+
+
+def describe_outbound(result: dict[str, Any]) -> None:
+    size, sync, bare = result["size"], result["sync"], result["bare"]
+    phases = ", ".join(f"{name} {s:.1f} s" for name, s in sync["phases"].items())
+    print(f"\n(b) outbound {size:,} people (imported in {result['import_s']:.1f} s)")
+    print(f"    run_sync: {sync['seconds']:.1f} s ({sync['cpu_s']:.1f} s CPU), "
+          f"{rate(size, sync['seconds'])}, outcome {sync['outcome']}; phases: {phases}")
+    print(f"    counts {json.dumps(sync['counts'])}; skips {json.dumps(sync['skips'])}")
+    print(f"    API calls {json.dumps(sync['calls'])}; memory peak "
+          f"{mib(sync['rss_peak'] or 0)} ({mib(sync['rss_before'])} before)")
+    print(f"    bare collections upsert: {bare['records']:,} Leads in {bare['seconds']:.1f} s, "
+          f"{bare['calls_total']} API calls")
+
+
+# -- the driver --------------------------------------------------------------------------------
+
+def code_version() -> str:
+    """Where the measured code is, and its commit when it is a git checkout."""
+    root = Path(syncledger.__file__).parent
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain",
+                                "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return f"{root} (not a git checkout)"
+    return f"{root}, commit {head}" + (" with uncommitted changes" if dirty else "")
+
+
+def scenario(name: str, size: int, extra: list[str] | None = None) -> dict[str, Any]:
+    """One scenario in a fresh process of this script: its last stdout line is the JSON."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--scenario", name,
+               "--size", str(size), *(extra or [])]
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def run_worker(args: argparse.Namespace, directory: Path) -> None:
+    if args.scenario == "inbound":
+        result = inbound_scenario(args.size, directory, not args.no_incremental)
+    else:
+        result = outbound_scenario(args.size, directory)
+    print(json.dumps(result), flush=True)
+
+
+def run_all(args: argparse.Namespace) -> None:
+    sizes = sorted({1000, 10_000} if args.quick else
+                   {int(s) for s in args.sizes.split(",") if s.strip()})
+    outbound = args.outbound or (1000 if args.quick else 10_000)
+    small_org = args.small_org
+    started = time.perf_counter()
+    load_start = os.getloadavg()[0]
+    say(f"syncledger at {code_version()}")
+    say(f"sync benchmark: inbound {', '.join(f'{n:,}' for n in sizes)}; outbound "
+        f"{outbound:,}; incremental in {small_org:,} and {sizes[-1]:,} orgs")
+    inbound = {}
+    for size in sorted({*sizes, small_org}):
+        extra = [] if size in (small_org, sizes[-1]) else ["--no-incremental"]
+        inbound[size] = scenario("inbound", size, extra)
+    outbound_result = scenario("outbound", outbound)
+
+    rows: list[Row] = []
+    for size in sizes:
+        describe_inbound(inbound[size])
+        rows += inbound_rows(inbound[size])
+    if small_org not in sizes:
+        describe_inbound(inbound[small_org])
+    if len(sizes) > 1:
+        rows += memory_rows(inbound[sizes[0]], inbound[sizes[-1]])
+    describe_outbound(outbound_result)
+    rows += outbound_rows(outbound_result)
+    if small_org != sizes[-1]:
+        rows += incremental_rows(inbound[small_org], inbound[sizes[-1]])
+    print_table(rows)
+    total = time.perf_counter() - started
+    print(f"\nMeasured: syncledger at {code_version()}")
+    print(f"Whole run: {total / 60:.1f} min"
+          + (" (over the 15 minutes a default run should take)" if total > 900 else ""))
+    print(f"Load average (1 min) at the start {load_start:.1f}, at the end "
+          f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} CPUs: other work on the machine "
+          "slows the wall-clock figures (CPU seconds are printed with them).")
+    print("Notes: the emulator runs in the same process as the sync (and the bare client), "
+          "so they share its CPU and GIL, and its threads' CPU is in the CPU seconds; "
+          "'process' peak RSS includes the emulator's org, \"sync's own\" is the peak above "
+          "the RSS just before run_sync. Minimum API calls: ceil(N/2000) query pages inbound, "
+          f"ceil(N/{COLLECTION_SIZE}) collections calls outbound, one query page for an "
+          f"incremental pull; the fixed handful allowed on top is {HANDFUL} calls (a run's "
+          "Users and LeadStatus queries, the other object's pull, deletions pulls, "
+          "describes).")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="10000,100000",
+                        help="Contacts for the inbound runs (default %(default)s)")
+    parser.add_argument("--outbound", type=int, default=0,
+                        help="app people for the outbound run (default 10000, 1000 --quick)")
+    parser.add_argument("--small-org", type=int, default=1000,
+                        help="the small org of the incremental comparison (default 1000)")
+    parser.add_argument("--quick", action="store_true",
+                        help="a fast check: inbound 1k and 10k, outbound 1k")
+    parser.add_argument("--profile", type=int, metavar="N",
+                        help="only profile the initial inbound sync of N Contacts")
+    parser.add_argument("--scenario", choices=("inbound", "outbound"), help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-incremental", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    with isolated_env() as directory:
+        if args.scenario:
+            run_worker(args, directory)
+        elif args.profile:
+            print(profile_inbound(args.profile, directory))
+        else:
+            run_all(args)
+
+
+if __name__ == "__main__":
+    main()
