@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from uuid import UUID
 
@@ -33,12 +34,14 @@ class KeyConflict(RuntimeError):
         super().__init__(f"{count} person key(s) were created concurrently; retry")
 
 
+CACHED_KEYS = 4096  # bounded, so an import's memory stays flat however many people
+
+
 class PersonKeys:
     def __init__(self, database: Database) -> None:
         self.database = database
-        self._cache: dict[str, bytes | None] = {}
+        self._cache: OrderedDict[str, bytes | None] = OrderedDict()
         self._pending: dict[str, bytes] = {}
-        self._loaded_all = False
         self._lock = threading.Lock()
 
     def key_for(self, subject: UUID, create: bool) -> bytes | None:
@@ -47,18 +50,18 @@ class PersonKeys:
         with self._lock:
             if name in self._pending:
                 return self._pending[name]
-            if not self._loaded_all:
-                self._load_all()
             if name not in self._cache and not create:
-                # Written by another process since we loaded: one query, then cached.
-                self._cache.update(self._read([name]))
+                self._remember(self._read([name]))
             if name in self._cache:
+                self._cache.move_to_end(name)
                 key = self._cache[name]
                 if key is None and create:
                     raise SubjectForgotten(subject)
                 return key
             if not create:
                 return None
+            # Not looked up first: flush() finds a key that exists already (another writer's,
+            # or one pushed out of the bounded cache) and makes the command retry with it.
             key = os.urandom(32)
             self._pending[name] = key
             return key
@@ -80,9 +83,16 @@ class PersonKeys:
                         {"subject": s, "key": k, "forgotten": False}
                         for s, k in pending.items()])
             if existing:
-                self._cache.update(self._read(existing))
+                self._remember(self._read(existing))
                 raise KeyConflict(len(existing))
-            self._cache.update(pending)
+            self._remember(pending)
+
+    def prefetch(self, subjects: list[UUID]) -> None:
+        """Read the keys a batch will need in one query."""
+        with self._lock:
+            missing = [s.hex for s in subjects if s.hex not in self._cache]
+            if missing:
+                self._remember(self._read(missing))
 
     def discard_pending(self) -> None:
         with self._lock:
@@ -101,13 +111,10 @@ class PersonKeys:
                 self._cache[name] = None
                 self._pending.pop(name, None)
 
-    def _load_all(self) -> None:
-        # One read of the whole table beats a query per subject on catch-up and import.
-        self._loaded_all = True
-        with self.database.reader.connect() as connection:
-            for subject, key in connection.execute(
-                    select(person_keys.c.subject, person_keys.c.key)):
-                self._cache[subject] = key
+    def _remember(self, keys: dict[str, bytes] | dict[str, bytes | None]) -> None:
+        self._cache.update(keys)
+        while len(self._cache) > CACHED_KEYS:
+            self._cache.popitem(last=False)
 
     def _read(self, names: Iterable[str]) -> dict[str, bytes | None]:
         with self.database.reader.connect() as connection:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -10,6 +11,8 @@ from eventsourcing.domain import Aggregate
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.domain.step_cursor import StepCursor
+
+PREFETCH = 500  # ids per query: well within SQLite's and PostgreSQL's parameter limits
 
 
 class AggregateCache:
@@ -23,9 +26,22 @@ class AggregateCache:
             self._loaded[aggregate_id] = self._load(aggregate_id)
         return self._loaded[aggregate_id]
 
+    def prefetch(self, ids: Iterable[UUID]) -> None:
+        """Load many aggregates in one query (those that do not exist yet are known at once);
+        step cursors, which are snapshotted, still load through the repository."""
+        wanted = [i for i in dict.fromkeys(ids) if i not in self._loaded]
+        for start in range(0, len(wanted), PREFETCH):
+            chunk = wanted[start:start + PREFETCH]
+            self.app.keys.prefetch(chunk)
+            for aggregate_id, stored in self.app.select_many(chunk).items():
+                events = [self.app.mapper.to_domain_event(s) for s in stored]
+                self._loaded[aggregate_id] = self._project(aggregate_id, events)
+
     def _load(self, aggregate_id: UUID) -> Any:
         # Only step cursors are snapshotted; for the rest one query beats two.
-        events = list(self.app.events.get(aggregate_id))
+        return self._project(aggregate_id, list(self.app.events.get(aggregate_id)))
+
+    def _project(self, aggregate_id: UUID, events: list[Any]) -> Any:
         if not events:
             return None
         if type(events[0]).__qualname__.startswith(StepCursor.__name__ + "."):
@@ -35,7 +51,7 @@ class AggregateCache:
                 return None
         aggregate = None
         for event in events:
-            aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
+            aggregate = event.mutate(aggregate)
         return aggregate
 
     def add(self, aggregate: Aggregate) -> None:

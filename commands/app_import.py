@@ -4,7 +4,7 @@ record it in batches between ImportStarted and ImportCompleted."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,6 +115,7 @@ def _record_batch(app: SyncLedger, batch: list[tuple[int, Any]], content_hash: s
                   summary: ImportSummary) -> None:
     def attempt() -> tuple[dict[str, int], list[dict[str, Any]], list[str]]:
         cache = AggregateCache(app)
+        cache.prefetch([import_id(content_hash), *_ids_of(line for _, line in batch)])
         recorder = LineRecorder(cache, now, ctx)
         for number, line in batch:
             recorder.record(number, line)
@@ -131,6 +132,30 @@ def _record_batch(app: SyncLedger, batch: list[tuple[int, Any]], content_hash: s
     for kind, n in recorded.items():
         summary.recorded[kind] = summary.recorded.get(kind, 0) + n
     summary.skipped.extend(skipped)
+
+
+def _ids_of(lines: Iterable[Any]) -> Iterator[Any]:
+    """The aggregates a batch of lines will touch, to load them in a few queries."""
+    for line in lines:
+        if isinstance(line, PersonLine):
+            yield app_person_id(line.id)
+            if line.email:
+                yield email_claim_id("app", line.email)
+        elif isinstance(line, ActivityLine):
+            yield activity_id(line.kind, line.id)
+            yield app_person_id(line.person)
+        elif isinstance(line, SequenceLeftLine):
+            yield app_person_id(line.person)
+        elif isinstance(line, PersonDeletedLine):
+            yield app_person_id(line.id)
+        elif isinstance(line, TeamMemberLine):
+            yield team_member_id(line.id)
+        elif isinstance(line, SequenceLine):
+            yield sequence_id(line.id)
+        elif isinstance(line, ListLine):
+            yield person_list_id(line.id)
+        elif isinstance(line, SavedFilterLine):
+            yield saved_filter_id(line.name)
 
 
 class LineRecorder:

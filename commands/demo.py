@@ -4,22 +4,27 @@ into a fresh store, a sync with the Default profile, then the Logs and where to 
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.commands import views
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
+from syncledger.commands.configure import apply_configuration
 from syncledger.commands.connect import connect_salesforce
 from syncledger.commands.sample_app_data import write_app_data
 from syncledger.commands.session import caught_up, store_session
 from syncledger.commands.sync import run_sync
 from syncledger.domain.context import Context
 from syncledger.domain.ids import integration_id
+from syncledger.domain.steps import OwnerMapping
 from syncledger.emulator.generate import generate_salesforce
 from syncledger.emulator.server import running
 
@@ -51,10 +56,17 @@ def run_demo(directory: Path, out: Console) -> None:
         _enable(store)
         with out.status("Syncing with the Default profile..."):
             report = run_sync(store, ACTOR, datetime.now(UTC))
-        out.print(f"Run {report.run_id}: {report.outcome}")
-        logs = views.logs(caught_up(store), None)
+        out.print(f"Run {report.run_id} (Default profile): {report.outcome}")
+        _print_counts(out, views.logs(caught_up(store), report.run_id)[0])
+        pairs = _custom_owner_pairs(store, crm_data)
+        out.print("Applied a Custom configuration with ownership mappings "
+                  f"({', '.join(f'{p.crm} -> {p.app}' for p in pairs)}): records of other "
+                  "owners are now skipped, with the reason in the Logs")
+        with out.status("Syncing with the Custom profile..."):
+            custom = run_sync(store, ACTOR, datetime.now(UTC))
+        out.print(f"Run {custom.run_id} (Custom profile): {custom.outcome}")
+        _print_counts(out, views.logs(caught_up(store), custom.run_id)[0])
         linked = views.people(store, "salesforce")
-    _print_counts(out, logs[0])
     table = Table("id", "email", "owner", "linked to", title="A few linked people")
     for row in linked[:5]:
         link = row["links"][0]
@@ -69,10 +81,20 @@ def run_demo(directory: Path, out: Console) -> None:
     out.print(f"  .venv/bin/syncledger --store {store_url} verify")
 
 
-def _enable(store: object) -> None:
-    from syncledger.adapters.event_store import SyncLedger
+def _custom_owner_pairs(store: SyncLedger, crm_data: dict[str, Any]) -> tuple[OwnerMapping, ...]:
+    """Map the CRM users of Alice and Bob to their team members; the others stay unmapped."""
+    members = {"alice@team.example": "tm-alice", "bob@team.example": "tm-bob"}
+    pairs = tuple(OwnerMapping(user["Id"], members[user["Email"]])
+                  for user in crm_data["User"] if user.get("Email") in members)
+    integration = AggregateCache(store).get(integration_id("salesforce"))
+    current = integration.configuration()
+    config = replace(current, profile="custom",
+                     settings=replace(current.settings, owner_mappings=pairs))
+    apply_configuration(store, config, ACTOR, "demo")
+    return pairs
 
-    assert isinstance(store, SyncLedger)
+
+def _enable(store: SyncLedger) -> None:
     integration = AggregateCache(store).get(integration_id("salesforce"))
     integration.switch(True, Context("config:demo", ACTOR))
     store.save(integration)

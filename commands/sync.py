@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -26,9 +27,10 @@ from syncledger.commands.sync_context import RunContext
 from syncledger.commands.sync_inbound import run_inbound_step
 from syncledger.commands.sync_outbound import outbound_steps, run_outbound
 from syncledger.domain.context import Context
-from syncledger.domain.ids import integration_id, run_lease_id, sync_run_id
+from syncledger.domain.ids import integration_id, run_lease_id, step_cursor_id, sync_run_id
 from syncledger.domain.integration import Integration
 from syncledger.domain.run_lease import RunInProgress, RunLease
+from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.sync_run import SyncRun
 from syncledger.projections.directory import entries
 from syncledger.projections.logs import api_calls_since
@@ -74,6 +76,7 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         catch_up(app, list(LIVE.values()))
         _load_directory(run)
         _apply_budget(run)
+        run.fresh_steps = _follow_configuration(run)
         steps = [s for s in integration.steps() if s.enabled and s.is_people]
         for step in steps:
             if step.inbound and step.source.startswith("salesforce"):
@@ -147,6 +150,32 @@ def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:
     outcome = app.decide(finish)
     catch_up(app, list(LIVE.values()))
     return outcome
+
+
+def _follow_configuration(run: RunContext) -> set[str]:
+    """Steps whose mappings, filter or owners changed since their last run start afresh."""
+    settings = run.integration.settings
+    policy = (settings.conflict, settings.owner_mappings, settings.owner_match,
+              settings.store_contents, settings.timezone)
+
+    def follow() -> set[str]:
+        cache = AggregateCache(run.app)
+        fresh = set()
+        for step in run.integration.steps():
+            if not step.enabled:
+                continue
+            fingerprint = hashlib.sha256(repr((replace(step, enabled=True), policy)).encode())
+            cursor = cache.get(step_cursor_id("salesforce", step.name))
+            if cursor is None:
+                cursor = StepCursor.open("salesforce", step.name, run.ctx)
+                cache.add(cursor)
+            if cursor.follow_configuration(fingerprint.hexdigest(), run.ctx) and \
+                    cursor.version > 2:
+                fresh.add(step.name)
+        run.app.save(*cache.changed())
+        return fresh
+
+    return run.app.decide(follow)
 
 
 def _apply_budget(run: RunContext) -> None:

@@ -133,6 +133,10 @@ def _due_activities(run: RunContext, start: int, stop: int) -> set[UUID]:
 def _write_activities(run: RunContext, by_kind: dict[str, dict[str, Step]],
                       describe: dict[str, Any], chunk: list[UUID]) -> None:
     cache = AggregateCache(run.app)
+    cache.prefetch(chunk)
+    activities = [a for a in (cache.get(i) for i in chunk) if isinstance(a, Activity)]
+    cache.prefetch([*(app_person_id(a.person) for a in activities),
+                    *(Task.create_id("salesforce", run.org, a.id) for a in activities)])
     planner = ActivityPlanner(run, by_kind, describe, cache)
     writes = [w for w in (planner.plan(aid) for aid in chunk) if w is not None]
     planner.reconcile(writes)

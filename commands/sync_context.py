@@ -36,6 +36,8 @@ class RunContext:
     notes: list[str] = field(default_factory=list)
     # A SIGTERM lets the current page or batch finish, then the run ends there.
     should_stop: Callable[[], bool] = lambda: False
+    # Steps whose configuration changed: everything they cover is decided again.
+    fresh_steps: set[str] = field(default_factory=set)
     # A dry run collects, per record, what the run decided (`sync --dry-run`).
     plan: list[dict[str, Any]] | None = None
 

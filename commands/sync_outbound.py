@@ -122,6 +122,10 @@ def _changed_people(run: RunContext, start: int, stop: int) -> set[UUID]:
 def _write_chunk(run: RunContext, steps: dict[str, Step], describe: dict[str, Any],
                  chunk: list[UUID]) -> None:
     cache = AggregateCache(run.app)
+    cache.prefetch(chunk)
+    cache.prefetch(crm_record_id("salesforce", run.org, link["object"], link["id"])
+                   for person in (cache.get(p) for p in chunk) if isinstance(person, Person)
+                   for link in person.links.values() if link["crm"] == "salesforce")
     planner = Planner(run, steps, describe, cache)
     planner.prefetch(chunk)
     writes = [w for w in (planner.plan(pid) for pid in chunk) if w is not None]

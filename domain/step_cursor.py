@@ -28,6 +28,7 @@ class StepCursor(Aggregate):
         self.watermark: tuple[str, str] | None = None
         self.position = 0
         self.due: list[str] = []  # a list, not a set: snapshots must serialise it
+        self.fingerprint: str | None = None
 
     def advance_inbound(self, modstamp: str, record_id: str, ctx: Context) -> None:
         """Move the watermark forward only: an overlap window re-reads older records."""
@@ -53,11 +54,13 @@ class StepCursor(Aggregate):
         if done:
             self._due_cleared(keys=done, cause=ctx.cause, actor=ctx.actor)
 
-    def reset(self, ctx: Context) -> None:
-        """Make everything due again (after a mapping or filter change, or --full)."""
-        if self.watermark is None and self.position == 0:
-            return
-        self._reset(cause=ctx.cause, actor=ctx.actor)
+    def follow_configuration(self, fingerprint: str, ctx: Context) -> bool:
+        """After a change to the step's mappings, filter or owners, every record it covers
+        is due again: returns True when the step starts afresh."""
+        if fingerprint == self.fingerprint:
+            return False
+        self._reconfigured(fingerprint=fingerprint, cause=ctx.cause, actor=ctx.actor)
+        return True
 
     @event("InboundAdvanced")
     def _inbound_advanced(self, modstamp: str, record_id: str, cause: str,
@@ -76,7 +79,9 @@ class StepCursor(Aggregate):
     def _due_cleared(self, keys: list[str], cause: str, actor: str) -> None:
         self.due = sorted(set(self.due) - set(keys))
 
-    @event("Reset")
-    def _reset(self, cause: str, actor: str) -> None:
+    @event("Reconfigured")
+    def _reconfigured(self, fingerprint: str, cause: str, actor: str) -> None:
+        self.fingerprint = fingerprint
         self.watermark = None
         self.position = 0
+

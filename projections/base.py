@@ -17,6 +17,10 @@ Batch = list[tuple[int, Any]]  # (notification id, domain event)
 
 class Projection(ABC):
     name: str
+    # Topic prefixes of the events it reads (None: all); the others are never decoded.
+    topics: tuple[str, ...] | None = None
+    # A raw projection reads stored notifications, not decoded events (no decryption).
+    raw = False
 
     def __init__(self, metadata: MetaData, suffix: str = "") -> None:
         self.suffix = suffix
@@ -29,6 +33,9 @@ class Projection(ABC):
     @abstractmethod
     def process(self, connection: Connection, batch: Batch) -> None:
         """Apply a batch of events in the caller's transaction."""
+
+    def wants(self, topic: str) -> bool:
+        return self.topics is None or topic.startswith(self.topics)
 
     def shadow(self) -> Projection:
         return type(self)(MetaData(), SHADOW)

@@ -13,6 +13,7 @@ from syncledger.projections.base import Batch, Projection
 
 class CrmRecords(Projection):
     name = "crm_records"
+    topics = ("syncledger.domain.crm_record:",)
 
     def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
         table = Table(

@@ -15,6 +15,7 @@ KINDS = {"TeamMember": "team_member", "PersonList": "list", "SavedFilter": "save
 
 class Directory(Projection):
     name = "directory"
+    topics = tuple(f"syncledger.domain.app_records:{kind}." for kind in KINDS)
 
     def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
         table = Table(

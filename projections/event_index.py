@@ -3,6 +3,7 @@ to find a record's trail without scanning the log."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -35,16 +36,21 @@ class EventIndex(Projection):
         )
         return {"event_index": table}
 
+    raw = True  # reads the plain parts of the stored state: nothing to decrypt
+
     def process(self, connection: Connection, batch: Batch) -> None:
         rows = []
-        for position, event in batch:
-            subject = getattr(event, "subject", None)
+        for position, notification in batch:
+            state = json.loads(notification.state)
+            subject = state.get("subject")
+            originator = UUID(str(notification.originator_id)).hex
             rows.append({
                 "position": position,
-                "originator_id": event.originator_id.hex,
-                "originator_version": event.originator_version,
-                "subject": (subject if isinstance(subject, UUID) else event.originator_id).hex,
-                "cause": getattr(event, "cause", None),
+                "originator_id": originator,
+                "originator_version": notification.originator_version,
+                # The transcoder stores a UUID as {"_type_": "uuid_hex", "_data_": hex}.
+                "subject": subject["_data_"] if isinstance(subject, dict) else originator,
+                "cause": state.get("cause"),
             })
         if rows:
             connection.execute(self.tables["event_index"].insert(), rows)

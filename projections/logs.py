@@ -12,6 +12,7 @@ from syncledger.projections.base import Batch, Projection
 
 class LogsView(Projection):
     name = "logs"
+    topics = ("syncledger.domain.sync_run:SyncRun.",)
 
     def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
         table = Table(

@@ -18,6 +18,7 @@ ROW_KEYS = ("id", "email", "first_name", "last_name", "account", "owner", "statu
 
 class PeopleView(Projection):
     name = "people"
+    topics = ("syncledger.domain.person:Person.",)
 
     def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
         people = Table(

@@ -32,20 +32,31 @@ def catch_up(app: SyncLedger, projections: Sequence[Projection],
         notifications = app.recorder.select_notifications(start=start + 1, limit=BATCH)
         if not notifications:
             return read
-        batch = [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
+        decoded = _decode_wanted(app, projections, notifications)
         with app.database.writer.begin() as connection:
             for index, projection in enumerate(projections):
-                todo = [(p, e) for p, e in batch if p > positions[index]]
-                if not todo:
+                fresh = [n for n in notifications if n.id > positions[index]]
+                if not fresh:
                     continue
-                projection.process(connection, todo)
-                record_positions(connection, names[index],
-                                 [todo[0][0], todo[-1][0]])
-                positions[index] = todo[-1][0]
-        start = batch[-1][0]
-        read += len(batch)
+                todo = [(n.id, n if projection.raw else decoded[n.id]) for n in fresh
+                        if projection.wants(n.topic)]
+                if todo:
+                    projection.process(connection, todo)
+                # Tracked over the whole batch, read or not, so it is never read again.
+                record_positions(connection, names[index], [fresh[0].id, fresh[-1].id])
+                positions[index] = fresh[-1].id
+        start = notifications[-1].id
+        read += len(notifications)
         if progress:
-            progress(len(batch))
+            progress(len(notifications))
+
+
+def _decode_wanted(app: SyncLedger, projections: Sequence[Projection],
+                   notifications: Sequence[Any]) -> dict[int, Any]:
+    """Decode (and decrypt) only what some projection reads as events."""
+    readers = [p for p in projections if not p.raw]
+    return {n.id: app.mapper.to_domain_event(n) for n in notifications
+            if any(p.wants(n.topic) for p in readers)}
 
 
 def rebuild(app: SyncLedger, projections: Sequence[Projection],

@@ -5,6 +5,7 @@ SQLAlchemy tracking recorder: a test suite we did not write is the best check we
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ class StoreUnderTest:
     kind = "sqlite"
 
     def setUp(self) -> None:  # noqa: N802 (unittest's name)
+        self._threads_before = set(threading.enumerate())
         self._stores: list[SyncLedger] = []
         self._tmp = tempfile.TemporaryDirectory()
         if self.kind == "postgres":
@@ -40,6 +42,10 @@ class StoreUnderTest:
 
     def tearDown(self) -> None:  # noqa: N802
         super().tearDown()  # type: ignore[misc]
+        # The library's concurrency case signals its reader threads to stop but does not
+        # join them: closing the store under a reader mid-query crashes SQLite's C code.
+        for thread in set(threading.enumerate()) - self._threads_before:
+            thread.join(timeout=30)
         for app in self._stores:
             app.close()
             app.database.dispose()
