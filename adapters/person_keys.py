@@ -88,11 +88,13 @@ class PersonKeys:
             self._remember(pending)
 
     def prefetch(self, subjects: list[UUID]) -> None:
-        """Read the keys a batch will need in one query."""
+        """Read the keys a batch will need in one query; a subject with no key (one whose
+        events carry nothing personal) is remembered as having none."""
         with self._lock:
             missing = [s.hex for s in subjects if s.hex not in self._cache]
             if missing:
-                self._remember(self._read(missing))
+                found = self._read(missing)
+                self._remember(found)
 
     def discard_pending(self) -> None:
         with self._lock:

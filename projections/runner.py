@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Connection, Index, inspect, text
 
@@ -13,6 +14,7 @@ from syncledger.adapters.tracking import forget_positions, max_position, record_
 from syncledger.projections.base import Projection
 
 BATCH = 2000
+KEYS_A_QUERY = 500
 
 Progress = Callable[[int], None]
 
@@ -55,8 +57,12 @@ def _decode_wanted(app: SyncLedger, projections: Sequence[Projection],
                    notifications: Sequence[Any]) -> dict[int, Any]:
     """Decode (and decrypt) only what some projection reads as events."""
     readers = [p for p in projections if not p.raw]
-    return {n.id: app.mapper.to_domain_event(n) for n in notifications
-            if any(p.wants(n.topic) for p in readers)}
+    wanted = [n for n in notifications if any(p.wants(n.topic) for p in readers)]
+    subjects = list(dict.fromkeys(UUID(str(n.originator_id)) for n in wanted))
+    for start in range(0, len(subjects), KEYS_A_QUERY):
+        # Most events are filed under their originator's key: read them in a few queries.
+        app.keys.prefetch(subjects[start:start + KEYS_A_QUERY])
+    return {n.id: app.mapper.to_domain_event(n) for n in wanted}
 
 
 def rebuild(app: SyncLedger, projections: Sequence[Projection],
@@ -115,6 +121,9 @@ def read_all(app: SyncLedger, progress: Progress | None = None) -> Any:
         notifications = app.recorder.select_notifications(start=start + 1, limit=BATCH)
         if not notifications:
             return count
+        subjects = list(dict.fromkeys(UUID(str(n.originator_id)) for n in notifications))
+        for first in range(0, len(subjects), KEYS_A_QUERY):
+            app.keys.prefetch(subjects[first:first + KEYS_A_QUERY])
         for notification in notifications:
             app.mapper.to_domain_event(notification)
         count += len(notifications)
