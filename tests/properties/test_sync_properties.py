@@ -37,8 +37,9 @@ crm_new = st.tuples(st.just("crm_new"), st.integers(0, 4), NAMES)
 app_edit = st.tuples(st.just("app_edit"), st.integers(0, 4), NAMES)
 sync = st.tuples(st.just("sync"), st.just(0), st.just(""))
 tick = st.tuples(st.just("tick"), st.just(0), st.just(""))
-operations = st.lists(st.one_of(crm_edit, crm_new, app_edit, sync, tick), min_size=1,
-                      max_size=10)
+activity = st.tuples(st.just("activity"), st.integers(0, 4), NAMES)
+operations = st.lists(st.one_of(crm_edit, crm_new, app_edit, sync, tick, activity),
+                      min_size=1, max_size=10)
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +102,14 @@ class World:
                 "first_name": f"P{n}", "last_name": name, "account": "Acme",
                 "owner": "tm-alice", "at": self.at.isoformat()}) + "\n")
             import_file(self.app, path, "tm-alice")
+        elif kind == "activity":  # an email to person n; its id repeats, so it may change
+            self.imports += 1
+            self.at += timedelta(minutes=1)
+            path = self.directory / f"import-{self.imports}.jsonl"
+            path.write_text(json.dumps({
+                "kind": "email", "id": f"e-{n}", "person": f"p-{n}", "subject": name,
+                "body": f"About {name}", "at": self.at.isoformat()}) + "\n")
+            import_file(self.app, path, "tm-alice")
         elif kind == "sync":
             self.sync()
         elif kind == "tick":
@@ -150,5 +159,14 @@ def test_syncs_converge_without_ping_pong_or_missed_changes(
             # Every CRM contact became, or matched, a person: no change was missed.
             emails = {p["email"] for p in people}
             assert {r["Email"].lower() for r in crm.values()} <= emails
+            # Each activity of a linked person is one Task, with its latest subject.
+            tasks = [t for t in world.dump().get("Task", []) if not t.get("IsDeleted")]
+            keys = [t["Syncledger_Key__c"] for t in tasks]
+            assert len(keys) == len(set(keys))
+            emailed = {op[1]: op[2] for op in ops if op[0] == "activity"}
+            linked = {p["id"] for p in people if p["links"]}
+            expected = {f"p-{n}": subject for n, subject in emailed.items()
+                        if f"p-{n}" in linked}
+            assert sorted(t["Subject"] for t in tasks) == sorted(expected.values())
         finally:
             world.close()
