@@ -84,7 +84,8 @@ CLOCK_STEP_S = 600
 OVERLAP = timedelta(minutes=5)  # the Default profile's overlap window
 # run_sync's own phases, timed by wrapping the names it calls (module globals of sync.py)
 PHASES = {"_load_directory": "directory and CRM users", "run_inbound_step": "inbound steps",
-          "run_outbound": "outbound steps", "catch_up": "projections catch_up"}
+          "run_outbound": "outbound steps", "run_activities": "activity steps",
+          "run_statuses": "status steps", "catch_up": "projections catch_up"}
 CONTACTS_STEP = next(s for s in DEFAULT_STEPS["salesforce"] if s.name == "Contacts to People")
 
 
@@ -201,10 +202,16 @@ def close(app: SyncLedger) -> None:
 
 
 class Phases:
-    """Seconds spent in each of run_sync's phases, by wrapping the names it calls."""
+    """Seconds in each of run_sync's phases, and the peak RSS reached in each, by wrapping the
+    names run_sync calls (module globals of sync.py). The peak is read and reset at each
+    phase's edges, so the run's own peak is the highest of the readings."""
 
-    def __init__(self) -> None:
+    def __init__(self, track_memory: bool) -> None:
         self.seconds: Counter[str] = Counter()
+        self.peaks: dict[str, int] = {}
+        self.peak = 0
+        self.track = track_memory
+        self._depth = 0
 
     @contextmanager
     def installed(self) -> Iterator[Phases]:
@@ -218,13 +225,29 @@ class Phases:
             for name, original in originals.items():
                 setattr(sync_command, name, original)
 
+    def checkpoint(self) -> int:
+        """The peak since the last reading, folded into the run's; a new segment starts."""
+        if not self.track:
+            return 0
+        high = rss_peak()
+        self.peak = max(self.peak, high)
+        reset_peak()
+        return high
+
     def _timed(self, label: str, work: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
+            outer = self._depth == 0
+            if outer:
+                self.checkpoint()
+            self._depth += 1
             started = time.perf_counter()
             try:
                 return work(*args, **kwargs)
             finally:
                 self.seconds[label] += time.perf_counter() - started
+                self._depth -= 1
+                if outer and self.track:
+                    self.peaks[label] = max(self.peaks.get(label, 0), self.checkpoint())
 
         return timed
 
@@ -235,19 +258,21 @@ def measured_sync(app: SyncLedger, admin: Admin) -> dict[str, Any]:
     reset_ok = reset_peak()
     before_rss = rss_now()
     before = admin.calls()
-    phases = Phases()
+    phases = Phases(reset_ok)
     with phases.installed():
         started, cpu = time.perf_counter(), time.process_time()
         report: RunReport = run_sync(app, ACTOR, datetime.now(UTC))
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    phases.checkpoint()
     calls = spent(before, admin.calls())
-    return {"seconds": seconds, "cpu_s": cpu, "calls": calls, "calls_total": calls.get("total", 0),
-            "outcome": report.outcome, "counts": {k: {o: n for o, n in v.items() if n}
-                                                  for k, v in report.counts.items()
-                                                  if any(v.values())},
+    return {"seconds": seconds, "cpu_s": cpu, "calls": calls,
+            "calls_total": calls.get("total", 0), "outcome": report.outcome,
+            "counts": {k: {o: n for o, n in v.items() if n} for k, v in report.counts.items()
+                       if any(v.values())},
             "skips": dict(report.skip_reasons), "errors": len(report.errors),
-            "phases": dict(phases.seconds), "rss_before": before_rss,
-            "rss_peak": rss_peak() if reset_ok else None, "ru_maxrss": ru_maxrss()}
+            "phases": dict(phases.seconds), "phase_peaks": phases.peaks,
+            "rss_before": before_rss, "rss_peak": phases.peak if reset_ok else None,
+            "ru_maxrss": ru_maxrss()}
 
 
 def team_file(directory: Path) -> Path:
@@ -332,7 +357,7 @@ def incremental_syncs(app: SyncLedger, emulator: RunningEmulator, admin: Admin,
     return {"seconds": seconds, "median_s": statistics.median(seconds),
             "pull_s": pulls, "pull_median_s": statistics.median(pulls),
             "calls_total": [r["calls_total"] for r in runs], "calls": runs[-1]["calls"],
-            "counts": [r["counts"] for r in runs], "phases": runs[-1]["phases"]}
+            "counts": [r["counts"] for r in runs], "phases": phases_text(runs[-1], 2)}
 
 
 # -- (b): outbound -----------------------------------------------------------------------------
@@ -495,9 +520,21 @@ def print_table(rows: list[Row]) -> None:
             print("  ".join("-" * width for width in widths))
 
 
+def phases_text(sync: dict[str, Any], digits: int = 1) -> str:
+    """Each phase's seconds and the peak RSS above the run's start reached in it; the rest of
+    run_sync (lease, run record, ...) as "other"."""
+    parts = []
+    for name, seconds in sync["phases"].items():
+        peak = sync.get("phase_peaks", {}).get(name)
+        growth = f" (peak +{mib(peak - sync['rss_before'])})" if peak else ""
+        parts.append(f"{name} {seconds:.{digits}f} s{growth}")
+    other = sync["seconds"] - sum(sync["phases"].values())
+    return ", ".join([*parts, f"other {other:.{digits}f} s"])
+
+
 def describe_inbound(result: dict[str, Any]) -> None:
     size, sync, bare = result["size"], result["sync"], result["bare"]
-    phases = ", ".join(f"{name} {s:.1f} s" for name, s in sync["phases"].items())
+    phases = phases_text(sync)
     print(f"\n(a) inbound {size:,} Contacts (generated in {result['generate_s']:.1f} s, "
           f"emulator loaded in {result['emulator_load_s']:.1f} s)")
     print(f"    run_sync: {sync['seconds']:.1f} s ({sync['cpu_s']:.1f} s CPU), "
@@ -521,13 +558,12 @@ def describe_inbound(result: dict[str, Any]) -> None:
               "bare query_all: "
               f"{' / '.join(f'{s:.2f} s' for s in inc['pull_s'])} (median "
               f"{inc['pull_median_s']:.2f} s)")
-        print(f"    counts {json.dumps(inc['counts'][-1])}; phases "
-              + ", ".join(f"{name} {s:.2f} s" for name, s in inc["phases"].items()))
+        print(f"    counts {json.dumps(inc['counts'][-1])}; phases {inc['phases']}")
 
 
 def describe_outbound(result: dict[str, Any]) -> None:
     size, sync, bare = result["size"], result["sync"], result["bare"]
-    phases = ", ".join(f"{name} {s:.1f} s" for name, s in sync["phases"].items())
+    phases = phases_text(sync)
     print(f"\n(b) outbound {size:,} people (imported in {result['import_s']:.1f} s)")
     print(f"    run_sync: {sync['seconds']:.1f} s ({sync['cpu_s']:.1f} s CPU), "
           f"{rate(size, sync['seconds'])}, outcome {sync['outcome']}; phases: {phases}")
