@@ -23,14 +23,13 @@ from syncledger.commands.sync_activities import (
     run_statuses,
     status_steps,
 )
-from syncledger.commands.sync_context import RunContext
+from syncledger.commands.sync_context import RunContext, step_cursor
 from syncledger.commands.sync_inbound import run_inbound_step
 from syncledger.commands.sync_outbound import outbound_steps, run_outbound
 from syncledger.domain.context import Context
-from syncledger.domain.ids import integration_id, run_lease_id, step_cursor_id, sync_run_id
+from syncledger.domain.ids import integration_id, run_lease_id, sync_run_id
 from syncledger.domain.integration import Integration
 from syncledger.domain.run_lease import RunInProgress, RunLease
-from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.sync_run import SyncRun
 from syncledger.projections.directory import entries
 from syncledger.projections.logs import api_calls_since
@@ -165,10 +164,7 @@ def _follow_configuration(run: RunContext) -> set[str]:
             if not step.enabled:
                 continue
             fingerprint = hashlib.sha256(repr((replace(step, enabled=True), policy)).encode())
-            cursor = cache.get(step_cursor_id("salesforce", step.name))
-            if cursor is None:
-                cursor = StepCursor.open("salesforce", step.name, run.ctx)
-                cache.add(cursor)
+            cursor = step_cursor(run, step, cache)
             if cursor.follow_configuration(fingerprint.hexdigest(), run.ctx) and \
                     cursor.version > 2:
                 fresh.add(step.name)

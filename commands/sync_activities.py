@@ -19,7 +19,7 @@ from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import COLLECTION_SIZE
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import KEY_FIELD
-from syncledger.commands.sync_context import RunContext
+from syncledger.commands.sync_context import RunContext, changed_originators, step_cursor
 from syncledger.commands.sync_outbound import passes_filter
 from syncledger.domain.activity_mapping import (
     COUNT_KIND,
@@ -28,10 +28,9 @@ from syncledger.domain.activity_mapping import (
     task_fields,
 )
 from syncledger.domain.app_records import Activity
-from syncledger.domain.ids import app_person_id, crm_record_id, natural_id, step_cursor_id
+from syncledger.domain.ids import app_person_id, crm_record_id, natural_id
 from syncledger.domain.ownership import outbound_owner
 from syncledger.domain.person import Person
-from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import Step, step_owner_mappings, step_owner_match
 from syncledger.domain.task import Task
 from syncledger.projections.event_index import subjects_of
@@ -73,7 +72,7 @@ def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
     if not steps:
         return
     position = run.app.recorder.max_notification_id() or 0
-    cursors = {s.name: _cursor(run, s) for s in steps}
+    cursors = {s.name: step_cursor(run, s, AggregateCache(run.app)) for s in steps}
     start = 0 if full else min(c.position for c in cursors.values())
     due = _due_activities(run, start, position)
     for cursor in cursors.values():
@@ -92,20 +91,11 @@ def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
     _advance(run, steps, position)
 
 
-def _cursor(run: RunContext, step: Step, cache: AggregateCache | None = None) -> StepCursor:
-    cache = cache or AggregateCache(run.app)
-    cursor = cache.get(step_cursor_id("salesforce", step.name))
-    if cursor is None:
-        cursor = StepCursor.open("salesforce", step.name, run.ctx)
-        cache.add(cursor)
-    return cursor
-
-
 def _advance(run: RunContext, steps: list[Step], position: int) -> None:
     def advance() -> None:
         cache = AggregateCache(run.app)
         for step in steps:
-            _cursor(run, step, cache).advance_outbound(position, run.ctx)
+            step_cursor(run, step, cache).advance_outbound(position, run.ctx)
         run.app.save(*cache.changed())
 
     run.app.decide(advance)
@@ -113,17 +103,8 @@ def _advance(run: RunContext, steps: list[Step], position: int) -> None:
 
 def _due_activities(run: RunContext, start: int, stop: int) -> set[UUID]:
     """Activities changed since the position, and those of people linked since."""
-    due: set[UUID] = set()
-    linked: set[UUID] = set()
-    for topics, into in ((ACTIVITY_TOPICS, due), (LINK_TOPICS, linked)):
-        cursor = start
-        while cursor < stop:
-            found = run.app.recorder.select_notifications(start=cursor + 1, limit=5000,
-                                                          stop=stop, topics=topics)
-            if not found:
-                break
-            into.update(UUID(str(n.originator_id)) for n in found)
-            cursor = found[-1].id
+    due = changed_originators(run, start, stop, ACTIVITY_TOPICS)
+    linked = changed_originators(run, start, stop, LINK_TOPICS)
     if linked:
         with run.app.database.reader.connect() as connection:
             due |= subjects_of(connection, EVENT_INDEX.tables["event_index"], linked)
@@ -161,7 +142,7 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, Step]],
             stay_due.add(write.activity.id.hex)
     steps = {s.name: s for kinds in by_kind.values() for s in kinds.values()}
     for step in steps.values():
-        cursor = _cursor(run, step, cache)
+        cursor = step_cursor(run, step, cache)
         cursor.mark_due(sorted(stay_due), run.ctx)
         cursor.clear_due([a.hex for a in chunk if a.hex not in stay_due], run.ctx)
     run.app.save(*cache.changed())
@@ -315,17 +296,8 @@ def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
             picklist[str(row["MasterLabel"]).lower()] = row["ApiName"]
             picklist[str(row["ApiName"]).lower()] = row["ApiName"]
     position = run.app.recorder.max_notification_id() or 0
-    start = 0 if full else min(_cursor(run, s).position for s in steps)
-    people: set[UUID] = set()
-    cursor = start
-    while cursor < position:
-        found = run.app.recorder.select_notifications(start=cursor + 1, limit=5000,
-                                                      stop=position, topics=STATUS_TOPICS)
-        if not found:
-            break
-        people.update(UUID(str(n.originator_id)) for n in found)
-        cursor = found[-1].id
-    ordered = sorted(people)
+    start = 0 if full else min(step_cursor(run, s, AggregateCache(run.app)).position for s in steps)
+    ordered = sorted(changed_originators(run, start, position, STATUS_TOPICS))
     for offset in range(0, len(ordered), COLLECTION_SIZE):
         chunk = ordered[offset:offset + COLLECTION_SIZE]
         run.app.decide(partial(_write_statuses, run, steps, picklist, chunk))

@@ -4,15 +4,19 @@ owners, the business time, and the counts, skips and errors that reach the Logs.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceClient
+from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.domain.context import Context
+from syncledger.domain.ids import step_cursor_id
 from syncledger.domain.integration import Integration
+from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import Step
 from syncledger.domain.sync_run import empty_counts
 
@@ -75,3 +79,27 @@ class RunContext:
         self.counts[kind]["failed"] += 1
         self.errors.append({"step": step.name, "record": {"app": app, "crm": crm},
                             "code": code, "message": message})
+
+
+def step_cursor(run: RunContext, step: Step, cache: AggregateCache) -> StepCursor:
+    """The step's cursor, opened on its first run."""
+    cursor = cache.get(step_cursor_id("salesforce", step.name))
+    if cursor is None:
+        cursor = StepCursor.open("salesforce", step.name, run.ctx)
+        cache.add(cursor)
+    return cursor
+
+
+def changed_originators(run: RunContext, start: int, stop: int,
+                        topics: Sequence[str]) -> set[UUID]:
+    """The aggregates with events of these topics after position `start`, up to `stop`."""
+    found: set[UUID] = set()
+    position = start
+    while position < stop:
+        page = run.app.recorder.select_notifications(start=position + 1, limit=5000,
+                                                     stop=stop, topics=topics)
+        if not page:
+            break
+        found.update(UUID(str(n.originator_id)) for n in page)
+        position = page[-1].id
+    return found

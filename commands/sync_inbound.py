@@ -10,7 +10,7 @@ from typing import Any
 
 from syncledger.adapters.salesforce import soql
 from syncledger.commands.aggregate_cache import AggregateCache
-from syncledger.commands.sync_context import RunContext
+from syncledger.commands.sync_context import RunContext, step_cursor
 from syncledger.domain.content import normalise
 from syncledger.domain.crm_record import MIRRORS, CrmRecord
 from syncledger.domain.email_claim import EmailClaim
@@ -65,10 +65,7 @@ def _save_page(run: RunContext, step: Step, page: list[dict[str, Any]]) -> None:
     decisions = PageDecisions(run, step, cache)
     for record in page:
         decisions.record(record)
-    cursor = cache.get(step_cursor_id("salesforce", step.name))
-    if cursor is None:
-        cursor = StepCursor.open("salesforce", step.name, run.ctx)
-        cache.add(cursor)
+    cursor = step_cursor(run, step, cache)
     last = page[-1]
     cursor.advance_inbound(last["SystemModstamp"], last["Id"], run.ctx)
     run.app.save(*cache.changed())

@@ -18,15 +18,14 @@ from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import COLLECTION_SIZE
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import KEY_FIELD
-from syncledger.commands.sync_context import RunContext
+from syncledger.commands.sync_context import RunContext, changed_originators, step_cursor
 from syncledger.domain.content import normalise
 from syncledger.domain.crm_record import MIRRORS
 from syncledger.domain.field_mapping import app_to_crm
 from syncledger.domain.filters import SAVED_FLAG_FILTERS, all_match
-from syncledger.domain.ids import crm_record_id, natural_id, step_cursor_id
+from syncledger.domain.ids import crm_record_id, natural_id
 from syncledger.domain.ownership import outbound_owner
 from syncledger.domain.person import Person
-from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import FilterRule, Step, step_owner_mappings, step_owner_match
 from syncledger.projections.crm_records import by_emails
 from syncledger.projections.registry import CRM_RECORDS, PEOPLE
@@ -63,7 +62,7 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
     if not steps:
         return
     position = run.app.recorder.max_notification_id() or 0
-    cursors = {name: _cursor(run, s) for name, s in steps.items()}
+    cursors = {name: step_cursor(run, s, AggregateCache(run.app)) for name, s in steps.items()}
     start = min(c.position for c in cursors.values())
     due = set(only) if only is not None else (
         _all_people(run) if full or start == 0 else _changed_people(run, start, position))
@@ -81,20 +80,11 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
         def advance() -> None:
             cache = AggregateCache(run.app)
             for step in steps.values():
-                cursor = _cursor(run, step, cache)
+                cursor = step_cursor(run, step, cache)
                 cursor.advance_outbound(position, run.ctx)
             run.app.save(*cache.changed())
 
         run.app.decide(advance)
-
-
-def _cursor(run: RunContext, step: Step, cache: AggregateCache | None = None) -> StepCursor:
-    cache = cache or AggregateCache(run.app)
-    cursor = cache.get(step_cursor_id("salesforce", step.name))
-    if cursor is None:
-        cursor = StepCursor.open("salesforce", step.name, run.ctx)
-        cache.add(cursor)
-    return cursor
 
 
 def _all_people(run: RunContext) -> set[UUID]:
@@ -106,17 +96,8 @@ def _all_people(run: RunContext) -> set[UUID]:
 
 def _changed_people(run: RunContext, start: int, stop: int) -> set[UUID]:
     """People whose app-side events came after the step's position."""
-    changed: set[UUID] = set()
-    cursor = start
-    topics = [t for t in PERSON_TOPICS if not t.endswith(SELF_CAUSED)]
-    while cursor < stop:
-        notifications = run.app.recorder.select_notifications(start=cursor + 1, limit=5000,
-                                                              stop=stop, topics=topics)
-        if not notifications:
-            break
-        changed.update(UUID(str(n.originator_id)) for n in notifications)
-        cursor = notifications[-1].id
-    return changed
+    return changed_originators(run, start, stop,
+                               [t for t in PERSON_TOPICS if not t.endswith(SELF_CAUSED)])
 
 
 def _write_chunk(run: RunContext, steps: dict[str, Step], describe: dict[str, Any],
@@ -139,7 +120,7 @@ def _write_chunk(run: RunContext, steps: dict[str, Step], describe: dict[str, An
         if _record_result(run, cache, write, result):
             planner.stay_due.append(write.person.id.hex)
     for step in steps.values():
-        cursor = _cursor(run, step, cache)
+        cursor = step_cursor(run, step, cache)
         cursor.mark_due(planner.stay_due, run.ctx)
         cursor.clear_due([p.hex for p in chunk if p.hex not in planner.stay_due], run.ctx)
     run.app.save(*cache.changed())
