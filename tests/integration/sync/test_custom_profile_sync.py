@@ -1,0 +1,69 @@
+"""A Custom profile configuration drives the sync: ownership pairs, an inbound filter, a
+sequence mapping, and an outbound list filter."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from sync_support import ALICE, BOB, STRANGER, connected_org
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.configure import apply_configuration
+from syncledger.domain.ids import integration_id
+from syncledger.domain.steps import (
+    FilterRule,
+    OwnerMapping,
+    SequenceMapping,
+    StepFilter,
+)
+
+
+def contact(n: int, owner: str, email: str) -> dict[str, object]:
+    return {"Id": f"003{n:012d}AAA", "FirstName": f"C{n}", "LastName": f"Last{n}",
+            "Email": email, "OwnerId": owner}
+
+
+def test_pairs_filter_sequence_and_list_filter_shape_the_sync(sqlite_store: SyncLedger,
+                                                              tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.import_lines([
+            {"kind": "sequence", "id": "seq-q4", "name": "Q4",
+             "steps": [{"number": 1, "delay_days": 0}, {"number": 2, "delay_days": 3}]},
+            {"kind": "list", "id": "l-webinar", "name": "Q4 webinar"},
+            {"kind": "person", "id": "p-1", "email": "listed@example.com", "last_name": "In",
+             "account": "Acme", "owner": "tm-alice", "lists": ["l-webinar"]},
+            {"kind": "person", "id": "p-2", "email": "unlisted@example.com",
+             "last_name": "Out", "account": "Acme", "owner": "tm-alice"},
+        ])
+        integration = AggregateCache(sqlite_store).get(integration_id("salesforce"))
+        current = integration.configuration()
+        steps = []
+        for step in current.steps:
+            if step.name == "Contacts to People":
+                step = replace(step, filter=StepFilter(rules=(
+                    FilterRule("Email", "ends_with", "@acme.com"),)),
+                    sequence_mappings=(SequenceMapping("tm-bob", "seq-q4", 2, True, False),))
+            elif step.name == "People to Leads":
+                step = replace(step, filter=StepFilter(list="Q4 webinar"))
+            steps.append(step)
+        config = replace(current, profile="custom", steps=tuple(steps),
+                         settings=replace(current.settings, owner_mappings=(
+                             OwnerMapping(ALICE, "tm-alice"), OwnerMapping(BOB, "tm-bob"))))
+        apply_configuration(sqlite_store, config, "tm-alice", "test")
+        org.load(Contact=[contact(1, BOB, "bob.customer@acme.com"),
+                          contact(2, STRANGER, "stranger.customer@acme.com"),
+                          contact(3, ALICE, "elsewhere@other.com")])
+        report = org.sync()
+        people = org.people()
+        bobs = people["bob.customer@acme.com"]
+        assert bobs["owner"] == "tm-bob"
+        assert bobs["sequence"] == {"id": "seq-q4", "step": 2, "ignore_step_delay": True}
+        assert "stranger.customer@acme.com" not in people
+        assert "elsewhere@other.com" not in people
+        assert report.skip_reasons["owner not mapped"] == 1
+        assert report.skip_reasons["filtered out"] == 1
+        leads = {lead["Email"]: lead for lead in org.dump("Lead")}
+        assert set(leads) == {"listed@example.com"}
+        assert leads["listed@example.com"]["OwnerId"] == ALICE  # the pair's CRM user
