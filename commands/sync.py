@@ -141,7 +141,7 @@ def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:
         cache = AggregateCache(app)
         sync_run = cache.get(sync_run_id(run.run_id))
         sync_run.finish(run.counts, dict(run.skip_reasons), run.errors, fatal, run.now,
-                        run.ctx, api_calls=dict(run.client.calls))
+                        run.ctx, api_calls=dict(run.client.calls), notes=run.notes)
         cache.get(run_lease_id(crm)).finish(run.run_id, run.ctx)
         app.save(*cache.changed())
         return str(sync_run.outcome)

@@ -55,12 +55,13 @@ class SyncRun(Aggregate):
 
     def finish(self, counts: dict[str, dict[str, int]], skip_reasons: dict[str, int],
                errors: list[dict[str, Any]], fatal: bool, at: datetime, ctx: Context,
-               api_calls: dict[str, int] | None = None) -> None:
+               api_calls: dict[str, int] | None = None, notes: list[str] | None = None) -> None:
+        """`notes`: what the Logs should say beyond counts (a truncated field, ...)."""
         if self.outcome != "running":
             raise RuntimeError(f"run {self.run_id} already ended ({self.outcome})")
         self._finished(counts=counts, skip_reasons=skip_reasons, errors=errors,
-                       outcome=outcome_of(counts, fatal), api_calls=api_calls or {}, at=at,
-                       cause=ctx.cause, actor=ctx.actor)
+                       outcome=outcome_of(counts, fatal), api_calls=api_calls or {},
+                       notes=notes or [], at=at, cause=ctx.cause, actor=ctx.actor)
 
     def interrupt(self, at: datetime, ctx: Context) -> None:
         if self.outcome != "running":
@@ -70,7 +71,7 @@ class SyncRun(Aggregate):
     @event("Finished")
     def _finished(self, counts: dict[str, dict[str, int]], skip_reasons: dict[str, int],
                   errors: list[dict[str, Any]], outcome: str, api_calls: dict[str, int],
-                  at: datetime, cause: str, actor: str) -> None:
+                  notes: list[str], at: datetime, cause: str, actor: str) -> None:
         self.counts = counts
         self.skip_reasons = skip_reasons
         self.errors = errors

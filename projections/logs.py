@@ -27,6 +27,7 @@ class LogsView(Projection):
             Column("skip_reasons", JSON, nullable=False),
             Column("errors", JSON, nullable=False),
             Column("api_calls", JSON, nullable=False),
+            Column("notes", JSON, nullable=False),
         )
         return {"sync_logs": table}
 
@@ -40,13 +41,13 @@ class LogsView(Projection):
                     "uuid": event.originator_id.hex, "run_id": event.run_id, "crm": event.crm,
                     "started_at": event.at.isoformat(), "finished_at": None,
                     "outcome": "running", "counts": empty_counts(), "skip_reasons": {},
-                    "errors": [], "api_calls": {}}])
+                    "errors": [], "api_calls": {}, "notes": []}])
                 continue
             values: dict[str, Any] = {"finished_at": event.at.isoformat()}
             if kind == "Finished":
                 values.update(outcome=event.outcome, counts=event.counts,
                               skip_reasons=event.skip_reasons, errors=event.errors,
-                              api_calls=event.api_calls)
+                              api_calls=event.api_calls, notes=event.notes)
             elif kind == "Interrupted":
                 values["outcome"] = "interrupted"
             connection.execute(table.update().where(
@@ -58,7 +59,7 @@ def list_runs(connection: Connection, table: Table, run_id: str | None) -> list[
     if run_id is not None:
         query = query.where(table.c.run_id == run_id)
     return [{key: row[key] for key in ("run_id", "started_at", "finished_at", "outcome",
-                                       "counts", "skip_reasons", "errors")}
+                                       "counts", "skip_reasons", "errors", "notes")}
             for row in connection.execute(query).mappings()]
 
 

@@ -105,3 +105,19 @@ def test_a_task_without_the_key_field_is_still_written_once(sqlite_store: SyncLe
         org.sync()
         org.sync(full=True)
         assert len(org.dump("Task")) == 1
+
+
+def test_a_subject_longer_than_the_field_is_truncated_with_a_note_in_the_logs(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    from syncledger.commands import views
+    from syncledger.commands.session import caught_up
+
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.import_lines([person(1), {**ACTIVITIES[0], "subject": "x" * 300}])
+        report = org.sync()
+        assert len(org.dump("Task")[0]["Subject"]) == 255
+        run = views.logs(caught_up(sqlite_store), report.run_id)[0]
+        assert run["notes"] == ["email e-1: Subject truncated to 255 characters"]
+        writes = org.writes()
+        org.sync()
+        assert org.writes() == writes  # the truncated value is what we know we wrote
