@@ -526,7 +526,7 @@ def phases_text(sync: dict[str, Any], digits: int = 1) -> str:
     parts = []
     for name, seconds in sync["phases"].items():
         peak = sync.get("phase_peaks", {}).get(name)
-        growth = f" (peak +{mib(peak - sync['rss_before'])})" if peak else ""
+        growth = f" (peak +{mib(max(peak - sync['rss_before'], 0))})" if peak else ""
         parts.append(f"{name} {seconds:.{digits}f} s{growth}")
     other = sync["seconds"] - sum(sync["phases"].values())
     return ", ".join([*parts, f"other {other:.{digits}f} s"])
