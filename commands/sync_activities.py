@@ -307,6 +307,10 @@ def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
 def _write_statuses(run: RunContext, steps: list[Step], picklist: dict[str, str],
                     chunk: list[UUID]) -> None:
     cache = AggregateCache(run.app)
+    cache.prefetch(chunk)
+    cache.prefetch(crm_record_id("salesforce", run.org, "Lead", link["id"])
+                   for person in (cache.get(p) for p in chunk) if isinstance(person, Person)
+                   for key, link in person.links.items() if key == "salesforce:Lead")
     writes: list[tuple[Any, dict[str, Any], Step, Person]] = []
     skips: list[str] = []
     for person_id in chunk:

@@ -81,7 +81,9 @@ def _prefetch_page(run: RunContext, step: Step, cache: AggregateCache,
                     *(crm_record_id("salesforce", run.org, step.crm_object, r["Id"])
                       for r in page),
                     *(email_claim_id(side, e) for e in emails),
-                    *(email_claim_id("app", e) for e in emails)])
+                    *(email_claim_id("app", e) for e in emails),
+                    *(Person.create_id(f"sf-{step.crm_object.lower()}-{r['Id']}")
+                      for r in page)])
     holders = [a.holder for a in (cache.get(email_claim_id(k, e)) for e in emails
                                   for k in (side, "app")) if a is not None and a.holder]
     people = [m.person for m in (cache.get(crm_record_id("salesforce", run.org,
