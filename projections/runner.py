@@ -7,7 +7,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import IntegrityError
 from sqlalchemy import Connection, Index, inspect, text
+from sqlalchemy.exc import IntegrityError as RowConflict
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.tracking import forget_positions, max_position, record_positions
@@ -15,6 +17,7 @@ from syncledger.projections.base import Projection
 
 BATCH = 2000
 KEYS_A_QUERY = 500
+MAX_CONFLICTS = 20  # a race settles in a few; more is a fault, not a race
 
 Progress = Callable[[int], None]
 
@@ -30,27 +33,46 @@ def catch_up(app: SyncLedger, projections: Sequence[Projection],
         positions = [max_position(connection, name) or 0 for name in names]
     start = min(positions, default=0)
     read = 0
+    conflicts = 0
     while True:
         notifications = app.recorder.select_notifications(start=start + 1, limit=BATCH)
         if not notifications:
             return read
         decoded = _decode_wanted(app, projections, notifications)
-        with app.database.writer.begin() as connection:
-            for index, projection in enumerate(projections):
-                fresh = [n for n in notifications if n.id > positions[index]]
-                if not fresh:
-                    continue
-                todo = [(n.id, n if projection.raw else decoded[n.id]) for n in fresh
-                        if projection.wants(n.topic)]
-                if todo:
-                    projection.process(connection, todo)
-                # Tracked over the whole batch, read or not, so it is never read again.
-                record_positions(connection, names[index], [fresh[0].id, fresh[-1].id])
-                positions[index] = fresh[-1].id
+        try:
+            _process_batch(app, projections, names, positions, notifications, decoded)
+        except (IntegrityError, RowConflict):
+            # Another process tracked these positions first (two commands catching up at
+            # once): nothing was counted twice; carry on from where the tracking now stands.
+            conflicts += 1
+            if conflicts > MAX_CONFLICTS:
+                raise
+            with app.database.reader.connect() as connection:
+                positions = [max_position(connection, name) or 0 for name in names]
+            start = min(positions)
+            continue
+        conflicts = 0
         start = notifications[-1].id
         read += len(notifications)
         if progress:
             progress(len(notifications))
+
+
+def _process_batch(app: SyncLedger, projections: Sequence[Projection], names: list[str],
+                   positions: list[int], notifications: Sequence[Any],
+                   decoded: dict[int, Any]) -> None:
+    with app.database.writer.begin() as connection:
+        for index, projection in enumerate(projections):
+            fresh = [n for n in notifications if n.id > positions[index]]
+            if not fresh:
+                continue
+            todo = [(n.id, n if projection.raw else decoded[n.id]) for n in fresh
+                    if projection.wants(n.topic)]
+            if todo:
+                projection.process(connection, todo)
+            # Tracked over the whole batch, read or not, so it is never read again.
+            record_positions(connection, names[index], [fresh[0].id, fresh[-1].id])
+            positions[index] = fresh[-1].id
 
 
 def _decode_wanted(app: SyncLedger, projections: Sequence[Projection],

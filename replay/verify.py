@@ -44,7 +44,10 @@ def verify(app: SyncLedger, progress: Callable[[int], None] | None = None) -> Ve
                 seal = app.mapper.to_domain_event(n)
             except Exception as error:  # an edited seal may not even decode
                 return Verification(previous, seals, events, f"{where}: unreadable ({error})")
-            assert isinstance(seal, LogSealed)
+            fields = ("covered", "count", "previous", "head")
+            if not isinstance(seal, LogSealed) or not all(hasattr(seal, f) for f in fields):
+                return Verification(previous, seals, events,
+                                    f"{where}: its fields were altered")
             covered = covered_digest(pending)  # type: ignore[arg-type]
             problem = None
             if seal.originator_version != version + 1:

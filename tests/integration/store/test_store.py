@@ -178,3 +178,22 @@ def test_personal_data_is_never_stored_in_the_clear(sqlite_url: str, tmp_path: P
     for secret in (b"Zebediah", b"Quartermaster", b"person1@example.com", b"Xylophone",
                    b"Marmalade"):
         assert secret not in states
+
+
+def test_a_seal_whose_fields_were_renamed_is_reported_not_crashed(sqlite_url: str,
+                                                                  tmp_path: Path) -> None:
+    import sqlite3
+
+    app = open_store(sqlite_url)
+    try:
+        import_file(app, write_lines(tmp_path / "a.jsonl", [person(1)]), "system")
+        database = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+        with database:
+            database.execute("UPDATE stored_events SET state = CAST(REPLACE(CAST(state AS TEXT),"
+                             " '\"head\"', '\"hexd\"') AS BLOB) WHERE topic LIKE '%LogSealed'")
+        database.close()
+        result = verify(app)
+        assert result.broken is not None and "fields were altered" in result.broken
+    finally:
+        app.close()
+        app.database.dispose()
