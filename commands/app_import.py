@@ -276,21 +276,21 @@ class LineRecorder:
         return None
 
     def _sequence_left(self, line: SequenceLeftLine) -> str | None:
-        person = self.cache.get(app_person_id(line.person))
-        if person is None:
-            return f"person {line.person} is not imported"
-        version = person.version
-        person.leave_sequence(line.sequence, self._at(line), self.ctx)
-        if person.version != version:
-            self._count(line.kind)
-        return None
+        return self._on_person(line.person, line.kind, lambda person: person.leave_sequence(
+            line.sequence, self._at(line), self.ctx))
 
     def _person_deleted(self, line: PersonDeletedLine) -> str | None:
-        person = self.cache.get(app_person_id(line.id))
+        return self._on_person(line.id, line.kind,
+                               lambda person: person.delete(self._at(line), self.ctx))
+
+    def _on_person(self, person_id: str, kind: str,
+                   action: Callable[[Person], None]) -> str | None:
+        """An action on a person already imported; counted only when it records something."""
+        person = self.cache.get(app_person_id(person_id))
         if person is None:
-            return f"person {line.id} is not imported"
+            return f"person {person_id} is not imported"
         version = person.version
-        person.delete(self._at(line), self.ctx)
+        action(person)
         if person.version != version:
-            self._count(line.kind)
+            self._count(kind)
         return None

@@ -17,12 +17,11 @@ from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.commands import views
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
-from syncledger.commands.configure import apply_configuration
+from syncledger.commands.configure import apply_configuration, switch_integration
 from syncledger.commands.connect import connect_salesforce
 from syncledger.commands.sample_app_data import write_app_data
 from syncledger.commands.session import caught_up, store_session
 from syncledger.commands.sync import run_sync
-from syncledger.domain.context import Context
 from syncledger.domain.ids import integration_id
 from syncledger.domain.steps import OwnerMapping
 from syncledger.emulator.generate import generate_salesforce
@@ -53,7 +52,7 @@ def run_demo(directory: Path, out: Console) -> None:
             refresh_token=emulator.token, client_id="syncledger-demo",
             ca_cert=str(emulator.ca_cert)), "production", ACTOR)
         out.print(f"Connected to org {connection.org_id} as {connection.user_email}")
-        _enable(store)
+        switch_integration(store, "salesforce", True, ACTOR)
         with out.status("Syncing with the Default profile..."):
             report = run_sync(store, ACTOR, datetime.now(UTC))
         out.print(f"Run {report.run_id} (Default profile): {report.outcome}")
@@ -92,12 +91,6 @@ def _custom_owner_pairs(store: SyncLedger, crm_data: dict[str, Any]) -> tuple[Ow
                      settings=replace(current.settings, owner_mappings=pairs))
     apply_configuration(store, config, ACTOR, "demo")
     return pairs
-
-
-def _enable(store: SyncLedger) -> None:
-    integration = AggregateCache(store).get(integration_id("salesforce"))
-    integration.switch(True, Context("config:demo", ACTOR))
-    store.save(integration)
 
 
 def _print_counts(out: Console, run: dict[str, object]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
-from sqlalchemy import Connection, Index, inspect, text
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError as RowConflict
 
 from syncledger.adapters.event_store import SyncLedger
@@ -80,11 +80,15 @@ def _decode_wanted(app: SyncLedger, projections: Sequence[Projection],
     """Decode (and decrypt) only what some projection reads as events."""
     readers = [p for p in projections if not p.raw]
     wanted = [n for n in notifications if any(p.wants(n.topic) for p in readers)]
-    subjects = list(dict.fromkeys(UUID(str(n.originator_id)) for n in wanted))
-    for start in range(0, len(subjects), KEYS_A_QUERY):
-        # Most events are filed under their originator's key: read them in a few queries.
-        app.keys.prefetch(subjects[start:start + KEYS_A_QUERY])
+    _prefetch_keys(app, wanted)
     return {n.id: app.mapper.to_domain_event(n) for n in wanted}
+
+
+def _prefetch_keys(app: SyncLedger, notifications: Sequence[Any]) -> None:
+    """Most events are filed under their originator's key: read them in a few queries."""
+    subjects = list(dict.fromkeys(UUID(str(n.originator_id)) for n in notifications))
+    for start in range(0, len(subjects), KEYS_A_QUERY):
+        app.keys.prefetch(subjects[start:start + KEYS_A_QUERY])
 
 
 def rebuild(app: SyncLedger, projections: Sequence[Projection],
@@ -128,11 +132,7 @@ def _swap(connection: Connection, live: Projection, shadow: Projection) -> None:
                 f'ALTER TABLE "{table.name}" RENAME CONSTRAINT "{shadow_table.name}_pkey" '
                 f'TO "{table.name}_pkey"'))
         for index in table.indexes:
-            _create_index(connection, index)
-
-
-def _create_index(connection: Connection, index: Index) -> None:
-    index.create(connection)
+            index.create(connection)
 
 
 def read_all(app: SyncLedger, progress: Progress | None = None) -> Any:
@@ -143,9 +143,7 @@ def read_all(app: SyncLedger, progress: Progress | None = None) -> Any:
         notifications = app.recorder.select_notifications(start=start + 1, limit=BATCH)
         if not notifications:
             return count
-        subjects = list(dict.fromkeys(UUID(str(n.originator_id)) for n in notifications))
-        for first in range(0, len(subjects), KEYS_A_QUERY):
-            app.keys.prefetch(subjects[first:first + KEYS_A_QUERY])
+        _prefetch_keys(app, notifications)
         for notification in notifications:
             app.mapper.to_domain_event(notification)
         count += len(notifications)

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from stores import create_postgres_database, drop_postgres_database, postgres_listening
+from stores import postgres_database
 
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.commands.session import open_store
+from syncledger.commands.session import store_session
 
 
 @pytest.fixture(autouse=True)
@@ -24,13 +24,8 @@ def credentials_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    if not postgres_listening():
-        pytest.skip("no PostgreSQL listening")
-    url = create_postgres_database()
-    try:
+    with postgres_database() as url:
         yield url
-    finally:
-        drop_postgres_database(url)
 
 
 @pytest.fixture
@@ -43,30 +38,17 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'syncledger.db'}"
         return
-    if not postgres_listening():
-        pytest.skip("no PostgreSQL listening")
-    url = create_postgres_database()
-    try:
+    with postgres_database() as url:
         yield url
-    finally:
-        drop_postgres_database(url)
 
 
 @pytest.fixture
 def store(store_url: str) -> Iterator[SyncLedger]:
-    app = open_store(store_url)
-    try:
+    with store_session(store_url) as app:
         yield app
-    finally:
-        app.close()
-        app.database.dispose()
 
 
 @pytest.fixture
 def sqlite_store(sqlite_url: str) -> Iterator[SyncLedger]:
-    app = open_store(sqlite_url)
-    try:
+    with store_session(sqlite_url) as app:
         yield app
-    finally:
-        app.close()
-        app.database.dispose()

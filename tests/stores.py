@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import psycopg
+import pytest
 
 POSTGRES = os.environ.get("SYNCLEDGER_TEST_POSTGRES",
                           "postgresql://postgres@127.0.0.1:5432/test")
@@ -39,3 +42,15 @@ def drop_postgres_database(url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
     with psycopg.connect(_admin_url(), autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A database of the test's own, dropped after; the test is skipped without a server."""
+    if not postgres_listening():
+        pytest.skip("no PostgreSQL listening")
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)

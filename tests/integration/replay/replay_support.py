@@ -4,8 +4,6 @@ sync-like decisions made through the domain aggregates and saved in one save eac
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import views
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
-from syncledger.commands.session import caught_up, open_store
+from syncledger.commands.session import caught_up, store_session
 from syncledger.domain.context import Context
 from syncledger.domain.crm_record import Contact
 from syncledger.domain.ids import app_person_id, crm_record_id, integration_id
@@ -46,14 +44,7 @@ def people(app: SyncLedger) -> list[dict[str, Any]]:
     return views.people(caught_up(app), None)
 
 
-@contextmanager
-def opened(url: str) -> Iterator[SyncLedger]:
-    app = open_store(url)
-    try:
-        yield app
-    finally:
-        app.close()
-        app.database.dispose()
+opened = store_session  # a store opened for the block, closed after
 
 
 class Sync:
