@@ -22,6 +22,7 @@ from syncledger.adapters.database import Database, metadata
 from syncledger.adapters.person_keys import KeyConflict, PersonKeys
 from syncledger.adapters.personal_data_mapper import PersonalDataMapper
 from syncledger.adapters.store_url import StoreURL
+from syncledger.adapters.transcoder import FastJSONTranscoder
 from syncledger.domain.ids import LEDGER_ID
 from syncledger.domain.ledger import GENESIS, LogSealed, chain, covered_digest
 from syncledger.domain.step_cursor import StepCursor
@@ -58,6 +59,11 @@ class SyncLedger(Application[UUID]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def construct_transcoder(self) -> FastJSONTranscoder:
+        transcoder = FastJSONTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def construct_mapper(self) -> Mapper[UUID]:
         mapper = PersonalDataMapper(transcoder=self.construct_transcoder())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +19,12 @@ from syncledger.adapters.person_keys import PersonKeys
 from syncledger.domain.privacy import PERSONAL_FIELDS, redacted
 
 SEALED = "_personal"
+
+
+@lru_cache(maxsize=4096)
+def _cipher(key: bytes) -> AESGCM:
+    # Setting up AES-GCM costs more than decrypting one small event with it.
+    return AESGCM(key)
 
 
 def event_subject(state: dict[str, Any], originator_id: UUID) -> UUID:
@@ -41,7 +48,7 @@ class PersonalDataMapper(Mapper[UUID]):
             key = self.keys.key_for(event_subject(state, originator_id), create=True)
             assert key is not None
             nonce = os.urandom(12)
-            sealed = AESGCM(key).encrypt(nonce, self.transcoder.encode(personal),
+            sealed = _cipher(key).encrypt(nonce, self.transcoder.encode(personal),
                                          originator_id.bytes)
             state[SEALED] = {"names": sorted(personal),
                              "data": base64.b64encode(nonce + sealed).decode()}
@@ -63,7 +70,7 @@ class PersonalDataMapper(Mapper[UUID]):
         if key is not None:
             raw = base64.b64decode(sealed["data"])
             try:
-                plain = AESGCM(key).decrypt(raw[:12], raw[12:], originator_id.bytes)
+                plain = _cipher(key).decrypt(raw[:12], raw[12:], originator_id.bytes)
             except InvalidTag:
                 plain = None
             if plain is not None:

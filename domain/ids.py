@@ -3,6 +3,7 @@ same aggregate. CRM keys include the org, because a Salesforce sandbox copies pr
 
 from __future__ import annotations
 
+from functools import lru_cache
 from uuid import UUID, uuid5
 
 NAMESPACE = UUID("6f1c3b0e-5a43-5d7e-9a8e-2f3d1c0b9a11")
@@ -10,6 +11,7 @@ NAMESPACE = UUID("6f1c3b0e-5a43-5d7e-9a8e-2f3d1c0b9a11")
 LEDGER_ID = uuid5(NAMESPACE, "ledger")
 
 
+@lru_cache(maxsize=16384)  # a batch asks for the same few ids per record several times
 def natural_id(key: str) -> UUID:
     return uuid5(NAMESPACE, key)
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table
 
+from syncledger.adapters.log_reader import LogTable
+
 SHADOW = "__shadow"
 
 Batch = list[tuple[int, Any]]  # (notification id, domain event)
@@ -19,23 +21,34 @@ class Projection(ABC):
     name: str
     # Topic prefixes of the events it reads (None: all); the others are never decoded.
     topics: tuple[str, ...] | None = None
-    # A raw projection reads stored notifications, not decoded events (no decryption).
-    raw = False
+    # An in-database projection reads the plain parts of stored events with SQL, by
+    # position range (`process_range`): nothing is read out, decoded or decrypted.
+    in_database = False
 
     def __init__(self, metadata: MetaData, suffix: str = "") -> None:
         self.suffix = suffix
+        self._wanted: dict[str, bool] = {}
         self.tables: dict[str, Table] = self.define(metadata, suffix)
 
     @abstractmethod
     def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
         """The projection's tables, each named `<logical name><suffix>`."""
 
-    @abstractmethod
     def process(self, connection: Connection, batch: Batch) -> None:
         """Apply a batch of events in the caller's transaction."""
+        raise NotImplementedError
+
+    def process_range(self, connection: Connection, log: LogTable, first: int,
+                      last: int) -> None:
+        """Apply the events at positions first..last, in the caller's transaction."""
+        raise NotImplementedError
 
     def wants(self, topic: str) -> bool:
-        return self.topics is None or topic.startswith(self.topics)
+        # Asked for every event of every batch, about a few dozen topics.
+        wanted = self._wanted.get(topic)
+        if wanted is None:
+            wanted = self._wanted[topic] = self.topics is None or topic.startswith(self.topics)
+        return wanted
 
     def shadow(self) -> Projection:
         return type(self)(MetaData(), SHADOW)
@@ -44,3 +57,4 @@ class Projection(ABC):
 def event_type(event: Any) -> str:
     """`Person.OwnerReassigned` reads as PersonOwnerReassigned."""
     return type(event).__qualname__.replace(".", "")
+

@@ -3,7 +3,6 @@ to find a record's trail without scanning the log."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +18,8 @@ from sqlalchemy import (
     select,
 )
 
-from syncledger.projections.base import Batch, Projection
+from syncledger.adapters.log_reader import LogTable
+from syncledger.projections.base import Projection
 
 
 class EventIndex(Projection):
@@ -36,24 +36,19 @@ class EventIndex(Projection):
         )
         return {"event_index": table}
 
-    raw = True  # reads the plain parts of the stored state: nothing to decrypt
+    in_database = True  # plain parts of the stored state: nothing to read out or decrypt
 
-    def process(self, connection: Connection, batch: Batch) -> None:
-        rows = []
-        for position, notification in batch:
-            state = json.loads(notification.state)
-            subject = state.get("subject")
-            originator = UUID(str(notification.originator_id)).hex
-            rows.append({
-                "position": position,
-                "originator_id": originator,
-                "originator_version": notification.originator_version,
-                # The transcoder stores a UUID as {"_type_": "uuid_hex", "_data_": hex}.
-                "subject": subject["_data_"] if isinstance(subject, dict) else originator,
-                "cause": state.get("cause"),
-            })
-        if rows:
-            connection.execute(self.tables["event_index"].insert(), rows)
+    def process_range(self, connection: Connection, log: LogTable, first: int,
+                      last: int) -> None:
+        table = self.tables["event_index"].name
+        # An activity's events are filed under its person's key (the `subject`), the rest
+        # under their originator; the transcoder stores a UUID as {"_type_", "_data_": hex}.
+        connection.exec_driver_sql(
+            f'INSERT INTO "{table}" (position, originator_id, originator_version, subject, '
+            f"cause) SELECT {log.position}, {log.hex_id()}, originator_version, "
+            f"COALESCE({log.state_text('subject', '_data_')}, {log.hex_id()}), "
+            f"{log.state_text('cause')} FROM {log.name} "
+            f"WHERE {log.position} BETWEEN {int(first)} AND {int(last)}")
 
 
 def positions_for(connection: Connection, table: Table, ids: list[UUID],

@@ -6,7 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, Connection, MetaData, String, Table, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    select,
+)
 
 from syncledger.domain.person import Person
 from syncledger.domain.privacy import FORGOTTEN
@@ -55,9 +65,10 @@ class PeopleView(Projection):
         for _, event in events:
             apply_event(rows, event)
         changed = [row for uuid, row in rows.items() if uuid in wanted]
-        for row in changed:
-            if row["uuid"] in existing:
-                connection.execute(table.update().where(table.c.uuid == row["uuid"]), row)
+        updated = [{**row, "row_uuid": row["uuid"]} for row in changed if row["uuid"] in existing]
+        if updated:
+            connection.execute(table.update().where(table.c.uuid == bindparam("row_uuid")),
+                               updated)
         fresh = [row for row in changed if row["uuid"] not in existing]
         if fresh:
             connection.execute(table.insert(), fresh)

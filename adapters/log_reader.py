@@ -1,0 +1,61 @@
+"""Reading the notification log in pages, as the library's `select_notifications` does,
+for the passes that read all of it (catch-up, rebuild, verify).
+
+On SQLite the library builds each originator id with `UUID(str)` and each row through
+`sqlite3.Row`; over a long log that costs as much as reading the rows, so this reads plain
+tuples and builds the ids from their hex digits. PostgreSQL's driver returns UUIDs itself."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from eventsourcing.persistence import Notification
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.transcoder import uuid_from_hex
+
+
+def read_notifications(app: SyncLedger, after: int, limit: int) -> Sequence[Notification]:
+    """Up to `limit` notifications with ids above `after`, in log order."""
+    if app.store.kind != "sqlite":
+        return app.recorder.select_notifications(start=after + 1, limit=limit)
+    table = app.recorder.events_table_name  # type: ignore[attr-defined]
+    datastore = app.recorder.datastore  # type: ignore[attr-defined]
+    with datastore.transaction(commit=False) as wrapper:
+        cursor = wrapper.sqlite_cursor
+        cursor.row_factory = None
+        cursor.execute(f"SELECT rowid, originator_id, originator_version, topic, state "
+                       f"FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit))
+        rows = cursor.fetchall()
+    return [Notification(id=rowid, originator_id=uuid_from_hex(originator), topic=topic,
+                         originator_version=version, state=state)
+            for rowid, originator, version, topic, state in rows]
+
+
+@dataclass(frozen=True)
+class LogTable:
+    """Where the library keeps the log, for projections that read it inside the database."""
+
+    kind: str  # "sqlite" or "postgresql"
+    name: str  # quoted, schema-qualified on PostgreSQL
+    position: str  # the notification id's column
+
+    def hex_id(self) -> str:
+        """The originator id as 32 hex digits, as our tables keep it."""
+        return "originator_id" if self.kind == "sqlite" else \
+            "replace(originator_id::text, '-', '')"
+
+    def state_text(self, *path: str) -> str:
+        """The JSON text at `path` inside an event's stored state (NULL when absent)."""
+        if self.kind == "sqlite":
+            return f"json_extract(CAST(state AS TEXT), '$.{'.'.join(path)}')"
+        return f"(convert_from(state, 'UTF8')::jsonb #>> '{{{','.join(path)}}}')"
+
+
+def log_table(app: SyncLedger) -> LogTable:
+    table = app.recorder.events_table_name  # type: ignore[attr-defined]
+    if app.store.kind == "sqlite":
+        return LogTable("sqlite", f'"{table}"', "rowid")
+    schema = app.recorder.datastore.schema  # type: ignore[attr-defined]
+    return LogTable("postgresql", f'"{schema}"."{table}"', "notification_id")
