@@ -37,7 +37,7 @@ def read_notifications(app: SyncLedger, after: int, limit: int) -> Sequence[Noti
 class LogTable:
     """Where the library keeps the log, for projections that read it inside the database."""
 
-    kind: str  # "sqlite" or "postgresql"
+    kind: str  # "sqlite" or "postgres"
     name: str  # quoted, schema-qualified on PostgreSQL
     position: str  # the notification id's column
 
@@ -58,4 +58,4 @@ def log_table(app: SyncLedger) -> LogTable:
     if app.store.kind == "sqlite":
         return LogTable("sqlite", f'"{table}"', "rowid")
     schema = app.recorder.datastore.schema  # type: ignore[attr-defined]
-    return LogTable("postgresql", f'"{schema}"."{table}"', "notification_id")
+    return LogTable("postgres", f'"{schema}"."{table}"', "notification_id")

@@ -116,13 +116,35 @@ class World:
             self.admin("clock", {"advance": 600})
 
     def sync(self) -> RunReport:
+        before = self.dump()
         report = run_sync(self.app, "tm-alice", datetime.now(UTC))
         assert report.outcome == "succeeded", report.errors
+        # The run's counts (what the Logs show) are the CRM's actual changes.
+        after = self.dump()
+        for sobjects, kinds in ((("Contact", "Lead"), ("contacts", "leads")),
+                                (("Task",), ("emails",))):
+            created, updated = crm_changes(before, after, sobjects)
+            assert sum(report.counts[k]["created"] for k in kinds) == created, kinds
+            assert sum(report.counts[k]["updated"] for k in kinds) == updated, kinds
         return report
 
     def close(self) -> None:
         self.app.close()
         self.app.database.dispose()
+
+
+def crm_changes(before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]],
+                sobjects: tuple[str, ...]) -> tuple[int, int]:
+    """(records created, records changed) in these objects between two dumps."""
+    created = updated = 0
+    for sobject in sobjects:
+        stamps = {r["Id"]: r["SystemModstamp"] for r in before.get(sobject, [])}
+        for record in after.get(sobject, []):
+            if record["Id"] not in stamps:
+                created += 1
+            elif record["SystemModstamp"] != stamps[record["Id"]]:
+                updated += 1
+    return created, updated
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[
