@@ -3,9 +3,7 @@ swapped in whole, so readers never see a half-built view."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +11,7 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError as RowConflict
 
+from syncledger.adapters.collector import collector_paused
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.log_reader import log_table, read_notifications
 from syncledger.adapters.tracking import forget_positions, max_position, record_positions
@@ -42,7 +41,7 @@ def catch_up(app: SyncLedger, projections: Sequence[Projection],
         if not notifications:
             return read
         try:
-            with _collector_paused():
+            with collector_paused():
                 decoded = _decode_wanted(app, projections, notifications)
                 _process_batch(app, projections, names, positions, notifications, decoded)
         except (IntegrityError, RowConflict):
@@ -60,20 +59,6 @@ def catch_up(app: SyncLedger, projections: Sequence[Projection],
         read += len(notifications)
         if progress:
             progress(len(notifications))
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A batch allocates tens of thousands of short-lived objects and no reference cycles;
-    the cycle collector would walk them over and over while they are built (a third of the
-    time of decoding), and reference counting frees them anyway."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _process_batch(app: SyncLedger, projections: Sequence[Projection], names: list[str],
