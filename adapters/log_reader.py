@@ -39,23 +39,30 @@ class LogTable:
 
     kind: str  # "sqlite" or "postgres"
     name: str  # quoted, schema-qualified on PostgreSQL
-    position: str  # the notification id's column
 
-    def hex_id(self) -> str:
-        """The originator id as 32 hex digits, as our tables keep it."""
-        return "originator_id" if self.kind == "sqlite" else \
-            "replace(originator_id::text, '-', '')"
-
-    def state_text(self, *path: str) -> str:
-        """The JSON text at `path` inside an event's stored state (NULL when absent)."""
+    def plain_rows(self, first: int, last: int, **paths: tuple[str, ...]) -> str:
+        """SQL for the events at positions first..last: columns `position`, `originator`
+        (32 hex digits), `version`, and one per path, named as given, holding the JSON text
+        at that path inside the stored state (NULL when absent); each state parsed once."""
         if self.kind == "sqlite":
-            return f"json_extract(CAST(state AS TEXT), '$.{'.'.join(path)}')"
-        return f"(convert_from(state, 'UTF8')::jsonb #>> '{{{','.join(path)}}}')"
+            found = ", ".join(f"json_extract(CAST(state AS TEXT), '$.{'.'.join(path)}') "
+                              f"AS {name}" for name, path in paths.items())
+            return (f"SELECT rowid AS position, originator_id AS originator, "
+                    f"originator_version AS version, {found} FROM {self.name} "
+                    f"WHERE rowid BETWEEN {int(first)} AND {int(last)}")
+        found = ", ".join(f"state #>> '{{{','.join(path)}}}' AS {name}"
+                          for name, path in paths.items())
+        return (f"SELECT notification_id AS position, replace(originator_id::text, '-', '') "
+                f"AS originator, originator_version AS version, {found} "
+                f"FROM (SELECT notification_id, originator_id, "
+                f"originator_version, convert_from(state, 'UTF8')::jsonb AS state "
+                f"FROM {self.name} WHERE notification_id BETWEEN {int(first)} AND {int(last)}"
+                f") AS logged")
 
 
 def log_table(app: SyncLedger) -> LogTable:
     table = app.recorder.events_table_name  # type: ignore[attr-defined]
     if app.store.kind == "sqlite":
-        return LogTable("sqlite", f'"{table}"', "rowid")
+        return LogTable("sqlite", f'"{table}"')
     schema = app.recorder.datastore.schema  # type: ignore[attr-defined]
-    return LogTable("postgres", f'"{schema}"."{table}"', "notification_id")
+    return LogTable("postgres", f'"{schema}"."{table}"')

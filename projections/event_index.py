@@ -41,14 +41,13 @@ class EventIndex(Projection):
     def process_range(self, connection: Connection, log: LogTable, first: int,
                       last: int) -> None:
         table = self.tables["event_index"].name
+        rows = log.plain_rows(first, last, subject=("subject", "_data_"), cause=("cause",))
         # An activity's events are filed under its person's key (the `subject`), the rest
         # under their originator; the transcoder stores a UUID as {"_type_", "_data_": hex}.
         connection.exec_driver_sql(
             f'INSERT INTO "{table}" (position, originator_id, originator_version, subject, '
-            f"cause) SELECT {log.position}, {log.hex_id()}, originator_version, "
-            f"COALESCE({log.state_text('subject', '_data_')}, {log.hex_id()}), "
-            f"{log.state_text('cause')} FROM {log.name} "
-            f"WHERE {log.position} BETWEEN {int(first)} AND {int(last)}")
+            f"cause) SELECT position, originator, version, COALESCE(subject, originator), "
+            f"cause FROM ({rows}) AS found")
 
 
 def positions_for(connection: Connection, table: Table, ids: list[UUID],
