@@ -55,7 +55,7 @@ class LogTable:
         return (f"SELECT notification_id AS position, replace(originator_id::text, '-', '') "
                 f"AS originator, originator_version AS version, {found} "
                 f"FROM (SELECT notification_id, originator_id, "
-                f"originator_version, convert_from(state, 'UTF8')::jsonb AS state "
+                f"originator_version, convert_from(state, 'UTF8')::json AS state "
                 f"FROM {self.name} WHERE notification_id BETWEEN {int(first)} AND {int(last)}"
                 f") AS logged")
 
