@@ -10,7 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError
+
+from syncledger.adapters.collector import collector_paused
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.held_contents import HeldBody, discard, hold
+from syncledger.adapters.person_keys import KeyConflict
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.import_format import (
     ActivityLine,
@@ -34,12 +39,16 @@ from syncledger.domain.ids import (
     app_person_id,
     email_claim_id,
     import_id,
+    integration_id,
     person_list_id,
     saved_filter_id,
     sequence_id,
     team_member_id,
 )
+from syncledger.domain.integration import Integration
+from syncledger.domain.message_bodies import BODY_FIELD, body_digest, withhold
 from syncledger.domain.person import Person
+from syncledger.domain.steps import CRMS
 
 LINES_PER_BATCH = 1000
 
@@ -83,24 +92,36 @@ def import_file(app: SyncLedger, path: Path, actor: str,
     summary = ImportSummary(import_id=import_uuid.hex[:12], lines=count)
     ctx = Context(cause=f"import:{summary.import_id}", actor=actor)
     now = datetime.now(UTC)
-    existing = AggregateCache(app).get(import_uuid)
+    cache = AggregateCache(app)
+    existing = cache.get(import_uuid)
     if isinstance(existing, AppImport) and existing.completed:
         summary.already_imported = True
         return summary
+    withhold_bodies = bodies_stay_out(cache)
     batch: list[tuple[int, Any]] = []
     for number, text in _lines(path):
         batch.append((number, parse_line(str(path), number, text)))
         if len(batch) == LINES_PER_BATCH:
-            _record_batch(app, batch, content_hash, str(path), count, now, ctx, summary)
+            _record_batch(app, batch, content_hash, str(path), count, now, ctx, summary,
+                          withhold_bodies)
             if progress:
                 progress(len(batch))
             batch = []
     if batch:
-        _record_batch(app, batch, content_hash, str(path), count, now, ctx, summary)
+        _record_batch(app, batch, content_hash, str(path), count, now, ctx, summary,
+                      withhold_bodies)
         if progress:
             progress(len(batch))
     app.decide(lambda: _complete(app, import_uuid, summary, ctx))
     return summary
+
+
+def bodies_stay_out(cache: AggregateCache) -> bool:
+    """`store_contents = false` on a configured integration: its promise that message bodies
+    stay out of the log holds for every import while it is in force."""
+    integrations = (cache.get(integration_id(crm)) for crm in CRMS)
+    return any(isinstance(i, Integration) and not i.settings.store_contents
+               for i in integrations)
 
 
 def _complete(app: SyncLedger, import_uuid: Any, summary: ImportSummary, ctx: Context) -> None:
@@ -112,11 +133,11 @@ def _complete(app: SyncLedger, import_uuid: Any, summary: ImportSummary, ctx: Co
 
 def _record_batch(app: SyncLedger, batch: list[tuple[int, Any]], content_hash: str,
                   source: str, count: int, now: datetime, ctx: Context,
-                  summary: ImportSummary) -> None:
+                  summary: ImportSummary, withhold_bodies: bool) -> None:
     def attempt() -> tuple[dict[str, int], list[dict[str, Any]], list[str]]:
         cache = AggregateCache(app)
         cache.prefetch([import_id(content_hash), *_ids_of(line for _, line in batch)])
-        recorder = LineRecorder(cache, now, ctx)
+        recorder = LineRecorder(cache, now, ctx, withhold_bodies)
         for number, line in batch:
             recorder.record(number, line)
         changed = cache.changed()
@@ -124,10 +145,20 @@ def _record_batch(app: SyncLedger, batch: list[tuple[int, Any]], content_hash: s
             started = cache.get(import_id(content_hash))
             if started is None:
                 changed.append(AppImport.start(content_hash, source, count, ctx))
-            app.save(*changed)
+            held = hold(app.database, recorder.held)
+            try:
+                app.save(*changed)
+            except (IntegrityError, KeyConflict):
+                # Lost a race: kept, for the retry or for the writer that won, whose events
+                # may name the very rows this attempt added.
+                raise
+            except BaseException:
+                discard(app.database, held)  # the import fails: its bodies must not stay
+                raise
         return recorder.recorded, recorder.skipped, recorder.notes
 
-    recorded, skipped, notes = app.decide(attempt)
+    with collector_paused():
+        recorded, skipped, notes = app.decide(attempt)
     summary.notes.extend(notes)
     for kind, n in recorded.items():
         summary.recorded[kind] = summary.recorded.get(kind, 0) + n
@@ -161,10 +192,13 @@ def _ids_of(lines: Iterable[Any]) -> Iterator[Any]:
 class LineRecorder:
     """Turns validated lines into commands on aggregates held by one batch's cache."""
 
-    def __init__(self, cache: AggregateCache, now: datetime, ctx: Context) -> None:
+    def __init__(self, cache: AggregateCache, now: datetime, ctx: Context,
+                 withhold_bodies: bool = False) -> None:
         self.cache = cache
         self.now = now
         self.ctx = ctx
+        self.withhold_bodies = withhold_bodies  # store_contents = false
+        self.held: list[HeldBody] = []  # bodies to keep outside the log, for the CRM
         self.recorded: dict[str, int] = {}
         self.skipped: list[dict[str, Any]] = []
         self.notes: list[str] = []
@@ -267,12 +301,23 @@ class LineRecorder:
         at = self._at(line)
         person = self.cache.get(app_person_id(line.person))
         subject = person.subject if person is not None else app_person_id(line.person)
+        same_key = current is not None and current.subject == subject
+        details, body = withhold(line.kind, details, current.details if same_key else None,
+                                 self.withhold_bodies)
+        name = BODY_FIELD[line.kind]
+        before = None if current is None else (current.subject, current.details.get(name))
         if current is None:
             self.cache.add(Activity.record(line.kind, line.id, line.person, subject,
                                            line.owner, details, at, self.ctx))
             self._count(line.kind)
         elif current.change(subject, line.owner, details, at, self.ctx):
             self._count(line.kind)
+        else:
+            return None
+        if body is not None and before != (subject, details[name]):
+            # Held only when this import records its digest: the same body again is
+            # nothing new, and one already sent is in the CRM.
+            self.held.append(HeldBody(uuid, name, body_digest(body), subject, body))
         return None
 
     def _sequence_left(self, line: SequenceLeftLine) -> str | None:

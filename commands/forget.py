@@ -8,13 +8,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import text
-
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.held_contents import forget_subjects
+from syncledger.adapters.old_bytes import drop_old_bytes
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.domain.context import Context
 from syncledger.domain.email_claim import EmailClaim
-from syncledger.domain.ids import app_person_id, crm_record_id, email_claim_id, integration_id
+from syncledger.domain.ids import (
+    app_person_id,
+    crm_record_id,
+    email_claim_id,
+    integration_id,
+    person_subject_id,
+)
 from syncledger.domain.person import Person
 from syncledger.projections.people import find_person
 from syncledger.projections.registry import LIVE, PEOPLE
@@ -59,6 +65,9 @@ def forget(app: SyncLedger, person_id: UUID, actor: str) -> Forgotten:
     # After the event: a crash in between leaves a Forgotten person whose keys a second
     # `forget` destroys; the reverse order could leave keys gone but nothing recorded.
     app.keys.destroy(subjects)
+    # Bodies held for the CRM (store_contents = false) under any of the person's lives.
+    lives = [person_subject_id(person.id, g) for g in range(person.generation + 1)]
+    forget_subjects(app.database, [*lives, *subjects])
     catch_up(app, list(LIVE.values()))
     scrub(app)
     copies = [dict(link) for link in person.links.values()]
@@ -76,16 +85,5 @@ def _mirror_subjects(cache: AggregateCache, person: Person) -> list[UUID]:
 
 
 def scrub(app: SyncLedger) -> None:
-    """Old row versions must not linger: SQLite keeps them in its WAL (secure_delete already
-    zeroes freed pages), PostgreSQL in dead tuples until the table is rewritten."""
-    if app.store.kind == "sqlite":
-        raw = app.database.writer.raw_connection()  # autocommit: no BEGIN around the pragma
-        try:
-            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            raw.close()
-        return
-    with app.database.writer.connect().execution_options(
-            isolation_level="AUTOCOMMIT") as connection:
-        for table in ("people", "person_keys"):
-            connection.execute(text(f'VACUUM FULL "{table}"'))
+    """The rows rewritten or deleted above must not linger in the database's old bytes."""
+    drop_old_bytes(app.database, ("people", "person_keys", "held_contents"))

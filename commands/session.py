@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import syncledger.adapters.credentials  # noqa: F401 (registers its table)
+import syncledger.adapters.held_contents  # noqa: F401 (registers its table)
 from syncledger.adapters.database import open_database
 from syncledger.adapters.event_store import SyncLedger, create_tables
 from syncledger.adapters.store_url import StoreURL

@@ -8,27 +8,31 @@ key ends its Title, so a crash is reconciled by looking it up before any retry).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from syncledger.adapters.held_contents import Held, held_contents, held_for, release
+from syncledger.adapters.old_bytes import drop_old_bytes
 from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import COLLECTION_SIZE
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import KEY_FIELD
 from syncledger.commands.sync_context import RunContext, changed_originators, step_cursor
-from syncledger.commands.sync_outbound import passes_filter
+from syncledger.commands.sync_outbound import all_people, lead_status, passes_filter
 from syncledger.domain.activity_mapping import (
     COUNT_KIND,
-    lead_status_for,
     note_fields,
     task_fields,
 )
 from syncledger.domain.app_records import Activity
+from syncledger.domain.content import normalise_value
 from syncledger.domain.ids import app_person_id, crm_record_id, natural_id
+from syncledger.domain.message_bodies import marked, revealed
 from syncledger.domain.ownership import outbound_owner
 from syncledger.domain.person import Person
 from syncledger.domain.steps import Step, step_owner_mappings, step_owner_match
@@ -43,6 +47,7 @@ LINK_TOPICS = [get_topic(Person.Linked)]  # type: ignore[attr-defined]
 STATUS_TOPICS = [get_topic(Person.Updated), get_topic(Person.Recorded),  # type: ignore[attr-defined]
                  get_topic(Person.Linked)]  # type: ignore[attr-defined]
 NOT_LINKED = "person not linked yet"
+TRUNCATED = ("Subject", "Description")  # the text fields an activity can overflow
 
 
 @dataclass
@@ -56,6 +61,14 @@ class ActivityWrite:
     auto_assign: bool
     after_crash: bool = False  # the last intent has no recorded result: look before writing
     crm_id: str | None = None
+    # Bodies the log holds only as digests (store_contents = false): the fields sent in
+    # place of the recorded ones (None: not sent), and the last held row read, to release.
+    held_fields: dict[str, Any] = field(default_factory=dict)
+    held_seq: int | None = None
+
+    def sent_fields(self) -> dict[str, Any]:
+        sent = {**self.fields, **self.held_fields}
+        return {k: v for k, v in sent.items() if k not in self.held_fields or v is not None}
 
 
 def activity_steps(steps: list[Step]) -> list[Step]:
@@ -83,11 +96,17 @@ def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
     describe = {"Task": run.client.describe("Task")} if any(
         k != "note" for k in by_kind) else {}
     ordered = sorted(due)
-    for offset in range(0, len(ordered), COLLECTION_SIZE):
-        chunk = ordered[offset:offset + COLLECTION_SIZE]
-        run.app.decide(partial(_write_activities, run, by_kind, describe, chunk))
-        if run.should_stop():
-            return
+    released = 0
+    try:
+        for offset in range(0, len(ordered), COLLECTION_SIZE):
+            chunk = ordered[offset:offset + COLLECTION_SIZE]
+            released += run.app.decide(partial(_write_activities, run, by_kind, describe,
+                                               chunk))
+            if run.should_stop():
+                return
+    finally:
+        if released:  # the bodies are in the CRM only now: not in old database pages either
+            drop_old_bytes(run.app.database, [held_contents.name])
     _advance(run, steps, position)
 
 
@@ -112,13 +131,15 @@ def _due_activities(run: RunContext, start: int, stop: int) -> set[UUID]:
 
 
 def _write_activities(run: RunContext, by_kind: dict[str, dict[str, Step]],
-                      describe: dict[str, Any], chunk: list[UUID]) -> None:
+                      describe: dict[str, Any], chunk: list[UUID]) -> int:
+    """Returns how many held bodies went (the CRM has them now, or they will never go)."""
     cache = AggregateCache(run.app)
     cache.prefetch(chunk)
     activities = [a for a in (cache.get(i) for i in chunk) if isinstance(a, Activity)]
     cache.prefetch([*(app_person_id(a.person) for a in activities),
                     *(Task.create_id("salesforce", run.org, a.id) for a in activities)])
-    planner = ActivityPlanner(run, by_kind, describe, cache)
+    held = held_for(run.app.database, [a.id for a in activities])
+    planner = ActivityPlanner(run, by_kind, describe, cache, held)
     writes = [w for w in (planner.plan(aid) for aid in chunk) if w is not None]
     planner.reconcile(writes)
     run.app.save(*cache.changed())  # intents first
@@ -131,6 +152,8 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, Step]],
         if result.get("success"):
             task.record_written(str(result.get("id") or write.crm_id), run.ctx)
             run.count(kind, "created" if write.action == "create" else "updated")
+            if write.held_seq is not None:
+                planner.settled[write.activity.id] = write.held_seq
             continue
         error = (result.get("errors") or [{}])[0]
         code = str(error.get("statusCode", "UNKNOWN"))
@@ -153,14 +176,21 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, Step]],
     for write in writes:
         run.planned(write.step, write.activity.key, write.crm_id, write.action, None,
                     {k: [None, v] for k, v in write.fields.items()})
+    # Only once the accepted writes are recorded: a crash before leaves the bodies held
+    # for the retry.
+    return release(run.app.database, planner.settled)
 
 
 class ActivityPlanner:
     def __init__(self, run: RunContext, by_kind: dict[str, dict[str, Step]],
-                 describe: dict[str, Any], cache: AggregateCache) -> None:
+                 describe: dict[str, Any], cache: AggregateCache,
+                 held: dict[UUID, Held] | None = None) -> None:
         self.run = run
         self.by_kind = by_kind
         self.cache = cache
+        self.held = held or {}
+        # Activities whose held bodies can go (activity -> last held row read).
+        self.settled: dict[UUID, int] = {}
         self.lengths = {f["name"]: f.get("length") for f in
                         describe.get("Task", {}).get("fields", [])}
         self.waiting: list[str] = []
@@ -172,7 +202,12 @@ class ActivityPlanner:
             return None
         kind = COUNT_KIND[activity.kind]
         person = self.cache.get(app_person_id(activity.person))
-        if not isinstance(person, Person) or person.forgotten or person.deleted:
+        held = self.held.get(activity.id)
+        if not isinstance(person, Person):
+            return None
+        if person.forgotten or person.deleted:
+            if held is not None:  # it will never go to the CRM
+                self.settled[activity.id] = held.seq
             return None
         target = self._target(activity.kind, person)
         if target is None:
@@ -196,26 +231,55 @@ class ActivityPlanner:
             task = Task.plan("salesforce", self.run.org, activity.id, person.subject,
                              self.run.ctx)
             self.cache.add(task)
-        include = step.include_contents and settings.store_contents
-        if activity.kind == "note":
-            sobject = "Note"
-            fields = note_fields(activity.details, who, task.key, include)
-        else:
-            sobject = "Task"
-            fields = task_fields(activity.kind, activity.details, activity.at,
-                                 settings.timezone, who, include)
-            self._truncate(activity, fields)
+        # With store_contents = false the log holds a body's digest, not the body: the
+        # intent records the digest, and the held body goes out in its place.
+        shown, missing = revealed(activity.details, held.bodies if held else {})
+        sobject = "Note" if activity.kind == "note" else "Task"
+        fields = self._fields(activity, marked(activity.details), who, task.key,
+                              step.include_contents)
+        sent = self._fields(activity, shown, who, task.key, step.include_contents)
+        held_fields = {k: sent.get(k) for k in fields.keys() | sent.keys()
+                       if sent.get(k) != fields.get(k)}
+        self._truncate(activity, sent)
+        fields = {k: fields[k] if k in held_fields else sent[k] for k in fields}
+        held_fields = {k: sent.get(k) for k in held_fields}
         if owner.owner:
             fields["OwnerId"] = owner.owner
         after_crash = task.pending is not None
         if not task.request_write(fields, self.run.ctx):
-            return None  # the CRM holds this already
+            if held is not None:  # the CRM holds this already
+                self.settled[activity.id] = held.seq
+            return None
         action = "update" if task.crm_record else "create"
         if action == "update":
             fields = {k: v for k, v in fields.items() if k != "TaskSubtype"}  # create-only
+        if missing:
+            held_fields = self._without_body(activity, task, action, fields, held_fields)
         return ActivityWrite(step, task, activity, sobject, action, fields,
                              auto_assign="OwnerId" not in fields, after_crash=after_crash,
-                             crm_id=task.crm_record)
+                             crm_id=task.crm_record, held_fields=held_fields,
+                             held_seq=held.seq if held else None)
+
+    def _fields(self, activity: Activity, details: dict[str, Any], who: str, key: str,
+                include: bool) -> dict[str, Any]:
+        if activity.kind == "note":
+            return note_fields(details, who, key, include)
+        return task_fields(activity.kind, details, activity.at,
+                           self.run.integration.settings.timezone, who, include)
+
+    def _without_body(self, activity: Activity, task: Task, action: str,
+                      fields: dict[str, Any], held_fields: dict[str, Any]) -> dict[str, Any]:
+        """A body the log names but no longer holds (sent already, or its person forgotten):
+        written without it rather than failing. On an update the CRM keeps what it has;
+        only a body it never accepted is worth a note in the Logs."""
+        if action == "update":
+            held_fields = dict.fromkeys(held_fields)
+        unsent = [k for k in held_fields
+                  if normalise_value(k, fields.get(k)) != task.written_content.get(k)]
+        if unsent:
+            self.run.notes.append(f"{activity.kind} {activity.key}: its body is no longer "
+                                  f"held, so {', '.join(sorted(unsent))} went without it")
+        return held_fields
 
     def _target(self, kind: str, person: Person) -> tuple[Step, str] | None:
         steps = self.by_kind[kind]
@@ -226,12 +290,13 @@ class ActivityPlanner:
         return None
 
     def _truncate(self, activity: Activity, fields: dict[str, Any]) -> None:
-        length = self.lengths.get("Subject")
-        subject = fields.get("Subject")
-        if isinstance(subject, str) and length and len(subject) > length:
-            fields["Subject"] = subject[:length]
-            self.run.notes.append(f"{activity.kind} {activity.key}: Subject truncated to "
-                                  f"{length} characters")
+        for name in TRUNCATED:
+            length = self.lengths.get(name)
+            value = fields.get(name)
+            if isinstance(value, str) and length and len(value) > length:
+                fields[name] = value[:length]
+                self.run.notes.append(f"{activity.kind} {activity.key}: {name} truncated to "
+                                      f"{length} characters")
 
     def reconcile(self, writes: list[ActivityWrite]) -> None:
         """A create whose result was never recorded (a crash) may have landed: find it
@@ -268,7 +333,7 @@ def _send(run: RunContext, writes: list[ActivityWrite]) -> list[dict[str, Any]]:
         records = []
         for index in indexes:
             write = writes[index]
-            body = dict(write.fields)
+            body = write.sent_fields()
             if action == "update":
                 body["Id"] = write.crm_id or write.task.crm_record
             if sobject == "Task" and keyed:
@@ -290,22 +355,20 @@ def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
     converted lead."""
     if not steps:
         return
-    picklist: dict[str, str] = {}
-    for page in run.client.query("SELECT ApiName, MasterLabel FROM LeadStatus"):
-        for row in page:
-            picklist[str(row["MasterLabel"]).lower()] = row["ApiName"]
-            picklist[str(row["ApiName"]).lower()] = row["ApiName"]
     position = run.app.recorder.max_notification_id() or 0
     start = 0 if full else min(step_cursor(run, s, AggregateCache(run.app)).position for s in steps)
-    ordered = sorted(changed_originators(run, start, position, STATUS_TOPICS))
-    for offset in range(0, len(ordered), COLLECTION_SIZE):
-        chunk = ordered[offset:offset + COLLECTION_SIZE]
-        run.app.decide(partial(_write_statuses, run, steps, picklist, chunk))
+    # From the start every person is due: read a page at a time rather than held as a set.
+    due = all_people(run) if start == 0 else \
+        iter(sorted(changed_originators(run, start, position, STATUS_TOPICS)))
+    while chunk := list(islice(due, COLLECTION_SIZE)):
+        run.app.decide(partial(_write_statuses, run, steps, chunk))
     _advance(run, steps, position)
 
 
-def _write_statuses(run: RunContext, steps: list[Step], picklist: dict[str, str],
-                    chunk: list[UUID]) -> None:
+def _write_statuses(run: RunContext, steps: list[Step], chunk: list[UUID]) -> None:
+    """The Lead Status the steps map each person's value to, where the Lead holds another
+    (the Leads step's own write usually carried it already); the picklist is read once a run,
+    when a value first needs it."""
     cache = AggregateCache(run.app)
     cache.prefetch(chunk)
     cache.prefetch(crm_record_id("salesforce", run.org, "Lead", link["id"])
@@ -323,22 +386,13 @@ def _write_statuses(run: RunContext, steps: list[Step], picklist: dict[str, str]
         mirror = cache.get(crm_record_id("salesforce", run.org, "Lead", link["id"]))
         if mirror is None or mirror.converted:
             continue  # never on a converted lead
-        for step in steps:
-            value = person.status if step.source == "app.person_statuses" \
-                else person.inbox_category
-            if not value or not passes_filter(run, step, person):
-                continue
-            mappings = {m.app: m.crm for m in step.status_mappings}
-            status = lead_status_for(value, mappings, picklist)
-            if status is None:
-                skips.append("no matching Lead Status")
-                continue
-            if mirror.content.get("Status") == status:
-                continue
-            key = natural_id(f"status:{run.org}:{person.id.hex}").hex
-            mirror.request_write(key, "update", {"Status": status}, run.ctx)
-            writes.append((mirror, {"Id": link["id"], "Status": status}, step, person))
-            break
+        step, status, reasons = lead_status(run, steps, person, mirror.content.get("Status"))
+        skips += reasons
+        if step is None or status is None:
+            continue
+        key = natural_id(f"status:{run.org}:{person.id.hex}").hex
+        mirror.request_write(key, "update", {"Status": status}, run.ctx)
+        writes.append((mirror, {"Id": link["id"], "Status": status}, step, person))
     run.app.save(*cache.changed())
     answers = run.client.update("Lead", [body for _, body, _, _ in writes], True) \
         if writes else []

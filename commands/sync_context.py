@@ -44,6 +44,9 @@ class RunContext:
     fresh_steps: set[str] = field(default_factory=set)
     # A dry run collects, per record, what the run decided (`sync --dry-run`).
     plan: list[dict[str, Any]] | None = None
+    # The Lead Status picklist (lowercased label or API name -> API name), read once a run
+    # by whichever of the outbound Leads step and the status steps needs it first.
+    lead_statuses: dict[str, str] | None = None
 
     @property
     def org(self) -> str:

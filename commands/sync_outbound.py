@@ -1,17 +1,23 @@
 """The outbound people steps (People to Contacts, People to Leads), decided together because
 one app person is at most one record per CRM: the due people are matched (link, else email
 against the mirror, else batched queries), their intents recorded before the calls, written
-in sObject Collections of 200, and each result recorded."""
+in sObject Collections of 200 (filled across batches of due people, never mixing records
+that need different headers), and each result recorded. When a status step is on, a Lead's
+write carries the Lead Status that step would write, so it finds nothing left to do."""
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
+from sqlalchemy import select
 
 from syncledger.adapters.crm_errors import CrmRetryable
 from syncledger.adapters.salesforce import soql
@@ -19,13 +25,15 @@ from syncledger.adapters.salesforce.client import COLLECTION_SIZE
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import KEY_FIELD
 from syncledger.commands.sync_context import RunContext, changed_originators, step_cursor
+from syncledger.domain.activity_mapping import lead_status_for
 from syncledger.domain.content import normalise
-from syncledger.domain.crm_record import MIRRORS
+from syncledger.domain.crm_record import MIRRORS, CrmRecord
 from syncledger.domain.field_mapping import app_to_crm
 from syncledger.domain.filters import SAVED_FLAG_FILTERS, all_match
 from syncledger.domain.ids import crm_record_id, natural_id
 from syncledger.domain.ownership import outbound_owner
 from syncledger.domain.person import Person
+from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import FilterRule, Step, step_owner_mappings, step_owner_match
 from syncledger.projections.crm_records import by_emails
 from syncledger.projections.registry import CRM_RECORDS, PEOPLE
@@ -37,6 +45,10 @@ PERSON_TOPICS = [get_topic(cls) for cls in vars(Person).values()
 # Not every write is from the app: these are our own bookkeeping, never a reason to write.
 SELF_CAUSED = ("Person.Linked", "Person.LinkDeleted", "Person.CrmCreateRequested",
                "Person.CrmCreateFailed")
+PLAN_CHUNK = 500  # due people decided (and their intents saved) together
+PEOPLE_PAGE = 5000  # person ids read at a time when every person is due
+STATUS_TARGET = "salesforce.lead_statuses"
+NO_STATUS = "no matching Lead Status"
 
 
 @dataclass
@@ -50,6 +62,12 @@ class Write:
     key: str = ""
     headers_auto_assign: bool = True
     before: dict[str, Any] = field(default_factory=dict)  # what the CRM held, as we know it
+    status: bool = False  # carries the Lead Status of a status step
+
+    @property
+    def group(self) -> tuple[str, str, bool]:
+        """What one collections call must share: object, action and headers."""
+        return self.sobject, self.action, self.headers_auto_assign
 
 
 def outbound_steps(steps: list[Step]) -> dict[str, Step]:
@@ -64,18 +82,20 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
     position = run.app.recorder.max_notification_id() or 0
     cursors = {name: step_cursor(run, s, AggregateCache(run.app)) for name, s in steps.items()}
     start = min(c.position for c in cursors.values())
-    due = set(only) if only is not None else (
-        _all_people(run) if full or start == 0 else _changed_people(run, start, position))
-    if only is None:
-        for cursor in cursors.values():
-            due |= {UUID(key) for key in cursor.due}
-    describe = {obj: run.client.describe(obj) for obj in steps}
-    people = sorted(due)
-    for offset in range(0, len(people), COLLECTION_SIZE):
-        chunk = people[offset:offset + COLLECTION_SIZE]
-        run.app.decide(partial(_write_chunk, run, steps, describe, chunk))
+    due = _due_people(run, cursors, full or start == 0, start, position, only)
+    describe = Describes(run)
+    # `sync --record` runs no status step, so its Lead writes carry no status either.
+    statuses = [s for s in run.integration.steps() if s.enabled and s.target == STATUS_TARGET
+                ] if only is None and "Lead" in steps else []
+    batches = Batches(run, steps)
+    while chunk := list(islice(due, PLAN_CHUNK)):
+        planner = run.app.decide(partial(_plan_chunk, run, steps, describe, statuses, chunk))
+        planner.tally()
+        batches.add(planner.writes)
         if run.should_stop():
+            batches.flush()
             return  # the position stays: what is left is due next run
+    batches.flush()
     if only is None:
         def advance() -> None:
             cache = AggregateCache(run.app)
@@ -87,11 +107,37 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
         run.app.decide(advance)
 
 
-def _all_people(run: RunContext) -> set[UUID]:
-    with run.app.database.reader.connect() as connection:
-        table = PEOPLE.tables["people"]
-        return {UUID(u) for u in connection.scalars(table.select().with_only_columns(
-            table.c.uuid))}
+def _due_people(run: RunContext, cursors: dict[str, StepCursor], everyone: bool, start: int,
+                stop: int, only: set[UUID] | None) -> Iterator[UUID]:
+    """The due people in uuid order, each once: the changed ones (or every person, read a
+    page at a time rather than held) and those a cursor keeps due."""
+    if only is not None:
+        return iter(sorted(only))
+    kept = sorted({UUID(key) for cursor in cursors.values() for key in cursor.due})
+    changed = all_people(run) if everyone else iter(sorted(_changed_people(run, start, stop)))
+    return _once(heapq.merge(changed, kept))
+
+
+def _once(ordered: Iterable[UUID]) -> Iterator[UUID]:
+    last = None
+    for item in ordered:
+        if item != last:
+            yield item
+        last = item
+
+
+def all_people(run: RunContext) -> Iterator[UUID]:
+    """Every person in the people view, in uuid order, PEOPLE_PAGE at a time."""
+    table = PEOPLE.tables["people"]
+    after = ""
+    while True:
+        with run.app.database.reader.connect() as connection:
+            page = list(connection.scalars(select(table.c.uuid).where(table.c.uuid > after)
+                                           .order_by(table.c.uuid).limit(PEOPLE_PAGE)))
+        yield from (UUID(hex_id) for hex_id in page)
+        if len(page) < PEOPLE_PAGE:
+            return
+        after = page[-1]
 
 
 def _changed_people(run: RunContext, start: int, stop: int) -> set[UUID]:
@@ -100,40 +146,134 @@ def _changed_people(run: RunContext, start: int, stop: int) -> set[UUID]:
                                [t for t in PERSON_TOPICS if not t.endswith(SELF_CAUSED)])
 
 
-def _write_chunk(run: RunContext, steps: dict[str, Step], describe: dict[str, Any],
-                 chunk: list[UUID]) -> None:
+def _plan_chunk(run: RunContext, steps: dict[str, Step], describe: Describes,
+                statuses: list[Step], chunk: list[UUID]) -> Planner:
+    """Decide a batch of due people and save their intents, before any call; people with
+    nothing to write leave the due set now, the others once their write's result is in."""
     cache = AggregateCache(run.app)
     cache.prefetch(chunk)
     cache.prefetch(crm_record_id("salesforce", run.org, link["object"], link["id"])
                    for person in (cache.get(p) for p in chunk) if isinstance(person, Person)
                    for link in person.links.values() if link["crm"] == "salesforce")
-    planner = Planner(run, steps, describe, cache)
+    planner = Planner(run, steps, describe, cache, statuses)
     planner.prefetch(chunk)
-    writes = [w for w in (planner.plan(pid) for pid in chunk) if w is not None]
-    for write in writes:
-        run.planned(write.step, write.person.app_id, write.crm_id, write.action, None,
-                    {k: [write.before.get(k), v] for k, v in write.record.items()})
-    run.app.save(*cache.changed())  # the intents, before any call
-    results = _send(run, writes)
-    cache = AggregateCache(run.app)
-    for write, result in zip(writes, results, strict=True):
-        if _record_result(run, cache, write, result):
-            planner.stay_due.append(write.person.id.hex)
+    planner.writes = [w for w in (planner.plan(pid) for pid in chunk) if w is not None]
+    writing = {w.person.id for w in planner.writes}
     for step in steps.values():
         cursor = step_cursor(run, step, cache)
         cursor.mark_due(planner.stay_due, run.ctx)
-        cursor.clear_due([p.hex for p in chunk if p.hex not in planner.stay_due], run.ctx)
+        cursor.clear_due([p.hex for p in chunk
+                          if p not in writing and p.hex not in planner.stay_due], run.ctx)
+    run.app.save(*cache.changed())  # the intents, before any call
+    return planner
+
+
+class Describes:
+    """Each object's fields (describe), read once a run, when a write to it is first planned:
+    a run with nothing to write spends no call on them."""
+
+    def __init__(self, run: RunContext) -> None:
+        self.run = run
+        self._fields: dict[str, dict[str, Any]] = {}
+
+    def fields(self, sobject: str) -> dict[str, Any]:
+        if sobject not in self._fields:
+            answer = self.run.client.describe(sobject)
+            self._fields[sobject] = {f["name"]: f for f in answer["fields"]}
+        return self._fields[sobject]
+
+
+class Batches:
+    """Planned writes waiting for their collections call, by what the call must share
+    (object, action, Sforce-Auto-Assign): a call goes when it holds COLLECTION_SIZE records,
+    or at the end, so that the batches of due people never split one."""
+
+    def __init__(self, run: RunContext, steps: dict[str, Step]) -> None:
+        self.run = run
+        self.steps = steps
+        self.waiting: dict[tuple[str, str, bool], list[Write]] = {}
+
+    def add(self, writes: list[Write]) -> None:
+        for write in writes:
+            group = self.waiting.setdefault(write.group, [])
+            group.append(write)
+            if len(group) == COLLECTION_SIZE:
+                self._send(self.waiting.pop(write.group))
+
+    def flush(self) -> None:
+        while self.waiting:
+            self._send(self.waiting.pop(next(iter(self.waiting))))
+
+    def _send(self, writes: list[Write]) -> None:
+        results = _send(self.run, writes)
+        tallies = self.run.app.decide(partial(_record_results, self.run, self.steps, writes,
+                                              results))
+        for tally in tallies:  # only once their save went through
+            tally()
+
+
+def _record_results(run: RunContext, steps: dict[str, Step], writes: list[Write],
+                    results: list[dict[str, Any]]) -> list[Callable[[], None]]:
+    cache = AggregateCache(run.app)
+    cache.prefetch(w.person.id for w in writes)
+    cache.prefetch(crm_record_id("salesforce", run.org, w.sobject, str(r.get("id") or w.crm_id))
+                   for w, r in zip(writes, results, strict=True) if r.get("id") or w.crm_id)
+    tallies: list[Callable[[], None]] = []
+    stay_due = [w.person.id.hex for w, r in zip(writes, results, strict=True)
+                if _record_result(run, cache, w, r, tallies)]
+    for step in steps.values():
+        cursor = step_cursor(run, step, cache)
+        cursor.mark_due(stay_due, run.ctx)
+        cursor.clear_due([w.person.id.hex for w in writes if w.person.id.hex not in stay_due],
+                         run.ctx)
     run.app.save(*cache.changed())
-    planner.tally()
+    return tallies
+
+
+def lead_status_picklist(run: RunContext) -> dict[str, str]:
+    """The Lead Status picklist, lowercased label or API name -> API name; read once a run."""
+    if run.lead_statuses is None:
+        picklist: dict[str, str] = {}
+        for page in run.client.query("SELECT ApiName, MasterLabel FROM LeadStatus"):
+            for row in page:
+                picklist[str(row["MasterLabel"]).lower()] = row["ApiName"]
+                picklist[str(row["ApiName"]).lower()] = row["ApiName"]
+        run.lead_statuses = picklist
+    return run.lead_statuses
+
+
+def lead_status(run: RunContext, steps: list[Step], person: Person, current: str | None
+                ) -> tuple[Step | None, str | None, list[str]]:
+    """What the status steps write to a person's Lead, whose Status is `current`: the first
+    step whose value (status or inbox category) passes its filter and maps to a Lead Status
+    other than `current`, with that status; and a skip reason for each step before it whose
+    value maps to none. The picklist is read only when a value needs it."""
+    reasons: list[str] = []
+    for step in steps:
+        value = person.status if step.source == "app.person_statuses" \
+            else person.inbox_category
+        if not value or not passes_filter(run, step, person):
+            continue
+        mappings = {m.app: m.crm for m in step.status_mappings}
+        status = lead_status_for(value, mappings, lead_status_picklist(run))
+        if status is None:
+            reasons.append(NO_STATUS)
+            continue
+        if status == current:
+            continue
+        return step, status, reasons
+    return None, None, reasons
 
 
 class Planner:
-    def __init__(self, run: RunContext, steps: dict[str, Step], describe: dict[str, Any],
-                 cache: AggregateCache) -> None:
+    def __init__(self, run: RunContext, steps: dict[str, Step], describe: Describes,
+                 cache: AggregateCache, statuses: list[Step] | None = None) -> None:
         self.run = run
         self.steps = steps
         self.cache = cache
-        self.fields = {obj: {f["name"]: f for f in d["fields"]} for obj, d in describe.items()}
+        self.statuses = statuses or []  # the status steps on, whose Lead Status a Lead carries
+        self.writes: list[Write] = []
+        self.describe = describe
         self.stay_due: list[str] = []
         self.skips: list[tuple[str, str, Step, str, str | None]] = []
         self.queried: dict[tuple[str, str], str] = {}  # (object, email) -> record id
@@ -158,6 +298,10 @@ class Planner:
                             self.queried.setdefault((sobject, row["Email"].lower()), row["Id"])
 
     def tally(self) -> None:
+        """Into the run's counts and plan, once the batch's save went through."""
+        for write in self.writes:
+            self.run.planned(write.step, write.person.app_id, write.crm_id, write.action, None,
+                             {k: [write.before.get(k), v] for k, v in write.record.items()})
         for kind, reason, step, app, crm in self.skips:
             self.run.skip(kind, reason)
             self.run.planned(step, app, crm, "skip", reason)
@@ -173,6 +317,7 @@ class Planner:
         kind = KINDS[sobject]
         if not passes_filter(self.run, step, person):
             return None
+        mirror = None
         if crm_id is not None:
             mirror = self.cache.get(crm_record_id("salesforce", self.run.org, sobject, crm_id))
             if mirror is not None and mirror.converted:
@@ -194,9 +339,22 @@ class Planner:
                                person.app_id, crm_id))
             self.stay_due.append(person.id.hex)
             return None
-        if crm_id is None:
-            return self._create(step, person, sobject, record)
-        return self._update(step, person, sobject, crm_id, record)
+        status = self._status(person, mirror) if sobject == "Lead" else None
+        if status is not None:
+            record["Status"] = status
+        write = self._create(step, person, sobject, record) if crm_id is None \
+            else self._update(step, person, sobject, crm_id, record)
+        if write is not None:
+            write.status = status is not None and "Status" in write.record
+        return write
+
+    def _status(self, person: Person, mirror: CrmRecord | None) -> str | None:
+        """The Lead Status a status step would write next, sent with the Lead's own write
+        (the step's skips stay the step's to record)."""
+        if not self.statuses:
+            return None
+        current = mirror.content.get("Status") if mirror is not None else None
+        return lead_status(self.run, self.statuses, person, current)[1]
 
     def _target(self, person: Person) -> tuple[str | None, str | None]:
         for sobject in ("Contact", "Lead"):
@@ -225,7 +383,7 @@ class Planner:
         return None
 
     def _content(self, step: Step, person: Person, sobject: str) -> dict[str, Any]:
-        fields = self.fields[sobject]
+        fields = self.describe.fields(sobject)
         values = {"email": person.email, "first_name": person.first_name,
                   "last_name": person.last_name, "account": person.account,
                   "status": person.status, "inbox_category": person.inbox_category,
@@ -344,8 +502,9 @@ RETRYABLE_CODES = ("RETRYABLE", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE")
 
 
 def _record_result(run: RunContext, cache: AggregateCache, write: Write,
-                   result: dict[str, Any]) -> bool:
-    """Returns whether the person stays due (a failure a retry may mend)."""
+                   result: dict[str, Any], tallies: list[Callable[[], None]]) -> bool:
+    """Returns whether the person stays due (a failure a retry may mend); what goes into the
+    run's counts and errors is added to `tallies`."""
     kind = KINDS[write.sobject]
     person = cache.get(write.person.id)
     if result.get("success"):
@@ -363,7 +522,10 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
                         run.record_url(write.sobject, crm_id), run.ctx)
         else:
             mirror.record_written(crm_id, run.ctx)
-        run.count(kind, "created" if write.action == "create" else "updated")
+        tallies.append(partial(run.count, kind,
+                               "created" if write.action == "create" else "updated"))
+        if write.status:
+            tallies.append(partial(run.count, "statuses", "updated"))
         return False
     error = (result.get("errors") or [{}])[0]
     code = str(error.get("statusCode", "UNKNOWN"))
@@ -375,5 +537,6 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
         mirror = cache.get(crm_record_id("salesforce", run.org, write.sobject,
                                          str(write.crm_id)))
         mirror.record_write_failed(code, message, retryable, run.ctx)
-    run.error(write.step, kind, write.person.app_id, write.crm_id, code, message)
+    tallies.append(partial(run.error, write.step, kind, write.person.app_id, write.crm_id, code,
+                           message))
     return retryable

@@ -93,7 +93,9 @@ class Activity(Aggregate):
     """An app email, call, task, note or LinkedIn activity of one person.
 
     Its `details` (subject, body, notes, message, text) are personal: they are encrypted
-    under the person's key (`subject`), so forgetting the person forgets them too."""
+    under the person's key (`subject`), so forgetting the person forgets them too. With
+    `store_contents = false` the body is recorded only as `{"sha256": HEX}` (see
+    message_bodies)."""
 
     @staticmethod
     def create_id(kind: str, key: str, **_: Any) -> UUID:

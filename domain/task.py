@@ -32,6 +32,8 @@ class Task(Aggregate):
         self.subject = subject
         self.crm_record: str | None = None
         self.written_hash: str | None = None
+        # What the last accepted write recorded: which body digests the CRM already holds.
+        self.written_content: dict[str, Any] = {}
         self.pending: dict[str, Any] | None = None
         self.last_error: dict[str, Any] | None = None
 
@@ -71,6 +73,7 @@ class Task(Aggregate):
     def _written(self, crm_record: str, content_hash: str, cause: str, actor: str) -> None:
         self.crm_record = crm_record
         self.written_hash = content_hash
+        self.written_content = self.pending or {}
         self.pending = None
         self.last_error = None
 

@@ -279,6 +279,39 @@ def compile_where(node: Comparison | BoolOp, resolver: Callable[[tuple[str, ...]
     return _comparison(get, field, node.op, _convert(field, node.values[0], today))
 
 
+Bounds = tuple[str | None, str | None]
+_STAMP_PATH = ("SystemModstamp",)
+
+
+def stamp_bounds(node: Comparison | BoolOp, resolver: Callable[[tuple[str, ...]], Resolved],
+                 today: date) -> Bounds | None:
+    """[low, high] (None: open) holding the SystemModstamp of every row the WHERE accepts,
+    when it bounds SystemModstamp (a comparison, alone or within an AND); else None. A
+    superset is enough: the rows in range still go through the whole WHERE."""
+    if isinstance(node, BoolOp):
+        if node.op != "and":
+            return None
+        found = [b for b in (stamp_bounds(item, resolver, today) for item in node.items)
+                 if b is not None]
+        if not found:
+            return None
+        lows = [low for low, _ in found if low is not None]
+        highs = [high for _, high in found if high is not None]
+        return (max(lows) if lows else None, min(highs) if highs else None)
+    if node.op not in ("=", "<", "<=", ">", ">="):
+        return None
+    resolved = resolver(node.path)
+    if resolved.canonical != _STAMP_PATH:
+        return None
+    value = _convert(resolved.field, node.values[0], today)
+    if value is None:
+        return None
+    low, high = value if isinstance(value, tuple) else (value, value)  # a date literal: [lo, hi)
+    if node.op == "=":
+        return (low, high)
+    return (low, None) if node.op in (">", ">=") else (None, high)
+
+
 # ---- execution ---------------------------------------------------------------------------
 
 @dataclass
@@ -291,12 +324,26 @@ class Plan:
     projection: list[tuple[str, Any]]     # (name, None | (objects, sub-projection))
     lookup: Lookup
     version: str
+    stamps: Bounds | None = None  # the WHERE's SystemModstamp range
+    stamp_order: bool = False  # ORDER BY SystemModstamp, Id: the (SystemModstamp, Id) index's
 
-    def run(self, rows: Iterable[Record], include_deleted: bool) -> list[Record]:
+    def index_range(self) -> Bounds | None:
+        """The range of the (SystemModstamp, Id) index to read the rows from, when the query
+        bounds SystemModstamp or is ordered as the index is; None: scan the table."""
+        if "SystemModstamp" not in self.sobject.fields:
+            return None
+        if self.stamps is not None:
+            return self.stamps
+        return (None, None) if self.stamp_order else None
+
+    def run(self, rows: Iterable[Record], include_deleted: bool,
+            in_stamp_order: bool = False) -> list[Record]:
+        """`in_stamp_order`: the rows come in (SystemModstamp, Id) order, from the index."""
         predicate = self.predicate
         selected = [r for r in rows if (include_deleted or not r.get("IsDeleted"))
                     and (predicate is None or predicate(r))]
-        _sort(selected, self.order)
+        if not (in_stamp_order and self.stamp_order):
+            _sort(selected, self.order)
         start = self.query.offset or 0
         end = start + self.query.limit if self.query.limit is not None else None
         return selected[start:end] if start or end is not None else selected
@@ -393,17 +440,21 @@ def plan(query: Query, schema: dict[str, SObject], lookup: Lookup, now: datetime
 
     today = now.date()
     predicate = compile_where(query.where, resolver, today) if query.where else None
+    stamps = stamp_bounds(query.where, resolver, today) if query.where else None
     order = []
     for item in query.order_by:
         resolved = resolver(item.path)
         if resolved.field.type in ("textarea", "multipicklist"):
             raise invalid_field(f"field '{resolved.field.name}' can not be sorted in a query call")
         order.append((resolved.getter, resolved.field, item.descending, item.nulls_last))
+    stamp_order = [(resolver(item.path).canonical, item.descending)
+                   for item in query.order_by] == [(_STAMP_PATH, False), (("Id",), False)]
     projection: list[tuple[str, Any]] = []
     for path in query.fields:
         resolved = resolver(path)
         _insert(projection, resolved.canonical, sobject, schema)
-    return Plan(sobject, query, predicate, order, projection, lookup, version)
+    return Plan(sobject, query, predicate, order, projection, lookup, version, stamps,
+                stamp_order)
 
 
 def _insert(projection: list[tuple[str, Any]], names: tuple[str, ...], sobject: SObject,

@@ -45,7 +45,11 @@ def _run_query(ctx: Ctx, include_deleted: bool) -> Response:
     store = ctx.org.store
     query = parse(text)
     compiled = plan(query, store.schema, store.lookup, store.clock.now(), ctx.version)
-    rows = compiled.run(store.tables[compiled.sobject.name].values(), include_deleted)
+    name = compiled.sobject.name
+    indexed = compiled.index_range()  # a SystemModstamp range, or its order, from the index
+    source = store.tables[name].values() if indexed is None else \
+        store.stamped_between(name, *indexed)
+    rows = compiled.run(source, include_deleted, in_stamp_order=indexed is not None)
     if query.count == "all":
         return json_response({"totalSize": len(rows), "done": True, "records": []})
     if query.count == "field":
@@ -188,8 +192,8 @@ def updated(ctx: Ctx, sobject: str) -> Response:
     store = ctx.org.store
     obj = store.sobject(sobject)
     low, high = _window(ctx)
-    ids = sorted(r["Id"] for r in store.tables[obj.name].values()
-                 if not r.get("IsDeleted") and low <= (r.get("SystemModstamp") or "") < high)
+    ids = sorted(r["Id"] for r in store.stamped_between(obj.name, low, high)
+                 if not r.get("IsDeleted") and r["SystemModstamp"] < high)
     return json_response({"ids": ids, "latestDateCovered": high})
 
 
@@ -197,9 +201,10 @@ def deleted(ctx: Ctx, sobject: str) -> Response:
     store = ctx.org.store
     obj = store.sobject(sobject)
     low, high = _window(ctx)
-    gone = [r for r in store.tables[obj.name].values() if r.get("IsDeleted")]
-    found = sorted(({"id": r["Id"], "deletedDate": r["SystemModstamp"]} for r in gone
-                    if low <= (r.get("SystemModstamp") or "") < high), key=lambda d: d["id"])
+    found = sorted(({"id": r["Id"], "deletedDate": r["SystemModstamp"]}
+                    for r in store.stamped_between(obj.name, low, high)
+                    if r.get("IsDeleted") and r["SystemModstamp"] < high),
+                   key=lambda d: d["id"])
     recycle_start = format_datetime(store.clock.now() - timedelta(days=15))
     return json_response({"deletedRecords": found, "earliestDateAvailable": recycle_start,
                           "latestDateCovered": high})

@@ -23,6 +23,7 @@ from syncledger.emulator.salesforce.errors import ApiError, not_found
 from syncledger.emulator.salesforce.ids import KEY_PREFIXES, make_id, normalise_id, object_of
 from syncledger.emulator.salesforce.rules import AssignmentRule, assigned_owner, parse_rules
 from syncledger.emulator.salesforce.schema import EXTERNAL_KEY, Field, SObject, build_schema
+from syncledger.emulator.salesforce.stamps import STAMP, StampIndex
 from syncledger.emulator.salesforce.values import coerce
 
 Record = dict[str, Any]
@@ -61,6 +62,7 @@ class Store:
         self.counters: dict[str, int] = {name: 0 for name in self.schema}
         self.ext_index: dict[str, dict[str, str]] = {name: {} for name in self.schema}
         self.email_index: dict[str, dict[str, set[str]]] = {name: {} for name in EMAIL_INDEXED}
+        self.stamp_index: dict[str, StampIndex] = {name: StampIndex() for name in self.schema}
         self.assignment_rules: list[AssignmentRule] = []
         self.journal: list[tuple[str, str, Record | None]] | None = None
         self.clock.pin(None)
@@ -128,7 +130,7 @@ class Store:
             if name == "LeadStatus":
                 self._replace_statuses(items)
             elif name == "Organization":
-                self.tables["Organization"].clear()
+                self._clear("Organization")
                 for item in items[:1]:
                     self.org_id = self._load_record(name, item)
             else:
@@ -156,7 +158,7 @@ class Store:
         return out
 
     def _replace_statuses(self, items: list[Any]) -> None:
-        self.tables["LeadStatus"].clear()
+        self._clear("LeadStatus")
         for index, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("MasterLabel"):
                 raise ApiError(400, "INVALID_INPUT", "each LeadStatus needs a MasterLabel")
@@ -245,6 +247,11 @@ class Store:
         if sobject.name == "Lead" and field.name == "Status":
             return tuple(s["ApiName"] for s in self.statuses())
         return field.picklist
+
+    def stamped_between(self, name: str, low: str | None, high: str | None) -> Iterator[Record]:
+        """The object's rows with SystemModstamp in [low, high], deleted ones included, in
+        (SystemModstamp, Id) order, from the index: a range touches only its own rows."""
+        return self.stamp_index[name].between(self.tables[name], low, high)
 
     def statuses(self) -> list[Record]:
         return sorted(self.tables["LeadStatus"].values(), key=lambda s: s.get("SortOrder") or 0)
@@ -360,7 +367,9 @@ class Store:
         journal, self.journal = self.journal or [], None
         for name, record_id, previous in reversed(journal):
             if previous is None:
-                self._unindex(name, self.tables[name].pop(record_id))
+                removed = self.tables[name].pop(record_id)
+                self._unindex(name, removed)
+                self.stamp_index[name].moved(record_id, removed.get(STAMP), None)
             else:
                 self._put(name, previous)
         self.journal = []
@@ -472,6 +481,8 @@ class Store:
         if previous is not None:
             self._unindex(name, previous)
         self.tables[name][record_id] = record
+        self.stamp_index[name].moved(record_id, previous.get(STAMP) if previous else None,
+                                     record.get(STAMP))
         if record.get("IsDeleted"):
             return
         key = record.get(EXTERNAL_KEY)
@@ -490,6 +501,10 @@ class Store:
                 holders.discard(record["Id"])
                 if not holders:
                     del self.email_index[name][record["Email"].lower()]
+
+    def _clear(self, name: str) -> None:
+        self.tables[name].clear()
+        self.stamp_index[name].clear()
 
     def _next_id(self, name: str) -> str:
         prefix = KEY_PREFIXES[name]

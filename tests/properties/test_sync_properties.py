@@ -135,14 +135,16 @@ class World:
 
 def crm_changes(before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]],
                 sobjects: tuple[str, ...]) -> tuple[int, int]:
-    """(records created, records changed) in these objects between two dumps."""
+    """(records created, records changed) in these objects between two dumps. The clock
+    may stand still between them, so a change is told by the record's values, not its
+    SystemModstamp."""
     created = updated = 0
     for sobject in sobjects:
-        stamps = {r["Id"]: r["SystemModstamp"] for r in before.get(sobject, [])}
+        earlier = {r["Id"]: r for r in before.get(sobject, [])}
         for record in after.get(sobject, []):
-            if record["Id"] not in stamps:
+            if record["Id"] not in earlier:
                 created += 1
-            elif record["SystemModstamp"] != stamps[record["Id"]]:
+            elif record != earlier[record["Id"]]:
                 updated += 1
     return created, updated
 
