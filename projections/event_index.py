@@ -21,6 +21,8 @@ from sqlalchemy import (
 from syncledger.adapters.log_reader import LogTable
 from syncledger.projections.base import Projection
 
+SUBJECTS_A_QUERY = 1000
+
 
 class EventIndex(Projection):
     name = "event_index"
@@ -64,8 +66,15 @@ def positions_for(connection: Connection, table: Table, ids: list[UUID],
 
 def subjects_of(connection: Connection, table: Table, subjects: set[UUID]) -> set[UUID]:
     """Originators filed under these subjects (e.g. the activities of these people); the
-    index keeps no topic, so callers load the aggregates and check what they are."""
-    query = select(table.c.originator_id).where(
-        table.c.subject.in_([s.hex for s in subjects]),
-        table.c.originator_id.notin_([s.hex for s in subjects])).distinct()
-    return {UUID(o) for o in connection.scalars(query)}
+    index keeps no topic, so callers load the aggregates and check what they are.
+
+    Asked in slices: a first run links every person, and one statement naming them all
+    would hold a hundred thousand parameters at once."""
+    hexes = sorted(s.hex for s in subjects)
+    found: set[UUID] = set()
+    for start in range(0, len(hexes), SUBJECTS_A_QUERY):
+        part = hexes[start:start + SUBJECTS_A_QUERY]
+        query = select(table.c.originator_id).where(
+            table.c.subject.in_(part), table.c.originator_id.notin_(part)).distinct()
+        found.update(UUID(o) for o in connection.scalars(query))
+    return found
