@@ -1,10 +1,12 @@
 """The command line for explain and replay (issue 7): a field's story, the log as it stood
-at a point copied into another store, and what differs between two stores."""
+at a point copied into another store, a past run decided again, and what differs between
+two stores."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -27,12 +29,14 @@ from syncledger.replay.point_in_time import (
     replay_into,
     same_store,
 )
+from syncledger.replay.run_record import UnknownRun
+from syncledger.replay.run_replay import ReplayRefused, RunReplay, replay_run
 
 # Mistakes a user can fix (cli.py turns them into one line on stderr and exit 2).
-USER_ERRORS = (TargetNotEmpty, ReplayPointError, UnknownField)
+USER_ERRORS = (TargetNotEmpty, ReplayPointError, UnknownField, UnknownRun, ReplayRefused)
 
 replay = typer.Typer(help="History tools: the log as it stood at a point, in another store; "
-                     "what differs between two stores.")
+                     "a past run decided again; what differs between two stores.")
 
 
 def register(app: typer.Typer) -> None:
@@ -68,15 +72,26 @@ def replay_command(ctx: typer.Context,
                                              "no offset): the log as it stood then"),
                    position: int = typer.Option(None, "--position",
                                                 help="the log up to this position"),
-                   into: str = typer.Option(None, "--into", help="an empty store's URL")
+                   into: str = typer.Option(None, "--into", help="an empty store's URL"),
+                   run: str = typer.Option(None, "--run", help="a run id: decide that run "
+                                           "again from what it recorded, without calling "
+                                           "the CRM; exit 1 when today's code differs"),
+                   as_json: bool = typer.Option(False, "--json", help="with --run")
                    ) -> None:
     """Copy the log up to a point into another (empty) store and build its projections
-    there; or `replay diff URL_A URL_B`."""
+    there; or decide a past run again (`--run`); or `replay diff URL_A URL_B`."""
     if ctx.invoked_subcommand is not None:
-        if until or position is not None or into:
-            raise UserError(f"--until, --position and --into do not go with "
-                            f"`replay {ctx.invoked_subcommand}`")
+        if until or position is not None or into or run or as_json:
+            raise UserError(f"--until, --position, --into, --run and --json do not go "
+                            f"before `replay {ctx.invoked_subcommand}`")
         return
+    if run is not None:
+        if until or position is not None or into:
+            raise UserError("replay --run RUN_ID takes no --until, --position or --into")
+        _replay_run(run, as_json)
+        return
+    if as_json:
+        raise UserError("replay: --json goes with --run (or `replay diff`)")
     if (until is None) == (position is None):
         raise UserError("replay: give either --until TIME or --position N, with --into URL")
     if not into:
@@ -97,6 +112,64 @@ def replay_command(ctx: typer.Context,
               f"{', '.join(done.projections)} there: {done.people} people", markup=False,
               highlight=False)
     out.print(f"look: syncledger --store {where} people list", markup=False, highlight=False)
+
+
+def _replay_run(run_id: str, as_json: bool) -> None:
+    """Exit 0 when today's code decides as the run did, 1 when it differs."""
+    with store_session(settings.store) as store:
+        result = replay_run(store, run_id)
+    if as_json:
+        print_json(result.to_json())
+    else:
+        _print_run_replay(result)
+    if not result.same:
+        raise typer.Exit(1)
+
+
+def _print_run_replay(result: RunReplay) -> None:
+    out.print(f"run {result.run_id}, started {result.started_at[:19]}, recorded "
+              f"{result.outcome['recorded']}: decided again with today's code, from what it "
+              f"recorded (the CRM was not called); now {result.outcome['now']}",
+              markup=False, highlight=False)
+    if result.differences:
+        table = Table("step", "record", "recorded", "now", "changes (recorded -> now)")
+        for entry in result.differences:
+            record = entry["record"]
+            changes = "; ".join(f"{name}: {shown(old)} -> {shown(new)}"
+                                for name, (old, new) in entry["changes"].items())
+            table.add_row(entry["step"] or "", " ".join(v for v in (record["app"],
+                                                                     record["crm"]) if v),
+                          _action(entry["recorded"]), _action(entry["now"]), changes)
+        out.print(table)
+    for line in _total_differences(result):
+        out.print(line, markup=False, highlight=False)
+    for limit in result.not_replayed:
+        out.print(f"not replayed: {limit}", markup=False, highlight=False)
+    if result.same:
+        out.print("no difference: today's code decides as the run did")
+    else:
+        out.print(f"{len(result.differences)} records decided differently")
+
+
+def _action(side: dict[str, Any]) -> str:
+    return f"{side['action']} ({side['reason']})" if side["reason"] else side["action"]
+
+
+def _total_differences(result: RunReplay) -> list[str]:
+    recorded = result.counts["recorded"]
+    if recorded is None:
+        return []
+    lines = [f"{kind} {outcome}: {count} recorded, {result.counts['now'][kind][outcome]} now"
+             for kind, outcomes in recorded.items() for outcome, count in outcomes.items()
+             if result.counts["now"].get(kind, {}).get(outcome) != count]
+    reasons = sorted(set(result.skip_reasons["recorded"] or {}) |
+                     set(result.skip_reasons["now"] or {}))
+    for reason in reasons:
+        was = (result.skip_reasons["recorded"] or {}).get(reason, 0)
+        now = (result.skip_reasons["now"] or {}).get(reason, 0)
+        if was != now:
+            lines.append(f"skipped {reason!r}: {was} recorded, {now} now")
+    return lines
 
 
 def _point_words(point: ReplayPoint, asked: int | None) -> str:

@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError
 from syncledger.adapters.crm_errors import CrmError, CrmFatal, CrmLimitReached
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceClient
+from syncledger.adapters.salesforce.readings import Readings
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import salesforce_client
 from syncledger.commands.sync_activities import (
@@ -27,6 +28,7 @@ from syncledger.commands.sync_context import RunContext, step_cursor
 from syncledger.commands.sync_inbound import run_inbound_step
 from syncledger.commands.sync_outbound import outbound_steps, run_outbound
 from syncledger.domain.context import Context
+from syncledger.domain.crm_readings import CrmReadings, RunMatches, crm_readings_id, run_matches_id
 from syncledger.domain.ids import integration_id, run_lease_id, sync_run_id
 from syncledger.domain.integration import Integration
 from syncledger.domain.run_lease import RunInProgress, RunLease
@@ -58,22 +60,26 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
              only: set[UUID] | None = None, crm: str = "salesforce",
              should_stop: Callable[[], bool] = lambda: False,
              client: SalesforceClient | None = None,
-             plan: list[dict[str, Any]] | None = None) -> RunReport:
+             plan: list[dict[str, Any]] | None = None,
+             run_id: str | None = None) -> RunReport:
+    """`run_id`: only `replay --run` gives one, to decide a past run again under its id."""
     integration = AggregateCache(app).get(integration_id(crm))
     if not isinstance(integration, Integration) or not integration.connected:
         raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first")
     if not integration.enabled:
         raise SyncRefused(f"the {crm} integration is disabled: run `syncledger enable`")
-    run_id = uuid4().hex[:12]
+    run_id = run_id or uuid4().hex[:12]
     ctx = Context(cause=f"run:{run_id}", actor=actor)
-    interrupted = _start(app, crm, run_id, integration, now, ctx)
+    interrupted = _start(app, crm, run_id, integration, now, ctx, full, only)
     run = RunContext(app=app, client=client or salesforce_client(app),
                      integration=integration, run_id=run_id, ctx=ctx, now=now,
                      connecting_member=_connecting(actor), should_stop=should_stop, plan=plan)
+    run.client.readings = Readings()
     fatal = False
     try:
         catch_up(app, list(LIVE.values()))
         _load_directory(run)
+        _save_readings(run)
         _apply_budget(run)
         run.fresh_steps = _follow_configuration(run)
         steps = [s for s in integration.steps() if s.enabled and s.is_people]
@@ -82,6 +88,7 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
                 run_inbound_step(run, step)
         catch_up(app, list(LIVE.values()))
         run_outbound(run, outbound_steps(steps), full, only)
+        _save_readings(run)
         if only is None:
             catch_up(app, list(LIVE.values()))
             every = [s for s in integration.steps() if s.enabled]
@@ -108,7 +115,7 @@ def _connecting(actor: str) -> str | None:
 
 
 def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now: datetime,
-           ctx: Context) -> str | None:
+           ctx: Context, full: bool = False, only: set[UUID] | None = None) -> str | None:
     """Start by appending to the lease stream: of two workers, the store lets one through."""
     def start() -> str | None:
         cache = AggregateCache(app)
@@ -122,7 +129,8 @@ def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now
             if dead is not None:
                 dead.interrupt(now, ctx)
         steps = [s.name for s in integration.steps() if s.enabled]
-        cache.add(SyncRun.begin(run_id, crm, steps, now, ctx))
+        cache.add(SyncRun.begin(run_id, crm, steps, now, ctx, full=full,
+                                only=None if only is None else [p.hex for p in only]))
         app.save(*cache.changed())
         return interrupted
 
@@ -137,18 +145,63 @@ def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now
 
 
 def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:
+    matches = _take_matches(run)
+
     def finish() -> str:
         cache = AggregateCache(app)
         sync_run = cache.get(sync_run_id(run.run_id))
         sync_run.finish(run.counts, dict(run.skip_reasons), run.errors, fatal, run.now,
                         run.ctx, api_calls=dict(run.client.calls), notes=run.notes)
         cache.get(run_lease_id(crm)).finish(run.run_id, run.ctx)
+        _record_readings(run, cache, matches)
         app.save(*cache.changed())
         return str(sync_run.outcome)
 
     outcome = app.decide(finish)
     catch_up(app, list(LIVE.values()))
     return outcome
+
+
+def _save_readings(run: RunContext) -> None:
+    matches = _take_matches(run)
+
+    def save() -> None:
+        cache = AggregateCache(run.app)
+        _record_readings(run, cache, matches)
+        run.app.save(*cache.changed())
+
+    run.app.decide(save)
+
+
+def _take_matches(run: RunContext) -> dict[str, tuple[int, list[list[Any]]]]:
+    # Taken once, outside the retried save, so a retry records them all the same.
+    return run.client.readings.take_matches() if run.client.readings is not None else {}
+
+
+def _record_readings(run: RunContext, cache: AggregateCache,
+                     matches: dict[str, tuple[int, list[list[Any]]]]) -> None:
+    """What the run read besides records (users, field lengths, Lead Statuses, email
+    matches), so `replay --run` can answer it again; an unchanged org records nothing."""
+    crm = run.integration.crm
+    readings = cache.get(crm_readings_id(crm))
+    if readings is None:
+        readings = CrmReadings.open(crm, run.ctx)
+        cache.add(readings)
+    if run.crm_user_emails:  # empty: the run failed before it read them
+        readings.read_users(run.crm_user_emails, run.ctx)
+    seen = run.client.readings
+    if seen is None:
+        return
+    for sobject, lengths in seen.lengths.items():
+        readings.read_lengths(sobject, lengths, run.ctx)
+    if seen.lead_statuses is not None:
+        readings.read_lead_statuses(seen.lead_statuses, run.ctx)
+    for sobject, (asked, rows) in matches.items():
+        answers = cache.get(run_matches_id(run.run_id))
+        if answers is None:
+            answers = RunMatches.open(run.run_id, run.ctx)
+            cache.add(answers)
+        answers.answer(sobject, asked, rows, run.ctx)
 
 
 def _follow_configuration(run: RunContext) -> set[str]:

@@ -112,6 +112,11 @@ class PageDecisions:
             self.run.planned(self.step, app, crm, action, reason, changes)
 
     def _skip(self, record: dict[str, Any], reason: str) -> None:
+        # Kept on the record too (a duplicate's, with the winner, already is), so that
+        # `replay --run` can say why a record was skipped, not only how many were.
+        mirror = self._mirror(record)
+        if mirror.skipped is None or mirror.skipped[0] != reason:
+            mirror.skip(reason, None, self.run.ctx)
         self.outcomes.append(("skipped", reason, record["Id"], None, {}))
 
     def record(self, record: dict[str, Any]) -> None:

@@ -52,6 +52,7 @@ class CrmRecord(Aggregate):
             aggregate.content_hash = self.content_hash
             aggregate.modstamp = self.modstamp
             aggregate.owner = self.owner
+            aggregate.skipped = None  # a skip describes what was decided about one content
 
     class Skipped(Aggregate.Event):
         reason: str

@@ -34,18 +34,40 @@ class SyncRun(Aggregate):
     def create_id(run_id: str, **_: Any) -> UUID:
         return sync_run_id(run_id)
 
+    class Started(Aggregate.Created):
+        """Version 2 adds what the run was asked to cover (`sync --full`, `--record`), so
+        that `replay --run` can ask the same; a version 1 run covered what was due."""
+
+        class_version = 2
+        run_id: str
+        crm: str
+        steps: list[str]
+        at: datetime
+        full: bool
+        only: list[str] | None  # person aggregate ids (hex), or None: every due record
+        cause: str
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["full"] = False
+            state["only"] = None
+
     @classmethod
-    def begin(cls, run_id: str, crm: str, steps: list[str], at: datetime,
-              ctx: Context) -> SyncRun:
-        return cls(run_id=run_id, crm=crm, steps=steps, at=at, cause=ctx.cause,
+    def begin(cls, run_id: str, crm: str, steps: list[str], at: datetime, ctx: Context,
+              full: bool = False, only: list[str] | None = None) -> SyncRun:
+        return cls(run_id=run_id, crm=crm, steps=steps, at=at, full=full,
+                   only=sorted(only) if only is not None else None, cause=ctx.cause,
                    actor=ctx.actor)
 
-    @event("Started")
-    def __init__(self, run_id: str, crm: str, steps: list[str], at: datetime, cause: str,
-                 actor: str) -> None:
+    @event(Started)
+    def __init__(self, run_id: str, crm: str, steps: list[str], at: datetime, full: bool,
+                 only: list[str] | None, cause: str, actor: str) -> None:
         self.run_id = run_id
         self.crm = crm
         self.steps = list(steps)
+        self.full = full
+        self.only = only
         self.started_at = at
         self.finished_at: datetime | None = None
         self.outcome = "running"

@@ -28,6 +28,7 @@ from tenacity import (
 
 from syncledger.adapters.crm_errors import CrmFatal, CrmLimitReached, CrmRetryable
 from syncledger.adapters.salesforce.paging import QueryPages
+from syncledger.adapters.salesforce.readings import Readings
 
 API_VERSION = "59.0"
 COLLECTION_SIZE = 200
@@ -64,6 +65,8 @@ class SalesforceClient:
         self.on_refresh = on_refresh
         self.calls: Counter[str] = Counter()
         self.budget: int | None = None  # calls this client may still spend (api_budget)
+        # A sync run sets this to keep what it read beyond records, for `replay --run`.
+        self.readings: Readings | None = None
         self.session = requests.Session()
         # Environment CA or proxy settings must never override the CA we were given.
         self.session.trust_env = False
@@ -156,12 +159,16 @@ class SalesforceClient:
                                                                  include_deleted=include_deleted)),
             more=lambda url: self.call("query_more", lambda sf: sf.query_more(
                 url, identifier_is_url=True)))
+        if self.readings is not None:
+            return self.readings.watch(soql, iter(pages))
         return iter(pages)
 
     def describe(self, sobject: str) -> dict[str, Any]:
         result = self.call("describe", lambda sf: sf.restful(f"sobjects/{sobject}/describe"))
         if not isinstance(result, dict):
             raise CrmFatal(f"Salesforce describe of {sobject} returned no fields")
+        if self.readings is not None:
+            self.readings.described(sobject, result)
         return result
 
     def userinfo(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@ lookups batched within Salesforce's 16 KB request-line limit."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
@@ -13,6 +14,12 @@ EMAIL_BATCH_CHARS = 9000
 
 def soql_datetime(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def salesforce_datetime(moment: datetime) -> str:
+    """As Salesforce writes a datetime field: 2026-11-01T10:00:00.000+0000."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.strftime('%Y-%m-%dT%H:%M:%S')}.{utc.microsecond // 1000:03d}+0000"
 
 
 def parse_salesforce_datetime(value: str) -> datetime:
@@ -59,3 +66,25 @@ def by_emails(sobject: str, fields: Sequence[str], emails: Sequence[str]) -> Ite
 def _email_query(sobject: str, fields: Sequence[str], quoted: list[str]) -> str:
     return (f"SELECT {', '.join(dict.fromkeys(fields))} FROM {sobject} "
             f"WHERE Email IN ({','.join(quoted)})")
+
+
+def emails_in(query: str) -> list[str] | None:
+    """The emails of a `by_emails` query, unquoted; None for any other query."""
+    where = query.partition(" WHERE Email IN (")[2]
+    if not where:
+        return None
+    return [_unquote(quoted) for quoted in _QUOTED.findall(where)]
+
+
+def object_of(query: str) -> str | None:
+    """The object a SELECT reads (`FROM Lead`)."""
+    found = _FROM.search(query)
+    return found.group(1) if found else None
+
+
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
+_FROM = re.compile(r"\bFROM\s+(\w+)")
+
+
+def _unquote(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)

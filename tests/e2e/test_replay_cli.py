@@ -11,6 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+
+from syncledger.adapters.salesforce.client import SalesforceCredentials
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.connect import connect_salesforce
+from syncledger.commands.session import store_session
+from syncledger.domain.context import Context
+from syncledger.domain.ids import integration_id
+from syncledger.emulator.server import running
 
 
 def run(store: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -116,3 +125,48 @@ def test_explain_refuses_an_unknown_key_or_field(store: str, tmp_path: Path) -> 
                           (("p-1", "colour"), "unknown field 'colour'")):
         result = run(store, "explain", *args, check=False)
         assert result.returncode == 2 and message in result.stderr
+
+
+def test_replay_run_through_the_command_line(store: str, tmp_path: Path) -> None:
+    """A real run, replayed in a real process: exit 0 and every key of the JSON shape; the
+    CRM sees no request. An unknown run id: one line on stderr, exit 2."""
+    with running("salesforce", {"User": [{"Id": "005000000000001AAA", "LastName": "A",
+                                          "Email": "alice@team.example",
+                                          "Username": "alice@crm", "IsActive": True}],
+                                "Contact": [{"Id": "003000000000001AAA", "LastName": "Lee",
+                                             "Email": "lee@example.com"}],
+                                "options": {"current_user": "005000000000001AAA"}}
+                 ) as emulator:
+        with store_session(store) as app:
+            connect_salesforce(app, SalesforceCredentials(
+                instance_url=emulator.url, access_token=emulator.token,
+                refresh_token=emulator.token, client_id="x", ca_cert=str(emulator.ca_cert)),
+                "production", "tm-alice")
+            integration = AggregateCache(app).get(integration_id("salesforce"))
+            integration.switch(True, Context("config:test", "tm-alice"))
+            app.save(integration)
+        imported(store, tmp_path / "a.jsonl", [ADA, {**GRACE, "last_name": "Hopper",
+                                                     "account": "Navy"}])
+        synced = json.loads(run(store, "--as", "tm-alice", "sync", "--json").stdout)
+        stats = f"{emulator.url}/__emulator__/stats"
+        session = requests.Session()
+        session.trust_env = False
+        session.verify = str(emulator.ca_cert)
+        session.headers["Authorization"] = f"Bearer {emulator.token}"
+        calls = session.get(stats).json()
+        answer = run(store, "replay", "--run", synced["run_id"], "--json")
+        assert session.get(stats).json() == calls
+    result = json.loads(answer.stdout)
+    assert set(result) == {"run_id", "started_at", "same", "outcome", "differences",
+                           "counts", "skip_reasons", "not_replayed"}
+    assert result["same"] is True and result["differences"] == []
+    assert result["outcome"] == {"recorded": "succeeded", "now": "succeeded"}
+    assert result["counts"]["recorded"] == result["counts"]["now"] == synced["counts"]
+    words = run(store, "replay", "--run", synced["run_id"]).stdout
+    assert "no difference: today's code decides as the run did" in words
+    unknown = run(store, "replay", "--run", "nope", check=False)
+    assert unknown.returncode == 2
+    assert unknown.stderr == "syncledger: no run 'nope' in this log (`syncledger logs` " \
+        "lists the runs)\n"
+    mixed = run(store, "replay", "--run", synced["run_id"], "--position", "1", check=False)
+    assert mixed.returncode == 2 and "takes no --until" in mixed.stderr

@@ -1,0 +1,216 @@
+"""A Salesforce client for `replay --run`: it answers a past run's questions from what that
+run recorded (replay/run_answers.py rebuilds them from the log) and never calls the CRM.
+
+Queries are answered with the records the run observed, writes with the results the run
+recorded for them. What the record cannot answer is answered as empty, or a write as a
+success that was never sent, and said in `gaps`, so the report can tell a difference that
+comes from today's code from one that comes from a missing answer."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
+
+from syncledger.adapters.crm_errors import CrmFatal
+from syncledger.adapters.salesforce import soql
+from syncledger.adapters.salesforce.client import SalesforceClient, SalesforceCredentials
+from syncledger.domain.content import content_hash
+from syncledger.domain.crm_readings import match_key
+
+PREFIX = {"Lead": "00Q", "Contact": "003", "Account": "001", "Task": "00T", "Note": "002"}
+NOTE_KEY = re.compile(r"\[([0-9a-f]{32})\]$")
+
+Record = dict[str, Any]
+
+
+@dataclass
+class RecordedPull:
+    """What one inbound query returned, as far as the run recorded it."""
+
+    observed: list[Record] = field(default_factory=list)  # records the run observed
+    known: list[Record] = field(default_factory=list)  # mirrored before the run: a full
+    #                                                    pull returns them too
+    boundaries: list[tuple[str, str]] = field(default_factory=list)  # (SystemModstamp, Id)
+    #                                                                  ending each page
+
+
+@dataclass
+class WriteAnswers:
+    """The results the run recorded, found again by the write's idempotency key, its record
+    id, or (a create without the key field) the hash of what it sends."""
+
+    key_field: str
+    by_key: dict[str, deque[Record]] = field(default_factory=dict)
+    by_id: dict[str, deque[Record]] = field(default_factory=dict)
+    by_content: dict[str, deque[Record]] = field(default_factory=dict)
+    _used: set[int] = field(default_factory=set)
+
+    def add(self, answer: Record, key: str | None = None, record_id: str | None = None,
+            content: dict[str, Any] | None = None) -> None:
+        if key:
+            self.by_key.setdefault(key, deque()).append(answer)
+        if record_id:
+            self.by_id.setdefault(record_id, deque()).append(answer)
+        if content:
+            self.by_content.setdefault(content_hash(content), deque()).append(answer)
+
+    def answer_for(self, sobject: str, body: Record) -> Record | None:
+        note = NOTE_KEY.search(str(body.get("Title") or "")) if sobject == "Note" else None
+        sent = {k: v for k, v in body.items() if k not in (self.key_field, "Id")}
+        queues = (self.by_key.get(str(body.get(self.key_field) or "")),
+                  self.by_key.get(note.group(1)) if note else None,
+                  self.by_id.get(str(body.get("Id") or "")),
+                  self.by_content.get(content_hash(sent)))
+        for queue in queues:
+            while queue:
+                answer = queue.popleft()
+                if id(answer) not in self._used:  # one answer sits in several indexes
+                    self._used.add(id(answer))
+                    return answer
+        return None
+
+
+@dataclass
+class RecordedAnswers:
+    users: list[Record] | None  # None: the run did not record them
+    lengths: dict[str, dict[str, int]]  # object -> text field -> length
+    lead_statuses: list[Record] | None
+    pulls: dict[str, RecordedPull]  # "SELECT ... FROM Object" -> what it returned
+    deletions: dict[str, list[Record]]  # object -> deleted or merged records
+    matches: dict[str, dict[str, list[tuple[str, bool]]]] | None  # object -> match key ->
+    #                                                  (Id, IsConverted); None: not recorded
+    writes: WriteAnswers
+
+
+class ReplayClient(SalesforceClient):
+    def __init__(self, answers: RecordedAnswers) -> None:
+        # Not the parent's: no session and no connection, so nothing can reach the CRM.
+        self.credentials = SalesforceCredentials(instance_url="replay:", access_token="")
+        self.on_refresh = None
+        self.calls: Counter[str] = Counter()
+        self.budget = None
+        self.readings = None
+        self.answers = answers
+        self.gaps: list[str] = []  # what the record could not answer, in words
+        self._made_up = count(1)
+
+    def call(self, kind: str, action: Any) -> Any:
+        raise CrmFatal(f"a replay never calls the CRM ({kind})")
+
+    def refresh(self) -> None:
+        raise CrmFatal("a replay never calls the CRM (auth)")
+
+    def api_limit(self) -> tuple[int, int] | None:
+        return None  # no api_budget: the replay spends nothing
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        self.calls["describe"] += 1
+        lengths = self.answers.lengths.get(sobject)
+        if lengths is None:
+            self._gap(f"the field lengths of {sobject} were not recorded: nothing is "
+                      "truncated")
+            lengths = {}
+        return {"name": sobject, "fields": [{"name": name, "length": length}
+                                            for name, length in lengths.items()]}
+
+    def query(self, soql_text: str, include_deleted: bool = False
+              ) -> Iterator[list[dict[str, Any]]]:
+        self.calls["query"] += 1
+        return iter(self._pages(soql_text, include_deleted))
+
+    def _pages(self, query: str, include_deleted: bool) -> list[list[Record]]:
+        sobject = soql.object_of(query) or ""
+        emails = soql.emails_in(query)
+        if emails is not None:
+            return [self._matches(sobject, emails, "IsConverted" in query)]
+        if sobject == "User":
+            return [self._recorded(self.answers.users, "the CRM's users (owner email "
+                                   "matching): answered as none")]
+        if sobject == "LeadStatus":
+            return [self._recorded(self.answers.lead_statuses, "the Lead Status picklist: "
+                                   "answered as empty")]
+        if include_deleted and "IsDeleted = true" in query:
+            return [list(self.answers.deletions.get(sobject, []))]
+        pull = self.answers.pulls.get(select_part(query))
+        if pull is None:
+            self._gap(f"not recorded, answered as no rows: {query[:120]}")
+            return [[]]
+        full = " WHERE " not in query  # a first or a reset pull returns every record
+        return _paged(pull, full)
+
+    def _matches(self, sobject: str, emails: list[str], converted: bool) -> list[Record]:
+        if self.answers.matches is None:
+            self._gap("outbound email matches were not recorded by this run: answered as "
+                      "no match")
+            return []
+        found = self.answers.matches.get(sobject)
+        if found is None:
+            self._gap(f"the run asked no email match of {sobject}: answered as no match")
+            return []
+        rows = []
+        for email in emails:
+            for record_id, is_converted in found.get(match_key(email), []):
+                row: Record = {"Id": record_id, "Email": email}
+                if converted:
+                    row["IsConverted"] = is_converted
+                rows.append(row)
+        return rows
+
+    def _recorded(self, rows: list[Record] | None, missing: str) -> list[Record]:
+        if rows is None:
+            self._gap(f"not recorded by this run: {missing}")
+            return []
+        return [dict(r) for r in rows]
+
+    def _collections(self, method: str, path: str, sobject: str,
+                     records: list[dict[str, Any]], auto_assign: bool) -> list[dict[str, Any]]:
+        self.calls["collections"] += 1
+        results = []
+        for body in records:
+            answer = self.answers.writes.answer_for(sobject, body)
+            if answer is None:
+                self._gap("writes today's code makes that the run did not: answered as "
+                          "succeeded, never sent (made-up ids contain REPLAY)")
+                made_up = f"{PREFIX.get(sobject, '000')}REPLAY{next(self._made_up):09d}"
+                answer = {"id": body.get("Id") or made_up, "success": True, "errors": [],
+                          "created": "Id" not in body}
+            results.append(dict(answer))
+        return results
+
+    def _gap(self, text: str) -> None:
+        if text not in self.gaps:
+            self.gaps.append(text)
+
+
+def select_part(query: str) -> str:
+    """`SELECT ... FROM Object`: which inbound step asks, whatever its watermark."""
+    return query.split(" WHERE ")[0].split(" ORDER BY ")[0].strip()
+
+
+def _paged(pull: RecordedPull, full: bool) -> list[list[Record]]:
+    """The records in query order (SystemModstamp, Id), cut where the run's pages ended."""
+    records = {r["Id"]: r for r in (pull.known if full else [])}
+    records.update({r["Id"]: r for r in pull.observed})
+    ordered = sorted(records.values(), key=_order)
+    pages: list[list[Record]] = []
+    page: list[Record] = []
+    bounds = iter(sorted(pull.boundaries))
+    bound = next(bounds, None)
+    for record in ordered:
+        while bound is not None and _order(record) > bound:
+            if page:
+                pages.append(page)
+                page = []
+            bound = next(bounds, None)
+        page.append(record)
+    if page:
+        pages.append(page)
+    return pages or [[]]
+
+
+def _order(record: Record) -> tuple[str, str]:
+    return str(record.get("SystemModstamp") or ""), str(record["Id"])

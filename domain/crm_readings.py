@@ -1,0 +1,110 @@
+"""What a run reads from the CRM besides its records, kept so that `replay --run` can answer
+the run's own questions again without calling the CRM.
+
+- `CrmReadings`, one stream per integration: the CRM's users (owner email matching), the
+  text field lengths of each object (truncation) and the Lead Status picklist. Each is
+  recorded only when the answer differs from the last one recorded, so an org that does not
+  change costs nothing after the first run.
+- `RunMatches`, one stream per run that asked: the rows of the batched `Email IN (...)`
+  queries of outbound matching. Emails are personal, so a row names its email only by
+  `match_key` (a uuid5, like the ids of email claims)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from syncledger.domain.context import Context
+from syncledger.domain.ids import natural_id
+
+
+def crm_readings_id(crm: str) -> UUID:
+    return natural_id(f"readings:{crm}")
+
+
+def run_matches_id(run_id: str) -> UUID:
+    return natural_id(f"matches:{run_id}")
+
+
+def match_key(email: str) -> str:
+    return natural_id(f"match:{email.strip().lower()}").hex
+
+
+class CrmReadings(Aggregate):
+    @staticmethod
+    def create_id(crm: str, **_: Any) -> UUID:
+        return crm_readings_id(crm)
+
+    @classmethod
+    def open(cls, crm: str, ctx: Context) -> CrmReadings:
+        return cls(crm=crm, cause=ctx.cause, actor=ctx.actor)
+
+    @event("Opened")
+    def __init__(self, crm: str, cause: str, actor: str) -> None:
+        self.crm = crm
+        self.users: dict[str, str] | None = None  # CRM user id -> email
+        self.lengths: dict[str, dict[str, int]] = {}  # object -> text field -> length
+        self.lead_statuses: list[dict[str, str]] | None = None  # ApiName, MasterLabel
+
+    def read_users(self, users: dict[str, str], ctx: Context) -> None:
+        ordered = dict(sorted(users.items()))
+        if ordered == self.users:
+            return
+        self._users_read(users=ordered, cause=ctx.cause, actor=ctx.actor)
+
+    def read_lengths(self, sobject: str, lengths: dict[str, int], ctx: Context) -> None:
+        ordered = dict(sorted(lengths.items()))
+        if ordered == self.lengths.get(sobject):
+            return
+        self._lengths_read(sobject=sobject, lengths=ordered, cause=ctx.cause,
+                           actor=ctx.actor)
+
+    def read_lead_statuses(self, statuses: list[dict[str, str]], ctx: Context) -> None:
+        if statuses == self.lead_statuses:
+            return
+        self._lead_statuses_read(statuses=statuses, cause=ctx.cause, actor=ctx.actor)
+
+    @event("UsersRead")
+    def _users_read(self, users: dict[str, str], cause: str, actor: str) -> None:
+        self.users = dict(users)
+
+    @event("LengthsRead")
+    def _lengths_read(self, sobject: str, lengths: dict[str, int], cause: str,
+                      actor: str) -> None:
+        self.lengths[sobject] = dict(lengths)
+
+    @event("LeadStatusesRead")
+    def _lead_statuses_read(self, statuses: list[dict[str, str]], cause: str,
+                            actor: str) -> None:
+        self.lead_statuses = [dict(s) for s in statuses]
+
+
+class RunMatches(Aggregate):
+    @staticmethod
+    def create_id(run_id: str, **_: Any) -> UUID:
+        return run_matches_id(run_id)
+
+    @classmethod
+    def open(cls, run_id: str, ctx: Context) -> RunMatches:
+        return cls(run_id=run_id, cause=ctx.cause, actor=ctx.actor)
+
+    @event("Opened")
+    def __init__(self, run_id: str, cause: str, actor: str) -> None:
+        self.run_id = run_id
+        self.asked: dict[str, int] = {}  # object -> emails asked
+        self.rows: dict[str, list[list[Any]]] = {}  # object -> [match key, Id, IsConverted]
+
+    def answer(self, sobject: str, asked: int, rows: list[list[Any]], ctx: Context) -> None:
+        """`rows` in the order the CRM returned them: the first unconverted one wins."""
+        if not asked:
+            return
+        self._answered(sobject=sobject, asked=asked, rows=rows, cause=ctx.cause,
+                       actor=ctx.actor)
+
+    @event("Answered")
+    def _answered(self, sobject: str, asked: int, rows: list[list[Any]], cause: str,
+                  actor: str) -> None:
+        self.asked[sobject] = self.asked.get(sobject, 0) + asked
+        self.rows.setdefault(sobject, []).extend([list(r) for r in rows])

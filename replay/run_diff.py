@@ -1,0 +1,181 @@
+"""Where a replayed run decides differently from the recorded one.
+
+Both sides are read the same way: the events each caused, per aggregate, as facts (type and
+data, without the time they were stored or their position). A record differs when its
+facts differ; it is then said as actions (create, update, skip, none, with a reason) and
+the values each side set, so a reader sees "owner: tm-alice -> tm-bob", not two event lists.
+Bookkeeping (cursors, the run, its lease, the readings, email claims) is left out: it
+follows from the decisions, or from where in the log they landed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from syncledger.domain.steps import Step
+from syncledger.replay.history import HIDDEN, plain
+
+BOOKKEEPING = ("StepCursor.", "SyncRun.", "RunLease.", "CrmReadings.", "RunMatches.",
+               "EmailClaim.", "Integration.")
+IDENTITY = ("Discovered", "PersonLinked", "Planned")  # who the record is, not a decision
+WRITES = ("CrmCreateRequested", "CrmCreateFailed", "WriteRequested", "Written", "WriteFailed")
+
+Fact = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Identity:
+    app: str | None  # the person or activity id
+    crm: str | None  # the CRM record id
+    sobject: str | None  # Contact, Lead, Task, ...
+
+
+def decisions(events: Iterable[tuple[int, Any]]) -> dict[UUID, list[Fact]]:
+    """The facts of each aggregate a run decided about, in log order."""
+    facts: dict[UUID, list[Fact]] = {}
+    for _, event in events:
+        name = type(event).__qualname__
+        if name.startswith(BOOKKEEPING):
+            continue
+        data = {k: plain(v) for k, v in vars(event).items() if k not in HIDDEN}
+        facts.setdefault(event.originator_id, []).append((name, data))
+    return facts
+
+
+def differing(recorded: dict[UUID, list[Fact]], now: dict[UUID, list[Fact]]) -> list[UUID]:
+    return sorted(i for i in recorded.keys() | now.keys()
+                  if recorded.get(i, []) != now.get(i, []))
+
+
+def differences(recorded: dict[UUID, list[Fact]], now: dict[UUID, list[Fact]],
+                identities: dict[UUID, Identity], plan: list[dict[str, Any]],
+                steps: list[Step]) -> list[dict[str, Any]]:
+    """One entry per record whose facts differ (a person and its CRM record together)."""
+    groups: dict[str, list[UUID]] = {}
+    for aggregate in differing(recorded, now):
+        who = identities[aggregate]
+        groups.setdefault(who.crm or who.app or aggregate.hex, []).append(aggregate)
+    entries = []
+    for ids in groups.values():
+        app = next((identities[i].app for i in ids if identities[i].app), None)
+        crm = next((identities[i].crm for i in ids if identities[i].crm), None)
+        sobject = next((identities[i].sobject for i in ids if identities[i].sobject), None)
+        before = [f for i in ids for f in recorded.get(i, [])]
+        after = [f for i in ids for f in now.get(i, [])]
+        planned = [e for e in plan if (app is not None and e["record"]["app"] == app)
+                   or (crm is not None and e["record"]["crm"] == crm)]
+        was, was_values = side(before, [])
+        is_, is_values = side(after, planned)
+        names = sorted(was_values.keys() | is_values.keys())
+        step = planned[0]["step"] if planned else _step_of(before + after, sobject, steps)
+        entries.append({
+            "step": step, "record": {"app": app, "crm": crm}, "recorded": was, "now": is_,
+            "changes": {n: [was_values.get(n), is_values.get(n)] for n in names
+                        if was_values.get(n) != is_values.get(n)}})
+    return sorted(entries, key=lambda e: (e["step"] or "", e["record"]["app"] or "",
+                                          e["record"]["crm"] or ""))
+
+
+def side(facts: list[Fact], planned: list[dict[str, Any]]
+         ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """({"action", "reason", "events"}, the values set) of one side of a record. A skip
+    that left no fact (outbound skips are counted, not kept per record) is taken from the
+    replay's plan."""
+    values = fold(facts)
+    kinds = {name.rsplit(".", 1)[-1] for name, _ in facts}
+    reason = values.get("skipped") or values.get("error")
+    if kinds & {"Recorded", "Restarted"} or str(values.get("write", "")).startswith("create"):
+        action = "create"
+    elif "skipped" in values:
+        action = "skip"
+    elif any(not name.startswith("seen.") for name in values):
+        action = "update"
+    else:
+        action = "none"
+        skipped = next((e for e in planned if e["action"] == "skip"), None)
+        if skipped is not None:
+            action, reason = "skip", skipped["reason"]
+    return {"action": action, "reason": reason,
+            "events": [name for name, _ in facts]}, values
+
+
+def fold(facts: list[Fact]) -> dict[str, Any]:
+    """The values the facts set, by name: app fields as they are (`owner`, `fields.title`),
+    CRM fields written as `Lead.Company`, CRM fields observed as `seen.Company`."""
+    values: dict[str, Any] = {}
+    for name, data in facts:
+        owner, kind = name.rsplit(".", 1) if "." in name else ("", name)
+        if owner == "Person":
+            _person(values, kind, data)
+        elif kind == "Observed":
+            _spread(values, data.get("content") or {}, "seen.")
+            values["seen.OwnerId"] = data.get("owner")
+        elif kind == "Skipped":
+            detail = data.get("detail")
+            values["skipped"] = f"{data['reason']} ({detail})" if detail else data["reason"]
+        elif kind == "Converted":
+            values["converted"] = data.get("contact_id") or True
+        elif kind == "Removed":
+            values["deleted"] = data.get("master_record_id") or True
+        elif kind == "WriteRequested":
+            values["write"] = f"{data['action']} {owner}"
+            _spread(values, data.get("content") or {}, f"{owner}.")
+        elif kind == "Written":
+            values["written"] = data.get("crm_record")
+        elif kind == "WriteFailed":
+            values["error"] = f"{data['code']}: {data['message']}"
+        elif kind not in IDENTITY:
+            values[name] = data
+    return values
+
+
+def _person(values: dict[str, Any], kind: str, data: dict[str, Any]) -> None:
+    if kind in ("Recorded", "Restarted"):
+        values.update(email=data.get("email"), owner=data.get("owner"))
+        _spread(values, data.get("values") or {})
+        _spread(values, data.get("attributes") or {})
+    elif kind == "Updated":
+        _spread(values, data.get("values") or {})
+        _spread(values, data.get("attributes") or {})
+    elif kind == "EmailChanged":
+        values["email"] = data["email"]
+    elif kind == "OwnerReassigned":
+        values["owner"] = data["owner"]
+    elif kind == "SequenceJoined":
+        values["sequence"] = {"id": data["sequence"], "step": data["step"],
+                              "ignore_step_delay": data["ignore_step_delay"]}
+    elif kind == "SequenceLeft":
+        values["sequence"] = None
+    elif kind == "Linked":
+        values[f"link.{data['sobject']}"] = data["record_id"]
+    elif kind == "LinkDeleted":
+        values[f"link.{data['sobject']}"] = f"{data['record_id']} (deleted)"
+    elif kind == "ConflictResolved":
+        values[f"conflict.{data['field']}"] = data["winner"]
+    elif kind == "CrmCreateRequested":
+        values["write"] = f"create {data['sobject']}"
+        _spread(values, data.get("content") or {}, f"{data['sobject']}.")
+    elif kind == "CrmCreateFailed":
+        values["error"] = f"{data['code']}: {data['message']}"
+    else:
+        values[f"Person.{kind}"] = data
+
+
+def _spread(values: dict[str, Any], data: dict[str, Any], prefix: str = "") -> None:
+    for key, value in data.items():
+        if key == "fields" and isinstance(value, dict):
+            for name, field_value in value.items():
+                values[f"{prefix}fields.{name}"] = field_value
+        else:
+            values[f"{prefix}{key}"] = value
+
+
+def _step_of(facts: list[Fact], sobject: str | None, steps: list[Step]) -> str | None:
+    """The step a record's facts came from, when the replay planned nothing for it."""
+    outbound = any(name.rsplit(".", 1)[-1] in WRITES for name, _ in facts)
+    for step in steps:
+        if step.is_people and step.crm_object == sobject and step.inbound != outbound:
+            return step.name
+    return None

@@ -1,0 +1,171 @@
+"""Property: a run replayed with unchanged code reports no difference, whatever the history
+before and after it (CRM records created, edited, deleted, converted; app edits with
+statuses; activities; a step reset by a configuration change; syncs), and the replay calls
+no CRM and appends nothing to the log."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.salesforce.client import SalesforceCredentials
+from syncledger.commands import views
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.app_import import import_file
+from syncledger.commands.configure import apply_configuration
+from syncledger.commands.connect import connect_salesforce
+from syncledger.commands.session import caught_up, open_store
+from syncledger.commands.sync import run_sync
+from syncledger.domain.context import Context
+from syncledger.domain.ids import integration_id
+from syncledger.domain.steps import SequenceMapping
+from syncledger.emulator.server import RunningEmulator, running
+from syncledger.replay.run_replay import replay_run
+
+ALICE = "005000000000001AAA"
+BOB = "005000000000002AAA"
+USERS = [{"Id": user, "FirstName": name, "LastName": "X", "Email": f"{name.lower()}@team.example",
+          "Username": f"{name.lower()}@crm", "IsActive": True}
+         for user, name in ((ALICE, "Alice"), (BOB, "Bob"))]
+NAMES = st.sampled_from(["Ada", "Grace", "Alan", "Ken"])
+N = st.integers(0, 3)
+
+operations = st.lists(st.one_of(
+    st.tuples(st.sampled_from(["contact", "lead", "crm_edit", "crm_delete", "convert",
+                               "app_edit", "activity"]), N, NAMES),
+    st.tuples(st.sampled_from(["sync", "tick", "reconfigure"]), st.just(0), st.just(""))),
+    min_size=1, max_size=8)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[RunningEmulator]:
+    with running("salesforce", {"User": USERS}) as running_emulator:
+        yield running_emulator
+
+
+class History:
+    """One store and the emulator, driven through our own handlers."""
+
+    def __init__(self, emulator: RunningEmulator, directory: Path) -> None:
+        self.emulator = emulator
+        self.directory = directory
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = str(emulator.ca_cert)
+        self.session.headers["Authorization"] = f"Bearer {emulator.token}"
+        self.admin("reset", {})
+        self.admin("load", {"User": USERS, "options": {"current_user": ALICE,
+                                                       "now": "2026-11-20T10:00:00Z"}})
+        self.app: SyncLedger = open_store(f"sqlite:///{directory / 'store.db'}")
+        connect_salesforce(self.app, SalesforceCredentials(
+            instance_url=emulator.url, access_token=emulator.token,
+            refresh_token=emulator.token, client_id="x", ca_cert=str(emulator.ca_cert)),
+            "production", "tm-alice")
+        integration = AggregateCache(self.app).get(integration_id("salesforce"))
+        integration.switch(True, Context("config:test", "tm-alice"))
+        self.app.save(integration)
+        self.at = datetime(2026, 11, 21, tzinfo=UTC)
+        self.imports = 0
+        self.crm: set[str] = set()
+        self.lines([{"kind": "team_member", "id": "tm-alice", "email": "alice@team.example"},
+                    {"kind": "team_member", "id": "tm-bob", "email": "bob@team.example"},
+                    {"kind": "sequence", "id": "seq-1", "name": "S",
+                     "steps": [{"number": 1, "delay_days": 0}]}])
+
+    def admin(self, path: str, body: Any) -> Any:
+        response = self.session.post(f"{self.emulator.url}/__emulator__/{path}", json=body)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def calls(self) -> dict[str, int]:
+        stats = self.session.get(f"{self.emulator.url}/__emulator__/stats").json()
+        return dict(stats["api_calls"])
+
+    def lines(self, lines: list[dict[str, Any]]) -> None:
+        self.imports += 1
+        path = self.directory / f"import-{self.imports}.jsonl"
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        import_file(self.app, path, "tm-alice")
+
+    def apply(self, kind: str, n: int, name: str) -> None:
+        self.at += timedelta(minutes=1)
+        if kind == "contact":
+            self.load("Contact", f"003{n:012d}AAA", {"FirstName": name, "LastName": name,
+                                                    "Email": f"c{n}@example.com",
+                                                    "OwnerId": (ALICE, BOB)[n % 2]})
+        elif kind == "lead":  # lead n shares its email with person n
+            self.load("Lead", f"00Q{n:012d}AAA", {"LastName": name, "Company": "Co",
+                                                  "Email": f"p{n}@example.com",
+                                                  "OwnerId": ALICE})
+        elif kind == "crm_edit" and f"003{n:012d}AAA" in self.crm:
+            self.load("Contact", f"003{n:012d}AAA", {"LastName": f"{name}-{n}"})
+        elif kind == "crm_delete" and f"003{n:012d}AAA" in self.crm:
+            self.crm.discard(f"003{n:012d}AAA")
+            self.session.delete(f"{self.emulator.url}/services/data/v59.0/sobjects/Contact/"
+                                f"003{n:012d}AAA").raise_for_status()
+        elif kind == "convert" and f"00Q{n:012d}AAA" in self.crm:
+            self.crm.discard(f"00Q{n:012d}AAA")
+            self.admin("convert", {"lead_id": f"00Q{n:012d}AAA"})
+        elif kind == "reconfigure":  # a changed step decides all it covers again
+            integration = AggregateCache(self.app).get(integration_id("salesforce"))
+            current = integration.configuration()
+            steps = tuple(replace(s, sequence_mappings=() if s.sequence_mappings else (
+                SequenceMapping("*", "seq-1"),)) if s.name == "Contacts to People" else s
+                for s in current.steps)
+            apply_configuration(self.app, replace(current, profile="custom", steps=steps),
+                                "tm-alice", "test")
+        elif kind == "app_edit":
+            self.lines([{"kind": "person", "id": f"p-{n}", "email": f"p{n}@example.com",
+                         "last_name": name, "account": "Acme" if n else None,
+                         "owner": ("tm-alice", "tm-bob")[n % 2],
+                         "status": "Working - Contacted" if name == "Ada" else None,
+                         "at": self.at.isoformat()}])
+        elif kind == "activity":
+            self.lines([{"kind": "email", "id": f"e-{n}", "person": f"p-{n}",
+                         "subject": name, "body": f"About {name}", "at": self.at.isoformat()}])
+        elif kind == "sync":
+            assert run_sync(self.app, "tm-alice", self.at).outcome == "succeeded"
+        elif kind == "tick":
+            self.admin("clock", {"advance": 600})
+
+    def load(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
+        self.crm.add(record_id)
+        self.admin("load", {sobject: [{"Id": record_id, **fields}]})
+
+    def close(self) -> None:
+        self.app.close()
+        self.app.database.dispose()
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[
+    HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(operations)
+def test_a_run_replayed_with_unchanged_code_reports_no_difference(
+        emulator: RunningEmulator, ops: list[tuple[str, int, str]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        history = History(emulator, Path(tmp))
+        try:
+            for operation in [*ops, ("sync", 0, "")]:
+                history.apply(*operation)
+            calls = history.calls()
+            head = history.app.recorder.max_notification_id()
+            for run in views.logs(caught_up(history.app), None):
+                result = replay_run(history.app, run["run_id"])
+                assert result.differences == [], result.differences
+                assert result.same, result.to_json()
+                assert result.not_replayed == []
+            assert history.calls() == calls
+            assert history.app.recorder.max_notification_id() == head
+        finally:
+            history.close()
