@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
-from eventsourcing.persistence import JSONTranscoder, Mapper
+from eventsourcing.persistence import JSONTranscoder, Mapper, Notification
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.session import open_store
@@ -69,28 +69,29 @@ def build_log(app: SyncLedger, events: int) -> None:
             print(f"  built {done:>9,} events ({rate:,.0f} events/s)", flush=True)
 
 
-def bare_read(app: SyncLedger) -> int:
+def read_pages(app: SyncLedger, each: Callable[[Notification], object] | None = None) -> int:
+    """The whole log through the library's recorder in pages, `each` applied to every
+    notification; returns how many were read."""
     start, count = 0, 0
     while True:
         page = app.recorder.select_notifications(start=start + 1, limit=PAGE)
         if not page:
             return count
+        if each is not None:
+            for notification in page:
+                each(notification)
         count += len(page)
         start = page[-1].id
+
+
+def bare_read(app: SyncLedger) -> int:
+    return read_pages(app)
 
 
 def parsed_read(app: SyncLedger) -> int:
     """The bare read plus one json.loads per event: the least any pass that looks inside the
     events pays, whatever it does with them."""
-    start, count = 0, 0
-    while True:
-        page = app.recorder.select_notifications(start=start + 1, limit=PAGE)
-        if not page:
-            return count
-        for notification in page:
-            json.loads(notification.state)
-        count += len(page)
-        start = page[-1].id
+    return read_pages(app, lambda notification: json.loads(notification.state))
 
 
 def library_read(app: SyncLedger) -> int:
@@ -99,15 +100,7 @@ def library_read(app: SyncLedger) -> int:
     transcoder = JSONTranscoder()
     app.register_transcodings(transcoder)
     mapper: Mapper[UUID] = Mapper(transcoder=transcoder)
-    start, count = 0, 0
-    while True:
-        page = app.recorder.select_notifications(start=start + 1, limit=PAGE)
-        if not page:
-            return count
-        for notification in page:
-            mapper.to_domain_event(notification)
-        count += len(page)
-        start = page[-1].id
+    return read_pages(app, mapper.to_domain_event)
 
 
 def timed(label: str, run: Callable[[], object], events: int) -> float:

@@ -14,20 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
+from emulated_world import EmulatedWorld
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncledger.adapters.event_store import SyncLedger
-from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.commands import views
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
 from syncledger.commands.configure import apply_configuration
-from syncledger.commands.connect import connect_salesforce
-from syncledger.commands.session import caught_up, open_store
+from syncledger.commands.session import caught_up
 from syncledger.commands.sync import run_sync
-from syncledger.domain.context import Context
 from syncledger.domain.ids import integration_id
 from syncledger.domain.steps import SequenceMapping
 from syncledger.emulator.server import RunningEmulator, running
@@ -54,27 +50,11 @@ def emulator() -> Iterator[RunningEmulator]:
         yield running_emulator
 
 
-class History:
+class History(EmulatedWorld):
     """One store and the emulator, driven through our own handlers."""
 
     def __init__(self, emulator: RunningEmulator, directory: Path) -> None:
-        self.emulator = emulator
-        self.directory = directory
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = str(emulator.ca_cert)
-        self.session.headers["Authorization"] = f"Bearer {emulator.token}"
-        self.admin("reset", {})
-        self.admin("load", {"User": USERS, "options": {"current_user": ALICE,
-                                                       "now": "2026-11-20T10:00:00Z"}})
-        self.app: SyncLedger = open_store(f"sqlite:///{directory / 'store.db'}")
-        connect_salesforce(self.app, SalesforceCredentials(
-            instance_url=emulator.url, access_token=emulator.token,
-            refresh_token=emulator.token, client_id="x", ca_cert=str(emulator.ca_cert)),
-            "production", "tm-alice")
-        integration = AggregateCache(self.app).get(integration_id("salesforce"))
-        integration.switch(True, Context("config:test", "tm-alice"))
-        self.app.save(integration)
+        super().__init__(emulator, directory, USERS, ALICE)
         self.at = datetime(2026, 11, 21, tzinfo=UTC)
         self.imports = 0
         self.crm: set[str] = set()
@@ -82,15 +62,6 @@ class History:
                     {"kind": "team_member", "id": "tm-bob", "email": "bob@team.example"},
                     {"kind": "sequence", "id": "seq-1", "name": "S",
                      "steps": [{"number": 1, "delay_days": 0}]}])
-
-    def admin(self, path: str, body: Any) -> Any:
-        response = self.session.post(f"{self.emulator.url}/__emulator__/{path}", json=body)
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-    def calls(self) -> dict[str, int]:
-        stats = self.session.get(f"{self.emulator.url}/__emulator__/stats").json()
-        return dict(stats["api_calls"])
 
     def lines(self, lines: list[dict[str, Any]]) -> None:
         self.imports += 1
@@ -142,10 +113,6 @@ class History:
     def load(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
         self.crm.add(record_id)
         self.admin("load", {sobject: [{"Id": record_id, **fields}]})
-
-    def close(self) -> None:
-        self.app.close()
-        self.app.database.dispose()
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[

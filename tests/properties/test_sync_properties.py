@@ -11,20 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
+from emulated_world import EmulatedWorld
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncledger.adapters.event_store import SyncLedger
-from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.commands import views
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
-from syncledger.commands.connect import connect_salesforce
-from syncledger.commands.session import caught_up, open_store
+from syncledger.commands.session import caught_up
 from syncledger.commands.sync import RunReport, run_sync
-from syncledger.domain.context import Context
-from syncledger.domain.ids import integration_id
 from syncledger.emulator.server import RunningEmulator, running
 
 ALICE = "005000000000001AAA"
@@ -48,40 +42,15 @@ def emulator() -> Iterator[RunningEmulator]:
         yield running_emulator
 
 
-class World:
+class World(EmulatedWorld):
     def __init__(self, emulator: RunningEmulator, directory: Path) -> None:
-        self.emulator = emulator
-        self.directory = directory
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = str(emulator.ca_cert)
-        self.session.headers["Authorization"] = f"Bearer {emulator.token}"
-        self.admin("reset", {})
-        self.admin("load", {"User": USERS, "options": {"current_user": ALICE,
-                                                       "now": "2026-11-20T10:00:00Z"}})
-        self.app: SyncLedger = open_store(f"sqlite:///{directory / 'store.db'}")
-        connect_salesforce(self.app, SalesforceCredentials(
-            instance_url=emulator.url, access_token=emulator.token,
-            refresh_token=emulator.token, client_id="x", ca_cert=str(emulator.ca_cert)),
-            "production", "tm-alice")
-        integration = AggregateCache(self.app).get(integration_id("salesforce"))
-        integration.switch(True, Context("config:test", "tm-alice"))
-        self.app.save(integration)
+        super().__init__(emulator, directory, USERS, ALICE)
         self.imports = 0
         self.at = datetime(2026, 11, 21, tzinfo=UTC)
 
-    def admin(self, path: str, body: Any) -> Any:
-        response = self.session.post(f"{self.emulator.url}/__emulator__/{path}", json=body)
-        response.raise_for_status()
-        return response.json() if response.content else None
-
-    def dump(self) -> dict[str, list[dict[str, Any]]]:
-        response = self.session.get(f"{self.emulator.url}/__emulator__/dump")
-        return response.json()  # type: ignore[no-any-return]
-
     def writes(self) -> int:
-        calls = self.session.get(f"{self.emulator.url}/__emulator__/stats").json()["api_calls"]
-        return int(calls["collections"] + calls["sobject_write"])
+        calls = self.calls()
+        return calls["collections"] + calls["sobject_write"]
 
     def apply(self, operation: tuple[str, int, str]) -> None:
         kind, n, name = operation
@@ -127,10 +96,6 @@ class World:
             assert sum(report.counts[k]["created"] for k in kinds) == created, kinds
             assert sum(report.counts[k]["updated"] for k in kinds) == updated, kinds
         return report
-
-    def close(self) -> None:
-        self.app.close()
-        self.app.database.dispose()
 
 
 def crm_changes(before: dict[str, list[dict[str, Any]]], after: dict[str, list[dict[str, Any]]],
