@@ -230,7 +230,8 @@ class _Rebuilt:
 
     def _known(self, sobject: str) -> list[dict[str, Any]]:
         """The records of the object mirrored before the run that a full pull returned
-        unchanged and the run decided something about (a reset step decides on them again).
+        unchanged and the run decided something about (a reset step decides on them again),
+        and those skipped or converted before, which it skips again without a trace.
 
         The run kept no trace of an unchanged record it decided nothing about: it may have
         been deleted in the CRM meanwhile, so it is not returned (today's code, deciding
@@ -248,8 +249,9 @@ class _Rebuilt:
             if mirror is None or mirror.content_hash is None:
                 continue  # never observed nor written: the CRM's answer is unknown
             at = decided_at.get(mirror.person) if mirror.person else None
-            if at is None and mirror_id not in self.touched:
-                continue
+            if at is None and mirror_id not in self.touched and not (
+                    mirror.skipped or mirror.converted):
+                continue  # a skipped or converted record is skipped again, silently
             final = self.states.get(mirror_id, mirror)
             # An unchanged record's SystemModstamp was not observed; the run kept it only
             # as the business time of what it decided about the record's person.

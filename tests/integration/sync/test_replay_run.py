@@ -173,7 +173,9 @@ def test_every_rule_replays_the_same(sqlite_store: SyncLedger, tmp_path: Path,
                        options={"external_id_fields": key_fields}) as org:
         org.load(Lead=[lead(1), lead(2, Email="same@example.com")],
                  Contact=[contact(1), contact(2), contact(3, Email="contact2@example.com"),
-                          contact(4, Email="same@example.com", HasOptedOutOfEmail=True)])
+                          contact(4, Email="same@example.com", HasOptedOutOfEmail=True),
+                          # a duplicate the reset step below skips again, recording nothing
+                          contact(5), contact(6, Email="contact5@example.com")])
         at = "2026-11-20T09:00:00Z"
         org.import_lines([
             person(1), person(2, email="broken@localhost"),
