@@ -18,6 +18,17 @@ from syncledger.domain.ids import integration_id
 from syncledger.emulator.server import RunningEmulator
 
 
+def connect_enabled(app: SyncLedger, emulator: RunningEmulator) -> None:
+    """Connect the store to the emulator as tm-alice and switch the integration on."""
+    connect_salesforce(app, SalesforceCredentials(
+        instance_url=emulator.url, access_token=emulator.token,
+        refresh_token=emulator.token, client_id="x", ca_cert=str(emulator.ca_cert)),
+        "production", "tm-alice")
+    integration = AggregateCache(app).get(integration_id("salesforce"))
+    integration.switch(True, Context("config:test", "tm-alice"))
+    app.save(integration)
+
+
 class EmulatedWorld:
     def __init__(self, emulator: RunningEmulator, directory: Path,
                  users: list[dict[str, Any]], current_user: str) -> None:
@@ -31,13 +42,7 @@ class EmulatedWorld:
         self.admin("load", {"User": users, "options": {"current_user": current_user,
                                                        "now": "2026-11-20T10:00:00Z"}})
         self.app: SyncLedger = open_store(f"sqlite:///{directory / 'store.db'}")
-        connect_salesforce(self.app, SalesforceCredentials(
-            instance_url=emulator.url, access_token=emulator.token,
-            refresh_token=emulator.token, client_id="x", ca_cert=str(emulator.ca_cert)),
-            "production", "tm-alice")
-        integration = AggregateCache(self.app).get(integration_id("salesforce"))
-        integration.switch(True, Context("config:test", "tm-alice"))
-        self.app.save(integration)
+        connect_enabled(self.app, emulator)
 
     def admin(self, path: str, body: Any) -> Any:
         response = self.session.post(f"{self.emulator.url}/__emulator__/{path}", json=body)

@@ -12,13 +12,9 @@ from typing import Any
 
 import pytest
 import requests
+from emulated_world import connect_enabled
 
-from syncledger.adapters.salesforce.client import SalesforceCredentials
-from syncledger.commands.aggregate_cache import AggregateCache
-from syncledger.commands.connect import connect_salesforce
 from syncledger.commands.session import store_session
-from syncledger.domain.context import Context
-from syncledger.domain.ids import integration_id
 from syncledger.emulator.server import running
 
 
@@ -138,13 +134,7 @@ def test_replay_run_through_the_command_line(store: str, tmp_path: Path) -> None
                                 "options": {"current_user": "005000000000001AAA"}}
                  ) as emulator:
         with store_session(store) as app:
-            connect_salesforce(app, SalesforceCredentials(
-                instance_url=emulator.url, access_token=emulator.token,
-                refresh_token=emulator.token, client_id="x", ca_cert=str(emulator.ca_cert)),
-                "production", "tm-alice")
-            integration = AggregateCache(app).get(integration_id("salesforce"))
-            integration.switch(True, Context("config:test", "tm-alice"))
-            app.save(integration)
+            connect_enabled(app, emulator)
         imported(store, tmp_path / "a.jsonl", [ADA, {**GRACE, "last_name": "Hopper",
                                                      "account": "Navy"}])
         synced = json.loads(run(store, "--as", "tm-alice", "sync", "--json").stdout)

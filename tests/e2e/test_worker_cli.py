@@ -9,26 +9,16 @@ import sys
 from pathlib import Path
 
 import requests
+from emulated_world import connect_enabled
 
-from syncledger.adapters.salesforce.client import SalesforceCredentials
-from syncledger.commands.aggregate_cache import AggregateCache
-from syncledger.commands.connect import connect_salesforce
 from syncledger.commands.session import store_session
-from syncledger.domain.context import Context
-from syncledger.domain.ids import integration_id
 from syncledger.emulator.generate import generate_salesforce
 from syncledger.emulator.server import RunningEmulator, running
 
 
 def connect(store: str, emulator: RunningEmulator) -> None:
     with store_session(store) as app:
-        connect_salesforce(app, SalesforceCredentials(
-            instance_url=emulator.url, access_token=emulator.token,
-            refresh_token=emulator.token, client_id="x", ca_cert=str(emulator.ca_cert)),
-            "production", "tm-alice")
-        integration = AggregateCache(app).get(integration_id("salesforce"))
-        integration.switch(True, Context("config:test", "tm-alice"))
-        app.save(integration)
+        connect_enabled(app, emulator)
 
 
 def cli(store: str, *args: str) -> list[str]:

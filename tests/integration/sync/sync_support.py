@@ -28,6 +28,10 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 ALICE = "005000000000001AAA"
 BOB = "005000000000002AAA"
 STRANGER = "005000000000009AAA"
+STATUSES = [{"Id": "01J000000000001AAA", "MasterLabel": "Open - Not Contacted",
+             "ApiName": "Open - Not Contacted", "IsDefault": True, "SortOrder": 1},
+            {"Id": "01J000000000002AAA", "MasterLabel": "Replied", "ApiName": "Replied",
+             "SortOrder": 2}]
 USERS = [
     {"Id": ALICE, "FirstName": "Alice", "LastName": "A", "Email": "alice@team.example",
      "Username": "alice@crm", "IsActive": True},
@@ -103,3 +107,10 @@ def connected_org(app: SyncLedger, tmp: Path, options: dict[str, Any] | None = N
         org = Org(app, emulator, tmp, session)
         org.import_lines(TEAM)
         yield org
+
+
+def person(n: int, **extra: Any) -> dict[str, Any]:
+    """App person n as an import line."""
+    return {"kind": "person", "id": f"p-{n}", "email": f"person{n}@example.com",
+            "first_name": f"P{n}", "last_name": f"Person{n}", "account": f"Acct{n}",
+            "owner": "tm-alice", **extra}

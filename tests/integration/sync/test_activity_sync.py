@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from sync_support import connected_org
+from sync_support import STATUSES, connected_org, person
 
 from syncledger.adapters.event_store import SyncLedger
-
-STATUSES = [{"Id": "01J000000000001AAA", "MasterLabel": "Open - Not Contacted",
-             "ApiName": "Open - Not Contacted", "IsDefault": True, "SortOrder": 1},
-            {"Id": "01J000000000002AAA", "MasterLabel": "Replied", "ApiName": "Replied",
-             "SortOrder": 2}]
-
-
-def person(n: int, **extra: Any) -> dict[str, Any]:
-    return {"kind": "person", "id": f"p-{n}", "email": f"person{n}@example.com",
-            "first_name": f"P{n}", "last_name": f"Person{n}", "account": f"Acct{n}",
-            "owner": "tm-alice", **extra}
-
 
 ACTIVITIES = [
     {"kind": "email", "id": "e-1", "person": "p-1", "at": "2026-11-01T23:30:00Z",

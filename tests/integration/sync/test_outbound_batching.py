@@ -7,26 +7,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from sync_support import ALICE, BOB, Org, connected_org
+from sync_support import ALICE, BOB, STATUSES, Org, connected_org, person
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.configure import apply_configuration
 from syncledger.commands.sync_outbound import PLAN_CHUNK
 from syncledger.domain.ids import integration_id
-
-STATUSES = [{"Id": "01J000000000001AAA", "MasterLabel": "Open - Not Contacted",
-             "ApiName": "Open - Not Contacted", "IsDefault": True, "SortOrder": 1},
-            {"Id": "01J000000000002AAA", "MasterLabel": "Replied", "ApiName": "Replied",
-             "SortOrder": 2}]
-
-
-def person(n: int, **extra: Any) -> dict[str, Any]:
-    return {"kind": "person", "id": f"p-{n}", "email": f"person{n}@example.com",
-            "first_name": f"P{n}", "last_name": f"Person{n}", "account": f"Acct{n}",
-            "owner": "tm-alice", **extra}
 
 
 def spent(org: Org, before: dict[str, int]) -> Counter[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_support import ALICE, BOB, NOW, Org, connected_org
+from sync_support import ALICE, BOB, NOW, Org, connected_org, person
 from typer.testing import CliRunner
 
 from syncledger.adapters.event_store import SyncLedger
@@ -40,12 +40,6 @@ def contact(n: int, owner: str = ALICE, **extra: Any) -> dict[str, Any]:
 def lead(n: int, owner: str = ALICE, **extra: Any) -> dict[str, Any]:
     return {"Id": f"00Q{n:012d}AAA", "FirstName": f"L{n}", "LastName": f"Lead{n}",
             "Email": f"lead{n}@example.com", "Company": f"Co{n}", "OwnerId": owner, **extra}
-
-
-def person(n: int, **extra: Any) -> dict[str, Any]:
-    return {"kind": "person", "id": f"p-{n}", "email": f"person{n}@example.com",
-            "first_name": f"P{n}", "last_name": f"Person{n}", "account": f"Acct{n}",
-            "owner": "tm-alice", **extra}
 
 
 def replayed(org: Org, run_id: str) -> RunReplay:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sync_support import ALICE, BOB, connected_org
+from sync_support import ALICE, BOB, connected_org, person
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import views
@@ -21,12 +21,6 @@ def contact(n: int, **extra: Any) -> dict[str, Any]:
 def lead(n: int, **extra: Any) -> dict[str, Any]:
     return {"Id": f"00Q000000000{n:03d}AAA", "FirstName": f"L{n}", "LastName": f"Lead{n}",
             "Email": f"lead{n}@example.com", "Company": f"Co{n}", "OwnerId": ALICE, **extra}
-
-
-def person(n: int, **extra: Any) -> dict[str, Any]:
-    return {"kind": "person", "id": f"p-{n}", "email": f"person{n}@example.com",
-            "first_name": f"P{n}", "last_name": f"Person{n}", "account": f"Acct{n}",
-            "owner": "tm-alice", **extra}
 
 
 def test_a_deleted_record_marks_the_link_and_a_merged_one_moves_it(sqlite_store: SyncLedger,
