@@ -84,10 +84,6 @@ def read_pages(app: SyncLedger, each: Callable[[Notification], object] | None = 
         start = page[-1].id
 
 
-def bare_read(app: SyncLedger) -> int:
-    return read_pages(app)
-
-
 def parsed_read(app: SyncLedger) -> int:
     """The bare read plus one json.loads per event: the least any pass that looks inside the
     events pays, whatever it does with them."""
@@ -133,7 +129,7 @@ def main() -> None:
                 print(f"  built in {time.perf_counter() - started:.0f} s")
             events = app.recorder.max_notification_id() or 0
             print(f"\n{events:,} events, {app.store.kind}; projections: {', '.join(LIVE)}\n")
-            bare = timed("bare read (pages of 2000)", lambda: bare_read(app), events)
+            bare = timed("bare read (pages of 2000)", lambda: read_pages(app), events)
             rebuilt = timed("rebuild all projections", lambda: rebuild(
                 app, list(LIVE.values())), events)
             result = None
@@ -143,7 +139,7 @@ def main() -> None:
                 result = verify(app)
 
             verified = timed("verify", check, events)
-            again = timed("bare read, again", lambda: bare_read(app), events)
+            again = timed("bare read, again", lambda: read_pages(app), events)
             parsed = timed("bare read + json.loads per event", lambda: parsed_read(app),
                            events)
             as_events = timed("library read as domain events", lambda: library_read(app),

@@ -32,7 +32,6 @@ import os
 import pstats
 import re
 import secrets
-import socket
 import sys
 import tempfile
 import time
@@ -46,7 +45,6 @@ from typing import Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper
@@ -54,6 +52,7 @@ from eventsourcing.persistence import Mapper
 import syncledger
 from syncledger.adapters.database import open_database
 from syncledger.adapters.event_store import SyncLedger, create_tables
+from syncledger.adapters.postgres_admin import create_database, drop_database, listening
 from syncledger.adapters.store_url import StoreURL
 from syncledger.commands.app_import import LINES_PER_BATCH, import_file
 from syncledger.commands.sample_app_data import app_lines, write_app_data
@@ -73,16 +72,6 @@ ACTOR = "bench"
 
 # -- stores -----------------------------------------------------------------------------------
 
-def postgres_listening(url: str) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432),
-                                      timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @dataclass
 class Backend:
     name: str
@@ -100,14 +89,11 @@ class Backend:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{path}{suffix}").unlink(missing_ok=True)
             return
-        name = f"syncledger_bench_{secrets.token_hex(6)}"
-        with psycopg.connect(self.admin_url, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
+        url = create_database(self.admin_url, "syncledger_bench")
         try:
-            yield urlsplit(self.admin_url)._replace(path=f"/{name}").geturl()
+            yield url
         finally:
-            with psycopg.connect(self.admin_url, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            drop_database(self.admin_url, url)
 
 
 class PlainLedger(SyncLedger):
@@ -387,12 +373,10 @@ def main() -> None:
         backends = [Backend("sqlite", workdir)]
         if args.skip_postgres:
             say("PostgreSQL skipped (--skip-postgres)")
-        elif not postgres_listening(args.postgres):
+        elif not listening(args.postgres):
             say(f"PostgreSQL skipped: nothing listens at {urlsplit(args.postgres).netloc}")
         else:
-            backends.append(Backend("postgres", workdir,
-                                    args.postgres.replace("postgresql+psycopg://",
-                                                          "postgresql://")))
+            backends.append(Backend("postgres", workdir, args.postgres))
         for backend in backends:
             run_backend(backend, path, people, rows)
         run_memory(backends[0], source, (sizes[0], sizes[1]), rows)
