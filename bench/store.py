@@ -48,6 +48,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper
+from report import Row, table_lines
 
 import syncledger
 from syncledger.adapters.database import open_database
@@ -215,17 +216,6 @@ def measure_memory(url: str, path: Path) -> int:
 
 # -- report -----------------------------------------------------------------------------------
 
-@dataclass
-class Row:
-    backend: str
-    measure: str
-    figure: str
-    baseline: str
-    ratio: float | None
-    target: str
-    met: bool | None
-
-
 def say(message: str) -> None:
     print(message, flush=True)
 
@@ -281,16 +271,17 @@ def run_backend(backend: Backend, path: Path, people: int, rows: list[Row]) -> N
         f" rebuild all live/bare read {(rebuilt / live_s) / (read / read_s):.3f}x); "
         f"(d) encrypted/unencrypted {ratio_d:.2f}x")
     rows += [
-        Row(name, "(a) import_file", rate(events, seconds), f"bare save {rate(events, bare_s)}",
-            ratio_a, ">= 0.5x", ratio_a >= 0.5),
-        Row(name, "(b) catch_up people", rate(caught, people_s),
-            f"bare read {rate(read, read_s)}", ratio_b, ">= 0.25x", ratio_b >= 0.25),
-        Row(name, "    read_all (decoded)", rate(decoded, decoded_s), "bare read",
-            (decoded / decoded_s) / (read / read_s), "context", None),
-        Row(name, "    rebuild all live", rate(rebuilt, live_s), "bare read",
-            (rebuilt / live_s) / (read / read_s), "context", None),
-        Row(name, "(d) encrypted import", rate(events, seconds),
-            f"unencrypted {rate(plain_events, plain_s)}", ratio_d, ">= 0.7x", ratio_d >= 0.7),
+        Row("(a) import_file", rate(events, seconds), f"bare save {rate(events, bare_s)}",
+            ratio_a, ">= 0.5x", ratio_a >= 0.5, store=name),
+        Row("(b) catch_up people", rate(caught, people_s),
+            f"bare read {rate(read, read_s)}", ratio_b, ">= 0.25x", ratio_b >= 0.25, store=name),
+        Row("    read_all (decoded)", rate(decoded, decoded_s), "bare read",
+            (decoded / decoded_s) / (read / read_s), "context", None, store=name),
+        Row("    rebuild all live", rate(rebuilt, live_s), "bare read",
+            (rebuilt / live_s) / (read / read_s), "context", None, store=name),
+        Row("(d) encrypted import", rate(events, seconds),
+            f"unencrypted {rate(plain_events, plain_s)}", ratio_d, ">= 0.7x", ratio_d >= 0.7,
+            store=name),
     ]
 
 
@@ -310,9 +301,9 @@ def run_memory(backend: Backend, source: Path, sizes: tuple[int, int], rows: lis
     per_person = (peaks[1] - peaks[0]) / (large - small)
     say(f"ratio {ratio:.2f}x for {large / small:.0f}x the people "
         f"({per_person:,.0f} bytes more per extra person)")
-    rows.append(Row(backend.name, f"(c) peak memory {large:,}/{small:,}",
+    rows.append(Row(f"(c) peak memory {large:,}/{small:,}",
                     f"{peaks[1] / 2**20:.1f} MiB", f"{peaks[0] / 2**20:.1f} MiB", ratio,
-                    "~1x (flat)", ratio <= 1.25))
+                    "~1x (flat)", ratio <= 1.25, store=backend.name))
 
 
 def run_profile(backend: Backend, source: Path, people: int, top: int = 25) -> None:
@@ -325,20 +316,6 @@ def run_profile(backend: Backend, source: Path, people: int, top: int = 25) -> N
     path.unlink()
     ours = re.escape(str(Path(syncledger.__file__).parent)) + r"/(?!\.venv/|build/)"
     pstats.Stats(profile, stream=sys.stdout).sort_stats("cumulative").print_stats(ours, top)
-
-
-def print_table(rows: list[Row]) -> None:
-    header = ("store", "measure", "figure", "baseline", "ratio", "target", "met")
-    table = [header] + [
-        (r.backend, r.measure, r.figure, r.baseline,
-         "" if r.ratio is None else f"{r.ratio:.2f}x", r.target,
-         "" if r.met is None else ("yes" if r.met else "NO")) for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    say("")
-    for number, line in enumerate(table):
-        say("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
-        if number == 0:
-            say("  ".join("-" * width for width in widths))
 
 
 def main() -> None:
@@ -383,7 +360,9 @@ def main() -> None:
         if args.profile:
             run_profile(backends[0], source, args.profile)
 
-    print_table(rows)
+    say("")
+    for line in table_lines(rows):
+        say(line)
     say(f"\n(c) on {backends[0].name} only: memory is the Python process's. Whole run: "
         f"{time.perf_counter() - started:.0f} s")
 

@@ -44,7 +44,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,7 @@ from typing import Any
 import requests
 import simple_salesforce
 from cryptography.fernet import Fernet
+from report import Row, table_lines
 
 import syncledger
 from syncledger.adapters.event_store import SyncLedger
@@ -428,16 +428,6 @@ def profile_inbound(size: int, directory: Path, top: int = 25) -> str:
 
 # -- the report --------------------------------------------------------------------------------
 
-@dataclass
-class Row:
-    measure: str
-    figure: str
-    baseline: str
-    ratio: float | None
-    target: str
-    met: bool | None
-
-
 def rate(records: int, seconds: float) -> str:
     return f"{records / seconds:,.0f} rec/s"
 
@@ -508,19 +498,6 @@ def incremental_rows(small: dict[str, Any], large: dict[str, Any]) -> list[Row]:
         calls_row(f"(c) {CHANGES} changes, {large['size'] // 1000}k org: API calls",
                   max(b["calls_total"]), 1),
     ]
-
-
-def print_table(rows: list[Row]) -> None:
-    header = ("measure", "figure", "baseline", "ratio", "target", "met")
-    table = [header] + [
-        (r.measure, r.figure, r.baseline, "" if r.ratio is None else f"{r.ratio:.2f}x",
-         r.target, "" if r.met is None else ("yes" if r.met else "NO")) for r in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    print()
-    for number, line in enumerate(table):
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
-        if number == 0:
-            print("  ".join("-" * width for width in widths))
 
 
 def phases_text(sync: dict[str, Any], digits: int = 1) -> str:
@@ -637,7 +614,9 @@ def run_all(args: argparse.Namespace) -> None:
     rows += outbound_rows(outbound_result)
     if small_org != sizes[-1]:
         rows += incremental_rows(inbound[small_org], inbound[sizes[-1]])
-    print_table(rows)
+    print()
+    for line in table_lines(rows):
+        print(line)
     total = time.perf_counter() - started
     print(f"\nMeasured: syncledger at {code_version()}")
     print(f"Whole run: {total / 60:.1f} min"
