@@ -114,3 +114,15 @@ def person(n: int, **extra: Any) -> dict[str, Any]:
     return {"kind": "person", "id": f"p-{n}", "email": f"person{n}@example.com",
             "first_name": f"P{n}", "last_name": f"Person{n}", "account": f"Acct{n}",
             "owner": "tm-alice", **extra}
+
+
+def contact(n: int, owner: str = ALICE, **extra: Any) -> dict[str, Any]:
+    """CRM Contact n as the emulator loads it."""
+    return {"Id": f"003{n:012d}AAA", "FirstName": f"C{n}", "LastName": f"Last{n}",
+            "Email": f"contact{n}@example.com", "OwnerId": owner, **extra}
+
+
+def lead(n: int, owner: str = ALICE, **extra: Any) -> dict[str, Any]:
+    """CRM Lead n as the emulator loads it."""
+    return {"Id": f"00Q{n:012d}AAA", "FirstName": f"L{n}", "LastName": f"Lead{n}",
+            "Email": f"lead{n}@example.com", "Company": f"Co{n}", "OwnerId": owner, **extra}

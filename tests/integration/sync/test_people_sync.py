@@ -4,19 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sync_support import ALICE, BOB, STRANGER, connected_org
+from sync_support import BOB, STRANGER, connected_org, contact, lead
 
 from syncledger.adapters.event_store import SyncLedger
-
-
-def contact(n: int, owner: str = ALICE, **extra: object) -> dict[str, object]:
-    return {"Id": f"003000000000{n:03d}AAA", "FirstName": f"C{n}", "LastName": f"Last{n}",
-            "Email": f"contact{n}@example.com", "OwnerId": owner, **extra}
-
-
-def lead(n: int, owner: str = ALICE, **extra: object) -> dict[str, object]:
-    return {"Id": f"00Q000000000{n:03d}AAA", "FirstName": f"L{n}", "LastName": f"Lead{n}",
-            "Email": f"lead{n}@example.com", "Company": f"Co{n}", "OwnerId": owner, **extra}
 
 
 def test_inbound_contacts_and_leads_become_people_and_a_second_sync_records_nothing(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_support import ALICE, BOB, NOW, Org, connected_org, person
+from sync_support import BOB, NOW, Org, connected_org, contact, lead, person
 from typer.testing import CliRunner
 
 from syncledger.adapters.event_store import SyncLedger
@@ -30,16 +30,6 @@ from syncledger.domain.ownership import (
 from syncledger.domain.steps import SequenceMapping
 from syncledger.replay.run_record import UnknownRun
 from syncledger.replay.run_replay import RunReplay, replay_run
-
-
-def contact(n: int, owner: str = ALICE, **extra: Any) -> dict[str, Any]:
-    return {"Id": f"003{n:012d}AAA", "FirstName": f"C{n}", "LastName": f"Last{n}",
-            "Email": f"contact{n}@example.com", "OwnerId": owner, **extra}
-
-
-def lead(n: int, owner: str = ALICE, **extra: Any) -> dict[str, Any]:
-    return {"Id": f"00Q{n:012d}AAA", "FirstName": f"L{n}", "LastName": f"Lead{n}",
-            "Email": f"lead{n}@example.com", "Company": f"Co{n}", "OwnerId": owner, **extra}
 
 
 def replayed(org: Org, run_id: str) -> RunReplay:
