@@ -13,6 +13,7 @@ from eventsourcing.persistence import JSONTranscoder, TranscodingNotRegisteredEr
 
 _new = object.__new__
 _set = object.__setattr__
+_UNKNOWN = SafeUUID.unknown  # read once: an enum member lookup costs as much as the rest
 
 
 def uuid_from_hex(value: str) -> UUID:
@@ -21,7 +22,7 @@ def uuid_from_hex(value: str) -> UUID:
         return UUID(value)
     uuid = _new(UUID)
     _set(uuid, "int", int(value, 16))
-    _set(uuid, "is_safe", SafeUUID.unknown)
+    _set(uuid, "is_safe", _UNKNOWN)
     return uuid
 
 

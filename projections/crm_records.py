@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Column, Connection, MetaData, String, Table, sel
 
 from syncledger.domain.crm_record import CrmRecord
 from syncledger.projections.base import Batch, Projection
+from syncledger.projections.bulk_rows import insert_rows, update_rows
 
 
 class CrmRecords(Projection):
@@ -59,12 +60,9 @@ class CrmRecords(Projection):
                 row["converted"] = True
             elif kind == "Removed":
                 row["deleted"] = True
-        for uuid, row in rows.items():
-            if uuid in existing:
-                connection.execute(table.update().where(table.c.uuid == uuid), row)
-        fresh = [row for uuid, row in rows.items() if uuid not in existing]
-        if fresh:
-            connection.execute(table.insert(), fresh)
+        update_rows(connection, table, [row for uuid, row in rows.items() if uuid in existing])
+        insert_rows(connection, table, [row for uuid, row in rows.items()
+                                        if uuid not in existing])
 
 
 def by_emails(connection: Connection, table: Table, crm: str, org: str,

@@ -14,13 +14,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    bindparam,
     select,
 )
 
 from syncledger.domain.person import Person
 from syncledger.domain.privacy import FORGOTTEN
 from syncledger.projections.base import Batch, Projection
+from syncledger.projections.bulk_rows import insert_rows, update_rows
 
 ROW_KEYS = ("id", "email", "first_name", "last_name", "account", "owner", "status",
             "inbox_category", "flags", "lists", "fields", "sequence", "links")
@@ -64,14 +64,9 @@ class PeopleView(Projection):
         existing = set(rows)
         for _, event in events:
             apply_event(rows, event)
-        changed = [row for uuid, row in rows.items() if uuid in wanted]
-        updated = [{**row, "row_uuid": row["uuid"]} for row in changed if row["uuid"] in existing]
-        if updated:
-            connection.execute(table.update().where(table.c.uuid == bindparam("row_uuid")),
-                               updated)
-        fresh = [row for row in changed if row["uuid"] not in existing]
-        if fresh:
-            connection.execute(table.insert(), fresh)
+        update_rows(connection, table, [row for uuid, row in rows.items() if uuid in existing])
+        insert_rows(connection, table, [row for uuid, row in rows.items()
+                                        if uuid not in existing])
 
 
 def apply_event(rows: dict[str, dict[str, Any]], event: Any) -> None:

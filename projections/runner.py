@@ -66,14 +66,17 @@ def _process_batch(app: SyncLedger, projections: Sequence[Projection], names: li
                    decoded: dict[int, Any]) -> None:
     log = log_table(app)
     with app.database.writer.begin() as connection:
+        topics = {n.topic for n in notifications}
         for index, projection in enumerate(projections):
-            fresh = [n for n in notifications if n.id > positions[index]]
+            fresh = notifications if notifications[0].id > positions[index] else \
+                [n for n in notifications if n.id > positions[index]]
             if not fresh:
                 continue
             if projection.in_database:
                 projection.process_range(connection, log, fresh[0].id, fresh[-1].id)
             else:
-                todo = [(n.id, decoded[n.id]) for n in fresh if projection.wants(n.topic)]
+                wanted = {topic for topic in topics if projection.wants(topic)}
+                todo = [(n.id, decoded[n.id]) for n in fresh if n.topic in wanted]
                 if todo:
                     projection.process(connection, todo)
             # Tracked over the whole batch, read or not, so it is never read again.
@@ -85,7 +88,8 @@ def _decode_wanted(app: SyncLedger, projections: Sequence[Projection],
                    notifications: Sequence[Any]) -> dict[int, Any]:
     """Decode (and decrypt) only what some projection reads as events."""
     readers = [p for p in projections if not p.in_database]
-    wanted = [n for n in notifications if any(p.wants(n.topic) for p in readers)]
+    topics = {t for t in {n.topic for n in notifications} if any(p.wants(t) for p in readers)}
+    wanted = [n for n in notifications if n.topic in topics]
     _prefetch_keys(app, wanted)
     return {n.id: app.mapper.to_domain_event(n) for n in wanted}
 

@@ -1,0 +1,73 @@
+"""Many rows of a projection table written in one driver call.
+
+SQLAlchemy's executemany runs every parameter of every row through its type processors; for
+a catch-up over a long log that costs more than the database's own work. Here the statement
+is compiled once, JSON columns are encoded as SQLAlchemy's JSON type would (None as `null`),
+and the driver gets plain tuples or dicts in its own parameter style."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import JSON, Connection, Table, bindparam
+from sqlalchemy.engine.interfaces import Dialect
+
+KEY = "key_"  # the bound name of the primary key in updates (a column's own name is taken)
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        _execute(connection, table, "insert", rows)
+
+
+def update_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],
+                key: str = "uuid") -> None:
+    """Every column of each row, found by its `key` column."""
+    if rows:
+        _execute(connection, table, f"update:{key}", [{**row, KEY: row[key]} for row in rows])
+
+
+def _execute(connection: Connection, table: Table, kind: str,
+             rows: Sequence[dict[str, Any]]) -> None:
+    sql, names, positional = _compiled(table, kind, connection.dialect)
+    json_columns = _json_columns(table)
+    columns = [(name, name in json_columns) for name in names]
+    if positional:
+        params: list[Any] = [tuple([_json(row[name]) if encoded else row[name]
+                                    for name, encoded in columns]) for row in rows]
+    else:
+        params = [{name: _json(row[name]) if encoded else row[name]
+                   for name, encoded in columns} for row in rows]
+    connection.exec_driver_sql(sql, params)
+
+
+_EMPTY = {type(None): "null", list: "[]", dict: "{}"}
+
+
+def _json(value: Any) -> str:
+    # Most list, dict and sequence columns are empty: their text needs no encoder.
+    if not value and type(value) in _EMPTY:
+        return _EMPTY[type(value)]
+    return json.dumps(value)
+
+
+@lru_cache(maxsize=64)
+def _compiled(table: Table, kind: str, dialect: Dialect) -> tuple[str, tuple[str, ...], bool]:
+    if kind == "insert":
+        statement: Any = table.insert().values({c.name: bindparam(c.name) for c in table.c})
+    else:
+        key = kind.split(":", 1)[1]
+        statement = table.update().where(table.c[key] == bindparam(KEY)).values(
+            {c.name: bindparam(c.name) for c in table.c if c.name != key})
+    compiled = statement.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ()) if compiled.positional else \
+        tuple(compiled.binds)
+    return compiled.string, names, compiled.positional
+
+
+@lru_cache(maxsize=64)
+def _json_columns(table: Table) -> frozenset[str]:
+    return frozenset(c.name for c in table.c if isinstance(c.type, JSON))
