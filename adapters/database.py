@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, text
 
 from syncledger.adapters.store_url import StoreURL
 
@@ -24,6 +26,27 @@ class Database:
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """One process at a time creates tables and the library's insert function: two
+        running `CREATE OR REPLACE FUNCTION` at once on PostgreSQL fail with "tuple
+        concurrently updated". SQLite serialises its schema changes itself."""
+        if self.store.kind == "sqlite":
+            yield
+            return
+        with self.writer.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                   {"key": SCHEMA_LOCK})
+                connection.commit()
+
+
+SCHEMA_LOCK = 0x53594E43  # "SYNC": any fixed key, the same in every process
 
 
 def _sqlite_engine(store: StoreURL, immediate: bool) -> Engine:

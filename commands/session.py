@@ -17,8 +17,9 @@ from syncledger.projections.runner import catch_up
 def open_store(url: str | None) -> SyncLedger:
     store = StoreURL.from_env(url)
     database = open_database(store)
-    create_tables(database)
-    return SyncLedger(store, database)
+    with database.schema_lock():
+        create_tables(database)
+        return SyncLedger(store, database)
 
 
 @contextmanager
