@@ -6,7 +6,8 @@ per scenario:
       only in the org), in records/s and peak RSS, against a bare simple-salesforce
       `query_all` of the same records with the same SOQL fields in the same process; the API
       calls it used (emulator counters) next to the protocol minimum of ceil(N/2000) query
-      pages. Each size runs in a fresh subprocess of this script, as ru_maxrss is
+      pages; and, as the floor, a bare eventsourcing save of as many events as the run
+      recorded. Each size runs in a fresh subprocess of this script, as ru_maxrss is
       process-wide and never goes down;
   (b) the outbound sync of M app people (imported, no activities) that become Leads, in
       records/s, with its API calls next to the minimum of ceil(M/200) collections calls, and
@@ -52,6 +53,7 @@ import requests
 import simple_salesforce
 from cryptography.fernet import Fernet
 from report import Row, table_lines
+from store import measure_bare_save
 
 import syncledger
 from syncledger.adapters.event_store import SyncLedger
@@ -302,7 +304,9 @@ def inbound_scenario(size: int, directory: Path, incremental: bool = True) -> di
         app = connected_store(directory, emulator, team_file(directory))
         try:
             say(f"  inbound {size:,}: initial sync...")
+            head = app.recorder.max_notification_id() or 0
             result["sync"] = measured_sync(app, admin)
+            result["events"] = (app.recorder.max_notification_id() or 0) - head
             say(f"  inbound {size:,}: initial sync {result['sync']['seconds']:.1f} s; "
                 "bare query_all x2...")
             result["bare"] = bare_query_all(emulator, admin)
@@ -310,6 +314,10 @@ def inbound_scenario(size: int, directory: Path, incremental: bool = True) -> di
                 result["incremental"] = incremental_syncs(app, emulator, admin, unique)
         finally:
             close(app)
+    # The floor under any design that records what it reads: the library alone saving as
+    # many events as the run recorded (bench/store.py's bare save, on a fresh SQLite file).
+    result["floor_s"] = measure_bare_save(f"sqlite:///{directory / 'bare-save.db'}",
+                                          result["events"])
     return result
 
 
@@ -456,6 +464,12 @@ def inbound_rows(result: dict[str, Any]) -> list[Row]:
         rows.append(Row(f"    inbound steps alone {size:,}", rate(size, inbound_s),
                         f"query_all {rate(bare['records'], bare_s)}",
                         (size / inbound_s) / (bare["records"] / bare_s), "context", None))
+    if "floor_s" in result:
+        rows.append(Row(f"    library save of its {result['events']:,} events",
+                        rate(size, result["floor_s"]),
+                        f"query_all {rate(bare['records'], bare_s)}",
+                        (size / result["floor_s"]) / (bare["records"] / bare_s),
+                        "floor", None))
     return rows
 
 
@@ -525,6 +539,9 @@ def describe_inbound(result: dict[str, Any]) -> None:
         f", the sync's own {mib(sync['rss_peak'] - sync['rss_before'])} above"
     print(f"    memory: {mib(sync['rss_before'])} before the run (emulator org included), "
           f"peak {mib(sync['rss_peak'] or 0)}{own}; process ru_maxrss {mib(sync['ru_maxrss'])}")
+    if "floor_s" in result:
+        print(f"    events recorded: {result['events']:,} ({result['events'] / size:.1f} a "
+              f"record); the library's bare save of as many: {result['floor_s']:.1f} s")
     print(f"    bare query_all: {bare['records']:,} records in "
           f"{' / '.join(f'{s:.1f} s' for s in bare['seconds'])}, "
           f"{bare['calls_total']} API calls; SOQL: {bare['soql']}")
