@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 
 from syncledger.adapters.store_url import StoreURL
 
@@ -74,6 +74,19 @@ def _sqlite_engine(store: StoreURL, immediate: bool) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def drop_table(connection: Connection, name: str, personal: bool) -> None:
+    """Drop a table if it exists. On SQLite (secure_delete on) its freed pages are zeroed,
+    unless it held nothing personal: zeroing a large index costs more than building it."""
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite and not personal:
+        connection.exec_driver_sql("PRAGMA secure_delete=OFF")
+    try:
+        connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+    finally:
+        if sqlite and not personal:
+            connection.exec_driver_sql("PRAGMA secure_delete=ON")
 
 
 def open_database(store: StoreURL) -> Database:

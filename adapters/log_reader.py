@@ -1,63 +1,92 @@
-"""Reading the notification log in pages, as the library's `select_notifications` does,
-for the passes that read all of it (catch-up, rebuild, verify).
+"""Reading the notification log in pages, for the passes that read all of it (catch-up,
+rebuild, verify), as plain rows: in log order, or aggregate by aggregate over a span of
+aggregate ids.
 
-On SQLite the library builds each originator id with `UUID(str)` and each row through
-`sqlite3.Row`; over a long log that costs as much as reading the rows, so this reads plain
-tuples and builds the ids from their hex digits. PostgreSQL's driver returns UUIDs itself."""
+The library's `select_notifications` builds a Notification and a UUID for every row (on
+SQLite through `UUID(str)` and `sqlite3.Row`); over a long log that costs as much as reading
+the rows, and these passes only need the originator's hex digits."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
-from eventsourcing.persistence import Notification
+from sqlalchemy import select
 
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.adapters.transcoder import uuid_from_hex
+from syncledger.adapters.person_keys import person_keys
+from syncledger.adapters.plain_events import Row
 
 
-def read_notifications(app: SyncLedger, after: int, limit: int) -> Sequence[Notification]:
-    """Up to `limit` notifications with ids above `after`, in log order."""
-    if app.store.kind != "sqlite":
-        return app.recorder.select_notifications(start=after + 1, limit=limit)
-    table = app.recorder.events_table_name  # type: ignore[attr-defined]
-    datastore = app.recorder.datastore  # type: ignore[attr-defined]
-    with datastore.transaction(commit=False) as wrapper:
-        cursor = wrapper.sqlite_cursor
-        cursor.row_factory = None
-        cursor.execute(f"SELECT rowid, originator_id, originator_version, topic, state "
-                       f"FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT ?", (after, limit))
-        rows = cursor.fetchall()
-    return [Notification(id=rowid, originator_id=uuid_from_hex(originator), topic=topic,
-                         originator_version=version, state=state)
-            for rowid, originator, version, topic, state in rows]
+@dataclass(frozen=True)
+class IdSpan:
+    """Aggregate ids from `low` (inclusive) to `high` (exclusive; None: to the last), as 32
+    hex digits: the hex order of ids is their order in both databases' indexes."""
+
+    low: str
+    high: str | None
 
 
 @dataclass(frozen=True)
 class LogTable:
-    """Where the library keeps the log, for projections that read it inside the database."""
+    """Where the library keeps the log, and SQL over it (one dialect per database)."""
 
     kind: str  # "sqlite" or "postgres"
     name: str  # quoted, schema-qualified on PostgreSQL
 
-    def plain_rows(self, first: int, last: int, **paths: tuple[str, ...]) -> str:
-        """SQL for the events at positions first..last: columns `position`, `originator`
-        (32 hex digits), `version`, and one per path, named as given, holding the JSON text
-        at that path inside the stored state (NULL when absent); each state parsed once."""
+    @property
+    def position(self) -> str:
+        return "rowid" if self.kind == "sqlite" else "notification_id"
+
+    def id_literal(self, hex_digits: str) -> str:
+        # Only hex digits reach here (IdSpan's own, or validated by UUID()).
+        value = UUID(hex_digits).hex if self.kind == "sqlite" else str(UUID(hex_digits))
+        return f"'{value}'" if self.kind == "sqlite" else f"'{value}'::uuid"
+
+    def positions(self, first: int, last: int) -> str:
+        return f"{self.position} BETWEEN {int(first)} AND {int(last)}"
+
+    def span(self, span: IdSpan, head: int, alias: str = "") -> str:
+        """The events of the aggregates in the span, up to position `head` (columns of the
+        table named `alias`, if given)."""
+        prefix = f"{alias}." if alias else ""
+        condition = f"{prefix}originator_id >= {self.id_literal(span.low)}"
+        if span.high is not None:
+            condition += f" AND {prefix}originator_id < {self.id_literal(span.high)}"
+        return f"{condition} AND {prefix}{self.position} <= {int(head)}"
+
+    def plain_rows(self, where: str, **paths: tuple[str, ...]) -> str:
+        """SQL for the events `where` selects: columns `position`, `originator` (32 hex
+        digits), `version`, and one per path, named as given, holding the JSON text at that
+        path inside the stored state (NULL when absent); each state parsed once."""
         if self.kind == "sqlite":
             found = ", ".join(f"json_extract(CAST(state AS TEXT), '$.{'.'.join(path)}') "
                               f"AS {name}" for name, path in paths.items())
             return (f"SELECT rowid AS position, originator_id AS originator, "
                     f"originator_version AS version, {found} FROM {self.name} "
-                    f"WHERE rowid BETWEEN {int(first)} AND {int(last)}")
+                    f"WHERE {where}")
         found = ", ".join(f"state #>> '{{{','.join(path)}}}' AS {name}"
                           for name, path in paths.items())
         return (f"SELECT notification_id AS position, replace(originator_id::text, '-', '') "
                 f"AS originator, originator_version AS version, {found} "
                 f"FROM (SELECT notification_id, originator_id, "
                 f"originator_version, convert_from(state, 'UTF8')::json AS state "
-                f"FROM {self.name} WHERE notification_id BETWEEN {int(first)} AND {int(last)}"
-                f") AS logged")
+                f"FROM {self.name} WHERE {where}) AS logged")
+
+    def rows_query(self, where: str, order: str, keys: bool) -> str:
+        """SELECT position, originator, version, topic, state and (with `keys`) the
+        originator's person key, joined in the same query: most events are filed under
+        their originator's key, and a query of its own per page costs as much as the
+        decryption. The caller adds its parameters' placeholders to `where`."""
+        on = "k.subject = e.originator_id" if self.kind == "sqlite" else \
+            "k.subject = replace(e.originator_id::text, '-', '')"
+        key, join = ("k.key", f" LEFT JOIN {person_keys.name} AS k ON {on}") if keys \
+            else ("NULL", "")
+        return (f"SELECT e.{self.position}, e.originator_id, e.originator_version, e.topic, "
+                f"e.state, {key} AS key FROM {self.name} AS e{join} WHERE {where} "
+                f"ORDER BY {order} LIMIT {'?' if self.kind == 'sqlite' else '%s'}")
 
 
 def log_table(app: SyncLedger) -> LogTable:
@@ -66,3 +95,63 @@ def log_table(app: SyncLedger) -> LogTable:
         return LogTable("sqlite", f'"{table}"')
     schema = app.recorder.datastore.schema  # type: ignore[attr-defined]
     return LogTable("postgres", f'"{schema}"."{table}"')
+
+
+def read_rows(app: SyncLedger, after: int, limit: int, keys: bool = False) -> list[Row]:
+    """Up to `limit` rows (position, originator hex, version, topic, state, key) with
+    positions above `after`, in log order; `keys` joins each originator's person key (None
+    when it has none or it was destroyed)."""
+    log = log_table(app)
+    mark = "?" if log.kind == "sqlite" else "%s"
+    query = log.rows_query(f"e.{log.position} > {mark}", f"e.{log.position}", keys)
+    return _fetch(app, query, (after, limit))
+
+
+def span_pages(app: SyncLedger, span: IdSpan, head: int, page: int) -> Iterator[list[Row]]:
+    """The rows of the aggregates in `span`, up to position `head`, aggregate by aggregate
+    and each in version order, in pages (without keys: `span_keys` reads them at once)."""
+    log = log_table(app)
+    where = log.span(span, head, alias="e")
+    order = "e.originator_id, e.originator_version"
+    if log.kind == "sqlite":
+        # One statement read in pages: SQLite would not seek on a (id, version) keyset, and
+        # would scan the span again from its start for every page.
+        query = log.rows_query(where, order, keys=False).removesuffix(" LIMIT ?")
+        with app.recorder.datastore.transaction(commit=False) as wrapper:  # type: ignore[attr-defined]
+            cursor = wrapper.sqlite_cursor
+            cursor.row_factory = None
+            cursor.execute(query)
+            while rows := cursor.fetchmany(page):
+                yield rows
+        return
+    query = log.rows_query(f"{where} AND (e.originator_id, e.originator_version) > (%s, %s)",
+                           order, keys=False)
+    after: tuple[Any, int] = (UUID(span.low), -1)
+    while rows := _fetch(app, query, (*after, page)):
+        yield rows
+        after = (UUID(rows[-1][1]), rows[-1][2])
+
+
+def span_keys(app: SyncLedger, span: IdSpan) -> dict[str, bytes | None]:
+    """The person keys of the subjects in `span`, in one query."""
+    column = person_keys.c.subject
+    condition = column >= span.low if span.high is None else \
+        column.between(span.low, span.high)
+    with app.database.reader.connect() as connection:
+        return {subject: key for subject, key in connection.execute(
+            select(column, person_keys.c.key).where(condition))
+            if subject != span.high}
+
+
+def _fetch(app: SyncLedger, query: str, params: tuple[Any, ...]) -> list[Row]:
+    datastore = app.recorder.datastore  # type: ignore[attr-defined]
+    if app.store.kind == "sqlite":
+        with datastore.transaction(commit=False) as wrapper:
+            cursor = wrapper.sqlite_cursor
+            cursor.row_factory = None
+            cursor.execute(query, params)
+            return cursor.fetchall()
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute(query.encode(), params)  # already composed: no placeholders to quote
+        return [(row["notification_id"], row["originator_id"].hex, row["originator_version"],
+                 row["topic"], row["state"], row["key"]) for row in cursor.fetchall()]

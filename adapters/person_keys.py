@@ -46,7 +46,13 @@ class PersonKeys:
 
     def key_for(self, subject: UUID, create: bool) -> bytes | None:
         """The subject's key; None once forgotten. A new key is buffered until flush()."""
-        name = subject.hex
+        return self._key(subject.hex, create, subject)
+
+    def cached_hex(self, name: str) -> bytes | None:
+        """An existing key by the subject's hex digits (None: none, or forgotten)."""
+        return self._key(name, False, None)
+
+    def _key(self, name: str, create: bool, subject: UUID | None) -> bytes | None:
         with self._lock:
             if name in self._pending:
                 return self._pending[name]
@@ -56,7 +62,7 @@ class PersonKeys:
                 self._cache.move_to_end(name)
                 key = self._cache[name]
                 if key is None and create:
-                    raise SubjectForgotten(subject)
+                    raise SubjectForgotten(subject or UUID(name))
                 return key
             if not create:
                 return None
@@ -90,8 +96,11 @@ class PersonKeys:
     def prefetch(self, subjects: list[UUID]) -> None:
         """Read the keys a batch will need in one query; a subject with no key (one whose
         events carry nothing personal) is remembered as having none."""
+        self.prefetch_hex([s.hex for s in subjects])
+
+    def prefetch_hex(self, names: list[str]) -> None:
         with self._lock:
-            missing = [s.hex for s in subjects if s.hex not in self._cache]
+            missing = [name for name in names if name not in self._cache]
             if missing:
                 found = self._read(missing)
                 self._remember(found)

@@ -31,8 +31,8 @@ from syncledger.commands.session import open_store
 from syncledger.domain.context import Context
 from syncledger.domain.email_claim import EmailClaim
 from syncledger.domain.person import Person
+from syncledger.projections.rebuild import rebuild
 from syncledger.projections.registry import LIVE
-from syncledger.projections.runner import rebuild
 from syncledger.replay.verify import verify
 
 PAGE = 2000  # notifications per bare read, as the projection runner reads them

@@ -6,7 +6,8 @@ issue 9's cost of encryption).
       `eventsourcing.application.Application` saving simple aggregates in batches of the same
       size, on the same recorder and settings, each in a fresh database (target 0.5x or more);
   (b) the people projection catching up over that log, against a bare read of the
-      notification log (pages of 2000, nothing decoded), with a decoded read (`read_all`) and
+      notification log (pages of 2000, nothing decoded), with a decoded read (every event
+      parsed and opened as projections read them, nothing done with them) and
       a rebuild of every live projection for context (target 0.25x or more);
   (c) the import's peak traced memory (tracemalloc) at two sizes, on SQLite (target: flat,
       a ratio close to 1, because the file is streamed, not loaded whole);
@@ -53,13 +54,16 @@ from report import Row, table_lines
 import syncledger
 from syncledger.adapters.database import open_database
 from syncledger.adapters.event_store import SyncLedger, create_tables
+from syncledger.adapters.log_reader import read_rows
+from syncledger.adapters.plain_events import PlainDecoder
 from syncledger.adapters.postgres_admin import create_database, drop_database, listening
 from syncledger.adapters.store_url import StoreURL
 from syncledger.commands.app_import import LINES_PER_BATCH, import_file
 from syncledger.commands.sample_app_data import app_lines, write_app_data
 from syncledger.commands.session import open_store
+from syncledger.projections.rebuild import rebuild
 from syncledger.projections.registry import LIVE, PEOPLE
-from syncledger.projections.runner import catch_up, read_all, rebuild
+from syncledger.projections.runner import catch_up
 
 DEFAULT_PEOPLE = 40_000
 POSTGRES = os.environ.get("SYNCLEDGER_BENCH_POSTGRES",
@@ -200,6 +204,20 @@ def bare_read(app: Application) -> int:
         start = page[-1].id
 
 
+def decoded_read(app: SyncLedger) -> int:
+    """Every event read and decoded as the projections read them (parsed, personal fields
+    opened), and nothing done with them: the floor under any projection's catch-up."""
+    decoder = PlainDecoder(app.keys)
+    start, count = 0, 0
+    while True:
+        rows = read_rows(app, start, PAGE, keys=True)
+        if not rows:
+            return count
+        decoder.decode(rows)
+        count += len(rows)
+        start = rows[-1][0]
+
+
 def measure_memory(url: str, path: Path) -> int:
     """Peak traced memory (bytes) above what was allocated before import_file started."""
     with opened(url) as app:
@@ -240,8 +258,8 @@ def run_backend(backend: Backend, path: Path, people: int, rows: list[Row]) -> N
         say(f"(b) bare read of the notification log: {read:,} in {read_s:.2f} s: "
             f"{rate(read, read_s)}")
         with opened(url) as app:
-            decoded_s, decoded = timed(lambda: read_all(app))
-        say(f"    decoded read (read_all): {decoded:,} in {decoded_s:.2f} s: "
+            decoded_s, decoded = timed(lambda: decoded_read(app))
+        say(f"    decoded read (as projections read): {decoded:,} in {decoded_s:.2f} s: "
             f"{rate(decoded, decoded_s)}")
         with opened(url) as app:
             people_s, caught = timed(lambda: catch_up(app, [PEOPLE]))
@@ -275,7 +293,7 @@ def run_backend(backend: Backend, path: Path, people: int, rows: list[Row]) -> N
             ratio_a, ">= 0.5x", ratio_a >= 0.5, store=name),
         Row("(b) catch_up people", rate(caught, people_s),
             f"bare read {rate(read, read_s)}", ratio_b, ">= 0.25x", ratio_b >= 0.25, store=name),
-        Row("    read_all (decoded)", rate(decoded, decoded_s), "bare read",
+        Row("    decoded read", rate(decoded, decoded_s), "bare read",
             (decoded / decoded_s) / (read / read_s), "context", None, store=name),
         Row("    rebuild all live", rate(rebuilt, live_s), "bare read",
             (rebuilt / live_s) / (read / read_s), "context", None, store=name),

@@ -8,8 +8,8 @@ from typing import Any
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.projections.logs import list_runs
 from syncledger.projections.people import find_person, list_people
+from syncledger.projections.rebuild import rebuild as rebuild_projections
 from syncledger.projections.registry import LIVE, LOGS, PEOPLE
-from syncledger.projections.runner import rebuild as rebuild_projections
 from syncledger.replay import history as history_module
 from syncledger.replay import verify as verify_module
 from syncledger.replay.history import UnknownRecord

@@ -27,9 +27,11 @@ def covered_digest(events: Iterable[tuple[UUID | str, int, str, bytes]]) -> str:
     digest = hashlib.sha256()
     for originator_id, version, topic, state in events:
         originator = originator_id.hex if isinstance(originator_id, UUID) else originator_id
-        for part in (originator.encode(), str(version).encode(), topic.encode(), state):
-            digest.update(len(part).to_bytes(8, "big"))
-            digest.update(part)
+        parts = (originator.encode(), str(version).encode(), topic.encode(), state)
+        # Each part after its length (8 bytes), the event's parts in one update: verify
+        # hashes every event of the log.
+        digest.update(b"".join(piece for part in parts
+                               for piece in (len(part).to_bytes(8, "big"), part)))
     return digest.hexdigest()
 
 

@@ -1,29 +1,40 @@
-"""What every projection is: its tables (live, or shadow for a rebuild) and a batch process.
+"""What every projection is: its tables (live, or shadow for a rebuild) and how it applies
+the log.
 
 Each projection writes its rows and its tracking position in one transaction, many events a
-transaction, so a crash never leaves a half-counted batch."""
+transaction, so a crash never leaves a half-counted batch. There are two kinds:
+- `AggregateRows`: one row per aggregate, keyed by the aggregate's id, changed only by that
+  aggregate's own events. Such a view can be rebuilt in aggregate order (each row folded
+  once and inserted, never read back), in parallel over ranges of aggregate ids.
+- `InDatabase`: reads the plain parts of stored events with SQL; nothing is read out,
+  decoded or decrypted."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, Table
+from sqlalchemy import Connection, MetaData, Table, select
 
 from syncledger.adapters.log_reader import LogTable
+from syncledger.adapters.plain_events import Logged
+from syncledger.projections.bulk_rows import insert_rows, update_rows
 
 SHADOW = "__shadow"
 
-Batch = list[tuple[int, Any]]  # (notification id, domain event)
+Batch = list[Logged]
+Rows = dict[str, dict[str, Any]]  # aggregate id (hex) -> its row
 
 
 class Projection(ABC):
     name: str
     # Topic prefixes of the events it reads (None: all); the others are never decoded.
     topics: tuple[str, ...] | None = None
-    # An in-database projection reads the plain parts of stored events with SQL, by
-    # position range (`process_range`): nothing is read out, decoded or decrypted.
     in_database = False
+    # Whether its rows hold personal data: the pages of a dropped table that did are
+    # overwritten (SQLite's secure_delete), so a forgotten person's values cannot linger.
+    personal = True
 
     def __init__(self, metadata: MetaData, suffix: str = "") -> None:
         self.suffix = suffix
@@ -34,17 +45,8 @@ class Projection(ABC):
     def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
         """The projection's tables, each named `<logical name><suffix>`."""
 
-    def process(self, connection: Connection, batch: Batch) -> None:
-        """Apply a batch of events in the caller's transaction."""
-        raise NotImplementedError
-
-    def process_range(self, connection: Connection, log: LogTable, first: int,
-                      last: int) -> None:
-        """Apply the events at positions first..last, in the caller's transaction."""
-        raise NotImplementedError
-
     def wants(self, topic: str) -> bool:
-        # Asked for every event of every batch, about a few dozen topics.
+        # Asked about a few dozen topics, once a batch each.
         wanted = self._wanted.get(topic)
         if wanted is None:
             wanted = self._wanted[topic] = self.topics is None or topic.startswith(self.topics)
@@ -54,7 +56,43 @@ class Projection(ABC):
         return type(self)(MetaData(), SHADOW)
 
 
+class AggregateRows(Projection):
+    """One row per aggregate in its one table, keyed by `uuid` (the aggregate id's hex)."""
+
+    @property
+    def table(self) -> Table:
+        (table,) = self.tables.values()
+        return table
+
+    @abstractmethod
+    def apply(self, rows: Rows, event: Logged) -> None:
+        """Apply one event of aggregate `event.originator` to its row in `rows` (create it,
+        change it); the aggregate's earlier events are applied already."""
+
+    def process(self, connection: Connection, batch: Batch) -> None:
+        """Apply a batch of events, in log order, in the caller's transaction."""
+        table = self.table
+        rows: Rows = {row["uuid"]: dict(row) for row in connection.execute(
+            select(table).where(table.c.uuid.in_({e.originator for e in batch}))).mappings()}
+        existing = set(rows)
+        for event in batch:
+            self.apply(rows, event)
+        update_rows(connection, table, [row for uuid, row in rows.items() if uuid in existing])
+        self.insert(connection, (row for uuid, row in rows.items() if uuid not in existing))
+
+    def insert(self, connection: Connection, rows: Iterable[dict[str, Any]]) -> None:
+        insert_rows(connection, self.table, list(rows))
+
+
+class InDatabase(Projection):
+    in_database = True
+
+    @abstractmethod
+    def process_range(self, connection: Connection, log: LogTable, where: str) -> None:
+        """Apply the events that `where` (a condition on the log table, see LogTable)
+        selects, in the caller's transaction."""
+
+
 def event_type(event: Any) -> str:
     """`Person.OwnerReassigned` reads as PersonOwnerReassigned."""
     return type(event).__qualname__.replace(".", "")
-

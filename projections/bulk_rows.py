@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Connection, Table, bindparam
 from sqlalchemy.engine.interfaces import Dialect
 
@@ -51,7 +52,10 @@ def _json(value: Any) -> str:
     # Most list, dict and sequence columns are empty: their text needs no encoder.
     if not value and type(value) in _EMPTY:
         return _EMPTY[type(value)]
-    return json.dumps(value)
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # what orjson refuses (keys that are not text, big integers)
+        return json.dumps(value)
 
 
 @lru_cache(maxsize=64)

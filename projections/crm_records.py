@@ -7,12 +7,11 @@ from typing import Any
 
 from sqlalchemy import Boolean, Column, Connection, MetaData, String, Table, select
 
-from syncledger.domain.crm_record import CrmRecord
-from syncledger.projections.base import Batch, Projection
-from syncledger.projections.bulk_rows import insert_rows, update_rows
+from syncledger.adapters.plain_events import Logged, hex_of
+from syncledger.projections.base import AggregateRows, Rows
 
 
-class CrmRecords(Projection):
+class CrmRecords(AggregateRows):
     name = "crm_records"
     topics = ("syncledger.domain.crm_record:",)
 
@@ -31,38 +30,26 @@ class CrmRecords(Projection):
         )
         return {"crm_records": table}
 
-    def process(self, connection: Connection, batch: Batch) -> None:
-        table = self.tables["crm_records"]
-        events: list[Any] = [e for _, e in batch if isinstance(e, CrmRecord.Event)]
-        if not events:
+    def apply(self, rows: Rows, event: Logged) -> None:
+        uuid = event.originator
+        kind = event.kind.rpartition(".")[2]
+        data = event.data
+        if kind == "Discovered":
+            rows[uuid] = {"uuid": uuid, "crm": data["crm"], "org": data["org"],
+                          "object": data["sobject"], "record_id": data["record_id"],
+                          "email": None, "person": None, "converted": False, "deleted": False}
             return
-        wanted = {e.originator_id.hex for e in events}
-        rows: dict[str, dict[str, Any]] = {r["uuid"]: dict(r) for r in connection.execute(
-            select(table).where(table.c.uuid.in_(wanted))).mappings()}
-        existing = set(rows)
-        for event in events:
-            uuid = event.originator_id.hex
-            kind = type(event).__qualname__.split(".")[-1]
-            if kind == "Discovered":
-                rows[uuid] = {"uuid": uuid, "crm": event.crm, "org": event.org,
-                              "object": event.sobject, "record_id": event.record_id,
-                              "email": None, "person": None, "converted": False,
-                              "deleted": False}
-                continue
-            row = rows[uuid]
-            if kind in ("Observed", "Written"):
-                email = event.content.get("Email") or event.content.get("email")
-                if email:
-                    row["email"] = str(email).lower()
-            elif kind == "PersonLinked":
-                row["person"] = event.person.hex
-            elif kind == "Converted":
-                row["converted"] = True
-            elif kind == "Removed":
-                row["deleted"] = True
-        update_rows(connection, table, [row for uuid, row in rows.items() if uuid in existing])
-        insert_rows(connection, table, [row for uuid, row in rows.items()
-                                        if uuid not in existing])
+        row = rows[uuid]
+        if kind in ("Observed", "Written"):
+            email = data["content"].get("Email") or data["content"].get("email")
+            if email:
+                row["email"] = str(email).lower()
+        elif kind == "PersonLinked":
+            row["person"] = hex_of(data["person"])
+        elif kind == "Converted":
+            row["converted"] = True
+        elif kind == "Removed":
+            row["deleted"] = True
 
 
 def by_emails(connection: Connection, table: Table, crm: str, org: str,

@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, MetaData, String, Table, select
 
-from syncledger.projections.base import Batch, Projection
+from syncledger.adapters.plain_events import Logged
+from syncledger.projections.base import AggregateRows, Rows
 
 KINDS = {"TeamMember": "team_member", "PersonList": "list", "SavedFilter": "saved_filter",
          "Sequence": "sequence"}
 
 
-class Directory(Projection):
+class Directory(AggregateRows):
     name = "directory"
     topics = tuple(f"syncledger.domain.app_records:{kind}." for kind in KINDS)
 
@@ -27,21 +28,18 @@ class Directory(Projection):
         )
         return {"directory": table}
 
-    def process(self, connection: Connection, batch: Batch) -> None:
-        table = self.tables["directory"]
-        for _, event in batch:
-            owner, _, name = type(event).__qualname__.partition(".")
-            kind = KINDS.get(owner)
-            uuid = event.originator_id.hex
-            if kind is not None and name == "Recorded":
-                connection.execute(table.insert(), [{"uuid": uuid, "kind": kind,
-                                                     "key": event.key,
-                                                     "attributes": event.attributes}])
-            elif kind is not None and name == "Changed":
-                current = connection.execute(select(table.c.attributes).where(
-                    table.c.uuid == uuid)).scalar_one()
-                connection.execute(table.update().where(table.c.uuid == uuid),
-                                   {"attributes": {**current, **event.attributes}})
+    def apply(self, rows: Rows, event: Logged) -> None:
+        owner, _, name = event.kind.partition(".")
+        kind = KINDS.get(owner)
+        if kind is None:
+            return
+        if name == "Recorded":
+            rows[event.originator] = {"uuid": event.originator, "kind": kind,
+                                      "key": event.data["key"],
+                                      "attributes": event.data["attributes"]}
+        elif name == "Changed":
+            row = rows[event.originator]
+            row["attributes"] = {**row["attributes"], **event.data["attributes"]}
 
 
 def entries(connection: Connection, table: Table, kind: str) -> dict[str, dict[str, Any]]:

@@ -6,11 +6,12 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Connection, MetaData, String, Table, select
 
-from syncledger.domain.sync_run import SyncRun, empty_counts
-from syncledger.projections.base import Batch, Projection
+from syncledger.adapters.plain_events import Logged, text_of
+from syncledger.domain.sync_run import empty_counts
+from syncledger.projections.base import AggregateRows, Rows
 
 
-class LogsView(Projection):
+class LogsView(AggregateRows):
     name = "logs"
     topics = ("syncledger.domain.sync_run:SyncRun.",)
 
@@ -31,27 +32,24 @@ class LogsView(Projection):
         )
         return {"sync_logs": table}
 
-    def process(self, connection: Connection, batch: Batch) -> None:
-        table = self.tables["sync_logs"]
-        events: list[Any] = [e for _, e in batch if isinstance(e, SyncRun.Event)]
-        for event in events:
-            kind = type(event).__qualname__.split(".")[-1]
-            if kind == "Started":
-                connection.execute(table.insert(), [{
-                    "uuid": event.originator_id.hex, "run_id": event.run_id, "crm": event.crm,
-                    "started_at": event.at.isoformat(), "finished_at": None,
-                    "outcome": "running", "counts": empty_counts(), "skip_reasons": {},
-                    "errors": [], "api_calls": {}, "notes": []}])
-                continue
-            values: dict[str, Any] = {"finished_at": event.at.isoformat()}
-            if kind == "Finished":
-                values.update(outcome=event.outcome, counts=event.counts,
-                              skip_reasons=event.skip_reasons, errors=event.errors,
-                              api_calls=event.api_calls, notes=event.notes)
-            elif kind == "Interrupted":
-                values["outcome"] = "interrupted"
-            connection.execute(table.update().where(
-                table.c.uuid == event.originator_id.hex), values)
+    def apply(self, rows: Rows, event: Logged) -> None:
+        kind = event.kind.rpartition(".")[2]
+        data = event.data
+        if kind == "Started":
+            rows[event.originator] = {
+                "uuid": event.originator, "run_id": data["run_id"], "crm": data["crm"],
+                "started_at": text_of(data["at"]), "finished_at": None, "outcome": "running",
+                "counts": empty_counts(), "skip_reasons": {}, "errors": [], "api_calls": {},
+                "notes": []}
+            return
+        row = rows[event.originator]
+        row["finished_at"] = text_of(data["at"])
+        if kind == "Finished":
+            row.update(outcome=data["outcome"], counts=data["counts"],
+                       skip_reasons=data["skip_reasons"], errors=data["errors"],
+                       api_calls=data["api_calls"], notes=data["notes"])
+        elif kind == "Interrupted":
+            row["outcome"] = "interrupted"
 
 
 def list_runs(connection: Connection, table: Table, run_id: str | None) -> list[dict[str, Any]]:

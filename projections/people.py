@@ -17,16 +17,15 @@ from sqlalchemy import (
     select,
 )
 
-from syncledger.domain.person import Person
+from syncledger.adapters.plain_events import Logged
 from syncledger.domain.privacy import FORGOTTEN
-from syncledger.projections.base import Batch, Projection
-from syncledger.projections.bulk_rows import insert_rows, update_rows
+from syncledger.projections.base import AggregateRows, Rows
 
 ROW_KEYS = ("id", "email", "first_name", "last_name", "account", "owner", "status",
             "inbox_category", "flags", "lists", "fields", "sequence", "links")
 
 
-class PeopleView(Projection):
+class PeopleView(AggregateRows):
     name = "people"
     topics = ("syncledger.domain.person:Person.",)
 
@@ -52,61 +51,49 @@ class PeopleView(Projection):
         )
         return {"people": people}
 
-    def process(self, connection: Connection, batch: Batch) -> None:
-        table = self.tables["people"]
-        events = [(p, e) for p, e in batch if isinstance(e, Person.Event)]
-        if not events:
-            return
-        wanted = {e.originator_id.hex for _, e in events}
-        rows: dict[str, dict[str, Any]] = {
-            row["uuid"]: dict(row) for row in connection.execute(
-                select(table).where(table.c.uuid.in_(wanted))).mappings()}
-        existing = set(rows)
-        for _, event in events:
-            apply_event(rows, event)
-        update_rows(connection, table, [row for uuid, row in rows.items() if uuid in existing])
-        insert_rows(connection, table, [row for uuid, row in rows.items()
-                                        if uuid not in existing])
+    def apply(self, rows: Rows, event: Logged) -> None:
+        apply_event(rows, event)
 
 
-def apply_event(rows: dict[str, dict[str, Any]], event: Any) -> None:
-    uuid = event.originator_id.hex
-    kind = type(event).__qualname__.removeprefix("Person.")
-    if kind in ("Recorded", "Restarted"):
-        app_id = event.app_id if kind == "Recorded" else rows[uuid]["id"]
-        row = {"uuid": uuid, "id": app_id, "email": event.email, "owner": event.owner,
+def apply_event(rows: Rows, event: Logged) -> None:
+    uuid = event.originator
+    kind = event.kind
+    data = event.data
+    if kind in ("Person.Recorded", "Person.Restarted"):
+        app_id = data["app_id"] if kind == "Person.Recorded" else rows[uuid]["id"]
+        row = {"uuid": uuid, "id": app_id, "email": data["email"], "owner": data["owner"],
                "first_name": None, "last_name": None, "account": None, "status": None,
                "inbox_category": None, "flags": [], "lists": [], "fields": {},
                "sequence": None, "links": [], "deleted": False, "forgotten": False}
         rows[uuid] = row
-        _apply_values(row, event.values)
-        row.update(event.attributes)
+        _apply_values(row, data["values"])
+        row.update(data["attributes"])
         return
     row = rows[uuid]
-    if kind == "EmailChanged":
-        row["email"] = event.email
-    elif kind == "OwnerReassigned":
-        row["owner"] = event.owner
-    elif kind == "Updated":
-        _apply_values(row, event.values)
-        row.update(event.attributes)
-    elif kind == "SequenceJoined":
-        row["sequence"] = {"id": event.sequence, "step": event.step,
-                           "ignore_step_delay": event.ignore_step_delay}
-    elif kind == "SequenceLeft":
+    if kind == "Person.EmailChanged":
+        row["email"] = data["email"]
+    elif kind == "Person.OwnerReassigned":
+        row["owner"] = data["owner"]
+    elif kind == "Person.Updated":
+        _apply_values(row, data["values"])
+        row.update(data["attributes"])
+    elif kind == "Person.SequenceJoined":
+        row["sequence"] = {"id": data["sequence"], "step": data["step"],
+                           "ignore_step_delay": data["ignore_step_delay"]}
+    elif kind == "Person.SequenceLeft":
         row["sequence"] = None
-    elif kind == "Linked":
+    elif kind == "Person.Linked":
         links = [link for link in row["links"]
-                 if (link["crm"], link["object"]) != (event.crm, event.sobject)]
-        links.append({"crm": event.crm, "object": event.sobject, "id": event.record_id,
-                      "url": event.url, "deleted": False})
+                 if (link["crm"], link["object"]) != (data["crm"], data["sobject"])]
+        links.append({"crm": data["crm"], "object": data["sobject"], "id": data["record_id"],
+                      "url": data["url"], "deleted": False})
         row["links"] = links
-    elif kind == "LinkDeleted":
-        row["links"] = [dict(link, deleted=True) if link["id"] == event.record_id else link
+    elif kind == "Person.LinkDeleted":
+        row["links"] = [dict(link, deleted=True) if link["id"] == data["record_id"] else link
                         for link in row["links"]]
-    elif kind == "Deleted":
+    elif kind == "Person.Deleted":
         row["deleted"] = True
-    elif kind == "Forgotten":
+    elif kind == "Person.Forgotten":
         # The read model holds plaintext: forgetting rewrites the row too.
         row.update(forgotten=True, email=FORGOTTEN, first_name=FORGOTTEN,
                    last_name=FORGOTTEN, account=FORGOTTEN, fields={})

@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.log_reader import log_table
 from syncledger.domain.ids import (
     app_person_id,
     email_claim_id,
@@ -46,7 +47,8 @@ def stored_events_about(app: SyncLedger, ids: list[UUID],
     """(position, stored event) of every event whose originator or subject is one of `ids`,
     or whose cause is `cause`, oldest first: found in the event index, read by stream."""
     with app.database.reader.connect() as connection:
-        found = positions_for(connection, EVENT_INDEX.tables["event_index"], ids, cause)
+        found = positions_for(connection, log_table(app), EVENT_INDEX.tables["event_index"],
+                              ids, cause)
     wanted: dict[str, dict[int, int]] = defaultdict(dict)
     for position, originator, version in found:
         wanted[originator][version] = position

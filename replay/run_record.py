@@ -13,6 +13,7 @@ from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import and_, func, select
 
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.log_reader import log_table
 from syncledger.domain.ids import sync_run_id
 from syncledger.domain.sync_run import SyncRun
 from syncledger.projections.event_index import positions_for
@@ -58,7 +59,8 @@ def read_run(app: SyncLedger, run_id: str) -> RunRecord:
     cause = f"run:{run_id}"
     table = EVENT_INDEX.tables["event_index"]
     with app.database.reader.connect() as connection:
-        wanted = {position for position, _, _ in positions_for(connection, table, [], cause)}
+        wanted = {position for position, _, _ in positions_for(connection, log_table(app),
+                                                                table, [], cause)}
         if not wanted:
             raise UnknownRun(f"run {run_id!r} has no events in the index: catch the read "
                              "models up (`syncledger rebuild event_index`)")

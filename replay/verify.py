@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.log_reader import read_rows
 from syncledger.domain.ids import LEDGER_ID
 from syncledger.domain.ledger import GENESIS, LogSealed, chain, covered_digest
 
@@ -26,29 +28,32 @@ class Verification:
 
 def verify(app: SyncLedger, progress: Callable[[int], None] | None = None) -> Verification:
     previous, version, seals, events = GENESIS, 0, 0, 0
-    pending: list[tuple[object, int, str, bytes]] = []
+    pending: list[tuple[str, int, str, bytes]] = []
     start = 0
+    ledger = LEDGER_ID.hex
     while True:
-        notifications = app.recorder.select_notifications(start=start + 1, limit=BATCH)
-        if not notifications:
+        rows = read_rows(app, start, BATCH)
+        if not rows:
             break
-        for n in notifications:
-            if n.originator_id != LEDGER_ID:
-                pending.append((n.originator_id, n.originator_version, n.topic, n.state))
+        for position, originator, stored_version, topic, state, _ in rows:
+            if originator != ledger:
+                pending.append((originator, stored_version, topic, bytes(state)))
                 events += 1
                 continue
-            where = f"seal {n.originator_version} (position {n.id})"
-            if n.topic != SEAL_TOPIC:
+            where = f"seal {stored_version} (position {position})"
+            if topic != SEAL_TOPIC:
                 return Verification(previous, seals, events, f"{where}: not a seal")
             try:
-                seal = app.mapper.to_domain_event(n)
+                seal = app.mapper.to_domain_event(StoredEvent(
+                    originator_id=LEDGER_ID, originator_version=stored_version, topic=topic,
+                    state=state))
             except Exception as error:  # an edited seal may not even decode
                 return Verification(previous, seals, events, f"{where}: unreadable ({error})")
             fields = ("covered", "count", "previous", "head")
             if not isinstance(seal, LogSealed) or not all(hasattr(seal, f) for f in fields):
                 return Verification(previous, seals, events,
                                     f"{where}: its fields were altered")
-            covered = covered_digest(pending)  # type: ignore[arg-type]
+            covered = covered_digest(pending)
             problem = None
             if seal.originator_version != version + 1:
                 problem = f"follows seal {version}: a seal is missing"
@@ -63,9 +68,9 @@ def verify(app: SyncLedger, progress: Callable[[int], None] | None = None) -> Ve
                 return Verification(previous, seals, events, f"{where}: {problem}")
             previous, version, seals = seal.head, seal.originator_version, seals + 1
             pending = []
-        start = notifications[-1].id
+        start = rows[-1][0]
         if progress:
-            progress(len(notifications))
+            progress(len(rows))
     if pending:
         return Verification(previous, seals, events,
                             f"{len(pending)} event(s) after seal {version} are not sealed")

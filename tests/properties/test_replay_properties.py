@@ -21,16 +21,16 @@ from uuid import uuid4
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from projection_dump import projection_rows
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.app_import import import_file
 from syncledger.commands.forget import find_person_id, forget
 from syncledger.commands.sample_app_data import write_app_data
-from syncledger.commands.session import caught_up, open_store
+from syncledger.commands.session import open_store
 from syncledger.domain.ids import LEDGER_ID
+from syncledger.projections.rebuild import rebuild
 from syncledger.projections.registry import LIVE
-from syncledger.projections.runner import rebuild
 from syncledger.replay.point_in_time import point_at_position, replay_into
 from syncledger.replay.verify import verify
 
@@ -72,19 +72,6 @@ def import_history(app: SyncLedger, directory: Path, history: list[list[dict[str
         yield app.recorder.max_notification_id() or 0
 
 
-def projections(app: SyncLedger) -> dict[str, list[str]]:
-    """Every live projection's rows, in a canonical order."""
-    caught_up(app)
-    dump = {}
-    with app.database.reader.connect() as connection:
-        for projection in LIVE.values():
-            for table in projection.tables.values():
-                rows = connection.execute(select(table)).mappings()
-                dump[table.name] = sorted(json.dumps(dict(row), sort_keys=True, default=str)
-                                          for row in rows)
-    return dump
-
-
 @settings(max_examples=10, deadline=None)
 @given(histories, st.booleans())
 def test_a_rebuild_equals_the_live_projections(history: list[list[dict[str, Any]]],
@@ -95,9 +82,9 @@ def test_a_rebuild_equals_the_live_projections(history: list[list[dict[str, Any]
             first = next(line["id"] for lines in history for line in lines
                          if line["kind"] == "person")
             forget(app, find_person_id(app, first), "tm-auditor")
-        live = projections(app)
+        live = projection_rows(app)
         rebuild(app, list(LIVE.values()))
-        assert projections(app) == live
+        assert projection_rows(app) == live
 
 
 @settings(max_examples=10, deadline=None)
@@ -111,7 +98,7 @@ def test_a_replay_to_a_position_equals_the_live_state_as_it_was_then(
             for end in import_history(app, directory, history):
                 if end > previous:  # an import that recorded nothing is no new state
                     ends.append((previous, end))
-                    states.append(projections(app))
+                    states.append(projection_rows(app))
                 previous = end
             assume(ends)
             index = data.draw(st.integers(0, len(ends) - 1), label="import")
@@ -120,7 +107,7 @@ def test_a_replay_to_a_position_equals_the_live_state_as_it_was_then(
             point = point_at_position(app, position)
             with fresh_store(directory, "replayed.db") as target:
                 replay_into(app, target, point)
-                replayed = projections(target)
+                replayed = projection_rows(target)
         expected = states[index]
         if point.position < end:
             # Stopped after the import's first save: all that is missing is its completion

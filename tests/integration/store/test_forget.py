@@ -13,8 +13,8 @@ from syncledger.commands.app_import import import_file
 from syncledger.commands.forget import find_person_id, forget
 from syncledger.commands.session import caught_up, open_store
 from syncledger.domain.privacy import FORGOTTEN
+from syncledger.projections.rebuild import rebuild
 from syncledger.projections.registry import LIVE
-from syncledger.projections.runner import rebuild
 from syncledger.replay.copy_log import copy_log
 from syncledger.replay.verify import verify
 

@@ -1,0 +1,141 @@
+"""The log read as plain JSON, the way projections read it.
+
+A projection needs a few values of each event, not an event object. The library's mapper
+builds every UUID and datetime of every event through its transcoder's object hook; over a
+rebuild's millions of events that costs several times the read itself. Here a stored state
+is parsed once with orjson and its typed values stay in the stored form
+(`{"_type_": "uuid_hex", "_data_": "..."}`: `hex_of`, `text_of` read them). Personal fields
+are opened with the subject's key exactly as the mapper opens them, and an event of an older
+schema version goes through its class's own upcasters, which therefore only add or rename
+plain values (they run on the stored form here)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import orjson
+from eventsourcing.utils import resolve_topic
+
+from syncledger.adapters.person_keys import PersonKeys
+from syncledger.adapters.personal_data_mapper import SEALED, open_sealed
+from syncledger.domain.privacy import redacted
+
+# position, originator (hex), version, topic, state, and the originator's key when read
+Row = tuple[int, str, int, str, bytes, bytes | None]
+
+KEYS_A_QUERY = 500
+
+_new = tuple.__new__
+
+
+class Logged(NamedTuple):
+    position: int
+    originator: str  # 32 hex digits
+    version: int
+    topic: str
+    kind: str  # the event class's qualified name: "Person.Linked", "Contact.Observed"
+    data: dict[str, Any]  # the stored state, personal fields opened
+
+
+def hex_of(value: Any) -> str | None:
+    """A stored UUID's 32 hex digits."""
+    return value["_data_"] if isinstance(value, dict) else value
+
+
+def text_of(value: Any) -> str | None:
+    """A stored datetime's ISO text (what `isoformat()` gave when it was saved)."""
+    return value["_data_"] if isinstance(value, dict) else value
+
+
+def _loads(state: bytes) -> Any:
+    # orjson refuses what the standard library's encoder may write (integers beyond 64
+    # bits): those few are read with the standard parser.
+    try:
+        return orjson.loads(state)
+    except orjson.JSONDecodeError:
+        return json.loads(state)
+
+
+# An event's state, its sealed box, its originator and the subject whose key opens it.
+Sealed = tuple[dict[str, Any], dict[str, Any], str, str]
+
+
+class PlainDecoder:
+    """Stored rows to Logged events: parsed, upcast, personal fields opened."""
+
+    def __init__(self, keys: PersonKeys) -> None:
+        self.keys = keys
+        self._kinds: dict[str, tuple[str, int, type | None]] = {}
+
+    def decode(self, rows: Sequence[Row],
+               keys: Mapping[str, bytes | None] | None = None) -> list[Logged]:
+        """`keys`: the originators' keys, when the rows do not carry them."""
+        # The loop runs for every event of a rebuild: names are bound locally and the
+        # common case (the originator's own key, the current schema) is kept inline.
+        logged: list[Logged] = []
+        append = logged.append
+        elsewhere: list[Sealed] = []  # filed under another key
+        kinds = self._kinds
+        loads = orjson.loads
+        for position, originator, version, topic, state, key in rows:
+            kind = kinds.get(topic) or self._kind(topic)
+            try:
+                data = loads(state)
+            except orjson.JSONDecodeError:
+                data = _loads(state)
+            if kind[1] and data.get("class_version", 1) < kind[1]:
+                _upcast(kind[2], data)
+            box = data.pop(SEALED, None)
+            if box is not None:
+                subject = data.get("subject")
+                subject = subject["_data_"] if isinstance(subject, dict) else originator
+                if keys is not None:
+                    key = keys.get(originator)
+                if subject == originator and key is not None:
+                    _open(data, box, key, originator)
+                else:
+                    elsewhere.append((data, box, originator, subject))
+            append(_new(Logged, (position, originator, version, topic, kind[0], data)))
+        if elsewhere:
+            self._open_elsewhere(elsewhere)
+        return logged
+
+    def _kind(self, topic: str) -> tuple[str, int, type | None]:
+        name = topic.partition(":")[2]
+        try:
+            cls: type | None = resolve_topic(topic)
+        except Exception:  # a class renamed or removed since: read as stored
+            cls = None
+        # The class's schema version when older events need upcasting to it, else 0.
+        current = getattr(cls, "class_version", 1)
+        found = (name, current if current > 1 else 0, cls)
+        self._kinds[topic] = found
+        return found
+
+    def _open_elsewhere(self, sealed: list[Sealed]) -> None:
+        subjects = list(dict.fromkeys(subject for _, _, _, subject in sealed))
+        for start in range(0, len(subjects), KEYS_A_QUERY):
+            self.keys.prefetch_hex(subjects[start:start + KEYS_A_QUERY])
+        for data, box, originator, subject in sealed:
+            _open(data, box, self.keys.cached_hex(subject), originator)
+
+
+def _open(data: dict[str, Any], box: dict[str, Any], key: bytes | None,
+          originator: str) -> None:
+    plain = open_sealed(key, box["data"], bytes.fromhex(originator))
+    if plain is None:
+        data.update({name: redacted(name) for name in box["names"]})
+    else:
+        data.update(_loads(plain))
+
+
+def _upcast(cls: type | None, data: dict[str, Any]) -> None:
+    if cls is None:
+        return
+    version = data.pop("class_version", 1)
+    while version < getattr(cls, "class_version", 1):
+        getattr(cls, f"upcast_v{version}_v{version + 1}")(data)
+        version += 1
+    data["class_version"] = version

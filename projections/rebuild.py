@@ -1,0 +1,235 @@
+"""Rebuilding projections from position 0 into shadow tables that are swapped in whole, so
+readers never see a half-built view.
+
+Up to the log's head when the rebuild starts, the log is read aggregate by aggregate, over
+spans of aggregate ids: an `AggregateRows` view folds each aggregate's events into its row
+and inserts it once, never reading a row back, and an `InDatabase` view runs its SQL over
+the same span. A long log's spans are rebuilt in parallel processes, one per core (each
+span's rows are its own, so they never touch the same row). Events appended meanwhile are
+then caught up in log order, as every catch-up is."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, MetaData, inspect, text
+
+from syncledger.adapters.collector import collector_paused
+from syncledger.adapters.database import drop_table
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.log_reader import IdSpan, log_table, span_keys, span_pages
+from syncledger.adapters.plain_events import PlainDecoder
+from syncledger.adapters.tracking import forget_positions, record_positions
+from syncledger.projections.base import SHADOW, AggregateRows, InDatabase, Projection, Rows
+from syncledger.projections.runner import Progress, catch_up, mine, wanted_topics
+
+SPANS = 16  # spans of aggregate ids (by their first hex digit): work units for the workers
+RANGES = 8  # ranges of positions for the InDatabase views
+PAGE = 5000  # events read a query
+# Below this many events a worker's start (a new interpreter importing the package) costs
+# more than it saves.
+PARALLEL_FROM = 50_000
+
+
+def rebuild(app: SyncLedger, projections: Sequence[Projection],
+            progress: Progress | None = None, workers: int | None = None) -> int:
+    """Rebuild `projections`; returns how many events were read. `workers`: processes for
+    the spans (default: one per core for a long log, else none)."""
+    shadows = [p.shadow() for p in projections]
+    names = [f"{p.name}{p.suffix}" for p in shadows]
+    with app.database.writer.begin() as connection:
+        for shadow, name in zip(shadows, names, strict=True):
+            _drop(connection, shadow)
+            forget_positions(connection, name)
+            for table in shadow.tables.values():
+                # Secondary indexes are built once at the swap: kept up to date row by row
+                # they rewrite pages all over the index at every batch.
+                table.create(connection)
+                for index in table.indexes:
+                    connection.execute(text(f'DROP INDEX "{index.name}"'))
+    head = app.recorder.max_notification_id() or 0
+    read = 0
+    if head:
+        tasks = plan(shadows, head)
+        count = workers if workers is not None else \
+            (len(os.sched_getaffinity(0)) if head >= PARALLEL_FROM else 1)
+        if count > 1:
+            read = _in_workers(app, shadows, tasks, head, count, progress)
+        else:
+            read = sum(run_task(app, shadows, task, head, progress) for task in tasks)
+        with app.database.writer.begin() as connection:
+            for name in names:
+                record_positions(connection, name, [head])
+    read += catch_up(app, shadows, progress, names=names)
+    with app.database.writer.begin() as connection:
+        for live, shadow, name in zip(projections, shadows, names, strict=True):
+            _swap(connection, live, shadow)
+            forget_positions(connection, live.name)
+            connection.execute(text("UPDATE projection_tracking SET projection = :live "
+                                    "WHERE projection = :shadow"),
+                               {"live": live.name, "shadow": name})
+    return read
+
+
+def id_spans(count: int = SPANS) -> list[IdSpan]:
+    bounds = [f"{n * 16 // count:x}".ljust(32, "0") for n in range(count)]
+    return [IdSpan(low, high) for low, high in zip(bounds, [*bounds[1:], None], strict=True)]
+
+
+@dataclass(frozen=True)
+class Positions:
+    """A range of log positions, for the InDatabase views."""
+
+    first: int
+    last: int
+
+
+Task = IdSpan | Positions
+
+
+def plan(shadows: Sequence[Projection], head: int) -> list[Task]:
+    """The work units of a rebuild up to `head`: the folded views' spans of aggregate ids,
+    and the InDatabase views' ranges of positions (read in log order: their SQL reads no
+    more than the events' plain parts)."""
+    spans: list[Task] = list(id_spans()) if any(isinstance(p, AggregateRows)
+                                                for p in shadows) else []
+    ranges: list[Task] = []
+    if any(isinstance(p, InDatabase) for p in shadows):
+        step = -(-head // RANGES)
+        ranges = [Positions(first, min(first + step - 1, head))
+                  for first in range(1, head + 1, step)]
+    # Interleaved: a range holds SQLite's write lock while its SQL runs, and a worker
+    # folding a span meanwhile needs it only to insert.
+    tasks: list[Task] = []
+    per_range = -(-len(spans) // len(ranges)) if ranges else len(spans)
+    for index in range(max(len(ranges), 1)):
+        tasks += ranges[index:index + 1] + spans[index * per_range:(index + 1) * per_range]
+    return tasks
+
+
+def run_task(app: SyncLedger, shadows: Sequence[Projection], task: Task, head: int,
+             progress: Progress | None = None) -> int:
+    """Do one work unit; returns the events it read (a range of positions reports them only
+    when no folded view reads the same events again)."""
+    if isinstance(task, IdSpan):
+        return fold_span(app, [p for p in shadows if isinstance(p, AggregateRows)], task,
+                         head, progress)
+    log = log_table(app)
+    with app.database.writer.begin() as connection:
+        for projection in shadows:
+            if isinstance(projection, InDatabase):
+                projection.process_range(connection, log, log.positions(task.first, task.last))
+    if any(isinstance(p, AggregateRows) for p in shadows):
+        return 0
+    covered = task.last - task.first + 1
+    if progress:
+        progress(covered)
+    return covered
+
+
+def fold_span(app: SyncLedger, folded: Sequence[AggregateRows], span: IdSpan, head: int,
+              progress: Progress | None = None) -> int:
+    """Build the rows of the aggregates in `span` from their events up to `head`; returns
+    how many events the span has."""
+    decoder = PlainDecoder(app.keys)
+    keys = span_keys(app, span)
+    held: list[Rows] = [{} for _ in folded]  # rows of aggregates whose events may go on
+    read = 0
+    # Paused for the whole span: what is held between pages makes every collection walk
+    # more, and nothing here builds cycles.
+    with collector_paused():
+        for rows in span_pages(app, span, head, PAGE):
+            wanted = wanted_topics(folded, {row[3] for row in rows})
+            decoded = decoder.decode([row for row in rows if row[3] in wanted], keys)
+            going_on = rows[-1][1]  # the page's last aggregate may have more events
+            complete: list[list[dict[str, Any]]] = []
+            for projection, rows_of in zip(folded, held, strict=True):
+                for event in mine(projection, decoded, wanted):
+                    projection.apply(rows_of, event)
+                kept = rows_of.pop(going_on, None)
+                complete.append(list(rows_of.values()))
+                rows_of.clear()
+                if kept is not None:
+                    rows_of[going_on] = kept
+            # Folded outside the transaction: parallel workers wait for SQLite's one write
+            # lock only while they insert.
+            _insert(app, folded, complete)
+            read += len(rows)
+            if progress:
+                progress(len(rows))
+        _insert(app, folded, [list(rows_of.values()) for rows_of in held])
+    return read
+
+
+def _insert(app: SyncLedger, folded: Sequence[AggregateRows],
+            rows: list[list[dict[str, Any]]]) -> None:
+    with app.database.writer.begin() as connection:
+        for projection, complete in zip(folded, rows, strict=True):
+            projection.insert(connection, complete)
+
+
+# -- the worker processes ---------------------------------------------------------------------
+
+_worker_app: SyncLedger | None = None
+
+
+def _in_workers(app: SyncLedger, shadows: Sequence[Projection], tasks: list[Task],
+                head: int, count: int, progress: Progress | None) -> int:
+    kinds = [type(p) for p in shadows]
+    # A new interpreter each (not a fork): the parent's database connections and threads
+    # must not be shared.
+    context = multiprocessing.get_context("spawn")
+    read = 0
+    with ProcessPoolExecutor(max_workers=min(count, len(tasks)), mp_context=context,
+                             initializer=_open_worker, initargs=(app.store.url,)) as pool:
+        futures = [pool.submit(_task_in_worker, kinds, task, head) for task in tasks]
+        for future in as_completed(futures):
+            done = future.result()
+            read += done
+            if progress:
+                progress(done)
+    return read
+
+
+def _open_worker(url: str) -> None:
+    from syncledger.commands.session import open_store  # the worker's own store
+
+    global _worker_app
+    _worker_app = open_store(url)
+
+
+def _task_in_worker(kinds: list[type[Projection]], task: Task, head: int) -> int:
+    assert _worker_app is not None
+    shadows = [kind(MetaData(), SHADOW) for kind in kinds]
+    return run_task(_worker_app, shadows, task, head)
+
+
+# -- the swap ---------------------------------------------------------------------------------
+
+def _drop(connection: Connection, projection: Projection) -> None:
+    existing = set(inspect(connection).get_table_names())
+    for table in projection.tables.values():
+        if table.name in existing:
+            drop_table(connection, table.name, projection.personal)
+
+
+def _swap(connection: Connection, live: Projection, shadow: Projection) -> None:
+    postgres = connection.dialect.name == "postgresql"
+    for logical, table in live.tables.items():
+        shadow_table = shadow.tables[logical]
+        drop_table(connection, table.name, live.personal)
+        for index in shadow_table.indexes:
+            connection.execute(text(f'DROP INDEX IF EXISTS "{index.name}"'))
+        connection.execute(text(f'ALTER TABLE "{shadow_table.name}" RENAME TO "{table.name}"'))
+        if postgres:
+            connection.execute(text(
+                f'ALTER TABLE "{table.name}" RENAME CONSTRAINT "{shadow_table.name}_pkey" '
+                f'TO "{table.name}_pkey"'))
+        for index in table.indexes:
+            index.create(connection)
+

@@ -1,0 +1,100 @@
+"""The log read as the projections read it (plain JSON, personal fields opened): the same
+values the library's mapper gives, for every shape of stored event, old schemas included."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import orjson
+from eventsourcing.persistence import StoredEvent
+
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.plain_events import PlainDecoder, Row, hex_of, text_of
+from syncledger.domain.app_records import Activity
+from syncledger.domain.context import Context
+from syncledger.domain.person import Person
+from syncledger.domain.privacy import FORGOTTEN
+from syncledger.domain.sync_run import SyncRun
+
+CTX = Context(cause="import:test", actor="tm-alice")
+AT = datetime(2026, 11, 1, 10, tzinfo=UTC)
+
+# SyncRun.Started as version 1 stored it, before it carried `full` and `only`.
+STARTED_V1 = (b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-11-01T10:00:00+00:00"},'
+              b'"originator_topic":"syncledger.domain.sync_run:SyncRun","run_id":"r-1",'
+              b'"crm":"salesforce","steps":["Contacts to People"],"at":{"_type_":'
+              b'"datetime_iso","_data_":"2026-11-01T10:00:00+00:00"},"cause":"run:r-1",'
+              b'"actor":"system","class_version":1}')
+
+
+def rows_of(app: SyncLedger, *stored: StoredEvent) -> list[Row]:
+    """Stored events as the log reader returns them (each with its originator's key)."""
+    return [(n, s.originator_id.hex, s.originator_version, s.topic, s.state,
+             app.keys.cached_hex(s.originator_id.hex)) for n, s in enumerate(stored, 1)]
+
+
+def test_personal_fields_are_opened_as_the_mapper_opens_them(sqlite_store: SyncLedger) -> None:
+    person = Person.record("p-1", {"email": "Ada@Example.com", "first_name": "Ada",
+                                   "fields": {"title": "CTO"}}, AT, CTX)
+    sqlite_store.save(person)
+    stored = sqlite_store.recorder.select_events(person.id)
+
+    (logged,) = PlainDecoder(sqlite_store.keys).decode(rows_of(sqlite_store, stored[0]))
+
+    event = sqlite_store.mapper.to_domain_event(stored[0])
+    assert logged.kind == "Person.Recorded" and logged.originator == person.id.hex
+    assert logged.data["email"] == event.email == "ada@example.com"  # type: ignore[attr-defined]
+    assert logged.data["values"] == event.values  # type: ignore[attr-defined]
+    assert hex_of(logged.data["subject"]) == person.id.hex
+    assert text_of(logged.data["at"]) == AT.isoformat()
+
+
+def test_an_activity_is_opened_with_its_persons_key(sqlite_store: SyncLedger) -> None:
+    person = Person.record("p-1", {"email": "ada@example.com"}, AT, CTX)
+    activity = Activity.record("email", "e-1", "p-1", person.subject, "tm-alice",
+                               {"subject": "Hello", "body": "Dear Ada"}, AT, CTX)
+    sqlite_store.save(person, activity)
+    stored = sqlite_store.recorder.select_events(activity.id)[0]
+
+    (logged,) = PlainDecoder(sqlite_store.keys).decode(rows_of(sqlite_store, stored))
+
+    assert logged.data["details"] == {"subject": "Hello", "body": "Dear Ada"}
+
+
+def test_a_forgotten_subject_reads_as_redacted(sqlite_store: SyncLedger) -> None:
+    person = Person.record("p-1", {"email": "ada@example.com", "first_name": "Ada"}, AT, CTX)
+    sqlite_store.save(person)
+    sqlite_store.keys.destroy([person.subject])
+    stored = sqlite_store.recorder.select_events(person.id)[0]
+
+    (logged,) = PlainDecoder(sqlite_store.keys).decode(rows_of(sqlite_store, stored))
+
+    assert logged.data["email"] == FORGOTTEN
+    assert logged.data["values"] == {}
+
+
+def test_an_old_schema_version_is_upcast_by_its_class(sqlite_store: SyncLedger) -> None:
+    stored = StoredEvent(originator_id=uuid4(), originator_version=1,
+                         topic="syncledger.domain.sync_run:SyncRun.Started", state=STARTED_V1)
+
+    (logged,) = PlainDecoder(sqlite_store.keys).decode(rows_of(sqlite_store, stored))
+
+    event = sqlite_store.mapper.to_domain_event(stored)
+    assert isinstance(event, SyncRun.Started)
+    assert (logged.data["full"], logged.data["only"]) == (event.full, event.only) == (False, None)
+    assert logged.data["run_id"] == "r-1"
+
+
+def test_a_state_orjson_refuses_is_read_by_the_standard_parser(sqlite_store: SyncLedger
+                                                                ) -> None:
+    state = orjson.loads(STARTED_V1)
+    state.update(class_version=2, full=False, only=None)
+    text = orjson.dumps(state).replace(b'"full":false', b'"full":false,"big":' +
+                                       str(2**70).encode())
+    stored = StoredEvent(originator_id=uuid4(), originator_version=1,
+                         topic="syncledger.domain.sync_run:SyncRun.Started", state=text)
+
+    (logged,) = PlainDecoder(sqlite_store.keys).decode(rows_of(sqlite_store, stored))
+
+    assert logged.data["big"] == 2**70
