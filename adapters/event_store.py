@@ -151,8 +151,22 @@ class SyncLedger(Application[UUID]):
 
 
 def create_tables(database: Database) -> None:
-    """Create the read-model, key and tracking tables registered on the shared metadata."""
-    existing = set(inspect(database.writer).get_table_names())
+    """Create the read-model, key and tracking tables registered on the shared metadata, and
+    add the nullable columns a newer version of a table has (a store made by an older
+    version keeps its rows; the new column is empty until a rebuild fills it)."""
+    inspector = inspect(database.writer)
+    existing = set(inspector.get_table_names())
     missing = [t for t in metadata.sorted_tables if t.name not in existing]
     if missing:
         metadata.create_all(database.writer, tables=missing)
+    for table in metadata.sorted_tables:
+        if table.name not in existing:
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        added = [c for c in table.columns if c.name not in present and c.nullable]
+        if added:
+            with database.writer.begin() as connection:
+                for column in added:
+                    kind = column.type.compile(dialect=connection.dialect)
+                    connection.exec_driver_sql(
+                        f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')

@@ -8,12 +8,10 @@ the rows, and these passes only need the originator's hex digits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
-
-from sqlalchemy import select
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.person_keys import person_keys
@@ -56,6 +54,17 @@ class LogTable:
         if span.high is not None:
             condition += f" AND {prefix}originator_id < {self.id_literal(span.high)}"
         return f"{condition} AND {prefix}{self.position} <= {int(head)}"
+
+    def topic_prefixes(self, prefixes: Sequence[str], alias: str = "") -> str:
+        """A condition: the topic starts with one of the prefixes (topics are module paths
+        and class names, never quotes)."""
+        column = f"{alias}.topic" if alias else "topic"
+        if not prefixes:
+            return "1 = 0"
+        return " OR ".join(f"substr({column}, 1, {len(p)}) = '{p}'" for p in prefixes)
+
+    def count(self, where: str) -> str:
+        return f"SELECT COUNT(*) FROM {self.name} WHERE {where}"
 
     def plain_rows(self, where: str, **paths: tuple[str, ...]) -> str:
         """SQL for the events `where` selects: columns `position`, `originator` (32 hex
@@ -107,11 +116,15 @@ def read_rows(app: SyncLedger, after: int, limit: int, keys: bool = False) -> li
     return _fetch(app, query, (after, limit))
 
 
-def span_pages(app: SyncLedger, span: IdSpan, head: int, page: int) -> Iterator[list[Row]]:
+def span_pages(app: SyncLedger, span: IdSpan, head: int, page: int,
+               topics: Sequence[str] | None = None) -> Iterator[list[Row]]:
     """The rows of the aggregates in `span`, up to position `head`, aggregate by aggregate
-    and each in version order, in pages (without keys: `span_keys` reads them at once)."""
+    and each in version order, in pages (without keys: `span_keys` reads them at once);
+    with `topics`, only the events whose topic starts with one of them."""
     log = log_table(app)
     where = log.span(span, head, alias="e")
+    if topics is not None:
+        where += f" AND ({log.topic_prefixes(topics, alias='e')})"
     order = "e.originator_id, e.originator_version"
     if log.kind == "sqlite":
         # One statement read in pages: SQLite would not seek on a (id, version) keyset, and
@@ -133,14 +146,25 @@ def span_pages(app: SyncLedger, span: IdSpan, head: int, page: int) -> Iterator[
 
 
 def span_keys(app: SyncLedger, span: IdSpan) -> dict[str, bytes | None]:
-    """The person keys of the subjects in `span`, in one query."""
-    column = person_keys.c.subject
-    condition = column >= span.low if span.high is None else \
-        column.between(span.low, span.high)
-    with app.database.reader.connect() as connection:
-        return {subject: key for subject, key in connection.execute(
-            select(column, person_keys.c.key).where(condition))
-            if subject != span.high}
+    """The person keys of the subjects in `span`, in one query (read through the driver: a
+    span holds tens of thousands)."""
+    log = log_table(app)
+    mark = "?" if log.kind == "sqlite" else "%s"
+    query = f"SELECT subject, key FROM {person_keys.name} WHERE subject >= {mark}"
+    params: tuple[str, ...] = (span.low,)
+    if span.high is not None:
+        query += f" AND subject < {mark}"
+        params += (span.high,)
+    datastore = app.recorder.datastore  # type: ignore[attr-defined]
+    if log.kind == "sqlite":
+        with datastore.transaction(commit=False) as wrapper:
+            cursor = wrapper.sqlite_cursor
+            cursor.row_factory = None
+            cursor.execute(query, params)
+            return dict(cursor.fetchall())
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute(query.encode(), params)
+        return {row["subject"]: row["key"] for row in cursor.fetchall()}
 
 
 def _fetch(app: SyncLedger, query: str, params: tuple[Any, ...]) -> list[Row]:

@@ -357,8 +357,9 @@ def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
         return
     position = run.app.recorder.max_notification_id() or 0
     start = 0 if full else min(step_cursor(run, s, AggregateCache(run.app)).position for s in steps)
-    # From the start every person is due: read a page at a time rather than held as a set.
-    due = all_people(run) if start == 0 else \
+    # From the start every person with a Lead is due: read a page at a time rather than
+    # held as a set (a person without a Lead has no Status to write).
+    due = all_people(run, linked_to="Lead") if start == 0 else \
         iter(sorted(changed_originators(run, start, position, STATUS_TOPICS)))
     while chunk := list(islice(due, COLLECTION_SIZE)):
         run.app.decide(partial(_write_statuses, run, steps, chunk))

@@ -31,11 +31,12 @@ from syncledger.domain.crm_record import MIRRORS, CrmRecord
 from syncledger.domain.field_mapping import app_to_crm
 from syncledger.domain.filters import SAVED_FLAG_FILTERS, all_match
 from syncledger.domain.ids import crm_record_id, natural_id
-from syncledger.domain.ownership import outbound_owner
+from syncledger.domain.ownership import agrees, outbound_owner
 from syncledger.domain.person import Person
 from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import FilterRule, Step, step_owner_mappings, step_owner_match
 from syncledger.projections.crm_records import by_emails
+from syncledger.projections.people import touched_elsewhere
 from syncledger.projections.registry import CRM_RECORDS, PEOPLE
 
 REQUIRED = {"Lead": ("LastName", "Company"), "Contact": ("LastName",)}
@@ -88,7 +89,12 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
     statuses = [s for s in run.integration.steps() if s.enabled and s.target == STATUS_TARGET
                 ] if only is None and "Lead" in steps else []
     batches = Batches(run, steps)
+    made_here = not full and only is None and _owners_read_alike(run, steps)
     while chunk := list(islice(due, PLAN_CHUNK)):
+        if made_here:
+            chunk = _not_made_by_this_run(run, chunk)
+            if not chunk:
+                continue
         planner = run.app.decide(partial(_plan_chunk, run, steps, describe, statuses, chunk))
         planner.tally()
         batches.add(planner.writes)
@@ -118,6 +124,28 @@ def _due_people(run: RunContext, cursors: dict[str, StepCursor], everyone: bool,
     return _once(heapq.merge(changed, kept))
 
 
+def _owners_read_alike(run: RunContext, steps: dict[str, Step]) -> bool:
+    """Whether each outbound step reads owners as the inbound step of its object does (the
+    same pairs, the same owner_match). Then a person this run created from a record, and
+    nothing else has touched since, holds exactly what an update would send: its values
+    came from that record, and its owner from that record's owner (see
+    ownership.agrees), so planning it again would find nothing to write."""
+    settings = run.integration.settings
+    inbound = {s.crm_object: s for s in run.integration.steps()
+               if s.enabled and s.inbound and s.is_people}
+    return all(step_owner_mappings(step, settings) == step_owner_mappings(other, settings)
+               and step_owner_match(step, settings) == step_owner_match(other, settings)
+               for sobject, step in steps.items()
+               if (other := inbound.get(sobject)) is not None)
+
+
+def _not_made_by_this_run(run: RunContext, chunk: list[UUID]) -> list[UUID]:
+    with run.app.database.reader.connect() as connection:
+        touched = touched_elsewhere(connection, PEOPLE.tables["people"],
+                                    [p.hex for p in chunk], run.ctx.cause)
+    return [p for p in chunk if p.hex in touched]
+
+
 def _once(ordered: Iterable[UUID]) -> Iterator[UUID]:
     last = None
     for item in ordered:
@@ -126,18 +154,22 @@ def _once(ordered: Iterable[UUID]) -> Iterator[UUID]:
         last = item
 
 
-def all_people(run: RunContext) -> Iterator[UUID]:
-    """Every person in the people view, in uuid order, PEOPLE_PAGE at a time."""
+def all_people(run: RunContext, linked_to: str | None = None) -> Iterator[UUID]:
+    """Every person in the people view (with `linked_to`, those with a live link to a
+    record of that object), in uuid order, PEOPLE_PAGE at a time."""
     table = PEOPLE.tables["people"]
     after = ""
     while True:
         with run.app.database.reader.connect() as connection:
-            page = list(connection.scalars(select(table.c.uuid).where(table.c.uuid > after)
-                                           .order_by(table.c.uuid).limit(PEOPLE_PAGE)))
-        yield from (UUID(hex_id) for hex_id in page)
+            page = list(connection.execute(
+                select(table.c.uuid, table.c.links).where(table.c.uuid > after)
+                .order_by(table.c.uuid).limit(PEOPLE_PAGE)))
+        yield from (UUID(hex_id) for hex_id, links in page if linked_to is None or any(
+            link["object"] == linked_to and link["crm"] == "salesforce" and not link["deleted"]
+            for link in links))
         if len(page) < PEOPLE_PAGE:
             return
-        after = page[-1]
+        after = page[-1][0]
 
 
 def _changed_people(run: RunContext, start: int, stop: int) -> set[UUID]:
@@ -324,14 +356,16 @@ class Planner:
                 self.skips.append((kind, "converted lead", step, person.app_id, crm_id))
                 return None
         settings = self.run.integration.settings
-        owner = outbound_owner(person.owner, step_owner_mappings(step, settings),
-                               step_owner_match(step, settings), self.run.member_emails,
+        pairs, match = step_owner_mappings(step, settings), step_owner_match(step, settings)
+        owner = outbound_owner(person.owner, pairs, match, self.run.member_emails,
                                self.run.crm_user_by_email)
         if owner.skip:
             self.skips.append((kind, owner.skip, step, person.app_id, crm_id))
             return None
         record = self._content(step, person, sobject)
-        if owner.owner:
+        if owner.owner and not (mirror is not None and agrees(
+                person.owner, mirror.owner, pairs, match, self.run.crm_user_emails,
+                self.run.member_by_email, self.run.connecting_member)):
             record["OwnerId"] = owner.owner
         missing = [f for f in REQUIRED[sobject] if not record.get(f)]
         if missing and crm_id is None:

@@ -57,6 +57,21 @@ def outbound_owner(member: str | None, pairs: Sequence[OwnerMapping], owner_matc
                                "the CRM decides")
 
 
+def agrees(person_owner: str | None, record_owner: str | None, pairs: Sequence[OwnerMapping],
+           owner_match: str | None, crm_user_emails: Mapping[str, str],
+           member_by_email: Mapping[str, str], connecting_member: str | None) -> bool:
+    """Whether a record's CRM owner already stands for the person's owner: read inbound, it
+    gives that team member. Then an update sends no OwnerId: the record keeps an owner the
+    mapping accepts (another CRM user paired with the same member, or one no member matches
+    when the person went to the connecting member), instead of being reassigned to the one
+    CRM user the outbound reading picks, with nothing changed on either side."""
+    if record_owner is None:
+        return False
+    back = inbound_owner(record_owner, pairs, owner_match, crm_user_emails, member_by_email,
+                         connecting_member)
+    return back.skip is None and back.owner == person_owner
+
+
 def _email_match(owner: str | None, owner_match: str | None, emails: Mapping[str, str],
                  other_by_email: Mapping[str, str]) -> str | None:
     if owner_match != "email" or owner is None:

@@ -69,14 +69,18 @@ class AggregateRows(Projection):
         """Apply one event of aggregate `event.originator` to its row in `rows` (create it,
         change it); the aggregate's earlier events are applied already."""
 
+    def apply_all(self, rows: Rows, events: Iterable[Logged]) -> None:
+        apply = self.apply
+        for event in events:
+            apply(rows, event)
+
     def process(self, connection: Connection, batch: Batch) -> None:
         """Apply a batch of events, in log order, in the caller's transaction."""
         table = self.table
         rows: Rows = {row["uuid"]: dict(row) for row in connection.execute(
             select(table).where(table.c.uuid.in_({e.originator for e in batch}))).mappings()}
         existing = set(rows)
-        for event in batch:
-            self.apply(rows, event)
+        self.apply_all(rows, batch)
         update_rows(connection, table, [row for uuid, row in rows.items() if uuid in existing])
         self.insert(connection, (row for uuid, row in rows.items() if uuid not in existing))
 

@@ -23,10 +23,10 @@ from syncledger.adapters.collector import collector_paused
 from syncledger.adapters.database import drop_table
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.log_reader import IdSpan, log_table, span_keys, span_pages
-from syncledger.adapters.plain_events import PlainDecoder
+from syncledger.adapters.plain_events import Logged, PlainDecoder
 from syncledger.adapters.tracking import forget_positions, record_positions
 from syncledger.projections.base import SHADOW, AggregateRows, InDatabase, Projection, Rows
-from syncledger.projections.runner import Progress, catch_up, mine, wanted_topics
+from syncledger.projections.runner import Progress, catch_up
 
 SPANS = 16  # spans of aggregate ids (by their first hex digit): work units for the workers
 RANGES = 8  # ranges of positions for the InDatabase views
@@ -139,18 +139,24 @@ def fold_span(app: SyncLedger, folded: Sequence[AggregateRows], span: IdSpan, he
     decoder = PlainDecoder(app.keys)
     keys = span_keys(app, span)
     held: list[Rows] = [{} for _ in folded]  # rows of aggregates whose events may go on
-    read = 0
+    readers: dict[str, list[int]] = {}  # topic -> the folded views that read it
+
+    def readers_of(topic: str) -> list[int]:
+        found = readers[topic] = [i for i, p in enumerate(folded) if p.wants(topic)]
+        return found
+
     # Paused for the whole span: what is held between pages makes every collection walk
     # more, and nothing here builds cycles.
     with collector_paused():
-        for rows in span_pages(app, span, head, PAGE):
-            wanted = wanted_topics(folded, {row[3] for row in rows})
-            decoded = decoder.decode([row for row in rows if row[3] in wanted], keys)
+        for rows in span_pages(app, span, head, PAGE, _topics(folded)):
             going_on = rows[-1][1]  # the page's last aggregate may have more events
+            events: list[list[Logged]] = [[] for _ in folded]
+            for event in decoder.decode(rows, keys):
+                for index in readers.get(event.topic) or readers_of(event.topic):
+                    events[index].append(event)
             complete: list[list[dict[str, Any]]] = []
-            for projection, rows_of in zip(folded, held, strict=True):
-                for event in mine(projection, decoded, wanted):
-                    projection.apply(rows_of, event)
+            for projection, rows_of, mine in zip(folded, held, events, strict=True):
+                projection.apply_all(rows_of, mine)
                 kept = rows_of.pop(going_on, None)
                 complete.append(list(rows_of.values()))
                 rows_of.clear()
@@ -159,11 +165,26 @@ def fold_span(app: SyncLedger, folded: Sequence[AggregateRows], span: IdSpan, he
             # Folded outside the transaction: parallel workers wait for SQLite's one write
             # lock only while they insert.
             _insert(app, folded, complete)
-            read += len(rows)
-            if progress:
-                progress(len(rows))
         _insert(app, folded, [list(rows_of.values()) for rows_of in held])
-    return read
+    return _count(app, span, head, progress)
+
+
+def _topics(folded: Sequence[AggregateRows]) -> list[str] | None:
+    """What the span read asks for: only what the views read (the others' states are never
+    read out of the database)."""
+    if any(p.topics is None for p in folded):
+        return None
+    return sorted({prefix for p in folded for prefix in p.topics or ()})
+
+
+def _count(app: SyncLedger, span: IdSpan, head: int, progress: Progress | None) -> int:
+    """The events of the span, read or not: a rebuild's progress and count cover them all."""
+    log = log_table(app)
+    with app.database.reader.connect() as connection:
+        counted = int(connection.execute(text(log.count(log.span(span, head)))).scalar_one())
+    if progress:
+        progress(counted)
+    return counted
 
 
 def _insert(app: SyncLedger, folded: Sequence[AggregateRows],

@@ -67,3 +67,55 @@ def test_pairs_filter_sequence_and_list_filter_shape_the_sync(sqlite_store: Sync
         leads = {lead["Email"]: lead for lead in org.dump("Lead")}
         assert set(leads) == {"listed@example.com"}
         assert leads["listed@example.com"]["OwnerId"] == ALICE  # the pair's CRM user
+
+
+def _with_pairs(store: SyncLedger, inbound: tuple[OwnerMapping, ...],
+                outbound: tuple[OwnerMapping, ...]) -> None:
+    """The Custom profile: Contacts to People reads `inbound`, People to Contacts
+    `outbound` (each a step's own list)."""
+    integration = AggregateCache(store).get(integration_id("salesforce"))
+    current = integration.configuration()
+    steps = tuple(replace(s, owner_mappings=inbound) if s.name == "Contacts to People" else
+                  replace(s, owner_mappings=outbound) if s.name == "People to Contacts" else s
+                  for s in current.steps)
+    apply_configuration(store, replace(current, profile="custom", steps=steps),
+                        "tm-alice", "test")
+
+
+def test_an_owner_no_member_matches_stays_on_the_record(sqlite_store: SyncLedger,
+                                                        tmp_path: Path) -> None:
+    # Given owners matched by email, and a Contact of a CRM user no team member matches
+    with connected_org(sqlite_store, tmp_path) as org:
+        integration = AggregateCache(sqlite_store).get(integration_id("salesforce"))
+        current = integration.configuration()
+        apply_configuration(sqlite_store, replace(
+            current, profile="custom", settings=replace(current.settings, owner_match="email")),
+            "tm-alice", "test")
+        org.load(Contact=[contact(1, STRANGER, "kept@acme.com")])
+        # When it syncs in (to the connecting member) and the app renames the person
+        org.sync()
+        org.import_lines([{"kind": "person", "id": "sf-contact-003000000000001AAA",
+                           "email": "kept@acme.com", "first_name": "Renamed"}])
+        org.sync()
+        # Then the name goes out and the Contact keeps its owner: the connecting member owns
+        # the person because nobody matched that owner, not because the app reassigned it
+        (kept,) = org.dump("Contact")
+        assert org.people()["kept@acme.com"]["owner"] == "tm-alice"
+        assert kept["FirstName"] == "Renamed"
+        assert kept["OwnerId"] == STRANGER
+
+
+def test_outbound_pairs_of_their_own_move_a_record_synced_in_the_same_run(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    # Given Bob's records come in as tm-alice's, and tm-alice's go out to Alice
+    with connected_org(sqlite_store, tmp_path) as org:
+        _with_pairs(sqlite_store, (OwnerMapping(BOB, "tm-alice"),),
+                    (OwnerMapping(ALICE, "tm-alice"),))
+        org.load(Contact=[contact(1, BOB, "moved@acme.com")])
+        # When one run syncs it in
+        report = org.sync()
+        # Then the same run writes the owner the outbound pairs say
+        (moved,) = org.dump("Contact")
+        assert org.people()["moved@acme.com"]["owner"] == "tm-alice"
+        assert moved["OwnerId"] == ALICE
+        assert report.counts["contacts"]["updated"] == 1

@@ -9,7 +9,7 @@ import pytest
 
 from syncledger.domain.field_mapping import settle
 from syncledger.domain.filters import rule_matches
-from syncledger.domain.ownership import OWNER_NOT_MAPPED, inbound_owner, outbound_owner
+from syncledger.domain.ownership import OWNER_NOT_MAPPED, agrees, inbound_owner, outbound_owner
 from syncledger.domain.steps import FilterRule, OwnerMapping
 
 CRM_EMAILS = {"005A": "alice@team.example", "005S": "sam@elsewhere.example",
@@ -48,6 +48,22 @@ def test_outbound_owner_follows_the_table(pairs: tuple[OwnerMapping, ...], membe
                                           owner: str | None, skip: str | None) -> None:
     decision = outbound_owner(member, pairs, "email", MEMBER_EMAILS, CRM_BY_EMAIL)
     assert (decision.owner, decision.skip) == (owner, skip)
+
+
+@pytest.mark.parametrize(("pairs", "match", "person", "record", "agreed"), [
+    # Two CRM users paired with one member: the record keeps the one it has.
+    ((OwnerMapping("005S", "tm-carol"), OwnerMapping("005B", "tm-carol")), None, "tm-carol",
+     "005B", True),
+    ((), "email", "tm-alice", "005S", True),  # no member matches 005S: the connecting one
+    ((), "email", "tm-bob", "005B", True),  # the email match itself
+    ((), "email", "tm-bob", "005A", False),  # the app moved the person to another member
+    (PAIRS, "email", "tm-carol", "005X", False),  # an unmapped owner stands for nobody
+    ((), "email", "tm-alice", None, False),  # no owner known: nothing to keep
+])
+def test_a_record_owner_that_stands_for_the_persons_owner_is_kept(
+        pairs: tuple[OwnerMapping, ...], match: str | None, person: str, record: str | None,
+        agreed: bool) -> None:
+    assert agrees(person, record, pairs, match, CRM_EMAILS, MEMBERS, "tm-alice") is agreed
 
 
 T1 = datetime(2026, 11, 1, 10, tzinfo=UTC)
