@@ -77,8 +77,14 @@ class AggregateRows(Projection):
     def process(self, connection: Connection, batch: Batch) -> None:
         """Apply a batch of events, in log order, in the caller's transaction."""
         table = self.table
+        # An aggregate whose first event here is its first of all has no row yet.
+        seen: dict[str, bool] = {}
+        for event in batch:
+            if event.originator not in seen:
+                seen[event.originator] = event.version > 1
+        wanted = [uuid for uuid, old in seen.items() if old]
         rows: Rows = {row["uuid"]: dict(row) for row in connection.execute(
-            select(table).where(table.c.uuid.in_({e.originator for e in batch}))).mappings()}
+            select(table).where(table.c.uuid.in_(wanted))).mappings()} if wanted else {}
         existing = set(rows)
         self.apply_all(rows, batch)
         update_rows(connection, table, [row for uuid, row in rows.items() if uuid in existing])
