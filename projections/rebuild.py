@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -202,9 +203,7 @@ _worker_app: SyncLedger | None = None
 def _in_workers(app: SyncLedger, shadows: Sequence[Projection], tasks: list[Task],
                 head: int, count: int, progress: Progress | None) -> int:
     kinds = [type(p) for p in shadows]
-    # A new interpreter each (not a fork): the parent's database connections and threads
-    # must not be shared.
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context(_start_method(app))
     read = 0
     with ProcessPoolExecutor(max_workers=min(count, len(tasks)), mp_context=context,
                              initializer=_open_worker, initargs=(app.store.url,)) as pool:
@@ -215,6 +214,15 @@ def _in_workers(app: SyncLedger, shadows: Sequence[Projection], tasks: list[Task
             if progress:
                 progress(done)
     return read
+
+
+def _start_method(app: SyncLedger) -> str:
+    """A fork starts a worker at once, where a new interpreter first imports the package
+    (half a second). It is safe only without threads (PostgreSQL's pool runs some), and the
+    worker opens a store of its own, never touching the connections it inherits."""
+    if app.store.kind == "sqlite" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
 
 
 def _open_worker(url: str) -> None:
