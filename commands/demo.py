@@ -60,7 +60,9 @@ def run_demo(directory: Path, out: Console) -> None:
         pairs = _custom_owner_pairs(store, crm_data)
         out.print("Applied a Custom configuration with ownership mappings "
                   f"({', '.join(f'{p.crm} -> {p.app}' for p in pairs)}): records of other "
-                  "owners are now skipped, with the reason in the Logs")
+                  "owners are now skipped inbound, with the reason in the Logs, and the "
+                  "paired members' people give their Contacts and Leads the paired CRM "
+                  "user as owner (the updates below)")
         with out.status("Syncing with the Custom profile..."):
             custom = run_sync(store, ACTOR, datetime.now(UTC))
         out.print(f"Run {custom.run_id} (Custom profile): {custom.outcome}")
@@ -77,6 +79,7 @@ def run_demo(directory: Path, out: Console) -> None:
     out.print(f"  .venv/bin/syncledger --store {store_url} logs")
     out.print(f"  .venv/bin/syncledger --store {store_url} people list --linked salesforce")
     out.print(f"  .venv/bin/syncledger --store {store_url} history {example}")
+    out.print(f"  .venv/bin/syncledger --store {store_url} explain {example} owner")
     out.print(f"  .venv/bin/syncledger --store {store_url} verify")
 
 
