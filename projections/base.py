@@ -17,11 +17,13 @@ from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, select
 
+from syncledger.adapters.in_lists import in_slices
 from syncledger.adapters.log_reader import LogTable
 from syncledger.adapters.plain_events import Logged
 from syncledger.projections.bulk_rows import insert_rows, update_rows
 
 SHADOW = "__shadow"
+ROWS_A_QUERY = 512  # rows read back by id in one statement (see in_lists)
 
 Batch = list[Logged]
 Rows = dict[str, dict[str, Any]]  # aggregate id (hex) -> its row
@@ -72,8 +74,10 @@ class AggregateRows(Projection):
     def process(self, connection: Connection, batch: Batch) -> None:
         """Apply a batch of events, in log order, in the caller's transaction."""
         table = self.table
-        rows: Rows = {row["uuid"]: dict(row) for row in connection.execute(
-            select(table).where(table.c.uuid.in_({e.originator for e in batch}))).mappings()}
+        ids = list(dict.fromkeys(e.originator for e in batch))
+        rows: Rows = {row["uuid"]: dict(row) for part in in_slices(ids, ROWS_A_QUERY)
+                      for row in connection.execute(
+                          select(table).where(table.c.uuid.in_(part))).mappings()}
         existing = set(rows)
         for event in batch:
             self.apply(rows, event)
