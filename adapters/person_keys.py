@@ -12,6 +12,7 @@ from uuid import UUID
 from sqlalchemy import Boolean, Column, LargeBinary, String, Table, select, update
 
 from syncledger.adapters.database import Database, metadata
+from syncledger.adapters.in_lists import in_slices
 
 person_keys = Table(
     "person_keys", metadata,
@@ -35,6 +36,7 @@ class KeyConflict(RuntimeError):
 
 
 CACHED_KEYS = 4096  # bounded, so an import's memory stays flat however many people
+KEYS_A_QUERY = 512  # subjects named in one statement (see in_lists)
 
 
 class PersonKeys:
@@ -81,9 +83,10 @@ class PersonKeys:
                 return
             pending, self._pending = self._pending, {}
             with self.database.writer.begin() as connection:
-                existing = set(connection.scalars(
-                    select(person_keys.c.subject).where(
-                        person_keys.c.subject.in_(list(pending)))))
+                existing = {subject for part in in_slices(list(pending), KEYS_A_QUERY)
+                            for subject in connection.scalars(
+                                select(person_keys.c.subject).where(
+                                    person_keys.c.subject.in_(part)))}
                 if not existing:
                     connection.execute(person_keys.insert(), [
                         {"subject": s, "key": k, "forgotten": False}
@@ -129,6 +132,7 @@ class PersonKeys:
 
     def _read(self, names: Iterable[str]) -> dict[str, bytes | None]:
         with self.database.reader.connect() as connection:
-            return {subject: key for subject, key in connection.execute(
-                select(person_keys.c.subject, person_keys.c.key)
-                .where(person_keys.c.subject.in_(list(names))))}
+            return {subject: key for part in in_slices(list(names), KEYS_A_QUERY)
+                    for subject, key in connection.execute(
+                        select(person_keys.c.subject, person_keys.c.key)
+                        .where(person_keys.c.subject.in_(part)))}

@@ -22,7 +22,12 @@ from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import COLLECTION_SIZE
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import KEY_FIELD
-from syncledger.commands.sync_context import RunContext, changed_originators, step_cursor
+from syncledger.commands.sync_context import (
+    RunContext,
+    changed_originators,
+    originator_pages,
+    step_cursor,
+)
 from syncledger.commands.sync_outbound import all_people, lead_status, passes_filter
 from syncledger.domain.activity_mapping import (
     COUNT_KIND,
@@ -121,10 +126,11 @@ def _advance(run: RunContext, steps: list[Step], position: int) -> None:
 
 
 def _due_activities(run: RunContext, start: int, stop: int) -> set[UUID]:
-    """Activities changed since the position, and those of people linked since."""
+    """Activities changed since the position, and those of people linked since. A first
+    run links every person: their activities are looked up a page of links at a time, so
+    the people's ids are never all held at once."""
     due = changed_originators(run, start, stop, ACTIVITY_TOPICS)
-    linked = changed_originators(run, start, stop, LINK_TOPICS)
-    if linked:
+    for linked in originator_pages(run, start, stop, LINK_TOPICS):
         with run.app.database.reader.connect() as connection:
             due |= subjects_of(connection, EVENT_INDEX.tables["event_index"], linked)
     return due

@@ -4,7 +4,7 @@ owners, the business time, and the counts, skips and errors that reach the Logs.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -96,13 +96,18 @@ def step_cursor(run: RunContext, step: Step, cache: AggregateCache) -> StepCurso
 def changed_originators(run: RunContext, start: int, stop: int,
                         topics: Sequence[str]) -> set[UUID]:
     """The aggregates with events of these topics after position `start`, up to `stop`."""
-    found: set[UUID] = set()
+    return {found for page in originator_pages(run, start, stop, topics) for found in page}
+
+
+def originator_pages(run: RunContext, start: int, stop: int,
+                     topics: Sequence[str]) -> Iterator[set[UUID]]:
+    """The same a page of the log at a time (an aggregate may come in more than one), for a
+    caller that needs only what each page leads to, not every id at once."""
     position = start
     while position < stop:
         page = run.app.recorder.select_notifications(start=position + 1, limit=5000,
                                                      stop=stop, topics=topics)
         if not page:
             break
-        found.update(UUID(str(n.originator_id)) for n in page)
+        yield {UUID(str(n.originator_id)) for n in page}
         position = page[-1].id
-    return found

@@ -17,11 +17,13 @@ from typing import Any
 
 from sqlalchemy import Connection, MetaData, Table, select
 
+from syncledger.adapters.in_lists import in_slices
 from syncledger.adapters.log_reader import LogTable
 from syncledger.adapters.plain_events import Logged
 from syncledger.projections.bulk_rows import insert_rows, update_rows
 
 SHADOW = "__shadow"
+ROWS_A_QUERY = 512  # rows read back by id in one statement (see in_lists)
 
 Batch = list[Logged]
 Rows = dict[str, dict[str, Any]]  # aggregate id (hex) -> its row
@@ -83,8 +85,9 @@ class AggregateRows(Projection):
             if event.originator not in seen:
                 seen[event.originator] = event.version > 1
         wanted = [uuid for uuid, old in seen.items() if old]
-        rows: Rows = {row["uuid"]: dict(row) for row in connection.execute(
-            select(table).where(table.c.uuid.in_(wanted))).mappings()} if wanted else {}
+        rows: Rows = {row["uuid"]: dict(row) for part in in_slices(wanted, ROWS_A_QUERY)
+                      for row in connection.execute(
+                          select(table).where(table.c.uuid.in_(part))).mappings()}
         existing = set(rows)
         self.apply_all(rows, batch)
         update_rows(connection, table, [row for uuid, row in rows.items() if uuid in existing])

@@ -19,6 +19,7 @@ from sqlalchemy import (
     select,
 )
 
+from syncledger.adapters.in_lists import in_slices
 from syncledger.adapters.log_reader import LogTable
 from syncledger.projections.base import InDatabase
 
@@ -93,8 +94,7 @@ def subjects_of(connection: Connection, table: Table, subjects: set[UUID]) -> se
     would hold a hundred thousand parameters at once."""
     hexes = sorted(s.hex for s in subjects)
     found: set[UUID] = set()
-    for start in range(0, len(hexes), SUBJECTS_A_QUERY):
-        part = hexes[start:start + SUBJECTS_A_QUERY]
+    for part in in_slices(hexes, SUBJECTS_A_QUERY):
         query = select(table.c.originator_id).where(
             table.c.subject.in_(part), table.c.originator_id.notin_(part)).distinct()
         found.update(UUID(o) for o in connection.scalars(query))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sync_support import BOB, STRANGER, connected_org, contact, lead
 
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.commands import sync_inbound
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.domain.ids import step_cursor_id
 
 
 def test_inbound_contacts_and_leads_become_people_and_a_second_sync_records_nothing(
@@ -66,3 +70,23 @@ def test_unmapped_owner_is_skipped_when_the_step_has_pairs_stranger_owner(
         # No pairs (Default profile): the connecting team member owns it.
         assert org.people()["contact1@example.com"]["owner"] == "tm-alice"
         assert report.counts["people"]["created"] == 1
+
+
+def test_a_page_is_decided_in_batches_each_saved_with_its_watermark(
+        sqlite_store: SyncLedger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a page of 7 Contacts and batches of 3,
+    monkeypatch.setattr(sync_inbound, "BATCH", 3)
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.load(Contact=[contact(n) for n in range(1, 8)])
+        # when a run is asked to stop, it stops after its first batch,
+        stopped = org.sync(should_stop=lambda: True)
+        assert stopped.counts["people"]["created"] == 3
+        pulled = sorted(org.dump("Contact"), key=lambda r: (r["SystemModstamp"], r["Id"]))
+        cursor = AggregateCache(sqlite_store).get(
+            step_cursor_id("salesforce", "Contacts to People"))
+        assert cursor.watermark[1] == pulled[2]["Id"]  # the batch's last record
+        # then the next run takes the rest of the page, and nothing twice.
+        rest = org.sync()
+        assert rest.counts["people"]["created"] == 4
+        assert rest.counts["people"]["updated"] == 0
+        assert set(org.people()) == {f"contact{n}@example.com" for n in range(1, 8)}
