@@ -15,6 +15,7 @@ from eventsourcing.persistence import (
     Recording,
     StoredEvent,
 )
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 from sqlalchemy import inspect
 
@@ -22,7 +23,7 @@ from syncledger.adapters.database import Database, metadata
 from syncledger.adapters.person_keys import KeyConflict, PersonKeys
 from syncledger.adapters.personal_data_mapper import PersonalDataMapper
 from syncledger.adapters.store_url import StoreURL
-from syncledger.adapters.transcoder import FastJSONTranscoder
+from syncledger.adapters.transcoder import FastJSONTranscoder, uuid_from_hex
 from syncledger.domain.ids import LEDGER_ID
 from syncledger.domain.ledger import GENESIS, LogSealed, chain, covered_digest
 from syncledger.domain.step_cursor import StepCursor
@@ -111,33 +112,47 @@ class SyncLedger(Application[UUID]):
     def select_many(self, ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """The stored events of many aggregates in one query: a batch of decisions loads what
         it needs at once instead of a round trip per aggregate (and none for the ones that do
-        not exist yet). The library's recorders select one originator at a time."""
+        not exist yet). The library's recorders select one originator at a time.
+
+        The person keys of the aggregates found are read with them, in one more query: the
+        events are opened with them, and a batch that records for those people again must
+        encrypt with them. An aggregate not recorded yet has no key to read (a key left by
+        a crash before its events is found by PersonKeys.flush, and the command retried)."""
         found: dict[UUID, list[StoredEvent]] = {i: [] for i in ids}
         if not ids:
             return found
+        for originator, version, topic, state in self._select_rows(ids):
+            uuid = originator if isinstance(originator, UUID) else uuid_from_hex(originator)
+            found[uuid].append(StoredEvent(originator_id=uuid, originator_version=version,
+                                           topic=topic, state=bytes(state)))
+        self.keys.prefetch_hex([uuid.hex for uuid, stored in found.items() if stored])
+        return found
+
+    def _select_rows(self, ids: Sequence[UUID]) -> list[tuple[Any, ...]]:
+        """Rows (originator, version, topic, state) of the aggregates, in version order."""
         table = self.recorder.events_table_name  # type: ignore[attr-defined]
         datastore = self.recorder.datastore  # type: ignore[attr-defined]
+        columns = "originator_id, originator_version, topic, state"
+        order = "ORDER BY originator_id, originator_version"
         if self.store.kind == "sqlite":
             marks = ",".join("?" * len(ids))
-            with datastore.transaction(commit=False) as cursor:
-                cursor.execute(f"SELECT * FROM {table} WHERE originator_id IN ({marks}) "
-                               "ORDER BY originator_id, originator_version",
+            with datastore.transaction(commit=False) as wrapper:
+                cursor = wrapper.sqlite_cursor
+                cursor.row_factory = None
+                cursor.execute(f"SELECT {columns} FROM {table} "
+                               f"WHERE originator_id IN ({marks}) {order}",
                                [i.hex for i in ids])
-                rows = cursor.fetchall()
-        else:
-            query = SQL("SELECT * FROM {}.{} WHERE originator_id = ANY(%s) "
-                        "ORDER BY originator_id, originator_version").format(
-                Identifier(datastore.schema), Identifier(table))
-            with datastore.transaction(commit=False) as cursor:
-                cursor.execute(query, [list(ids)])
-                rows = cursor.fetchall()
-        for row in rows:
-            originator = row["originator_id"]
-            key = originator if isinstance(originator, UUID) else UUID(originator)
-            found[key].append(StoredEvent(originator_id=key,
-                                          originator_version=row["originator_version"],
-                                          topic=row["topic"], state=bytes(row["state"])))
-        return found
+                return list(cursor.fetchall())
+        query = SQL("SELECT {columns} FROM {schema}.{table} WHERE originator_id = ANY(%b) "
+                    "{order}").format(columns=SQL(columns), schema=Identifier(datastore.schema),
+                                      table=Identifier(table), order=SQL(order))
+        # One statement on an autocommit connection is its own snapshot: no BEGIN and
+        # ROLLBACK round trips around it. The ids go as a binary array: the server parses
+        # the text of a thousand UUIDs slower than it finds their rows.
+        with datastore.get_connection() as connection, \
+                connection.cursor(row_factory=tuple_row) as cursor:
+            cursor.execute(query, [list(ids)])
+            return cursor.fetchall()
 
     def decide(self, command: Callable[[], T]) -> T:
         """Run load-decide-save; a save that lost a race is redone on fresh state."""

@@ -9,7 +9,16 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from uuid import UUID
 
-from sqlalchemy import Boolean, Column, LargeBinary, String, Table, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    LargeBinary,
+    String,
+    Table,
+    select,
+    update,
+)
 
 from syncledger.adapters.database import Database, metadata
 from syncledger.adapters.in_lists import in_slices
@@ -34,6 +43,14 @@ class KeyConflict(RuntimeError):
     def __init__(self, count: int) -> None:
         super().__init__(f"{count} person key(s) were created concurrently; retry")
 
+
+# On PostgreSQL, keys go as binary arrays (psycopg's %b): a multi-row VALUES of a thousand
+# keys, or their text, costs the server more to parse and plan than the rows cost to insert.
+_SELECT_ANY = "SELECT subject, key FROM person_keys WHERE subject = ANY(%b)"
+_INSERT_UNNESTED = (
+    "INSERT INTO person_keys (subject, key, forgotten) "
+    "SELECT subject, key, false FROM unnest(%b::varchar[], %b::bytea[]) AS new (subject, key) "
+    "ON CONFLICT (subject) DO NOTHING RETURNING subject")
 
 CACHED_KEYS = 4096  # bounded, so an import's memory stays flat however many people
 KEYS_A_QUERY = 512  # subjects named in one statement (see in_lists)
@@ -77,31 +94,43 @@ class PersonKeys:
     def flush(self) -> None:
         """Commit new keys before the events encrypted with them are written. If another
         writer created one of them first, our events were encrypted with the wrong key:
-        KeyConflict makes the command retry with the winner's key."""
+        KeyConflict makes the command retry with the winner's key, and none of ours is kept.
+        On PostgreSQL one statement inserts only the subjects that have no key yet and
+        returns them, so finding the others costs no query of its own."""
         with self._lock:
             if not self._pending:
                 return
             pending, self._pending = self._pending, {}
-            with self.database.writer.begin() as connection:
-                existing = {subject for part in in_slices(list(pending), KEYS_A_QUERY)
-                            for subject in connection.scalars(
-                                select(person_keys.c.subject).where(
-                                    person_keys.c.subject.in_(part)))}
-                if not existing:
-                    connection.execute(person_keys.insert(), [
-                        {"subject": s, "key": k, "forgotten": False}
-                        for s, k in pending.items()])
-            if existing:
-                self._remember(self._read(existing))
-                raise KeyConflict(len(existing))
+            inserted: set[str] = set()
+            try:
+                with self.database.writer.begin() as connection:
+                    inserted.update(self._insert_new(connection, pending))
+                    if len(inserted) != len(pending):
+                        raise KeyConflict(len(pending) - len(inserted))  # rolls ours back
+            except KeyConflict:
+                self._remember(self._read(set(pending) - inserted))
+                raise
             self._remember(pending)
 
-    def prefetch(self, subjects: list[UUID]) -> None:
-        """Read the keys a batch will need in one query; a subject with no key (one whose
-        events carry nothing personal) is remembered as having none."""
-        self.prefetch_hex([s.hex for s in subjects])
+    def _insert_new(self, connection: Connection, keys: dict[str, bytes]) -> list[str]:
+        """Insert the keys of subjects that have none yet; returns those subjects."""
+        if self.database.store.kind == "postgres":
+            return list(connection.exec_driver_sql(
+                _INSERT_UNNESTED, (list(keys), list(keys.values()))).scalars())
+        # SQLite's writers take the write lock up front (BEGIN IMMEDIATE): a key not there
+        # now cannot appear before this commit. One single-row statement, executed many
+        # times, keeps SQLite's statement cache small (see in_lists).
+        existing = {subject for part in in_slices(list(keys), KEYS_A_QUERY)
+                    for subject in connection.scalars(select(person_keys.c.subject).where(
+                        person_keys.c.subject.in_(part)))}
+        new = [subject for subject in keys if subject not in existing]
+        if new:
+            connection.execute(person_keys.insert(), [
+                {"subject": s, "key": keys[s], "forgotten": False} for s in new])
+        return new
 
     def prefetch_hex(self, names: list[str]) -> None:
+        """Read, in one query, the keys of the subjects (hex digits) not cached yet."""
         with self._lock:
             missing = [name for name in names if name not in self._cache]
             if missing:
@@ -132,7 +161,13 @@ class PersonKeys:
 
     def _read(self, names: Iterable[str]) -> dict[str, bytes | None]:
         with self.database.reader.connect() as connection:
-            return {subject: key for part in in_slices(list(names), KEYS_A_QUERY)
-                    for subject, key in connection.execute(
-                        select(person_keys.c.subject, person_keys.c.key)
-                        .where(person_keys.c.subject.in_(part)))}
+            if self.database.store.kind == "postgres":
+                # One binary array parameter: hundreds of bound names cost more to send and
+                # plan than the lookup.
+                found = connection.exec_driver_sql(_SELECT_ANY, (list(names),)).all()
+            else:
+                found = [row for part in in_slices(list(names), KEYS_A_QUERY)
+                         for row in connection.execute(
+                             select(person_keys.c.subject, person_keys.c.key)
+                             .where(person_keys.c.subject.in_(part)))]
+            return {subject: key for subject, key in found}

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from eventsourcing.utils import get_topic
+
+from syncledger.adapters.postgres_recorder import BinaryInsertRecorder
+
 DEFAULT_STORE = "sqlite:///syncledger.db"
 
 
@@ -56,7 +60,9 @@ class StoreURL:
                 "POSTGRES_HOST": self.host, "POSTGRES_PORT": str(self.port),
                 "POSTGRES_USER": self.user, "POSTGRES_PASSWORD": self.password,
                 "POSTGRES_POOL_SIZE": "4", "POSTGRES_MAX_OVERFLOW": "4",
-                "POSTGRES_LOCK_TIMEOUT": "30"}
+                "POSTGRES_LOCK_TIMEOUT": "30",
+                # The library's recorder, sending a save's events in binary.
+                "APPLICATION_RECORDER_TOPIC": get_topic(BinaryInsertRecorder)}
 
     def sqlalchemy_url(self) -> str:
         if self.kind == "sqlite":

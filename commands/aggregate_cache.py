@@ -28,11 +28,11 @@ class AggregateCache:
 
     def prefetch(self, ids: Iterable[UUID]) -> None:
         """Load many aggregates in one query (those that do not exist yet are known at once);
-        step cursors, which are snapshotted, still load through the repository."""
+        step cursors, which are snapshotted, still load through the repository. Their
+        person keys come with them (select_many)."""
         wanted = [i for i in dict.fromkeys(ids) if i not in self._loaded]
         for start in range(0, len(wanted), PREFETCH):
             chunk = wanted[start:start + PREFETCH]
-            self.app.keys.prefetch(chunk)
             for aggregate_id, stored in self.app.select_many(chunk).items():
                 events = [self.app.mapper.to_domain_event(s) for s in stored]
                 self._loaded[aggregate_id] = self._project(aggregate_id, events)

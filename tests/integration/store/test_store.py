@@ -6,11 +6,13 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError
 
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.person_keys import KeyConflict
 from syncledger.commands import views
 from syncledger.commands.app_import import import_file
 from syncledger.commands.import_format import ImportLineError
@@ -147,6 +149,25 @@ def test_a_stale_seal_head_is_refused_by_the_store(store: SyncLedger) -> None:
     store.ledger_head = lambda: (version - 1, head)  # type: ignore[method-assign]
     with pytest.raises(IntegrityError):
         store.save(TeamMember.record("tm-b", {"name": "B"}, datetime.now(UTC), CTX))
+
+
+def test_a_key_another_writer_created_first_is_learnt_and_none_of_ours_is_kept(
+        store_url: str) -> None:
+    first, second = open_store(store_url), open_store(store_url)
+    try:
+        taken, fresh = uuid4(), uuid4()
+        theirs = first.keys.key_for(taken, create=True)
+        first.keys.flush()
+        second.keys.key_for(taken, create=True)
+        second.keys.key_for(fresh, create=True)
+        with pytest.raises(KeyConflict):
+            second.keys.flush()
+        assert second.keys.key_for(taken, create=True) == theirs
+        assert first.keys.key_for(fresh, create=False) is None
+    finally:
+        for app in (first, second):
+            app.close()
+            app.database.dispose()
 
 
 def test_history_is_oldest_first_with_position_time_type_cause_actor_and_data(
