@@ -23,13 +23,15 @@ def salesforce_datetime(moment: datetime) -> str:
 
 
 def parse_salesforce_datetime(value: str) -> datetime:
-    """Salesforce writes 2026-11-01T10:00:00.000+0000."""
-    for pattern in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(value.replace("Z", "+0000"), pattern)
-        except ValueError:
-            continue
-    raise ValueError(f"not a Salesforce datetime: {value!r}")
+    """Salesforce writes 2026-11-01T10:00:00.000+0000: ISO 8601, which Python 3.11 reads
+    (strptime, once a record, cost as much as the rest of reading its page)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        parsed = None
+    if parsed is None or parsed.tzinfo is None or "T" not in value:
+        raise ValueError(f"not a Salesforce datetime: {value!r}")
+    return parsed
 
 
 def quote(value: str) -> str:
