@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 
+from syncledger.adapters.sqlite_recorder import WAL_CHECKPOINT_PAGES
 from syncledger.adapters.store_url import StoreURL
 
 metadata = MetaData()
@@ -65,6 +66,9 @@ def _sqlite_engine(store: StoreURL, immediate: bool) -> Engine:
         # with every frame before it, so a key is always as durable as the events it opens.
         # A power cut can only undo a projection batch, with its tracking, to be redone.
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # As the event store's connections (adapters/sqlite_recorder.py): a checkpoint
+        # writes a page once for many batches, not again after each.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

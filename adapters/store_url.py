@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 from eventsourcing.utils import get_topic
 
 from syncledger.adapters.postgres_recorder import BinaryInsertRecorder
+from syncledger.adapters.sqlite_recorder import CheckpointingRecorder
 
 DEFAULT_STORE = "sqlite:///syncledger.db"
 
@@ -55,7 +56,8 @@ class StoreURL:
     def eventsourcing_env(self) -> dict[str, str]:
         if self.kind == "sqlite":
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                    "SQLITE_DBNAME": str(self.sqlite_path), "SQLITE_LOCK_TIMEOUT": "30"}
+                    "SQLITE_DBNAME": str(self.sqlite_path), "SQLITE_LOCK_TIMEOUT": "30",
+                    "APPLICATION_RECORDER_TOPIC": get_topic(CheckpointingRecorder)}
         return {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": self.dbname,
                 "POSTGRES_HOST": self.host, "POSTGRES_PORT": str(self.port),
                 "POSTGRES_USER": self.user, "POSTGRES_PASSWORD": self.password,

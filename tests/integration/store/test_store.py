@@ -10,9 +10,11 @@ from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError
+from sqlalchemy import text
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.person_keys import KeyConflict
+from syncledger.adapters.sqlite_recorder import WAL_CHECKPOINT_PAGES
 from syncledger.commands import views
 from syncledger.commands.app_import import import_file
 from syncledger.commands.import_format import ImportLineError
@@ -218,3 +220,14 @@ def test_a_seal_whose_fields_were_renamed_is_reported_not_crashed(sqlite_url: st
     finally:
         app.close()
         app.database.dispose()
+
+
+def test_sqlite_checkpoints_the_log_after_many_saves_not_each(sqlite_store: SyncLedger) -> None:
+    sqlite_store.save(TeamMember.record("tm-ada", {"email": "ada@team.example"},
+                                        datetime(2026, 11, 1, tzinfo=UTC), CTX))
+    with sqlite_store.recorder.datastore.transaction(commit=False) as cursor:  # type: ignore
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        (events_connection,) = cursor.fetchone()
+    with sqlite_store.database.writer.connect() as connection:
+        views_connection = connection.execute(text("PRAGMA wal_autocheckpoint")).scalar()
+    assert events_connection == views_connection == WAL_CHECKPOINT_PAGES
