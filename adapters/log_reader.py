@@ -84,18 +84,20 @@ class LogTable:
                 f"originator_version, convert_from(state, 'UTF8')::json AS state "
                 f"FROM {self.name} WHERE {where}) AS logged")
 
-    def rows_query(self, where: str, order: str, keys: bool) -> str:
+    def rows_query(self, where: str, order: str, keys: bool, limited: bool = True) -> str:
         """SELECT position, originator, version, topic, state and (with `keys`) the
         originator's person key, joined in the same query: most events are filed under
         their originator's key, and a query of its own per page costs as much as the
-        decryption. The caller adds its parameters' placeholders to `where`."""
+        decryption. The caller adds its parameters' placeholders to `where` (and, when
+        `limited`, gives the LIMIT last)."""
         on = "k.subject = e.originator_id" if self.kind == "sqlite" else \
             "k.subject = replace(e.originator_id::text, '-', '')"
         key, join = ("k.key", f" LEFT JOIN {person_keys.name} AS k ON {on}") if keys \
             else ("NULL", "")
         return (f"SELECT e.{self.position}, e.originator_id, e.originator_version, e.topic, "
                 f"e.state, {key} AS key FROM {self.name} AS e{join} WHERE {where} "
-                f"ORDER BY {order} LIMIT {'?' if self.kind == 'sqlite' else '%s'}")
+                f"ORDER BY {order}" +
+                (f" LIMIT {'?' if self.kind == 'sqlite' else '%s'}" if limited else ""))
 
 
 def log_table(app: SyncLedger) -> LogTable:
@@ -129,7 +131,7 @@ def span_pages(app: SyncLedger, span: IdSpan, head: int, page: int,
     if log.kind == "sqlite":
         # One statement read in pages: SQLite would not seek on a (id, version) keyset, and
         # would scan the span again from its start for every page.
-        query = log.rows_query(where, order, keys=False).removesuffix(" LIMIT ?")
+        query = log.rows_query(where, order, keys=False, limited=False)
         with app.recorder.datastore.transaction(commit=False) as wrapper:  # type: ignore[attr-defined]
             cursor = wrapper.sqlite_cursor
             cursor.row_factory = None

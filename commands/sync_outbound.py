@@ -158,15 +158,15 @@ def all_people(run: RunContext, linked_to: str | None = None) -> Iterator[UUID]:
     """Every person in the people view (with `linked_to`, those with a live link to a
     record of that object), in uuid order, PEOPLE_PAGE at a time."""
     table = PEOPLE.tables["people"]
+    columns = [table.c.uuid] if linked_to is None else [table.c.uuid, table.c.links]
     after = ""
     while True:
         with run.app.database.reader.connect() as connection:
-            page = list(connection.execute(
-                select(table.c.uuid, table.c.links).where(table.c.uuid > after)
-                .order_by(table.c.uuid).limit(PEOPLE_PAGE)))
-        yield from (UUID(hex_id) for hex_id, links in page if linked_to is None or any(
+            page = list(connection.execute(select(*columns).where(table.c.uuid > after)
+                                           .order_by(table.c.uuid).limit(PEOPLE_PAGE)))
+        yield from (UUID(row[0]) for row in page if linked_to is None or any(
             link["object"] == linked_to and link["crm"] == "salesforce" and not link["deleted"]
-            for link in links))
+            for link in row[1]))
         if len(page) < PEOPLE_PAGE:
             return
         after = page[-1][0]
