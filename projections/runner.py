@@ -31,15 +31,23 @@ def catch_up(app: SyncLedger, projections: Sequence[Projection],
         positions = [max_position(connection, name) or 0 for name in names]
     start = min(positions, default=0)
     decoder = PlainDecoder(app.keys)
+    # Paused for the whole pass: a collection between batches walks everything the process
+    # holds, and a batch builds no cycles.
+    with collector_paused():
+        return _catch_up(app, decoder, projections, names, positions, start, progress)
+
+
+def _catch_up(app: SyncLedger, decoder: PlainDecoder, projections: Sequence[Projection],
+              names: list[str], positions: list[int], start: int,
+              progress: Progress | None) -> int:
     read = 0
     conflicts = 0
     while True:
         try:
-            with collector_paused():
-                rows = read_rows(app, start, BATCH, keys=True)
-                if not rows:
-                    return read
-                _process_batch(app, decoder, projections, names, positions, rows)
+            rows = read_rows(app, start, BATCH, keys=True)
+            if not rows:
+                return read
+            _process_batch(app, decoder, projections, names, positions, rows)
         except (IntegrityError, RowConflict):
             # Another process tracked these positions first (two commands catching up at
             # once): nothing was counted twice; carry on from where the tracking now stands.
