@@ -20,8 +20,26 @@ KEY = "key_"  # the bound name of the primary key in updates (a column's own nam
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
+    if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        _copy(connection, table, rows)
+    else:
         _execute(connection, table, "insert", rows)
+
+
+def _copy(connection: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY, in the caller's transaction: psycopg's executemany runs one INSERT
+    a row on the server (a catch-up spent more time waiting for those than on anything
+    else)."""
+    json_columns = _json_columns(table)
+    columns = [(c.name, c.name in json_columns) for c in table.c]
+    names = ", ".join(f'"{name}"' for name, _ in columns)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([_json(row[name]) if encoded else row[name]
+                            for name, encoded in columns])
 
 
 def update_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],
