@@ -23,7 +23,7 @@ from syncledger.domain.ids import (
 )
 from syncledger.domain.person import Person
 from syncledger.projections.people import find_person
-from syncledger.projections.registry import LIVE, PEOPLE
+from syncledger.projections.registry import CRM_RECORDS, LIVE, PEOPLE
 from syncledger.projections.runner import catch_up
 from syncledger.replay.history import UnknownRecord
 
@@ -38,7 +38,8 @@ class Forgotten:
 def find_person_id(app: SyncLedger, key: str) -> UUID:
     catch_up(app, list(LIVE.values()))
     with app.database.reader.connect() as connection:
-        row = find_person(connection, PEOPLE.tables["people"], key)
+        row = find_person(connection, PEOPLE.tables["people"],
+                         CRM_RECORDS.tables["crm_records"], key)
     if row is None:
         raise UnknownRecord(f"no person found for {key!r} (an app id, email or CRM id)")
     return app_person_id(row["id"])

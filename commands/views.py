@@ -9,7 +9,7 @@ from syncledger.adapters.event_store import SyncLedger
 from syncledger.projections.logs import list_runs
 from syncledger.projections.people import find_person, list_people
 from syncledger.projections.rebuild import rebuild as rebuild_projections
-from syncledger.projections.registry import LIVE, LOGS, PEOPLE
+from syncledger.projections.registry import CRM_RECORDS, LIVE, LOGS, PEOPLE
 from syncledger.replay import history as history_module
 from syncledger.replay import verify as verify_module
 from syncledger.replay.history import UnknownRecord
@@ -22,7 +22,8 @@ def people(app: SyncLedger, linked: str | None) -> list[dict[str, Any]]:
 
 def person(app: SyncLedger, key: str) -> dict[str, Any]:
     with app.database.reader.connect() as connection:
-        row = find_person(connection, PEOPLE.tables["people"], key)
+        row = find_person(connection, PEOPLE.tables["people"],
+                         CRM_RECORDS.tables["crm_records"], key)
     if row is None:
         raise UnknownRecord(f"no person found for {key!r}")
     return row

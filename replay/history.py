@@ -22,7 +22,7 @@ from syncledger.domain.ids import (
 from syncledger.projections.base import event_type
 from syncledger.projections.event_index import positions_for
 from syncledger.projections.people import find_person
-from syncledger.projections.registry import EVENT_INDEX, PEOPLE
+from syncledger.projections.registry import CRM_RECORDS, EVENT_INDEX, PEOPLE
 
 HIDDEN = ("originator_id", "originator_version", "timestamp", "cause", "actor",
           "originator_topic", "subject")
@@ -65,7 +65,8 @@ def stored_events_about(app: SyncLedger, ids: list[UUID],
 def resolve_person(app: SyncLedger, key: str, other_keys: str = "") -> dict[str, Any]:
     """The people view's row for an app id, email or linked CRM id."""
     with app.database.reader.connect() as connection:
-        person = find_person(connection, PEOPLE.tables["people"], key)
+        person = find_person(connection, PEOPLE.tables["people"],
+                         CRM_RECORDS.tables["crm_records"], key)
     if person is None:
         raise UnknownRecord(f"no record found for {key!r} (try an app id, a CRM id"
                             f"{other_keys or ' or an email'})")

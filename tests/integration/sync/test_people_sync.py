@@ -8,9 +8,10 @@ import pytest
 from sync_support import BOB, STRANGER, connected_org, contact, lead
 
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.commands import sync_inbound
+from syncledger.commands import sync_inbound, views
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.domain.ids import step_cursor_id
+from syncledger.replay.history import UnknownRecord
 
 
 def test_inbound_contacts_and_leads_become_people_and_a_second_sync_records_nothing(
@@ -90,3 +91,16 @@ def test_a_page_is_decided_in_batches_each_saved_with_its_watermark(
         assert rest.counts["people"]["created"] == 4
         assert rest.counts["people"]["updated"] == 0
         assert set(org.people()) == {f"contact{n}@example.com" for n in range(1, 8)}
+
+
+def test_a_synced_person_is_found_by_app_id_email_and_crm_id(store: SyncLedger,
+                                                              tmp_path: Path) -> None:
+    with connected_org(store, tmp_path) as org:
+        org.load(Contact=[contact(1)], Lead=[lead(1)])
+        org.sync()
+        by_crm = views.person(store, "003000000000001AAA")
+        assert by_crm["email"] == "contact1@example.com"
+        assert views.person(store, by_crm["id"]) == by_crm
+        assert views.person(store, " Contact1@Example.com ") == by_crm
+        with pytest.raises(UnknownRecord):
+            views.person(store, "003000000000009AAA")
