@@ -12,6 +12,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from syncledger.adapters.credentials import CredentialsError
+from syncledger.adapters.crm_errors import CrmError
 from syncledger.adapters.logging import configure_logging
 from syncledger.adapters.store_url import StoreURLError
 from syncledger.commands import cli_config, cli_replay, cli_sync, views
@@ -214,7 +216,8 @@ def demo_command(directory: Path = typer.Option(Path("demo"), "--dir",
 for area in (cli_config, cli_sync, cli_replay):
     area.register(app)
 
-USER_ERRORS = (UserError, ImportLineError, StoreURLError, UnknownRecord, *cli_replay.USER_ERRORS)
+USER_ERRORS = (UserError, ImportLineError, StoreURLError, UnknownRecord, CredentialsError,
+               CrmError, *cli_replay.USER_ERRORS)
 
 
 def main() -> None:

@@ -81,6 +81,8 @@ def run_demo(directory: Path, out: Console) -> None:
     out.print(f"  .venv/bin/syncledger --store {store_url} history {example}")
     out.print(f"  .venv/bin/syncledger --store {store_url} explain {example} owner")
     out.print(f"  .venv/bin/syncledger --store {store_url} verify")
+    out.print("The demo's emulator has stopped: to sync again, serve one and connect to it "
+              "(README, \"To sync against a CRM yourself\").")
 
 
 def _custom_owner_pairs(store: SyncLedger, crm_data: dict[str, Any]) -> tuple[OwnerMapping, ...]:

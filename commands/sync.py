@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.persistence import IntegrityError
 
+from syncledger.adapters.credentials import CredentialsError
 from syncledger.adapters.crm_errors import CrmError, CrmFatal, CrmLimitReached
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceClient
@@ -68,10 +69,16 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first")
     if not integration.enabled:
         raise SyncRefused(f"the {crm} integration is disabled: run `syncledger enable`")
+    if client is None:
+        # Before the lease: a run that cannot reach the CRM at all is refused, not left open.
+        try:
+            client = salesforce_client(app)
+        except (CredentialsError, CrmError) as error:
+            raise SyncRefused(str(error)) from None
     run_id = run_id or uuid4().hex[:12]
     ctx = Context(cause=f"run:{run_id}", actor=actor)
     interrupted = _start(app, crm, run_id, integration, now, ctx, full, only)
-    run = RunContext(app=app, client=client or salesforce_client(app),
+    run = RunContext(app=app, client=client,
                      integration=integration, run_id=run_id, ctx=ctx, now=now,
                      connecting_member=_connecting(actor), should_stop=should_stop, plan=plan)
     run.client.readings = Readings()
@@ -103,6 +110,13 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         code = "FATAL" if isinstance(error, CrmFatal) else "RETRYABLE"
         run.errors.append({"step": None, "record": {"app": None, "crm": None},
                            "code": code, "message": str(error)})
+    except BaseException as error:
+        # A failure of our own (or an interrupt): the run is recorded as failed, naming it,
+        # never as a success, and the error still reaches the caller.
+        fatal = True
+        run.errors.append({"step": None, "record": {"app": None, "crm": None},
+                           "code": "INTERNAL", "message": f"{type(error).__name__}: {error}"})
+        raise
     finally:
         outcome = _finish(app, crm, run, fatal)
     return RunReport(run_id=run_id, outcome=outcome, counts=run.counts,

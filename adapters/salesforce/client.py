@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
@@ -70,6 +71,10 @@ class SalesforceClient:
         self.session = requests.Session()
         # Environment CA or proxy settings must never override the CA we were given.
         self.session.trust_env = False
+        if credentials.ca_cert and not Path(credentials.ca_cert).is_file():
+            raise CrmFatal(f"the CA certificate {credentials.ca_cert} given at connect is not "
+                           "there any more (an emulator's goes when it stops): run "
+                           "`syncledger connect salesforce` again with --ca-cert")
         self.session.verify = credentials.ca_cert or True
         self._sf = self._connect()
 
@@ -120,6 +125,9 @@ class SalesforceClient:
                 raise CrmFatal(f"Salesforce rejected {kind} ({code}): {message}") from None
             except requests.RequestException as error:
                 raise CrmRetryable(f"Salesforce did not answer: {type(error).__name__}") \
+                    from None
+            except OSError as error:  # the connection could not even be set up (TLS files)
+                raise CrmFatal(f"no connection to Salesforce could be opened: {error}") \
                     from None
 
         return attempt()

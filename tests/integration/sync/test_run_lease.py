@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sync_support import NOW, connected_org
 
+from syncledger.adapters.credentials import load_credentials
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.salesforce.client import SalesforceClient, SalesforceCredentials
 from syncledger.commands import views
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.session import caught_up, open_store
@@ -60,3 +64,43 @@ def test_two_sync_processes_started_at_once_on_postgres_run_once(postgres_url: s
     finally:
         app.close()
         app.database.dispose()
+
+
+class ClientThatBreaks(SalesforceClient):
+    """A CRM client whose reading fails with an error no CRM failure kind covers, as a bug
+    in the engine would."""
+
+    def query(self, soql: str, include_deleted: bool = False) -> Iterator[list[dict[str, Any]]]:
+        if "FROM Contact" in soql:
+            raise ValueError("a page nobody expected")
+        return super().query(soql, include_deleted)
+
+
+def test_a_run_that_breaks_inside_is_recorded_failed_naming_the_error(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path):
+        client = ClientThatBreaks(SalesforceCredentials(**load_credentials(
+            sqlite_store.database, "salesforce")))
+        with pytest.raises(ValueError, match="nobody expected"):
+            run_sync(sqlite_store, "tm-alice", NOW, client=client)
+        [run] = views.logs(caught_up(sqlite_store), None)
+        assert run["outcome"] == "failed"
+        assert [(e["code"], e["message"]) for e in run["errors"]] == [
+            ("INTERNAL", "ValueError: a page nobody expected")]
+        # The lease was given back: the next run starts at once.
+        assert run_sync(sqlite_store, "tm-alice", NOW).outcome == "succeeded"
+
+
+def test_a_run_whose_ca_certificate_is_gone_is_refused_and_records_nothing(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path):
+        pass  # the emulator stops and takes its CA certificate with it
+    head = sqlite_store.recorder.max_notification_id()
+    with pytest.raises(SyncRefused, match="CA certificate .* is not there any more"):
+        run_sync(sqlite_store, "tm-alice", NOW)
+    assert sqlite_store.recorder.max_notification_id() == head
+    command = [sys.executable, "-m", "syncledger.commands", "--store",
+               sqlite_store.store.url, "sync", "--dry-run"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "CA certificate" in done.stderr and "Traceback" not in done.stderr
