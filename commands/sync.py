@@ -28,7 +28,7 @@ from syncledger.commands.sync_activities import (
 from syncledger.commands.sync_context import RunContext, step_cursor
 from syncledger.commands.sync_inbound import run_inbound_step
 from syncledger.commands.sync_outbound import outbound_steps, run_outbound
-from syncledger.domain.context import Context
+from syncledger.domain.context import SYSTEM_ACTOR, Context
 from syncledger.domain.crm_readings import CrmReadings, RunMatches, crm_readings_id, run_matches_id
 from syncledger.domain.ids import integration_id, run_lease_id, sync_run_id
 from syncledger.domain.integration import Integration
@@ -80,7 +80,8 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
     interrupted = _start(app, crm, run_id, integration, now, ctx, full, only)
     run = RunContext(app=app, client=client,
                      integration=integration, run_id=run_id, ctx=ctx, now=now,
-                     connecting_member=_connecting(actor), should_stop=should_stop, plan=plan)
+                     connecting_member=integration.connected_by or _connecting(actor),
+                     should_stop=should_stop, plan=plan)
     run.client.readings = Readings()
     fatal = False
     try:
@@ -125,7 +126,9 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
 
 
 def _connecting(actor: str) -> str | None:
-    return None if actor == "system" else actor
+    """Who owns what syncs in with no other owner when no team member connected: the one
+    running the sync."""
+    return None if actor == SYSTEM_ACTOR else actor
 
 
 def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now: datetime,

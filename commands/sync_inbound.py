@@ -138,9 +138,11 @@ class BatchDecisions:
         if not mirror.observe(content, record["SystemModstamp"], record.get("OwnerId"),
                               run.ctx) and step.name not in run.fresh_steps:
             return  # unchanged, or our own write coming back: nothing to record
-        if previous_owner is None and mirror.content_hash == previous_hash \
-                and mirror.person is not None:
-            return  # a record we created without an owner: the CRM's choice, now learnt
+        # A record we created without an owner: the owner the CRM gave it is learnt, not
+        # a change of owner (else whoever syncs next would take every such person).
+        learnt_owner = previous_owner is None and mirror.person is not None
+        if learnt_owner and mirror.content_hash == previous_hash:
+            return
         if record.get("IsConverted"):
             mirror.mark_converted(record.get("ConvertedContactId"),
                                   record.get("ConvertedAccountId"), run.ctx)
@@ -175,7 +177,8 @@ class BatchDecisions:
             changes = self._settle(person, mirror, values, previous,
                                    first_link or first_observation, at)
             if decision.owner != person.owner and (
-                    first_link or record.get("OwnerId") != previous_owner):
+                    first_link or (not learnt_owner
+                                   and record.get("OwnerId") != previous_owner)):
                 person.reassign_owner(decision.owner, at, run.ctx, reason=decision.why)
         if content["HasOptedOutOfEmail"]:
             person.flag("opted_out", at, run.ctx)  # an opt-out is never undone from here

@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from syncledger.domain.config_rules import default_profile_problems
-from syncledger.domain.context import Context
+from syncledger.domain.context import SYSTEM_ACTOR, Context
 from syncledger.domain.ids import integration_id
 from syncledger.domain.steps import (
     DEFAULT_STEPS,
@@ -47,6 +47,8 @@ class Integration(Aggregate):
         self.environment: str | None = None
         self.instance_url: str | None = None
         self.connected_user: str | None = None
+        # The team member who connected (`--as`): owns what syncs in with no other owner.
+        self.connected_by: str | None = None
         self.missing_keys: list[str] = []
         self.connected = False
         self.profile = "default"
@@ -209,6 +211,7 @@ class Integration(Aggregate):
         self.environment = environment
         self.instance_url = instance_url
         self.connected_user = connected_user
+        self.connected_by = None if actor == SYSTEM_ACTOR else actor
         self.connected = True
 
     @event("Disconnected")

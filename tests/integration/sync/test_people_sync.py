@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sync_support import BOB, STRANGER, connected_org, contact, lead
+from sync_support import BOB, NOW, STRANGER, connected_org, contact, lead
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import sync_inbound, views
 from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.sync import run_sync
 from syncledger.domain.ids import step_cursor_id
 from syncledger.replay.history import UnknownRecord
 
@@ -38,6 +39,17 @@ def test_inbound_contacts_and_leads_become_people_and_a_second_sync_records_noth
         # Only the run's own bookkeeping (lease, run, cursors) was appended.
         new = sqlite_store.recorder.select_notifications(start=before + 1, limit=1000)
         assert all("Person" not in n.topic and "Contact." not in n.topic for n in new)
+
+
+def test_people_of_no_other_owner_go_to_the_member_who_connected_whoever_syncs(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:  # connected by tm-alice
+        org.load(Contact=[contact(1, STRANGER)])
+        run_sync(sqlite_store, "system", NOW)  # the scheduled worker
+        org.load(Contact=[contact(2, STRANGER)])
+        run_sync(sqlite_store, "tm-bob", NOW)
+        people = org.people()
+        assert [people[f"contact{n}@example.com"]["owner"] for n in (1, 2)] == ["tm-alice"] * 2
 
 
 def test_outbound_new_people_become_leads_with_the_mapped_owner(sqlite_store: SyncLedger,

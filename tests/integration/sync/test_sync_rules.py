@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sync_support import ALICE, BOB, connected_org, person
+from sync_support import ALICE, BOB, NOW, connected_org, person
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import views
+from syncledger.commands.session import caught_up
+from syncledger.commands.sync import run_sync
 from syncledger.domain.ids import app_person_id
 
 
@@ -189,3 +191,25 @@ def test_owner_of_a_new_lead_is_left_to_the_crm_assignment_rules_without_a_mappi
         org.import_lines([person(1)])
         org.sync()
         assert org.dump("Lead")[0]["OwnerId"] == BOB
+
+
+def test_the_owner_the_crm_gave_a_lead_we_created_is_learnt_not_taken_by_whoever_syncs(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        # Carol matches no CRM user: her person's Lead goes out with no OwnerId, the CRM
+        # gives it the connected user (Alice), and it comes back with a Status of its own.
+        org.import_lines([{"kind": "team_member", "id": "tm-carol",
+                           "email": "carol@team.example"}, person(1, owner="tm-carol")])
+        org.sync()
+        [created] = org.dump("Lead")
+        assert created["OwnerId"] == ALICE and created["Status"]
+        for actor in ("system", "tm-bob"):
+            head = sqlite_store.recorder.max_notification_id()
+            report = run_sync(sqlite_store, actor, NOW)
+            assert report.counts["people"] == {"created": 0, "updated": 0, "skipped": 0,
+                                               "failed": 0}, actor
+            people = views.people(caught_up(sqlite_store), None)
+            assert [p["owner"] for p in people] == ["tm-carol"], actor
+            person_events = [e for e in views.history(sqlite_store, "p-1")
+                             if e["position"] > (head or 0)]
+            assert [e["type"] for e in person_events] == [], actor
