@@ -32,9 +32,10 @@ def configure_logging(level: int = logging.WARNING) -> None:
     renderer: Any = (structlog.dev.ConsoleRenderer() if sys.stderr.isatty()
                      else structlog.processors.JSONRenderer())
     structlog.configure(
+        # Tracebacks become text before the redaction, so it reaches them too.
         processors=[structlog.processors.add_log_level,
                     structlog.processors.TimeStamper(fmt="iso"),
-                    redact_secrets, renderer],
+                    structlog.processors.format_exc_info, redact_secrets, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,

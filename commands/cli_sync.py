@@ -126,7 +126,10 @@ def _dry_run(as_json: bool, full: bool) -> None:
         except SyncRefused as refused:
             raise UserError(str(refused)) from None
     if as_json:
-        print_json({"plan": result["plan"], "api_calls": result["api_calls"]})
+        print_json({"plan": result["plan"], "api_calls": result["api_calls"],
+                    "errors": result["errors"]})
+        if result["outcome"] == "failed":
+            raise typer.Exit(1)
         return
     table = Table("step", "record", "action", "reason", "changes")
     for entry in result["plan"]:
@@ -140,6 +143,10 @@ def _dry_run(as_json: bool, full: bool) -> None:
     out.print(f"dry run: nothing written. The real run would spend {calls['total']} API calls "
               f"({calls['query'] + calls['query_more']} query pages, {calls['collections']} "
               "collection writes)")
+    _print_errors(result["errors"])
+    if result["outcome"] == "failed":
+        out.print("the dry run failed: the real run would stop there too")
+        raise typer.Exit(1)
 
 
 def logs_command(run: str = typer.Option(None, "--run", help="one run"),
@@ -168,9 +175,13 @@ def _print_run(entry: dict[str, Any]) -> None:
     out.print(table)
     for reason, count in sorted(entry["skip_reasons"].items(), key=lambda kv: -kv[1]):
         out.print(f"  skipped {count}: {reason}")
-    for error in entry["errors"][:20]:
+    _print_errors(entry["errors"])
+    for note in entry.get("notes", [])[:10]:
+        out.print(f"  note: {note}")
+
+
+def _print_errors(errors: list[dict[str, Any]]) -> None:
+    for error in errors[:20]:
         record = error["record"]
         out.print(f"  error {error['code']}: {error['message']} (step {error['step']}, "
                   f"app {record['app']}, crm {record['crm']})")
-    for note in entry.get("notes", [])[:10]:
-        out.print(f"  note: {note}")

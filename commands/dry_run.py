@@ -34,4 +34,4 @@ def dry_run(app: SyncLedger, actor: str, now: datetime, full: bool = False) -> d
         calls[kind] = calls.get(kind, 0) + spent
     calls["total"] = sum(v for k, v in calls.items() if k != "total")
     return {"plan": plan, "api_calls": calls, "counts": report.counts,
-            "errors": report.errors}
+            "errors": report.errors, "outcome": report.outcome}

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import structlog
 from eventsourcing.persistence import IntegrityError
 
 from syncledger.adapters.credentials import CredentialsError
@@ -40,6 +41,7 @@ from syncledger.projections.registry import DIRECTORY, LIVE, LOGS
 from syncledger.projections.runner import catch_up
 
 LEASE = timedelta(minutes=30)
+log = structlog.get_logger(__name__)
 
 
 class SyncRefused(RuntimeError):
@@ -111,12 +113,17 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         code = "FATAL" if isinstance(error, CrmFatal) else "RETRYABLE"
         run.errors.append({"step": None, "record": {"app": None, "crm": None},
                            "code": code, "message": str(error)})
-    except BaseException as error:
-        # A failure of our own (or an interrupt): the run is recorded as failed, naming it,
-        # never as a success, and the error still reaches the caller.
+    except Exception as error:
+        # A failure of our own: the run is recorded as failed, naming it, never as a
+        # success; the traceback goes to the log, for whoever debugs it.
         fatal = True
         run.errors.append({"step": None, "record": {"app": None, "crm": None},
                            "code": "INTERNAL", "message": f"{type(error).__name__}: {error}"})
+        log.error("sync run failed", run_id=run_id, exc_info=True)
+    except BaseException as error:  # an interrupt: recorded as failed, then passed on
+        fatal = True
+        run.errors.append({"step": None, "record": {"app": None, "crm": None},
+                           "code": "INTERRUPTED", "message": type(error).__name__})
         raise
     finally:
         outcome = _finish(app, crm, run, fatal)
