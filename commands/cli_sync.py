@@ -172,7 +172,10 @@ def _print_run(entry: dict[str, Any]) -> None:
         if any(counts.values()):
             table.add_row(kind, *(str(counts[k]) for k in ("created", "updated", "skipped",
                                                           "failed")))
-    out.print(table)
+    if table.row_count:
+        out.print(table)
+    elif not entry["errors"]:
+        out.print("  nothing to create, update or skip")
     for reason, count in sorted(entry["skip_reasons"].items(), key=lambda kv: -kv[1]):
         out.print(f"  skipped {count}: {reason}")
     _print_errors(entry["errors"])
