@@ -206,7 +206,8 @@ def emulator_serve(crm: str = typer.Option(..., "--crm", help="salesforce or pip
 @app.command("demo")
 def demo_command(directory: Path = typer.Option(Path("demo"), "--dir",
                                                 help="where the demo store goes")) -> None:
-    """Import generated app data into a fresh store and show what it holds."""
+    """The tour: a Salesforce emulator with generated data, an app import, a sync under
+    each profile, then the Logs and a few linked people (the store stays in --dir)."""
     from syncledger.commands.demo import run_demo
 
     run_demo(directory, out)

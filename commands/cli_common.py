@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from syncledger.domain.context import SYSTEM_ACTOR
 
@@ -29,6 +31,24 @@ class UserError(Exception):
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@contextmanager
+def steps_progress(console: Console = err) -> Iterator[Callable[[str, int], None]]:
+    """A bar per step of a sync run, counting the records it decided (how many there are
+    is known only once the CRM's pages have come)."""
+    bars = Progress(TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.completed:,.0f} records"), console=console,
+                    transient=True, disable=not console.is_terminal)
+    tasks: dict[str, TaskID] = {}
+
+    def advanced(label: str, records: int) -> None:
+        if label not in tasks:
+            tasks[label] = bars.add_task(label, total=None)
+        bars.advance(tasks[label], records)
+
+    with bars:
+        yield advanced
 
 
 def progress_bar(label: str) -> Progress:

@@ -9,7 +9,13 @@ import typer
 from rich.table import Table
 
 from syncledger.commands import views
-from syncledger.commands.cli_common import UserError, out, print_json, settings
+from syncledger.commands.cli_common import (
+    UserError,
+    out,
+    print_json,
+    settings,
+    steps_progress,
+)
 from syncledger.commands.session import caught_up, store_session
 from syncledger.domain.sync_run import COUNT_KINDS
 
@@ -98,8 +104,9 @@ def sync_command(as_json: bool = typer.Option(False, "--json"),
     with store_session(settings.store) as store:
         only = {find_person_id(store, record)} if record else None
         try:
-            report = run_sync(store, settings.actor, datetime.now(UTC), full=full, only=only,
-                              crm=crm)
+            with steps_progress() as progress:
+                report = run_sync(store, settings.actor, datetime.now(UTC), full=full,
+                                  only=only, crm=crm, progress=progress)
         except SyncRefused as refused:
             raise UserError(str(refused)) from None
     result = {"run_id": report.run_id, "outcome": report.outcome, "counts": report.counts,

@@ -17,6 +17,7 @@ from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.commands import views
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
+from syncledger.commands.cli_common import steps_progress
 from syncledger.commands.configure import apply_configuration, switch_integration
 from syncledger.commands.connect import connect_salesforce
 from syncledger.commands.sample_app_data import write_app_data
@@ -53,8 +54,9 @@ def run_demo(directory: Path, out: Console) -> None:
             ca_cert=str(emulator.ca_cert)), "production", ACTOR)
         out.print(f"Connected to org {connection.org_id} as {connection.user_email}")
         switch_integration(store, "salesforce", True, ACTOR)
-        with out.status("Syncing with the Default profile..."):
-            report = run_sync(store, ACTOR, datetime.now(UTC))
+        out.print("Syncing with the Default profile")
+        with steps_progress(out) as progress:
+            report = run_sync(store, ACTOR, datetime.now(UTC), progress=progress)
         out.print(f"Run {report.run_id} (Default profile): {report.outcome}")
         _print_counts(out, views.logs(caught_up(store), report.run_id)[0])
         pairs = _custom_owner_pairs(store, crm_data)
@@ -63,8 +65,9 @@ def run_demo(directory: Path, out: Console) -> None:
                   "owners are now skipped inbound, with the reason in the Logs, and the "
                   "paired members' people give their Contacts and Leads the paired CRM "
                   "user as owner (the updates below)")
-        with out.status("Syncing with the Custom profile..."):
-            custom = run_sync(store, ACTOR, datetime.now(UTC))
+        out.print("Syncing with the Custom profile")
+        with steps_progress(out) as progress:
+            custom = run_sync(store, ACTOR, datetime.now(UTC), progress=progress)
         out.print(f"Run {custom.run_id} (Custom profile): {custom.outcome}")
         _print_counts(out, views.logs(caught_up(store), custom.run_id)[0])
         linked = views.people(store, "salesforce")

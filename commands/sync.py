@@ -64,8 +64,10 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
              should_stop: Callable[[], bool] = lambda: False,
              client: SalesforceClient | None = None,
              plan: list[dict[str, Any]] | None = None,
-             run_id: str | None = None) -> RunReport:
-    """`run_id`: only `replay --run` gives one, to decide a past run again under its id."""
+             run_id: str | None = None,
+             progress: Callable[[str, int], None] | None = None) -> RunReport:
+    """`run_id`: only `replay --run` gives one, to decide a past run again under its id;
+    `progress` is told (label, records) as each batch of a step is decided."""
     integration = AggregateCache(app).get(integration_id(crm))
     if not isinstance(integration, Integration) or not integration.connected:
         raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first")
@@ -83,7 +85,7 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
     run = RunContext(app=app, client=client,
                      integration=integration, run_id=run_id, ctx=ctx, now=now,
                      connecting_member=integration.connected_by or _connecting(actor),
-                     should_stop=should_stop, plan=plan)
+                     should_stop=should_stop, plan=plan, progress=progress)
     run.client.readings = Readings()
     fatal = False
     try:

@@ -107,6 +107,7 @@ def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
             chunk = ordered[offset:offset + COLLECTION_SIZE]
             released += run.app.decide(partial(_write_activities, run, by_kind, describe,
                                                chunk))
+            run.advanced("activities", len(chunk))
             if run.should_stop():
                 return
     finally:
@@ -369,6 +370,7 @@ def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
         iter(sorted(changed_originators(run, start, position, STATUS_TOPICS)))
     while chunk := list(islice(due, COLLECTION_SIZE)):
         run.app.decide(partial(_write_statuses, run, steps, chunk))
+        run.advanced("statuses", len(chunk))
     _advance(run, steps, position)
 
 

@@ -47,6 +47,8 @@ class RunContext:
     # The Lead Status picklist (lowercased label or API name -> API name), read once a run
     # by whichever of the outbound Leads step and the status steps needs it first.
     lead_statuses: dict[str, str] | None = None
+    # Told (label, how many) as each batch of records is decided: the command's progress bars.
+    progress: Callable[[str, int], None] | None = None
 
     @property
     def org(self) -> str:
@@ -63,6 +65,10 @@ class RunContext:
 
     def record_url(self, sobject: str, record_id: str) -> str:
         return f"{self.integration.instance_url}/lightning/r/{sobject}/{record_id}/view"
+
+    def advanced(self, label: str, records: int) -> None:
+        if self.progress is not None:
+            self.progress(label, records)
 
     def count(self, kind: str, outcome: str) -> None:
         self.counts[kind][outcome] += 1

@@ -58,6 +58,7 @@ def run_inbound_step(run: RunContext, step: Step) -> None:
     for page in run.client.query(query):
         for start in range(0, len(page), BATCH):
             run.app.decide(partial(_save_batch, run, step, page[start:start + BATCH]))
+            run.advanced(step.name, len(page[start:start + BATCH]))
             if run.should_stop():
                 return
     if since is not None:

@@ -90,7 +90,9 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
                 ] if only is None and "Lead" in steps else []
     batches = Batches(run, steps)
     made_here = not full and only is None and _owners_read_alike(run, steps)
+    label = " + ".join(step.name for step in steps.values())
     while chunk := list(islice(due, PLAN_CHUNK)):
+        run.advanced(label, len(chunk))
         if made_here:
             chunk = _not_made_by_this_run(run, chunk)
             if not chunk:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,17 @@ def test_a_synced_person_is_found_by_app_id_email_and_crm_id(store: SyncLedger,
         assert views.person(store, " Contact1@Example.com ") == by_crm
         with pytest.raises(UnknownRecord):
             views.person(store, "003000000000009AAA")
+
+
+def test_a_run_tells_its_progress_step_by_step_in_records(sqlite_store: SyncLedger,
+                                                          tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.load(Contact=[contact(1), contact(2, BOB)], Lead=[lead(1)])
+        org.import_lines([{"kind": "person", "id": "p-9", "email": "p9@example.com",
+                           "last_name": "Nine", "account": "Acme", "owner": "tm-alice"}])
+        told: Counter[str] = Counter()
+        run_sync(sqlite_store, "tm-alice", NOW, progress=lambda label, n: told.update({label: n}))
+        assert told["Contacts to People"] == 2 and told["Leads to People"] == 1
+        # Outbound, every person was due: the three the run made, and p-9 (now a Lead).
+        assert told["People to Contacts + People to Leads"] == 4
+        assert len(org.dump("Lead")) == 2
