@@ -55,8 +55,11 @@ def status_command(as_json: bool = typer.Option(False, "--json"),
 
 def schedule_command(every: str = typer.Option(None, "--every",
                                                help="e.g. 2h (default: the configuration's)"),
-                     on_failure: str = typer.Option(None, "--on-failure",
-                                                    help="a command run when a run fails"),
+                     on_failure: str = typer.Option(
+                         None, "--on-failure",
+                         help="a shell command run when a run fails or cannot start; it gets "
+                              "SYNCLEDGER_RUN_ID, SYNCLEDGER_OUTCOME (failed or refused) "
+                              "and SYNCLEDGER_REASON"),
                      follow: int = typer.Option(30, "--follow-seconds", hidden=True),
                      max_runs: int = typer.Option(None, "--max-runs", hidden=True)) -> None:
     """The long-running worker: syncs at once, then every 2 hours, and sends new app-side

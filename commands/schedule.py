@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.commands.sync import RunReport, SyncRefused, run_sync
+from syncledger.commands.sync import SyncRefused, run_sync
 from syncledger.commands.sync_outbound import PERSON_TOPICS
 from syncledger.domain.schedule import should_run
 
@@ -69,17 +69,23 @@ class Worker:
         except SyncRefused as refused:
             self.report(f"not synced: {refused}")
             self.last_started = now
+            self.runs += 1
+            # Another run going on is no failure; a store that cannot sync at all (its
+            # credentials or CA unusable, disconnected) would otherwise fail unheard.
+            if not refused.busy and self.on_failure:
+                run_on_failure(self.on_failure, "", "refused", str(refused))
             return
         self.last_started = now
         self.runs += 1
         self.seen_position = self.app.recorder.max_notification_id() or 0
         self.report(f"run {report.run_id}: {report.outcome}")
         if report.outcome == "failed" and self.on_failure:
-            run_on_failure(self.on_failure, report)
+            run_on_failure(self.on_failure, report.run_id, report.outcome,
+                           "; ".join(e["message"] for e in report.errors[:3]))
 
 
-def run_on_failure(command: str, report: RunReport) -> None:
+def run_on_failure(command: str, run_id: str, outcome: str, reason: str) -> None:
     """The operator's hook (a pager, a mail): it learns the run from the environment."""
-    env = {**os.environ, "SYNCLEDGER_RUN_ID": report.run_id,
-           "SYNCLEDGER_OUTCOME": report.outcome}
+    env = {**os.environ, "SYNCLEDGER_RUN_ID": run_id, "SYNCLEDGER_OUTCOME": outcome,
+           "SYNCLEDGER_REASON": reason}
     subprocess.run(command, shell=True, env=env, check=False)  # noqa: S602

@@ -45,7 +45,12 @@ log = structlog.get_logger(__name__)
 
 
 class SyncRefused(RuntimeError):
-    """The run cannot start: not connected, disabled, or another run holds the lease."""
+    """The run cannot start: not connected, disabled, credentials or CA unusable, or another
+    run holds the lease (`busy`: then nothing is wrong, it is only not this worker's turn)."""
+
+    def __init__(self, message: str, busy: bool = False) -> None:
+        super().__init__(message)
+        self.busy = busy
 
 
 @dataclass
@@ -164,10 +169,10 @@ def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now
         return start()
     except RunInProgress as busy:
         raise SyncRefused(f"a run is in progress ({busy.run_id}); try again when it "
-                          "ends") from None
+                          "ends", busy=True) from None
     except IntegrityError:
         raise SyncRefused("another worker started a run at the same moment; it goes on, "
-                          "this one stops") from None
+                          "this one stops", busy=True) from None
 
 
 def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:

@@ -69,3 +69,17 @@ def test_a_failed_run_calls_the_on_failure_command(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "failed" in result.stdout
     assert marker.read_text().strip() in result.stdout
+
+
+def test_a_worker_that_cannot_start_a_run_calls_the_on_failure_command(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'w.db'}"
+    marker = tmp_path / "refused"
+    with running("salesforce", generate_salesforce(5, 5)) as emulator:
+        connect(store, emulator)
+    # The emulator is gone, and the CA certificate the store was connected with with it.
+    result = subprocess.run(cli(store, "schedule", "--max-runs", "1", "--on-failure",
+                                f'echo "$SYNCLEDGER_OUTCOME: $SYNCLEDGER_REASON" > {marker}'),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "not synced: the CA certificate" in result.stdout
+    assert marker.read_text().startswith("refused: the CA certificate")
