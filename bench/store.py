@@ -19,9 +19,10 @@ best time of each counts: this machine is shared, and one slow moment should not
 ratio. Times are printed, never asserted. PostgreSQL gets a database of its own per measurement,
 with a random name, dropped after; it is skipped with a message when nothing listens.
 
-The default N is 40,000 people (80,000 events), which runs in about ten minutes on two
-cores; the issue's 100,000 (`--people 100000`) took 22 minutes there. `--profile 10000`
-adds a cProfile of a 10k import on SQLite, showing the top cumulative functions in our code.
+The default N is the issue's 100,000 people (200,000 events), and (c) compares N/10 with N/2
+people: the id caches are bounded at a few thousand entries, so below that size an import's
+peak still grows while they fill. `--profile 10000` adds a cProfile of a 10k import on
+SQLite, showing the top cumulative functions in our code.
 
 Run: .venv/bin/python bench/store.py [--people N] [--repeat R] [--skip-postgres] [--profile N]
 """
@@ -68,7 +69,7 @@ from syncledger.projections.rebuild import rebuild
 from syncledger.projections.registry import LIVE, PEOPLE
 from syncledger.projections.runner import catch_up
 
-DEFAULT_PEOPLE = 40_000
+DEFAULT_PEOPLE = 100_000
 POSTGRES = os.environ.get("SYNCLEDGER_BENCH_POSTGRES",
                           "postgresql://postgres@127.0.0.1:5432/test")
 PAGE = 2000  # notifications per bare read, as the projection runner reads them

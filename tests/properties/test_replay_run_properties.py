@@ -1,7 +1,12 @@
-"""Property: a run replayed with unchanged code reports no difference, whatever the history
-before and after it (CRM records created, edited, deleted, converted; app edits with
-statuses; activities; a step reset by a configuration change; syncs), and the replay calls
-no CRM and appends nothing to the log."""
+"""Properties over random histories of imports, CRM changes against the emulator (records
+created, edited, deleted, converted), app edits with statuses, activities, a step reset by a
+configuration change, and syncs:
+
+- a run replayed with unchanged code reports no difference, and the replay calls no CRM and
+  appends nothing to the log;
+- a rebuild of every projection equals the live projections;
+- a replay to the position where any operation of the history ended equals the live
+  projections as they stood then."""
 
 from __future__ import annotations
 
@@ -17,16 +22,20 @@ import pytest
 from emulated_world import EmulatedWorld
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from projection_dump import projection_rows
 
 from syncledger.commands import views
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
 from syncledger.commands.configure import apply_configuration
-from syncledger.commands.session import caught_up
+from syncledger.commands.session import caught_up, open_store
 from syncledger.commands.sync import run_sync
 from syncledger.domain.ids import integration_id
 from syncledger.domain.steps import SequenceMapping
 from syncledger.emulator.server import RunningEmulator, running
+from syncledger.projections.rebuild import rebuild
+from syncledger.projections.registry import LIVE
+from syncledger.replay.point_in_time import point_at_position, replay_into
 from syncledger.replay.run_replay import replay_run
 
 ALICE = "005000000000001AAA"
@@ -134,5 +143,34 @@ def test_a_run_replayed_with_unchanged_code_reports_no_difference(
                 assert result.not_replayed == []
             assert history.calls() == calls
             assert history.app.recorder.max_notification_id() == head
+        finally:
+            history.close()
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[
+    HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(operations, st.data())
+def test_a_rebuild_and_a_replay_to_any_operation_equal_the_live_views(
+        emulator: RunningEmulator, ops: list[tuple[str, int, str]],
+        data: st.DataObject) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        history = History(emulator, Path(tmp))
+        try:
+            states = {}  # log position after an operation -> the live views then
+            for operation in [*ops, ("sync", 0, "")]:
+                history.apply(*operation)
+                head = history.app.recorder.max_notification_id() or 0
+                states[head] = projection_rows(history.app)
+            position = data.draw(st.sampled_from(sorted(states)), label="position")
+            target = open_store(f"sqlite:///{Path(tmp) / 'replayed.db'}")
+            try:
+                replay_into(history.app, target, point_at_position(history.app, position))
+                assert projection_rows(target) == states[position]
+            finally:
+                target.close()
+                target.database.dispose()
+            live = projection_rows(history.app)
+            rebuild(history.app, list(LIVE.values()))
+            assert projection_rows(history.app) == live
         finally:
             history.close()
