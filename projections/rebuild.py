@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
@@ -60,12 +60,15 @@ def rebuild(app: SyncLedger, projections: Sequence[Projection],
     read = 0
     if head:
         tasks = plan(shadows, head)
+        covered = coverage(app, shadows, tasks, head)
         count = workers if workers is not None else \
             (len(os.sched_getaffinity(0)) if head >= PARALLEL_FROM else 1)
-        if count > 1:
-            read = _in_workers(app, shadows, tasks, head, count, progress)
-        else:
-            read = sum(run_task(app, shadows, task, head, progress) for task in tasks)
+        done = _in_workers(app, shadows, tasks, head, count) if count > 1 else \
+            _in_process(app, shadows, tasks, head)
+        for task in done:
+            read += covered[task]
+            if progress:
+                progress(covered[task])
         with app.database.writer.begin() as connection:
             for name in names:
                 record_positions(connection, name, [head])
@@ -116,30 +119,39 @@ def plan(shadows: Sequence[Projection], head: int) -> list[Task]:
     return tasks
 
 
-def run_task(app: SyncLedger, shadows: Sequence[Projection], task: Task, head: int,
-             progress: Progress | None = None) -> int:
-    """Do one work unit; returns the events it read (a range of positions reports them only
-    when no folded view reads the same events again)."""
+def coverage(app: SyncLedger, shadows: Sequence[Projection], tasks: list[Task],
+             head: int) -> dict[Task, int]:
+    """The events each work unit stands for, in a rebuild's count and progress: a span's
+    events, read or not, and a range's positions only when no folded view reads the same
+    events again."""
+    spans = [task for task in tasks if isinstance(task, IdSpan)]
+    counts: dict[int, int] = {}
+    if spans:
+        log = log_table(app)
+        with app.database.reader.connect() as connection:
+            counts = {int(n): int(events) for n, events in connection.exec_driver_sql(
+                log.span_counts(spans, head))}
+    covered: dict[Task, int] = {span: counts.get(n, 0) for n, span in enumerate(spans)}
+    folded = any(isinstance(p, AggregateRows) for p in shadows)
+    return {task: covered[task] if isinstance(task, IdSpan) else
+            0 if folded else task.last - task.first + 1 for task in tasks}
+
+
+def run_task(app: SyncLedger, shadows: Sequence[Projection], task: Task, head: int) -> None:
+    """Do one work unit."""
     if isinstance(task, IdSpan):
-        return fold_span(app, [p for p in shadows if isinstance(p, AggregateRows)], task,
-                         head, progress)
+        fold_span(app, [p for p in shadows if isinstance(p, AggregateRows)], task, head)
+        return
     log = log_table(app)
     with app.database.writer.begin() as connection:
         for projection in shadows:
             if isinstance(projection, InDatabase):
                 projection.process_range(connection, log, log.positions(task.first, task.last))
-    if any(isinstance(p, AggregateRows) for p in shadows):
-        return 0
-    covered = task.last - task.first + 1
-    if progress:
-        progress(covered)
-    return covered
 
 
-def fold_span(app: SyncLedger, folded: Sequence[AggregateRows], span: IdSpan, head: int,
-              progress: Progress | None = None) -> int:
-    """Build the rows of the aggregates in `span` from their events up to `head`; returns
-    how many events the span has."""
+def fold_span(app: SyncLedger, folded: Sequence[AggregateRows], span: IdSpan,
+              head: int) -> None:
+    """Build the rows of the aggregates in `span` from their events up to `head`."""
     decoder = PlainDecoder(app.keys)
     keys = span_keys(app, span)
     held: list[Rows] = [{} for _ in folded]  # rows of aggregates whose events may go on
@@ -174,7 +186,6 @@ def fold_span(app: SyncLedger, folded: Sequence[AggregateRows], span: IdSpan, he
                 complete = [[] for _ in folded]
         _insert(app, folded, [done + list(rows_of.values())
                               for done, rows_of in zip(complete, held, strict=True)])
-    return _count(app, span, head, progress)
 
 
 def _topics(folded: Sequence[AggregateRows]) -> list[str] | None:
@@ -185,21 +196,18 @@ def _topics(folded: Sequence[AggregateRows]) -> list[str] | None:
     return sorted({prefix for p in folded for prefix in p.topics or ()})
 
 
-def _count(app: SyncLedger, span: IdSpan, head: int, progress: Progress | None) -> int:
-    """The events of the span, read or not: a rebuild's progress and count cover them all."""
-    log = log_table(app)
-    with app.database.reader.connect() as connection:
-        counted = int(connection.execute(text(log.count(log.span(span, head)))).scalar_one())
-    if progress:
-        progress(counted)
-    return counted
-
-
 def _insert(app: SyncLedger, folded: Sequence[AggregateRows],
             rows: list[list[dict[str, Any]]]) -> None:
     with app.database.writer.begin() as connection:
         for projection, complete in zip(folded, rows, strict=True):
             projection.insert(connection, complete)
+
+
+def _in_process(app: SyncLedger, shadows: Sequence[Projection], tasks: list[Task],
+                head: int) -> Iterator[Task]:
+    for task in tasks:
+        run_task(app, shadows, task, head)
+        yield task
 
 
 # -- the worker processes ---------------------------------------------------------------------
@@ -208,19 +216,16 @@ _worker_app: SyncLedger | None = None
 
 
 def _in_workers(app: SyncLedger, shadows: Sequence[Projection], tasks: list[Task],
-                head: int, count: int, progress: Progress | None) -> int:
+                head: int, count: int) -> Iterator[Task]:
+    """Run the tasks in `count` processes; yields each task as it is done."""
     kinds = [type(p) for p in shadows]
     context = multiprocessing.get_context(_start_method(app))
-    read = 0
     with ProcessPoolExecutor(max_workers=min(count, len(tasks)), mp_context=context,
                              initializer=_open_worker, initargs=(app.store.url,)) as pool:
-        futures = [pool.submit(_task_in_worker, kinds, task, head) for task in tasks]
+        futures = {pool.submit(_task_in_worker, kinds, task, head): task for task in tasks}
         for future in as_completed(futures):
-            done = future.result()
-            read += done
-            if progress:
-                progress(done)
-    return read
+            future.result()
+            yield futures[future]
 
 
 def _start_method(app: SyncLedger) -> str:
@@ -239,10 +244,10 @@ def _open_worker(url: str) -> None:
     _worker_app = open_store(url)
 
 
-def _task_in_worker(kinds: list[type[Projection]], task: Task, head: int) -> int:
+def _task_in_worker(kinds: list[type[Projection]], task: Task, head: int) -> None:
     assert _worker_app is not None
     shadows = [kind(MetaData(), SHADOW) for kind in kinds]
-    return run_task(_worker_app, shadows, task, head)
+    run_task(_worker_app, shadows, task, head)
 
 
 # -- the swap ---------------------------------------------------------------------------------
