@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from syncledger.adapters.credentials import CredentialsError
 from syncledger.adapters.crm_errors import CrmError
@@ -112,7 +113,7 @@ def people_show(key: str = typer.Argument(..., help="app id, email or CRM id"),
         return
     for name, value in row.items():
         shown = value if isinstance(value, str) else json.dumps(value)
-        out.print(f"[bold]{name}[/bold]: {shown}")
+        out.print(Text.assemble((name, "bold"), f": {shown}"))
 
 
 @app.command("history")
@@ -229,7 +230,7 @@ def main() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except USER_ERRORS as error:
-        err.print(f"syncledger: {error}", markup=False, highlight=False)
+        err.print(f"syncledger: {error}", highlight=False)
         sys.exit(2)
     except typer.Exit as done:
         sys.exit(done.exit_code)

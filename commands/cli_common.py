@@ -13,8 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from syncledger.domain.context import SYSTEM_ACTOR
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# No console markup: what is printed holds values from the CRM, the app and the log, and a
+# value in brackets (a forgotten person's "[forgotten]") would be read as a style and vanish.
+out = Console(soft_wrap=True, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
 
 
 class Settings:

@@ -110,7 +110,7 @@ def _print_connection(connection: Connection, as_json: bool) -> None:
             out.print(f"{KEY_FIELD} present on Lead, Contact, Account and Task: writes are "
                       "exactly-once")
     for warning in connection.warnings:
-        err.print(f"warning: {warning}", markup=False, highlight=False)
+        err.print(f"warning: {warning}", highlight=False)
 
 
 @connect_app.command("salesforce")
@@ -263,7 +263,7 @@ def _switch(enabled: bool, crm: str | None) -> None:
     out.print(f"{chosen} integration {'enabled' if enabled else 'disabled'}")
     if enabled and not connected:
         err.print(f"warning: {chosen} is not connected: nothing syncs until `syncledger "
-                  f"connect {chosen}`", markup=False)
+                  f"connect {chosen}`")
 
 
 def enable_command(crm: str = CRM_OPTION) -> None:
@@ -331,13 +331,13 @@ def config_apply(file: Path = typer.Argument(..., help="TOML, or the JSON of `co
                     "changes": applied.changes, "warnings": applied.warnings})
         return
     for warning in applied.warnings:
-        err.print(f"warning: {warning}", markup=False, highlight=False)
+        err.print(f"warning: {warning}", highlight=False)
     if not applied.changes:
         out.print(f"{file}: no changes; nothing recorded")
         return
     out.print(f"{file}: recorded {len(applied.changes)} change(s) as {applied.cause}:")
     for change in applied.changes:
-        out.print(f"  {change}", markup=False, highlight=False)
+        out.print(f"  {change}", highlight=False)
 
 
 @config_app.command("show")

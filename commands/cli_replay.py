@@ -57,13 +57,13 @@ def explain_command(key: str = typer.Argument(..., help="app id, email or CRM id
     if as_json:
         print_json([step.to_json() for step in story.steps])
         return
-    out.print(f"{story.person} {field} = {shown(story.value)}", markup=False, highlight=False)
+    out.print(f"{story.person} {field} = {shown(story.value)}", highlight=False)
     if not story.steps:
-        out.print("no event set it", markup=False)
+        out.print("no event set it")
     for number, step in enumerate(story.steps, start=1):
         who = f"{step.cause or 'no cause'} by {step.actor or 'unknown'}"
         out.print(f"{number:>3}. position {step.position} at {step.time[:19]}: {step.text}\n"
-                  f"     {step.type}, {who}", markup=False, highlight=False)
+                  f"     {step.type}, {who}", highlight=False)
 
 
 @replay.callback(invoke_without_command=True)
@@ -107,11 +107,11 @@ def replay_command(ctx: typer.Context,
             task = bar.add_task("copy", total=point.position)
             done = replay_into(source, target, point, progress=lambda n: bar.advance(task, n))
     where = target.store.redacted()
-    out.print(_point_words(point, position), markup=False, highlight=False)
+    out.print(_point_words(point, position), highlight=False)
     out.print(f"copied {done.events} events and {done.keys} person keys into {where}; built "
-              f"{', '.join(done.projections)} there: {done.people} people", markup=False,
+              f"{', '.join(done.projections)} there: {done.people} people",
               highlight=False)
-    out.print(f"look: syncledger --store {where} people list", markup=False, highlight=False)
+    out.print(f"look: syncledger --store {where} people list", highlight=False)
 
 
 def _replay_run(run_id: str, as_json: bool) -> None:
@@ -130,7 +130,7 @@ def _print_run_replay(result: RunReplay) -> None:
     out.print(f"run {result.run_id}, started {result.started_at[:19]}, recorded "
               f"{result.outcome['recorded']}: decided again with today's code, from what it "
               f"recorded (the CRM was not called); now {result.outcome['now']}",
-              markup=False, highlight=False)
+              highlight=False)
     if result.differences:
         table = Table("step", "record", "recorded", "now", "changes (recorded -> now)")
         for entry in result.differences:
@@ -142,9 +142,9 @@ def _print_run_replay(result: RunReplay) -> None:
                           _action(entry["recorded"]), _action(entry["now"]), changes)
         out.print(table)
     for line in _total_differences(result):
-        out.print(line, markup=False, highlight=False)
+        out.print(line, highlight=False)
     for limit in result.not_replayed:
-        out.print(f"not replayed: {limit}", markup=False, highlight=False)
+        out.print(f"not replayed: {limit}", highlight=False)
     if result.same:
         out.print("no difference: today's code decides as the run did")
     else:
@@ -198,7 +198,7 @@ def diff_command(url_a: str = typer.Argument(..., metavar="URL_A"),
 
 
 def _print_diff(result: StoreDiff) -> None:
-    out.print(f"A: {result.a}\nB: {result.b}", markup=False, highlight=False)
+    out.print(f"A: {result.a}\nB: {result.b}", highlight=False)
     if result.empty:
         out.print("no differences")
         return
@@ -212,13 +212,13 @@ def _print_diff(result: StoreDiff) -> None:
         if rows:
             out.print(f"{len(rows)} {'person' if len(rows) == 1 else 'people'} {label}:")
             for row in rows:
-                out.print(f"  {row['id']} {row['email']}", markup=False, highlight=False)
+                out.print(f"  {row['id']} {row['email']}", highlight=False)
     if result.changed:
         out.print(f"{len(result.changed)} changed (A -> B):")
         for change in result.changed:
             parts = "; ".join(f"{name} {shown(a)} -> {shown(b)}"
                               for name, (a, b) in change["changes"].items())
-            out.print(f"  {change['id']}: {parts}", markup=False, highlight=False)
+            out.print(f"  {change['id']}: {parts}", highlight=False)
     if not (result.added or result.removed or result.changed):
         out.print("the people views are the same; only row counts differ (*)")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from syncledger.commands import views
 from syncledger.commands.cli_common import (
@@ -170,8 +171,8 @@ def logs_command(run: str = typer.Option(None, "--run", help="one run"),
         print_json(runs)
         return
     for entry in runs:
-        out.print(f"[bold]run {entry['run_id']}[/bold] {entry['started_at'][:19]} "
-                  f"{entry['outcome']}")
+        out.print(Text.assemble((f"run {entry['run_id']}", "bold"),
+                                f" {entry['started_at'][:19]} {entry['outcome']}"))
         _print_run(entry)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -124,3 +125,16 @@ def test_a_bad_store_url_exits_2(tmp_path: Path) -> None:
     result = run("mysql://x", "people", "list", check=False)
     assert result.returncode == 2
     assert "expected sqlite:///FILE or postgresql://" in result.stderr
+
+
+def test_a_forgotten_person_reads_forgotten_in_the_human_output(store: str,
+                                                                 tmp_path: Path) -> None:
+    run(store, "app", "import", write(tmp_path / "a.jsonl", LINES))
+    said = run(store, "forget", "p-1", "--yes").stdout
+    assert "now show [forgotten]" in said
+    shown = run(store, "people", "show", "p-1").stdout
+    assert "email: [forgotten]" in shown and "first_name: [forgotten]" in shown
+    listed = subprocess.run([sys.executable, "-m", "syncledger.commands", "--store", store,
+                             "people", "list"], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLUMNS": "200"}).stdout
+    assert listed.count("[forgotten]") == 4  # email, first and last name, account
