@@ -63,8 +63,9 @@ def schedule_command(every: str = typer.Option(None, "--every",
                               "and SYNCLEDGER_REASON"),
                      follow: int = typer.Option(30, "--follow-seconds", hidden=True),
                      max_runs: int = typer.Option(None, "--max-runs", hidden=True)) -> None:
-    """The long-running worker: syncs at once, then every 2 hours, and sends new app-side
-    changes within a minute; SIGTERM finishes the current batch and exits."""
+    """The long-running worker: syncs at once if never synced, else when the last run's
+    next is due (every 2 hours), and sends new app-side changes within a minute; SIGTERM
+    finishes the current batch and exits."""
     from datetime import timedelta
 
     from syncledger.commands.aggregate_cache import AggregateCache

@@ -1,6 +1,7 @@
-"""`syncledger schedule`: the long-running worker. It syncs at once, then every `every`, and
-follows the log so that new app-side changes go out within a follow interval; SIGTERM lets
-the current batch finish and the worker exit cleanly."""
+"""`syncledger schedule`: the long-running worker. It syncs a store never synced at once, then
+every `every` from the last recorded run (as `status` shows it, across restarts), and follows
+the log so that new app-side changes go out within a follow interval; SIGTERM lets the
+current batch finish and the worker exit cleanly."""
 
 from __future__ import annotations
 
@@ -14,9 +15,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.log_reader import log_table
+from syncledger.commands import views
+from syncledger.commands.session import caught_up
 from syncledger.commands.sync import SyncRefused, run_sync
 from syncledger.commands.sync_outbound import PERSON_TOPICS
+from syncledger.domain.ids import sync_run_id
 from syncledger.domain.schedule import should_run
+from syncledger.projections.event_index import positions_for
+from syncledger.projections.registry import EVENT_INDEX
 
 FOLLOW = timedelta(seconds=30)
 
@@ -45,7 +52,23 @@ class Worker:
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
 
+    def resume(self) -> None:
+        """Carry on from the last recorded run: a restarted worker (a deploy, a reboot)
+        syncs when that run's next is due, or sooner for app changes recorded after it, not
+        again at once."""
+        runs = views.logs(caught_up(self.app), None)
+        if not runs:
+            return  # never synced: at once
+        last = runs[0]
+        self.last_started = datetime.fromisoformat(last["started_at"])
+        with self.app.database.reader.connect() as connection:
+            found = positions_for(connection, log_table(self.app),
+                                  EVENT_INDEX.tables["event_index"],
+                                  [sync_run_id(last["run_id"])])
+        self.seen_position = max((position for position, _, _ in found), default=0)
+
     def run_forever(self) -> None:
+        self.resume()
         while not self.stop.is_set():
             now = datetime.now(UTC)
             if should_run(now, self.last_started, self.every, self._app_changes_waiting()):
