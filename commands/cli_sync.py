@@ -103,6 +103,10 @@ def sync_command(as_json: bool = typer.Option(False, "--json"),
     from syncledger.commands.forget import find_person_id
     from syncledger.commands.sync import SyncRefused, run_sync
 
+    if crm != "salesforce":
+        raise UserError(f"--crm {crm}: only salesforce is synced so far" + (
+            " (a Pipedrive integration can be connected and configured, but no run syncs "
+            "it yet)" if crm == "pipedrive" else ""))
     if dry_run:
         _dry_run(as_json, full)
         return

@@ -138,3 +138,9 @@ def test_a_forgotten_person_reads_forgotten_in_the_human_output(store: str,
                              "people", "list"], capture_output=True, text=True, timeout=120,
                             env={**os.environ, "COLUMNS": "200"}).stdout
     assert listed.count("[forgotten]") == 4  # email, first and last name, account
+
+
+def test_a_sync_of_pipedrive_says_it_is_not_built_yet(store: str) -> None:
+    result = run(store, "sync", "--crm", "pipedrive", check=False)
+    assert result.returncode == 2
+    assert "--crm pipedrive: only salesforce is synced so far" in result.stderr
