@@ -44,8 +44,8 @@ class PipedriveClient:
                 response = self.session.request(method, f"{self.base}{path}", timeout=30,
                                                 **kwargs)
             except requests.RequestException as error:
-                raise CrmRetryable(f"Pipedrive did not answer: {type(error).__name__}") \
-                    from None
+                raise CrmRetryable(f"Pipedrive at {self.base} did not answer "
+                                   f"({type(error).__name__})") from None
             return _answer(response, path)
 
         return attempt()

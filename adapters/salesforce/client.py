@@ -124,8 +124,8 @@ class SalesforceClient:
                 code, message = error_code(error)
                 raise CrmFatal(f"Salesforce rejected {kind} ({code}): {message}") from None
             except requests.RequestException as error:
-                raise CrmRetryable(f"Salesforce did not answer: {type(error).__name__}") \
-                    from None
+                raise CrmRetryable(f"Salesforce at {self.credentials.instance_url} did not "
+                                   f"answer ({type(error).__name__})") from None
             except OSError as error:  # the connection could not even be set up (TLS files)
                 raise CrmFatal(f"no connection to Salesforce could be opened: {error}") \
                     from None

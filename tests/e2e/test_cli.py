@@ -144,3 +144,13 @@ def test_a_sync_of_pipedrive_says_it_is_not_built_yet(store: str) -> None:
     result = run(store, "sync", "--crm", "pipedrive", check=False)
     assert result.returncode == 2
     assert "--crm pipedrive: only salesforce is synced so far" in result.stderr
+
+
+def test_a_crm_that_does_not_answer_is_named(store: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "syncledger.commands", "--store", store,
+                             "connect", "salesforce", "--instance-url", "https://127.0.0.1:1",
+                             "--token", "-"], input="token\n", capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    assert "Salesforce at https://127.0.0.1:1 did not answer (ConnectionError)" in \
+        result.stderr, result.stderr
