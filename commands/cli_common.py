@@ -39,7 +39,7 @@ def print_json(data: Any) -> None:
 def steps_progress(console: Console = err) -> Iterator[Callable[[str, int], None]]:
     """A bar per step of a sync run, counting the records it decided (how many there are
     is known only once the CRM's pages have come)."""
-    bars = Progress(TextColumn("{task.description}"), BarColumn(),
+    bars = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                     TextColumn("{task.completed:,.0f} records"), console=console,
                     transient=True, disable=not console.is_terminal)
     tasks: dict[str, TaskID] = {}
@@ -54,5 +54,5 @@ def steps_progress(console: Console = err) -> Iterator[Callable[[str, int], None
 
 
 def progress_bar(label: str) -> Progress:
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), console=err,
+    return Progress(TextColumn(label, markup=False), BarColumn(), MofNCompleteColumn(), console=err,
                     transient=True, disable=not err.is_terminal)
