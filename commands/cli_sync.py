@@ -103,12 +103,8 @@ def sync_command(as_json: bool = typer.Option(False, "--json"),
     from syncledger.commands.forget import find_person_id
     from syncledger.commands.sync import SyncRefused, run_sync
 
-    if crm != "salesforce":
-        raise UserError(f"--crm {crm}: only salesforce is synced so far" + (
-            " (a Pipedrive integration can be connected and configured, but no run syncs "
-            "it yet)" if crm == "pipedrive" else ""))
     if dry_run:
-        _dry_run(as_json, full)
+        _dry_run(as_json, full, crm)
         return
     with store_session(settings.store) as store:
         only = {find_person_id(store, record)} if record else None
@@ -132,13 +128,13 @@ def sync_command(as_json: bool = typer.Option(False, "--json"),
         raise typer.Exit(1)
 
 
-def _dry_run(as_json: bool, full: bool) -> None:
+def _dry_run(as_json: bool, full: bool, crm: str) -> None:
     from syncledger.commands.dry_run import dry_run
     from syncledger.commands.sync import SyncRefused
 
     with store_session(settings.store) as store:
         try:
-            result = dry_run(store, settings.actor, datetime.now(UTC), full=full)
+            result = dry_run(store, settings.actor, datetime.now(UTC), full=full, crm=crm)
         except SyncRefused as refused:
             raise UserError(str(refused)) from None
     if as_json:

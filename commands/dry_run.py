@@ -14,14 +14,16 @@ from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.adapters.salesforce.dry_run_client import DryRunClient
 from syncledger.commands.session import store_session
-from syncledger.commands.sync import run_sync
+from syncledger.commands.sync import refuse_unsynced, run_sync
 from syncledger.replay.copy_log import copy_log
 
 STATS_KEYS = ("total", "query", "query_more", "describe", "sobject_read", "sobject_write",
               "collections", "collections_read", "bulk", "auth")
 
 
-def dry_run(app: SyncLedger, actor: str, now: datetime, full: bool = False) -> dict[str, Any]:
+def dry_run(app: SyncLedger, actor: str, now: datetime, full: bool = False,
+            crm: str = "salesforce") -> dict[str, Any]:
+    refuse_unsynced(crm)
     client = DryRunClient(SalesforceCredentials(**load_credentials(app.database,
                                                                    "salesforce")))
     plan: list[dict[str, Any]] = []

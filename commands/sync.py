@@ -64,6 +64,15 @@ class RunReport:
     interrupted: str | None = None
 
 
+def refuse_unsynced(crm: str) -> None:
+    """Only Salesforce runs exist: a Pipedrive integration can be connected and configured,
+    but nothing syncs it yet."""
+    if crm != "salesforce":
+        raise SyncRefused(f"--crm {crm}: only salesforce is synced so far" + (
+            " (a Pipedrive integration can be connected and configured, but no run syncs "
+            "it yet)" if crm == "pipedrive" else ""))
+
+
 def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
              only: set[UUID] | None = None, crm: str = "salesforce",
              should_stop: Callable[[], bool] = lambda: False,
@@ -73,6 +82,7 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
              progress: Callable[[str, int], None] | None = None) -> RunReport:
     """`run_id`: only `replay --run` gives one, to decide a past run again under its id;
     `progress` is told (label, records) as each batch of a step is decided."""
+    refuse_unsynced(crm)
     integration = AggregateCache(app).get(integration_id(crm))
     if not isinstance(integration, Integration) or not integration.connected:
         raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first")

@@ -141,9 +141,10 @@ def test_a_forgotten_person_reads_forgotten_in_the_human_output(store: str,
 
 
 def test_a_sync_of_pipedrive_says_it_is_not_built_yet(store: str) -> None:
-    result = run(store, "sync", "--crm", "pipedrive", check=False)
-    assert result.returncode == 2
-    assert "--crm pipedrive: only salesforce is synced so far" in result.stderr
+    for dry_run in ((), ("--dry-run",)):
+        result = run(store, "sync", "--crm", "pipedrive", *dry_run, check=False)
+        assert result.returncode == 2
+        assert "--crm pipedrive: only salesforce is synced so far" in result.stderr
 
 
 def test_a_crm_that_does_not_answer_is_named(store: str) -> None:
