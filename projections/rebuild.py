@@ -124,17 +124,16 @@ def coverage(app: SyncLedger, shadows: Sequence[Projection], tasks: list[Task],
     """The events each work unit stands for, in a rebuild's count and progress: a span's
     events, read or not, and a range's positions only when no folded view reads the same
     events again."""
+    folded = any(isinstance(p, AggregateRows) for p in shadows)
+    covered: dict[Task, int] = {task: 0 if folded or isinstance(task, IdSpan) else
+                                task.last - task.first + 1 for task in tasks}
     spans = [task for task in tasks if isinstance(task, IdSpan)]
-    counts: dict[int, int] = {}
     if spans:
         log = log_table(app)
         with app.database.reader.connect() as connection:
-            counts = {int(n): int(events) for n, events in connection.exec_driver_sql(
-                log.span_counts(spans, head))}
-    covered: dict[Task, int] = {span: counts.get(n, 0) for n, span in enumerate(spans)}
-    folded = any(isinstance(p, AggregateRows) for p in shadows)
-    return {task: covered[task] if isinstance(task, IdSpan) else
-            0 if folded else task.last - task.first + 1 for task in tasks}
+            for n, events in connection.exec_driver_sql(log.span_counts(spans, head)):
+                covered[spans[int(n)]] = int(events)
+    return covered
 
 
 def run_task(app: SyncLedger, shadows: Sequence[Projection], task: Task, head: int) -> None:

@@ -16,9 +16,12 @@ PEOPLE_KEYS = {"id", "email", "first_name", "last_name", "account", "owner", "st
                "inbox_category", "flags", "lists", "fields", "sequence", "links"}
 
 
-def run(store: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(store: str, *args: str, check: bool = True, stdin: str | None = None,
+        columns: int | None = None) -> subprocess.CompletedProcess[str]:
+    env = None if columns is None else {**os.environ, "COLUMNS": str(columns)}
     result = subprocess.run([sys.executable, "-m", "syncledger.commands", "--store", store,
-                             *args], capture_output=True, text=True, timeout=120)
+                             *args], input=stdin, env=env, capture_output=True, text=True,
+                            timeout=120)
     if check and result.returncode != 0:
         raise AssertionError(f"exit {result.returncode}: {result.stderr}")
     return result
@@ -134,9 +137,7 @@ def test_a_forgotten_person_reads_forgotten_in_the_human_output(store: str,
     assert "now show [forgotten]" in said
     shown = run(store, "people", "show", "p-1").stdout
     assert "email: [forgotten]" in shown and "first_name: [forgotten]" in shown
-    listed = subprocess.run([sys.executable, "-m", "syncledger.commands", "--store", store,
-                             "people", "list"], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "COLUMNS": "200"}).stdout
+    listed = run(store, "people", "list", columns=200).stdout
     assert listed.count("[forgotten]") == 4  # email, first and last name, account
 
 
@@ -148,10 +149,8 @@ def test_a_sync_of_pipedrive_says_it_is_not_built_yet(store: str) -> None:
 
 
 def test_a_crm_that_does_not_answer_is_named(store: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "syncledger.commands", "--store", store,
-                             "connect", "salesforce", "--instance-url", "https://127.0.0.1:1",
-                             "--token", "-"], input="token\n", capture_output=True, text=True,
-                            timeout=120)
+    result = run(store, "connect", "salesforce", "--instance-url", "https://127.0.0.1:1",
+                 "--token", "-", stdin="token\n", check=False)
     assert result.returncode == 2
     assert "Salesforce at https://127.0.0.1:1 did not answer (ConnectionError)" in \
         result.stderr, result.stderr
