@@ -13,9 +13,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from syncledger.commands.input_values import (
+    MAX_DEPTH,
+    InputValueError,
+    check,
+    load_json,
+    shown_path,
+)
 from syncledger.domain.field_types import canonical_app_field
+from syncledger.domain.schedule import too_long
 from syncledger.domain.steps import (
     Configuration,
+    IntegrationSettings,
     Step,
     settings_from_plain,
     settings_to_plain,
@@ -94,6 +103,15 @@ class IntegrationModel(Model):
     owner_match: str | None = None
     store_contents: bool = True
     owner_mappings: list[OwnerMappingModel] = []
+    mass_change_limit: float = IntegrationSettings().mass_change_limit
+
+    @field_validator("every", "overlap")
+    @classmethod
+    def _not_too_long(cls, value: str) -> str:
+        # The form is domain.config_rules' to check; a huge one would overflow a date first.
+        if too_long(value):
+            raise ValueError(f"{value!r} is longer than a year")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -115,17 +133,36 @@ class ConfigModel(Model):
 def read_configuration(path: Path) -> Configuration:
     """The file's configuration, or ConfigFileError naming the file and the key."""
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as error:
         raise ConfigFileError(f"{path}: {error.strerror}") from None
     try:
-        raw = json.loads(text) if _looks_like_json(path, text) else tomllib.loads(text)
+        text = data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigFileError(f"{path}: not UTF-8 text (line {line}: {error.reason}, byte "
+                              f"0x{data[error.start]:02x})") from None
+    try:
+        # Checked with the configuration, where a step is named: see configuration_from.
+        raw = load_json(text, checked=False) if _looks_like_json(path, text) \
+            else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigFileError(f"{path}: not valid {_format(path, text)}: {error}") from None
+    except (InputValueError, RecursionError):
+        raise ConfigFileError(f"{path}: nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError:  # tomllib reads integers of any length, up to Python's own limit
+        raise ConfigFileError(f"{path}: not valid TOML: a number has too many digits") \
+            from None
     return configuration_from(raw, str(path))
 
 
 def configuration_from(raw: Any, source: str) -> Configuration:
+    try:
+        check(raw)
+    except InputValueError as error:
+        where = _where(list(error.path), raw)
+        raise ConfigFileError(f"{source}: {where + ': ' if where else ''}{error.reason}") \
+            from None
     try:
         model = ConfigModel.model_validate(raw)
     except ValidationError as error:
@@ -159,18 +196,23 @@ def _format(path: Path, text: str) -> str:
 def _first_error(error: ValidationError, raw: Any) -> str:
     """One line: where (the step by name when the error is inside one) and why."""
     first = error.errors()[0]
-    location = list(first["loc"])
-    where = ".".join(str(part) for part in location)
-    if len(location) >= 2 and location[0] == "steps" and isinstance(location[1], int):
-        name = _step_name(raw, location[1])
-        rest = ".".join(str(part) for part in location[2:]) or "step"
-        where = f"step {name!r}, {rest}" if name else f"steps[{location[1]}], {rest}"
-    elif location and location[0] == "integration":
-        where = f"[integration] {'.'.join(str(p) for p in location[1:])}".rstrip()
+    where = _where(list(first["loc"]), raw)
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
     return f"{where}: {message}"
+
+
+def _where(location: list[Any], raw: Any) -> str:
+    """A key's place as a user reads it: the step by name when the key is inside one."""
+    where = shown_path(tuple(location))
+    if len(location) >= 2 and location[0] == "steps" and isinstance(location[1], int):
+        name = _step_name(raw, location[1])
+        rest = shown_path(tuple(location[2:])) or "step"
+        where = f"step {name!r}, {rest}" if name else f"steps[{location[1]}], {rest}"
+    elif location and location[0] == "integration":
+        where = f"[integration] {shown_path(tuple(location[1:]))}".rstrip()
+    return where
 
 
 def _step_name(raw: Any, index: int) -> str | None:

@@ -13,9 +13,11 @@ from uuid import UUID
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceClient
 from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.error_subjects import error_subject
 from syncledger.domain.context import Context
 from syncledger.domain.ids import step_cursor_id
 from syncledger.domain.integration import Integration
+from syncledger.domain.mass_changes import StepChanges
 from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import Step
 from syncledger.domain.sync_run import empty_counts
@@ -49,6 +51,13 @@ class RunContext:
     lead_statuses: dict[str, str] | None = None
     # Told (label, how many) as each batch of records is decided: the command's progress bars.
     progress: Callable[[str, int], None] | None = None
+    # `sync --record KEY --recreate`: the one way a record deleted in the CRM comes back.
+    recreate: bool = False
+    # `sync --allow-mass-changes`: the mass-change guard counts, but does not stop the run.
+    allow_mass_changes: bool = False
+    # What the outbound people steps' plans would change on linked records (the guard's
+    # counts), when the run looked.
+    mass_changes: list[StepChanges] = field(default_factory=list)
 
     @property
     def org(self) -> str:
@@ -87,7 +96,8 @@ class RunContext:
               message: str) -> None:
         self.counts[kind]["failed"] += 1
         self.errors.append({"step": step.name, "record": {"app": app, "crm": crm},
-                            "code": code, "message": message})
+                            "code": code, "message": message,
+                            "subject": error_subject(self.app, kind, app)})
 
 
 def step_cursor(run: RunContext, step: Step, cache: AggregateCache) -> StepCursor:

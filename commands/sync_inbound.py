@@ -167,7 +167,8 @@ class BatchDecisions:
             self._skip(record, duplicate)
             return
         at = soql.parse_salesforce_datetime(record["SystemModstamp"])
-        person, created = self._person(mirror, values, decision.owner, at)
+        person, created = self._person(mirror, values, decision.owner, at,
+                                       decision.by_default)
         before = len(person.pending_events) if person is not None else 0
         if person is None:
             self._skip(record, "email already belongs to another person")
@@ -177,9 +178,11 @@ class BatchDecisions:
             first_link = mirror.person != person.id
             changes = self._settle(person, mirror, values, previous,
                                    first_link or first_observation, at)
-            if decision.owner != person.owner and (
-                    first_link or (not learnt_owner
-                                   and record.get("OwnerId") != previous_owner)):
+            # The default owner is for new people only: an existing person keeps its owner
+            # unless a rule (a pair, an email match) maps the record's owner.
+            if not decision.by_default and decision.owner != person.owner and (
+                    first_link or person.owner_by_default
+                    or (not learnt_owner and record.get("OwnerId") != previous_owner)):
                 person.reassign_owner(decision.owner, at, run.ctx, reason=decision.why)
         if content["HasOptedOutOfEmail"]:
             person.flag("opted_out", at, run.ctx)  # an opt-out is never undone from here
@@ -227,7 +230,7 @@ class BatchDecisions:
         return "duplicate email"
 
     def _person(self, mirror: CrmRecord, values: dict[str, Any], owner: str | None,
-                at: Any) -> tuple[Person | None, bool]:
+                at: Any, owner_by_default: bool) -> tuple[Person | None, bool]:
         run = self.run
         email = str(values["email"])
         person = self.cache.get(mirror.person) if mirror.person else None
@@ -241,7 +244,7 @@ class BatchDecisions:
                 "owner": owner}
         app_claim = self.cache.get(email_claim_id("app", email))
         if isinstance(person, Person):  # forgotten: a new life, under a new key
-            person.restart(data, at, run.ctx)
+            person.restart(data, at, run.ctx, owner_by_default)
             run.notes.append(f"person {person.app_id} had been forgotten; recorded again "
                              "from Salesforce under a new key")
         else:
@@ -249,7 +252,8 @@ class BatchDecisions:
             existing = self.cache.get(Person.create_id(app_id))
             if existing is not None:  # an earlier person for this record kept its email
                 return None, False
-            person = Person.record(app_id, _without_extras(data), at, run.ctx)
+            person = Person.record(app_id, _without_extras(data), at, run.ctx,
+                                   owner_by_default)
             extras = {k: v for k, v in values.items() if k not in _CORE}
             if extras:
                 person.sync_in(extras, [], at, run.ctx)
@@ -286,6 +290,40 @@ class BatchDecisions:
             self._move_app_claim(person, str(changes["email"]))
         person.sync_in(changes, conflicts, at, self.run.ctx)
         return {name: [app_value(current, name), value] for name, value in changes.items()}
+
+    def may_follow(self, person: Person, master: CrmRecord) -> bool:
+        """A person follows a merge's master only when we have read the master and no other
+        person follows it (one record, one person)."""
+        if master.deleted or master.person not in (None, person.id):
+            return False
+        email = crm_to_app(master.content, self.step.field_mappings).get("email")
+        if not email or email == person.email:
+            return True
+        claim = self.cache.get(email_claim_id("app", str(email)))
+        return claim is None or claim.holder in (None, person.id)
+
+    def follow_master(self, person: Person, merged: CrmRecord, master: CrmRecord) -> None:
+        """Relink a person to the master of a merge. The master's current values meet the
+        person's as on any first link (the conflict policy), never by overwrite."""
+        run = self.run
+        at = soql.parse_salesforce_datetime(master.modstamp) if master.modstamp else run.now
+        values = crm_to_app(master.content, self.step.field_mappings)
+        self._settle(person, master, values, {}, True, at)
+        settings = run.integration.settings
+        decision = inbound_owner(master.owner, step_owner_mappings(self.step, settings),
+                                 step_owner_match(self.step, settings), run.crm_user_emails,
+                                 run.member_by_email, run.connecting_member)
+        if not decision.skip and not decision.by_default and decision.owner != person.owner:
+            person.reassign_owner(decision.owner, at, run.ctx, reason=decision.why)
+        person.link("salesforce", master.sobject, master.crm_record,
+                    run.record_url(master.sobject, master.crm_record), run.ctx)
+        master.link_person(person.id, run.ctx)
+        email = values.get("email")
+        side = f"salesforce:{run.org}"
+        claim = self.cache.get(email_claim_id(side, str(email))) if email else None
+        if claim is not None and claim.holder == merged.id:
+            claim.release(merged.id, run.ctx)
+            claim.take(master.id, run.ctx)
 
     def _move_app_claim(self, person: Person, email: str) -> None:
         old = self.cache.get(email_claim_id("app", person.email))
@@ -331,6 +369,7 @@ def _pull_deletions(run: RunContext, step: Step, since: Any) -> None:
 
 def _save_deletions(run: RunContext, step: Step, page: list[dict[str, Any]]) -> None:
     cache = AggregateCache(run.app)
+    decisions = BatchDecisions(run, step, cache)
     for record in page:
         mirror = cache.get(crm_record_id("salesforce", run.org, step.crm_object,
                                          record["Id"]))
@@ -339,13 +378,16 @@ def _save_deletions(run: RunContext, step: Step, page: list[dict[str, Any]]) -> 
         master = record.get("MasterRecordId")
         mirror.mark_removed(master, run.ctx)
         person = cache.get(mirror.person) if mirror.person else None
-        if isinstance(person, Person):
+        if not isinstance(person, Person):
+            continue
+        merged = cache.get(crm_record_id("salesforce", run.org, step.crm_object, master)) \
+            if master else None
+        if merged is not None and decisions.may_follow(person, merged):
             person.mark_link_deleted("salesforce", step.crm_object, record["Id"], run.ctx)
-            if master:
-                person.link("salesforce", step.crm_object, master,
-                            run.record_url(step.crm_object, master), run.ctx)
-                merged = cache.get(crm_record_id("salesforce", run.org, step.crm_object,
-                                                 master))
-                if merged is not None:
-                    merged.link_person(person.id, run.ctx)
+            decisions.follow_master(person, mirror, merged)
+        else:
+            # Deleted; or merged into a master another person follows (or we never read):
+            # the person stays, and no sync writes to that record for it.
+            person.mark_link_deleted("salesforce", step.crm_object, record["Id"], run.ctx,
+                                     merged_into=master)
     run.app.save(*cache.changed())

@@ -28,14 +28,15 @@ from syncledger.commands.sync_context import RunContext, changed_originators, st
 from syncledger.domain.activity_mapping import lead_status_for
 from syncledger.domain.content import normalise
 from syncledger.domain.crm_record import MIRRORS, CrmRecord
-from syncledger.domain.field_mapping import app_to_crm
+from syncledger.domain.field_mapping import app_to_crm, blanks, is_empty
 from syncledger.domain.filters import SAVED_FLAG_FILTERS, all_match
 from syncledger.domain.ids import crm_record_id, natural_id
+from syncledger.domain.mass_changes import MINIMUM, StepChanges, refusal
 from syncledger.domain.ownership import agrees, outbound_owner
 from syncledger.domain.person import Person
 from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import FilterRule, Step, step_owner_mappings, step_owner_match
-from syncledger.projections.crm_records import by_emails
+from syncledger.projections.crm_records import by_emails, linked_counts
 from syncledger.projections.people import touched_elsewhere
 from syncledger.projections.registry import CRM_RECORDS, PEOPLE
 
@@ -64,6 +65,7 @@ class Write:
     headers_auto_assign: bool = True
     before: dict[str, Any] = field(default_factory=dict)  # what the CRM held, as we know it
     status: bool = False  # carries the Lead Status of a status step
+    blanked: list[str] = field(default_factory=list)  # filled fields it empties
 
     @property
     def group(self) -> tuple[str, str, bool]:
@@ -90,6 +92,9 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
                 ] if only is None and "Lead" in steps else []
     batches = Batches(run, steps)
     made_here = not full and only is None and _owners_read_alike(run, steps)
+    if only is None:
+        _guard_mass_changes(run, steps, describe, statuses, _due_people(
+            run, cursors, full or start == 0, start, position, only), made_here)
     label = " + ".join(step.name for step in steps.values())
     while chunk := list(islice(due, PLAN_CHUNK)):
         run.advanced(label, len(chunk))
@@ -113,6 +118,62 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
             run.app.save(*cache.changed())
 
         run.app.decide(advance)
+
+
+class MassChangesRefused(RuntimeError):
+    """The plan would change owners or blank fields on too many linked records."""
+
+
+def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Describes,
+                        statuses: list[Step], due: Iterator[UUID], made_here: bool) -> None:
+    """Plan the due linked people once without saving anything, counting what the plan
+    would change on their records; stop before the first write when it is too much. Fewer
+    than MINIMUM due linked people can never be too many, so they cost no second plan."""
+    linked = _linked_due(run, due, made_here)
+    if sum(len(chunk) for chunk in linked) < MINIMUM:
+        return
+    with run.app.database.reader.connect() as connection:
+        totals = linked_counts(connection, CRM_RECORDS.tables["crm_records"], "salesforce",
+                               run.org)
+    changes = {sobject: StepChanges(step.name, sobject, totals.get(sobject, 0))
+               for sobject, step in steps.items()}
+    for chunk in linked:
+        cache = AggregateCache(run.app)
+        cache.prefetch(chunk)
+        planner = Planner(run, steps, describe, cache, statuses, preview=True)
+        for person_id in chunk:
+            write = planner.plan(person_id)
+            if write is None or write.action != "update":
+                continue
+            owner = "OwnerId" in write.record
+            example = f"{write.person.app_id}: " + ", ".join(
+                [f"OwnerId {write.before.get('OwnerId')} -> {write.record['OwnerId']}"]
+                * owner + [f"{name} emptied" for name in write.blanked])
+            changes[write.sobject].add(owner, write.blanked, example)
+    run.mass_changes = list(changes.values())
+    limit = run.integration.settings.mass_change_limit
+    message = refusal(run.mass_changes, limit)
+    if message is not None and not run.allow_mass_changes:
+        raise MassChangesRefused(message)
+
+
+def _linked_due(run: RunContext, due: Iterator[UUID], made_here: bool) -> list[list[UUID]]:
+    """The due people with a live Salesforce link, in chunks (the others would be created,
+    not changed); ids only, so a large due set costs little memory."""
+    table = PEOPLE.tables["people"]
+    found: list[list[UUID]] = []
+    while chunk := list(islice(due, PLAN_CHUNK)):
+        if made_here:
+            chunk = _not_made_by_this_run(run, chunk)
+        with run.app.database.reader.connect() as connection:
+            rows = connection.execute(select(table.c.uuid, table.c.links).where(
+                table.c.uuid.in_([p.hex for p in chunk])))
+            live = [UUID(uuid) for uuid, links in rows
+                    if any(link["crm"] == "salesforce" and not link["deleted"]
+                           for link in links or [])]
+        if live:
+            found.append(sorted(live))
+    return found
 
 
 def _due_people(run: RunContext, cursors: dict[str, StepCursor], everyone: bool, start: int,
@@ -301,8 +362,10 @@ def lead_status(run: RunContext, steps: list[Step], person: Person, current: str
 
 class Planner:
     def __init__(self, run: RunContext, steps: dict[str, Step], describe: Describes,
-                 cache: AggregateCache, statuses: list[Step] | None = None) -> None:
+                 cache: AggregateCache, statuses: list[Step] | None = None,
+                 preview: bool = False) -> None:
         self.run = run
+        self.preview = preview  # the mass-change guard's look ahead: nothing is noted
         self.steps = steps
         self.cache = cache
         self.statuses = statuses or []  # the status steps on, whose Lead Status a Lead carries
@@ -318,7 +381,8 @@ class Planner:
         pulled = {s.crm_object for s in self.run.integration.steps()
                   if s.enabled and s.inbound and s.is_people}
         people = [p for p in (self.cache.get(pid) for pid in chunk)
-                  if isinstance(p, Person) and not p.forgotten and not p.deleted]
+                  if isinstance(p, Person) and not p.forgotten and not p.deleted
+                  and (self.run.recreate or p.removed_record("salesforce") is None)]
         for sobject in self.steps:
             unsure = [p.email for p in people
                       if not any(not link["deleted"] for link in p.links.values())
@@ -344,7 +408,13 @@ class Planner:
         person = self.cache.get(person_id)
         if not isinstance(person, Person) or person.deleted or person.forgotten:
             return None
+        removed = person.removed_record("salesforce")
+        if removed is not None and not self.run.recreate:
+            self._removed(person, removed)
+            return None
         sobject, crm_id = self._target(person)
+        if removed is not None and removed["object"] in self.steps and crm_id is None:
+            sobject = removed["object"]  # --recreate: the object that was deleted
         if sobject is None:
             return None
         step = self.steps[sobject]
@@ -365,7 +435,9 @@ class Planner:
             self.skips.append((kind, owner.skip, step, person.app_id, crm_id))
             return None
         record = self._content(step, person, sobject)
-        if owner.owner and not (mirror is not None and agrees(
+        # An owner given by default is no one's decision: never sent to an existing record.
+        by_default = person.owner_by_default and crm_id is not None
+        if owner.owner and not by_default and not (mirror is not None and agrees(
                 person.owner, mirror.owner, pairs, match, self.run.crm_user_emails,
                 self.run.member_by_email, self.run.connecting_member)):
             record["OwnerId"] = owner.owner
@@ -383,6 +455,16 @@ class Planner:
         if write is not None:
             write.status = status is not None and "Status" in write.record
         return write
+
+    def _removed(self, person: Person, link: dict[str, Any]) -> None:
+        """A person whose record was deleted or merged away in the CRM: never re-created."""
+        sobject = link["object"] if link["object"] in self.steps else next(iter(self.steps))
+        step = self.steps[sobject]
+        if passes_filter(self.run, step, person):
+            reason = f"merged into {link['merged_into']}" if link.get("merged_into") \
+                else "deleted in CRM"
+            self.skips.append((KINDS[sobject], reason, step, person.app_id, link["id"]))
+        return None
 
     def _status(self, person: Person, mirror: CrmRecord | None) -> str | None:
         """The Lead Status a status step would write next, sent with the Lead's own write
@@ -429,8 +511,9 @@ class Planner:
             length = fields.get(name, {}).get("length")
             if isinstance(value, str) and length and len(value) > length:
                 record[name] = value[:length]  # noted in the Logs below
-                self.run.notes.append(f"{person.app_id}: {sobject}.{name} truncated to "
-                                      f"{length} characters")
+                if not self.preview:
+                    self.run.notes.append(f"{person.app_id}: {sobject}.{name} truncated to "
+                                          f"{length} characters")
         # Always sent, so the record we create reads back exactly as we wrote it; an update
         # never clears a CRM opt-out (see _update).
         record["HasOptedOutOfEmail"] = "opted_out" in person.flags
@@ -439,6 +522,10 @@ class Planner:
     def _create(self, step: Step, person: Person, sobject: str,
                 record: dict[str, Any]) -> Write:
         key = natural_id(f"key:{self.run.org}:{sobject}:{person.id.hex}").hex
+        removed = person.removed_record("salesforce")
+        if removed is not None:  # --recreate: a new record, never the deleted one's key
+            key = natural_id(f"key:{self.run.org}:{sobject}:{person.id.hex}:after:"
+                             f"{removed['id']}").hex
         if person.pending_create is None or person.pending_create.get("key") != key:
             person.request_create("salesforce", sobject, key, record, self.run.ctx)
         return Write(step, person, sobject, "create", record, key=key,
@@ -453,6 +540,10 @@ class Planner:
                    if k != "OwnerId" and known.get(k) != v}
         if known.get("HasOptedOutOfEmail") and "HasOptedOutOfEmail" in changes:
             changes.pop("HasOptedOutOfEmail")  # an opt-out is never undone from here
+        blanked = blanks(changes, known, {m.crm: m.app for m in step.field_mappings},
+                         person.cleared)
+        for name in [k for k in changes if is_empty(changes[k]) and k not in blanked]:
+            changes.pop(name)  # an empty value the app never chose: the CRM keeps its own
         if "OwnerId" in record and (mirror is None or mirror.owner != record["OwnerId"]):
             changes["OwnerId"] = record["OwnerId"]
         if not changes:
@@ -469,7 +560,9 @@ class Planner:
                         self.run.ctx)
         before = {**known, "OwnerId": mirror.owner}
         return Write(step, person, sobject, "update", changes, crm_id=crm_id, key=key,
-                     headers_auto_assign="OwnerId" not in changes, before=before)
+                     headers_auto_assign="OwnerId" not in changes, before=before,
+                     blanked=blanked)
+
 
 
 def passes_filter(run: RunContext, step: Step, person: Person) -> bool:

@@ -240,6 +240,9 @@ def _settings_problems(config: Configuration) -> list[ConfigProblem]:
     if not 0 < settings.api_budget <= 1:
         bad("api_budget", f"{settings.api_budget} is not a share of the daily API limit "
                           "(more than 0, at most 1)")
+    if not 0 <= settings.mass_change_limit <= 1:
+        bad("mass_change_limit", f"{settings.mass_change_limit} is not a share of a step's "
+                                 "linked records (at least 0, at most 1)")
     return problems
 
 

@@ -68,3 +68,17 @@ def settle(app_field: str, crm_before: Any, crm_now: Any, app_now: Any, policy: 
     if winner == "crm":
         return Settled(app_field, crm_now, True, conflict)
     return Settled(app_field, app_now, False, conflict)
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def blanks(changes: Mapping[str, Any], known: Mapping[str, Any], app_fields: Mapping[str, str],
+           cleared: set[str]) -> list[str]:
+    """The outbound changes that empty a filled CRM field and may: the app recorded a change
+    that cleared that field (then the clearing is the change). Any other empty value stays
+    home, so a person who never had a title never blanks the CRM's."""
+    return [name for name, value in changes.items()
+            if is_empty(value) and not is_empty(known.get(name))
+            and app_fields.get(name) in cleared]

@@ -19,6 +19,9 @@ class OwnerDecision:
     owner: str | None  # inbound: team member id; outbound: CRM user id (None: send none)
     why: str  # in words, for `explain`
     skip: str | None = None  # a skip reason: the record is not synced
+    # The row "no pairs, no email match": no one's decision. It owns a new person, never
+    # takes an existing one from its owner, and is never written to an existing record.
+    by_default: bool = False
 
 
 def inbound_owner(crm_owner: str | None, pairs: Sequence[OwnerMapping], owner_match: str | None,
@@ -35,8 +38,9 @@ def inbound_owner(crm_owner: str | None, pairs: Sequence[OwnerMapping], owner_ma
         return OwnerDecision(None, f"CRM owner {crm_owner} is in no ownership mapping",
                              OWNER_NOT_MAPPED)
     return OwnerDecision(connecting_member,
-                         f"no ownership mappings: the connecting team member "
-                         f"{connecting_member} owns it")
+                         f"no ownership mappings and no email match for CRM owner "
+                         f"{crm_owner}: a new person goes to the connecting team member "
+                         f"{connecting_member}", by_default=True)
 
 
 def outbound_owner(member: str | None, pairs: Sequence[OwnerMapping], owner_match: str | None,
@@ -54,7 +58,7 @@ def outbound_owner(member: str | None, pairs: Sequence[OwnerMapping], owner_matc
         return OwnerDecision(None, f"team member {member} is in no ownership mapping",
                              OWNER_NOT_MAPPED)
     return OwnerDecision(None, "no ownership mappings and no email match: no OwnerId sent, "
-                               "the CRM decides")
+                               "the CRM decides", by_default=True)
 
 
 def agrees(person_owner: str | None, record_owner: str | None, pairs: Sequence[OwnerMapping],

@@ -31,15 +31,18 @@ class Person(Aggregate):
     @event("Recorded")
     def __init__(self, app_id: str, subject: UUID, email: str, owner: str | None,
                  values: dict[str, Any], attributes: dict[str, Any], at: datetime, cause: str,
-                 actor: str) -> None:
+                 actor: str, owner_by_default: bool = False) -> None:
         self.app_id = app_id
         self.generation = 0
-        self._start(email, owner, values, attributes, at)
+        self._start(email, owner, values, attributes, at, owner_by_default)
 
     def _start(self, email: str, owner: str | None, values: dict[str, Any],
-               attributes: dict[str, Any], at: datetime) -> None:
+               attributes: dict[str, Any], at: datetime, owner_by_default: bool) -> None:
         self.email = email
         self.owner = owner
+        # Given by the ownership table's default row, not by anyone's decision: never
+        # written to an existing CRM record (DESIGN: what the engine never does to a CRM).
+        self.owner_by_default = owner_by_default
         self.first_name: str | None = None
         self.last_name: str | None = None
         self.account: str | None = None
@@ -56,25 +59,31 @@ class Person(Aggregate):
         self.times: dict[str, datetime] = {}
         self._apply_values(values, at)
         self._apply_attributes(attributes, at)
+        # Fields whose last recorded change emptied them: only such a clearing may blank a
+        # filled value on the other side. A value never given was never cleared.
+        self.cleared: set[str] = set()
         self.times["email"] = at
         self.times["owner"] = at
 
     @classmethod
-    def record(cls, app_id: str, data: dict[str, Any], at: datetime, ctx: Context) -> Person:
+    def record(cls, app_id: str, data: dict[str, Any], at: datetime, ctx: Context,
+               owner_by_default: bool = False) -> Person:
         email = data.get("email")
         if not email:
             raise PersonError(f"person {app_id} needs an email")
         values, attributes = _split(data)
         return cls(app_id=app_id, subject=app_person_id(app_id),
                    email=str(email).strip().lower(), owner=data.get("owner"), values=values,
-                   attributes=attributes, at=at, cause=ctx.cause, actor=ctx.actor)
+                   attributes=attributes, at=at, cause=ctx.cause, actor=ctx.actor,
+                   owner_by_default=owner_by_default)
 
     @property
     def subject(self) -> UUID:
         """The key that encrypts this person's personal values now."""
         return person_subject_id(self.id, self.generation)
 
-    def restart(self, data: dict[str, Any], at: datetime, ctx: Context) -> None:
+    def restart(self, data: dict[str, Any], at: datetime, ctx: Context,
+                owner_by_default: bool = False) -> None:
         """A forgotten person imported again starts afresh, under a new key."""
         if not self.forgotten:
             raise PersonError(f"person {self.app_id} was not forgotten")
@@ -87,7 +96,7 @@ class Person(Aggregate):
                         subject=person_subject_id(self.id, generation),
                         email=str(email).strip().lower(), owner=data.get("owner"),
                         values=values, attributes=attributes, at=at, cause=ctx.cause,
-                        actor=ctx.actor)
+                        actor=ctx.actor, owner_by_default=owner_by_default)
 
     # -- state views ------------------------------------------------------------------------
     def current(self) -> dict[str, Any]:
@@ -159,12 +168,22 @@ class Person(Aggregate):
         self._linked(crm=crm, sobject=sobject, record_id=record_id, url=url, cause=ctx.cause,
                      actor=ctx.actor)
 
-    def mark_link_deleted(self, crm: str, sobject: str, record_id: str, ctx: Context) -> None:
+    def mark_link_deleted(self, crm: str, sobject: str, record_id: str, ctx: Context,
+                          merged_into: str | None = None) -> None:
+        """`merged_into`: the master of a merge that another person already follows."""
         current = self.links.get(f"{crm}:{sobject}")
         if not current or current["id"] != record_id or current["deleted"]:
             return
         self._link_deleted(crm=crm, sobject=sobject, record_id=record_id, cause=ctx.cause,
-                           actor=ctx.actor)
+                           actor=ctx.actor, merged_into=merged_into)
+
+    def removed_record(self, crm: str) -> dict[str, Any] | None:
+        """The link to a record deleted (or merged away) in the CRM, when no live link is
+        left there: a sync never re-creates it (only `sync --record KEY --recreate`)."""
+        links = [link for link in self.links.values() if link["crm"] == crm]
+        if not links or any(not link["deleted"] for link in links):
+            return None
+        return links[0]
 
     def sync_in(self, changes: dict[str, Any], conflicts: list[dict[str, Any]], at: datetime,
                 ctx: Context) -> None:
@@ -207,7 +226,8 @@ class Person(Aggregate):
             raise PersonError("no create was requested")
         self._create_failed(crm=self.pending_create["crm"],
                             sobject=self.pending_create["sobject"], code=code, message=message,
-                            retryable=retryable, cause=ctx.cause, actor=ctx.actor)
+                            retryable=retryable, cause=ctx.cause, actor=ctx.actor,
+                            subject=self.subject)
 
     def delete(self, at: datetime, ctx: Context) -> None:
         if self.deleted:
@@ -233,15 +253,17 @@ class Person(Aggregate):
 
     @event("CrmCreateFailed")
     def _create_failed(self, crm: str, sobject: str, code: str, message: str, retryable: bool,
-                       cause: str, actor: str) -> None:
+                       cause: str, actor: str, subject: UUID | None = None) -> None:
+        # The CRM's message may quote the person's values: it is personal (domain.privacy),
+        # encrypted under `subject`, the person's key now (none in events before it was).
         self.pending_create = None
 
     @event("Restarted")
     def _restarted(self, generation: int, subject: UUID, email: str, owner: str | None,
                    values: dict[str, Any], attributes: dict[str, Any], at: datetime,
-                   cause: str, actor: str) -> None:
+                   cause: str, actor: str, owner_by_default: bool = False) -> None:
         self.generation = generation
-        self._start(email, owner, values, attributes, at)
+        self._start(email, owner, values, attributes, at, owner_by_default)
 
     @event("EmailChanged")
     def _email_changed(self, subject: UUID, email: str, at: datetime, cause: str,
@@ -253,6 +275,7 @@ class Person(Aggregate):
     def _owner_reassigned(self, owner: str | None, previous: str | None, reason: str | None,
                           at: datetime, cause: str, actor: str) -> None:
         self.owner = owner
+        self.owner_by_default = False
         self.times["owner"] = at
 
     @event("Updated")
@@ -260,6 +283,20 @@ class Person(Aggregate):
                  at: datetime, cause: str, actor: str) -> None:
         self._apply_values(values, at)
         self._apply_attributes(attributes, at)
+        for key, value in values.items():
+            if key == "fields":
+                for name, field_value in value.items():
+                    self._note_cleared(name, field_value)
+            else:
+                self._note_cleared(key, value)
+        for key, value in attributes.items():
+            self._note_cleared(key, value)
+
+    def _note_cleared(self, name: str, value: Any) -> None:
+        if value in (None, "", []):
+            self.cleared.add(name)
+        else:
+            self.cleared.discard(name)
 
     @event("SequenceJoined")
     def _sequence_joined(self, sequence: str, step: int, ignore_step_delay: bool,
@@ -279,8 +316,10 @@ class Person(Aggregate):
 
     @event("LinkDeleted")
     def _link_deleted(self, crm: str, sobject: str, record_id: str, cause: str,
-                      actor: str) -> None:
+                      actor: str, merged_into: str | None = None) -> None:
         self.links[f"{crm}:{sobject}"]["deleted"] = True
+        if merged_into is not None:
+            self.links[f"{crm}:{sobject}"]["merged_into"] = merged_into
 
     @event("Deleted")
     def _deleted(self, at: datetime, cause: str, actor: str) -> None:

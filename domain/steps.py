@@ -108,6 +108,9 @@ class IntegrationSettings:
     owner_match: str | None = None
     store_contents: bool = True
     owner_mappings: tuple[OwnerMapping, ...] = ()
+    # The share of a step's linked records whose OwnerId a run may change, or whose filled
+    # fields it may blank, without `sync --allow-mass-changes` (DESIGN: never damage a CRM).
+    mass_change_limit: float = 0.1
 
 
 CORE_PEOPLE_MAPPINGS = (FieldMapping("FirstName", "first_name"),
@@ -273,7 +276,7 @@ def _frozen(value: Any) -> Any:
 
 
 SETTING_NAMES = ("every", "overlap", "timezone", "conflict", "api_budget", "owner_match",
-                 "store_contents", "owner_mappings")
+                 "store_contents", "owner_mappings", "mass_change_limit")
 
 
 def settings_to_plain(settings: IntegrationSettings) -> dict[str, Any]:
@@ -282,7 +285,8 @@ def settings_to_plain(settings: IntegrationSettings) -> dict[str, Any]:
             "timezone": settings.timezone, "conflict": settings.conflict,
             "api_budget": settings.api_budget, "owner_match": settings.owner_match,
             "store_contents": settings.store_contents,
-            "owner_mappings": _owner_pairs(settings.owner_mappings) or []}
+            "owner_mappings": _owner_pairs(settings.owner_mappings) or [],
+            "mass_change_limit": settings.mass_change_limit}
 
 
 def settings_from_plain(plain: dict[str, Any], enabled: bool = False) -> IntegrationSettings:
@@ -295,5 +299,6 @@ def settings_from_plain(plain: dict[str, Any], enabled: bool = False) -> Integra
         api_budget=float(plain.get("api_budget", defaults.api_budget)),
         owner_match=plain.get("owner_match", defaults.owner_match),
         store_contents=bool(plain.get("store_contents", defaults.store_contents)),
+        mass_change_limit=float(plain.get("mass_change_limit", defaults.mass_change_limit)),
         owner_mappings=tuple(OwnerMapping(o["crm"], o["app"])
                              for o in plain.get("owner_mappings") or ()))

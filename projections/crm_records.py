@@ -5,8 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Connection, MetaData, String, Table, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    MetaData,
+    String,
+    Table,
+    func,
+    select,
+    update,
+)
 
+from syncledger.adapters.in_lists import in_slices
 from syncledger.adapters.plain_events import Logged, hex_of
 from syncledger.projections.base import AggregateRows, Rows
 
@@ -59,3 +70,25 @@ def by_emails(connection: Connection, table: Table, crm: str, org: str,
     return [dict(r) for r in connection.execute(select(table).where(
         table.c.crm == crm, table.c.org == org, table.c.email.in_(emails),
         table.c.deleted.is_(False))).mappings()]
+
+
+def linked_counts(connection: Connection, table: Table, crm: str, org: str) -> dict[str, int]:
+    """Per object, how many live records are linked to a person."""
+    return {sobject: count for sobject, count in connection.execute(
+        select(table.c.object, func.count()).where(
+            table.c.crm == crm, table.c.org == org, table.c.person.is_not(None),
+            table.c.deleted.is_(False)).group_by(table.c.object))}
+
+
+def linked_to(connection: Connection, table: Table, person: str) -> list[str]:
+    """The records (aggregate ids, hex) ever linked to this person (hex), live or not."""
+    return list(connection.scalars(select(table.c.uuid).where(table.c.person == person)))
+
+
+def forget_emails(connection: Connection, table: Table, records: list[str]) -> None:
+    """Clear, in the caller's transaction, the emails of these records (aggregate ids, hex)
+    whose keys `forget` destroyed: the log reads their content as forgotten, and so does
+    this view at once, not after a rebuild."""
+    for part in in_slices(records, 512):
+        connection.execute(update(table).where(table.c.uuid.in_(part)).values(email=None))
+
