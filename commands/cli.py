@@ -214,6 +214,23 @@ def demo_command(directory: Path = typer.Option(Path("demo"), "--dir",
     run_demo(directory, out)
 
 
+@app.command("web")
+def web_command(port: int = typer.Option(8765, "--port"),
+                bind: str = typer.Option("127.0.0.1", "--bind", help="the address to listen "
+                                         "on; off loopback a token is required (printed "
+                                         "once at start)")) -> None:
+    """A read-only web view: the Runs, a run's records, a person's trail and explanations,
+    the integration, and /metrics for Prometheus."""
+    from syncledger.commands.web.security import BindRefused
+    from syncledger.commands.web.server import serve
+
+    with store_session(settings.store) as store:
+        try:
+            serve(store, bind, port, lambda line: out.print(line, highlight=False))
+        except BindRefused as refused:
+            raise UserError(str(refused)) from None
+
+
 # Each area of the command line registers its own commands (one module each).
 for area in (cli_config, cli_sync, cli_replay):
     area.register(app)

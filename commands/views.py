@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.projections.logs import list_runs
+from syncledger.projections.logs import RunFilter, RunTotals, list_runs, page_runs, run_totals
 from syncledger.projections.people import find_person, list_people
 from syncledger.projections.rebuild import rebuild as rebuild_projections
 from syncledger.projections.registry import CRM_RECORDS, LIVE, LOGS, PEOPLE
 from syncledger.replay import history as history_module
+from syncledger.replay import run_decisions as run_decisions_module
 from syncledger.replay import verify as verify_module
 from syncledger.replay.history import UnknownRecord
 
@@ -34,8 +35,29 @@ def logs(app: SyncLedger, run_id: str | None) -> list[dict[str, Any]]:
         return list_runs(connection, LOGS.tables["sync_logs"], run_id)
 
 
+def runs_page(app: SyncLedger, where: RunFilter, after: tuple[str, str] | None, limit: int
+              ) -> tuple[list[dict[str, Any]], tuple[str, str] | None]:
+    """A page of the Logs, newest first (keyset paging), and the next page's key."""
+    with app.database.reader.connect() as connection:
+        return page_runs(connection, LOGS.tables["sync_logs"], where, after, limit)
+
+
+def totals(app: SyncLedger) -> RunTotals:
+    with app.database.reader.connect() as connection:
+        return run_totals(connection, LOGS.tables["sync_logs"])
+
+
 def history(app: SyncLedger, key: str) -> list[dict[str, Any]]:
     return history_module.history(app, key)
+
+
+def history_page(app: SyncLedger, key: str, after: int, limit: int
+                 ) -> tuple[list[dict[str, Any]], int | None]:
+    return history_module.history_page(app, key, after, limit)
+
+
+def run_decisions(app: SyncLedger, run_id: str) -> run_decisions_module.RunDecisions:
+    return run_decisions_module.run_decisions(app, run_id)
 
 
 def rebuild(app: SyncLedger, name: str | None,

@@ -33,22 +33,37 @@ class UnknownRecord(LookupError):
 
 
 def history(app: SyncLedger, key: str) -> list[dict[str, Any]]:
+    return history_page(app, key)[0]
+
+
+def history_page(app: SyncLedger, key: str, after: int = 0, limit: int | None = None
+                 ) -> tuple[list[dict[str, Any]], int | None]:
+    """The trail from after position `after`, at most `limit` entries, and the position to
+    continue after (None: the end). Keyset paging: only the page's events are read."""
     ids, cause = _resolve(app, key)
+    found = stored_events_about(app, ids, cause, after, None if limit is None else limit + 1)
+    following = None
+    if limit is not None and len(found) > limit:
+        found = found[:limit]
+        following = found[-1][0]
     entries = [_entry(position, app.mapper.to_domain_event(stored))
-               for position, stored in stored_events_about(app, ids, cause)]
-    if not entries and cause is not None:
+               for position, stored in found]
+    if not entries and cause is not None and not after:
         # A mistyped run id would otherwise look like a run that did nothing.
         raise UnknownRecord(f"no events for {key!r}: no run with that id in this log")
-    return entries
+    return entries, following
 
 
-def stored_events_about(app: SyncLedger, ids: list[UUID],
-                        cause: str | None = None) -> list[tuple[int, StoredEvent]]:
+def stored_events_about(app: SyncLedger, ids: list[UUID], cause: str | None = None,
+                        after: int = 0, limit: int | None = None
+                        ) -> list[tuple[int, StoredEvent]]:
     """(position, stored event) of every event whose originator or subject is one of `ids`,
-    or whose cause is `cause`, oldest first: found in the event index, read by stream."""
+    or whose cause is `cause`, oldest first: found in the event index, read by stream; only
+    those after position `after`, the first `limit` of them when given."""
     with app.database.reader.connect() as connection:
         found = positions_for(connection, log_table(app), EVENT_INDEX.tables["event_index"],
                               ids, cause)
+    found = [entry for entry in found if entry[0] > after][:limit]
     wanted: dict[str, dict[int, int]] = defaultdict(dict)
     for position, originator, version in found:
         wanted[originator][version] = position
@@ -74,8 +89,12 @@ def resolve_person(app: SyncLedger, key: str, other_keys: str = "") -> dict[str,
 
 
 def person_subjects(app: SyncLedger, person_id: UUID) -> list[UUID]:
-    """The key (subject) of each life of the person: activities are filed under them."""
-    generation = getattr(app.repository.get(person_id), "generation", 0)
+    """The key (subject) of each life of the person: activities are filed under them.
+
+    Each `Person.Restarted` begins the next life; its stored events are counted, not
+    decoded: a person with a long trail is not rebuilt to know how many lives it had."""
+    generation = sum(1 for stored in app.recorder.select_events(person_id)
+                     if stored.topic.endswith(":Person.Restarted"))
     return [person_subject_id(person_id, g) for g in range(generation + 1)]
 
 
