@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceCredentials
@@ -61,15 +62,28 @@ def run_demo(directory: Path, out: Console) -> None:
         _print_counts(out, views.logs(caught_up(store), report.run_id)[0])
         pairs = _custom_owner_pairs(store, crm_data)
         out.print("Applied a Custom configuration with ownership mappings "
-                  f"({', '.join(f'{p.crm} -> {p.app}' for p in pairs)}): records of other "
-                  "owners are now skipped inbound, with the reason in the Logs, and the "
-                  "paired members' people give their Contacts and Leads the paired CRM "
-                  "user as owner (the updates below)")
+                  f"({', '.join(f'{p.crm} -> {p.app}' for p in pairs)}): Contacts and Leads "
+                  "of Alice and Bob now come in as their members' people, records of other "
+                  "owners are skipped inbound (the reason is in the Logs), and an owner the "
+                  "first run gave by default is never written back to the CRM")
         out.print("Syncing with the Custom profile")
         with steps_progress(out) as progress:
             custom = run_sync(store, ACTOR, datetime.now(UTC), progress=progress)
         out.print(f"Run {custom.run_id} (Custom profile): {custom.outcome}")
         _print_counts(out, views.logs(caught_up(store), custom.run_id)[0])
+        guarded = [e for e in custom.errors if e["code"] == "MASS_CHANGE"]
+        if guarded:
+            out.print(Text(f"The mass-change guard stopped the run before its first write: "
+                           f"{guarded[0]['message']}"))
+            out.print("Those are the Leads the first run created for tm-bob's people, which "
+                      "Salesforce gave to the connected user; the pairs say Bob owns them. "
+                      "Checked, the demo says yes (syncledger sync --allow-mass-changes)")
+            with steps_progress(out) as progress:
+                allowed = run_sync(store, ACTOR, datetime.now(UTC), progress=progress,
+                                   allow_mass_changes=True)
+            out.print(f"Run {allowed.run_id} (Custom profile, mass changes allowed): "
+                      f"{allowed.outcome}")
+            _print_counts(out, views.logs(caught_up(store), allowed.run_id)[0])
         linked = views.people(store, "salesforce")
     table = Table("id", "email", "owner", "linked to", title="A few linked people")
     for row in linked[:5]:

@@ -30,10 +30,13 @@ def dry_run(app: SyncLedger, actor: str, now: datetime, full: bool = False,
     with tempfile.TemporaryDirectory(prefix="syncledger-dry-run-") as tmp, \
             store_session(f"sqlite:///{Path(tmp) / 'copy.db'}") as copy:
         copy_log(app, copy)
-        report = run_sync(copy, actor, now, full=full, client=client, plan=plan)
+        # The guard's counts are shown on top of the plan, which goes to its end.
+        report = run_sync(copy, actor, now, full=full, client=client, plan=plan,
+                          allow_mass_changes=True)
     calls = dict.fromkeys(STATS_KEYS, 0)
     for kind, spent in client.calls.items():
         calls[kind] = calls.get(kind, 0) + spent
     calls["total"] = sum(v for k, v in calls.items() if k != "total")
     return {"plan": plan, "api_calls": calls, "counts": report.counts,
-            "errors": report.errors, "outcome": report.outcome}
+            "mass_changes": report.mass_changes, "errors": report.errors,
+            "outcome": report.outcome}

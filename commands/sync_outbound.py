@@ -146,9 +146,11 @@ def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Descr
             if write is None or write.action != "update":
                 continue
             owner = "OwnerId" in write.record
-            example = f"{write.person.app_id}: " + ", ".join(
-                [f"OwnerId {write.before.get('OwnerId')} -> {write.record['OwnerId']}"]
-                * owner + [f"{name} emptied" for name in write.blanked])
+            said = [f"{name} emptied" for name in write.blanked]
+            if owner:
+                said.insert(0, f"OwnerId {write.before.get('OwnerId')} -> "
+                               f"{write.record['OwnerId']}")
+            example = f"{write.person.app_id}: {', '.join(said)}"
             changes[write.sobject].add(owner, write.blanked, example)
     run.mass_changes = list(changes.values())
     limit = run.integration.settings.mass_change_limit

@@ -5,6 +5,7 @@ or change owners or blank fields en masse without a yes."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sync_support import ALICE, BOB, STRANGER, Org, connected_org, person
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.configure import apply_configuration
+from syncledger.commands.dry_run import dry_run
 from syncledger.commands.session import caught_up
 from syncledger.domain.ids import app_person_id, integration_id
 from syncledger.domain.steps import (
@@ -268,3 +270,19 @@ def test_few_owner_changes_need_no_yes(sqlite_store: SyncLedger, tmp_path: Path)
         _custom(sqlite_store, (OwnerMapping(ALICE, "tm-alice"),))
         assert org.sync().outcome == "succeeded"
         assert set(_owners(org).values()) == {ALICE}
+
+
+def test_a_dry_run_shows_the_mass_change_counts_on_top_of_its_plan(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        _many_linked(org, 25)
+        _custom(sqlite_store, (OwnerMapping(ALICE, "tm-alice"),))
+        result = dry_run(sqlite_store, "tm-alice", datetime.now(UTC))
+        (contacts,) = [c for c in result["mass_changes"] if c["object"] == "Contact"]
+        assert (contacts["owner_changes"], contacts["linked"], contacts["over_limit"]) == (
+            25, 25, True)
+        assert len(contacts["examples"]) == 5
+        updates = [p for p in result["plan"] if p["action"] == "update"
+                   and "OwnerId" in p["changes"]]
+        assert len(updates) == 25 and updates[0]["changes"]["OwnerId"] == [BOB, ALICE]
+        assert set(_owners(org).values()) == {BOB}
