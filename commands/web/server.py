@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 
@@ -65,6 +66,7 @@ def serve(store: SyncLedger, bind: str, port: int, say: Callable[[str], None]) -
     if not is_loopback(bind):
         say(f"  listening on {bind}: anyone who can reach this address and has the token "
             "can read the log's personal data")
+    sys.stdout.flush()  # the address (and token) now, not when the buffer fills
     try:
         server.server.serve()
     except KeyboardInterrupt:

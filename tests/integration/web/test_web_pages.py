@@ -12,6 +12,7 @@ from conftest import World
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import views
 from syncledger.commands.session import caught_up
 from syncledger.commands.web.app import create_app
@@ -251,3 +252,14 @@ def test_a_non_loopback_bind_gets_a_token_and_none_is_refused(world: World) -> N
     server = WebServer(world.app, "0.0.0.0", 0)
     assert server.token is not None
     assert server.app.test_client().get("/runs").status_code == 403
+
+
+def test_a_new_store_answers_every_page(sqlite_store: SyncLedger) -> None:
+    client = create_app(sqlite_store).test_client()
+    assert "No run matches" in text(client.get("/runs").data)
+    assert "not connected" in text(client.get("/integration").data)
+    assert "0 seals over 0 events verified" in text(client.get("/integration/verify").data)
+    assert client.get("/people").status_code == 200
+    assert client.get("/people/p-1").status_code == 404
+    assert client.get("/runs/nosuchrun").status_code == 404
+    assert "syncledger_runs" in client.get("/metrics").data.decode()
