@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 
+from syncledger.adapters.run_lock import AdvisoryRunLock, FileRunLock, RunLock
 from syncledger.adapters.sqlite_recorder import WAL_CHECKPOINT_PAGES
 from syncledger.adapters.store_url import StoreURL
 
@@ -27,6 +28,14 @@ class Database:
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+
+    def run_lock(self, crm: str) -> RunLock:
+        """The lock a sync run of `crm` holds for its lifetime, which dies with its process
+        (adapters/run_lock.py): whether a run is alive is this lock's to say."""
+        if self.store.kind == "sqlite":
+            assert self.store.sqlite_path is not None
+            return FileRunLock(self.store.sqlite_path, crm)
+        return AdvisoryRunLock(self.writer, crm)
 
     @contextmanager
     def schema_lock(self) -> Iterator[None]:

@@ -164,8 +164,13 @@ def _dry_run(as_json: bool, full: bool, crm: str) -> None:
 def logs_command(run: str = typer.Option(None, "--run", help="one run"),
                  as_json: bool = typer.Option(False, "--json")) -> None:
     """The Logs: every run, newest first, with counts, skip reasons and errors."""
+    from syncledger.commands.status import died
+
     with store_session(settings.store) as store:
         runs = views.logs(caught_up(store), run)
+        for entry in runs:
+            if entry["outcome"] == "running" and died(store, entry["run_id"]):
+                entry["outcome"] = "interrupted"  # as the next run will record it
     if run and not runs:
         raise UserError(f"no run {run!r}")
     if as_json:

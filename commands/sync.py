@@ -1,12 +1,13 @@
-"""`syncledger sync` ("Sync now"): win the run lease, run every enabled people step once
-(inbound first, then outbound), and record the run's counts and outcome."""
+"""`syncledger sync` ("Sync now"): take the run lock, record the start in the run lease, run
+every enabled people step once (inbound first, then outbound), and record the run's counts
+and outcome."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,6 +17,8 @@ from eventsourcing.persistence import IntegrityError
 from syncledger.adapters.credentials import CredentialsError
 from syncledger.adapters.crm_errors import CrmError, CrmFatal, CrmLimitReached
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.kill_points import kill_point
+from syncledger.adapters.run_lock import RunLock
 from syncledger.adapters.salesforce.client import SalesforceClient
 from syncledger.adapters.salesforce.readings import Readings
 from syncledger.commands.aggregate_cache import AggregateCache
@@ -33,20 +36,19 @@ from syncledger.domain.context import SYSTEM_ACTOR, Context
 from syncledger.domain.crm_readings import CrmReadings, RunMatches, crm_readings_id, run_matches_id
 from syncledger.domain.ids import integration_id, run_lease_id, sync_run_id
 from syncledger.domain.integration import Integration
-from syncledger.domain.run_lease import RunInProgress, RunLease
+from syncledger.domain.run_lease import RunLease
 from syncledger.domain.sync_run import SyncRun
 from syncledger.projections.directory import entries
 from syncledger.projections.logs import api_calls_since
 from syncledger.projections.registry import DIRECTORY, LIVE, LOGS
 from syncledger.projections.runner import catch_up
 
-LEASE = timedelta(minutes=30)
 log = structlog.get_logger(__name__)
 
 
 class SyncRefused(RuntimeError):
     """The run cannot start: not connected, disabled, credentials or CA unusable, or another
-    run holds the lease (`busy`: then nothing is wrong, it is only not this worker's turn)."""
+    run holds the run lock (`busy`: then nothing is wrong, it is only not this worker's turn)."""
 
     def __init__(self, message: str, busy: bool = False) -> None:
         super().__init__(message)
@@ -96,12 +98,18 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
             raise SyncRefused(str(error)) from None
     run_id = run_id or uuid4().hex[:12]
     ctx = Context(cause=f"run:{run_id}", actor=actor)
-    interrupted = _start(app, crm, run_id, integration, now, ctx, full, only)
     run = RunContext(app=app, client=client,
                      integration=integration, run_id=run_id, ctx=ctx, now=now,
                      connecting_member=integration.connected_by or _connecting(actor),
                      should_stop=should_stop, plan=plan, progress=progress)
     run.client.readings = Readings()
+    lock = _take_run_lock(app, crm)
+    try:
+        interrupted = _start(app, crm, run_id, integration, now, ctx, full, only)
+    except BaseException:
+        lock.release()
+        raise
+    kill_point("run.started")
     fatal = False
     try:
         catch_up(app, list(LIVE.values()))
@@ -143,7 +151,10 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
                            "code": "INTERRUPTED", "message": type(error).__name__})
         raise
     finally:
-        outcome = _finish(app, crm, run, fatal)
+        try:
+            outcome = _finish(app, crm, run, fatal)
+        finally:
+            lock.release()
     return RunReport(run_id=run_id, outcome=outcome, counts=run.counts,
                      skip_reasons=dict(run.skip_reasons), errors=run.errors,
                      notes=run.notes, interrupted=interrupted)
@@ -155,16 +166,29 @@ def _connecting(actor: str) -> str | None:
     return None if actor == SYSTEM_ACTOR else actor
 
 
+def _take_run_lock(app: SyncLedger, crm: str) -> RunLock:
+    """Whether a run is alive is its lock's to say: held, a run is going on, however long;
+    free, no run is, whatever the lease says."""
+    lock = app.database.run_lock(crm)
+    if not lock.acquire():
+        lease = AggregateCache(app).get(run_lease_id(crm))
+        which = f" ({lease.current})" if lease is not None and lease.current else ""
+        raise SyncRefused(f"a run is in progress{which}; try again when it ends", busy=True)
+    return lock
+
+
 def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now: datetime,
            ctx: Context, full: bool = False, only: set[UUID] | None = None) -> str | None:
-    """Start by appending to the lease stream: of two workers, the store lets one through."""
+    """Record the start in the lease stream, holding the run lock: a run the lease still
+    shows as current is dead (it would hold the lock), and is closed as interrupted; its
+    pending intents are reconciled by this run's steps."""
     def start() -> str | None:
         cache = AggregateCache(app)
         lease = cache.get(run_lease_id(crm))
         if lease is None:
             lease = RunLease.open(crm, ctx)
             cache.add(lease)
-        interrupted = lease.start(run_id, now, LEASE, ctx)
+        interrupted = lease.start(run_id, ctx)
         if interrupted is not None:
             dead = cache.get(sync_run_id(interrupted))
             if dead is not None:
@@ -176,13 +200,12 @@ def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now
         return interrupted
 
     try:
-        return start()
-    except RunInProgress as busy:
-        raise SyncRefused(f"a run is in progress ({busy.run_id}); try again when it "
-                          "ends", busy=True) from None
+        # A lost race here is another command's save (the ledger's next seal), not another
+        # run's start: the lock keeps those out. It is redone on fresh state.
+        return app.decide(start)
     except IntegrityError:
-        raise SyncRefused("another worker started a run at the same moment; it goes on, "
-                          "this one stops", busy=True) from None
+        raise SyncRefused("the run's start could not be recorded: other saves kept winning "
+                          "the store; try again", busy=True) from None
 
 
 def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:

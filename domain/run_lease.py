@@ -1,9 +1,10 @@
-"""Serialises the runs of one integration: a run starts only by appending the next event of
-this stream, so of two workers starting at once the store lets exactly one through."""
+"""The record of an integration's runs: which run is current, how each ended. Whether the
+current run is still alive is not this stream's to say but the run lock's
+(adapters/run_lock.py), which dies with the run's process: a run starts only while holding
+that lock, so a run found current then is dead, and is closed as interrupted."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -13,17 +14,24 @@ from syncledger.domain.context import Context
 from syncledger.domain.ids import run_lease_id
 
 
-class RunInProgress(RuntimeError):
-    def __init__(self, run_id: str, until: datetime) -> None:
-        super().__init__(f"run {run_id} is in progress (its lease runs until "
-                         f"{until.isoformat()})")
-        self.run_id = run_id
-
-
 class RunLease(Aggregate):
     @staticmethod
     def create_id(crm: str, **_: Any) -> UUID:
         return run_lease_id(crm)
+
+    class SyncRunStarted(Aggregate.Event):
+        """Version 2 drops `until`, the time a version 1 lease expired: liveness is the run
+        lock's now, so the time only ever misjudged a run (a dead one blocked the next for
+        its whole term, a long one was declared dead while it still wrote)."""
+
+        class_version = 2
+        run_id: str
+        cause: str
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.pop("until", None)
 
     @classmethod
     def open(cls, crm: str, ctx: Context) -> RunLease:
@@ -33,44 +41,33 @@ class RunLease(Aggregate):
     def __init__(self, crm: str, cause: str, actor: str) -> None:
         self.crm = crm
         self.current: str | None = None
-        self.until: datetime | None = None
 
-    def start(self, run_id: str, at: datetime, ttl: timedelta, ctx: Context) -> str | None:
-        """Start a run; returns the id of a dead run this one closes as interrupted."""
-        interrupted = None
-        if self.current is not None and self.until is not None:
-            if at < self.until:
-                raise RunInProgress(self.current, self.until)
-            interrupted = self.current
-            self._run_interrupted(run_id=self.current, cause=ctx.cause, actor=ctx.actor)
-        self._run_started(run_id=run_id, until=at + ttl, cause=ctx.cause, actor=ctx.actor)
+    def start(self, run_id: str, ctx: Context) -> str | None:
+        """Start a run; the caller holds the run lock, so a run still current is dead: it is
+        closed as interrupted, and its id returned."""
+        interrupted = self.current
+        if interrupted is not None:
+            self._run_interrupted(run_id=interrupted, cause=ctx.cause, actor=ctx.actor)
+        self._run_started(run_id=run_id, cause=ctx.cause, actor=ctx.actor)
         return interrupted
-
-    def renew(self, run_id: str, at: datetime, ttl: timedelta, ctx: Context) -> None:
-        if self.current != run_id:
-            raise RuntimeError(f"run {run_id} does not hold the lease")
-        self._renewed(run_id=run_id, until=at + ttl, cause=ctx.cause, actor=ctx.actor)
 
     def finish(self, run_id: str, ctx: Context) -> None:
         if self.current != run_id:
             return
         self._run_finished(run_id=run_id, cause=ctx.cause, actor=ctx.actor)
 
-    @event("SyncRunStarted")
-    def _run_started(self, run_id: str, until: datetime, cause: str, actor: str) -> None:
+    @event(SyncRunStarted)
+    def _run_started(self, run_id: str, cause: str, actor: str) -> None:
         self.current = run_id
-        self.until = until
 
     @event("Renewed")
-    def _renewed(self, run_id: str, until: datetime, cause: str, actor: str) -> None:
-        self.until = until
+    def _renewed(self, run_id: str, until: Any, cause: str, actor: str) -> None:
+        """Recorded by no version any more (a lease's extension); older logs still replay."""
 
     @event("SyncRunInterrupted")
     def _run_interrupted(self, run_id: str, cause: str, actor: str) -> None:
         self.current = None
-        self.until = None
 
     @event("SyncRunFinished")
     def _run_finished(self, run_id: str, cause: str, actor: str) -> None:
         self.current = None
-        self.until = None

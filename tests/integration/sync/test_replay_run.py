@@ -18,7 +18,7 @@ from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.cli import app as cli
 from syncledger.commands.configure import apply_configuration
 from syncledger.commands.session import caught_up
-from syncledger.commands.sync import LEASE, _start, run_sync
+from syncledger.commands.sync import _start, run_sync
 from syncledger.domain.context import Context
 from syncledger.domain.ids import app_person_id, integration_id, natural_id
 from syncledger.domain.ownership import (
@@ -216,7 +216,7 @@ def test_a_run_that_died_and_the_run_that_reconciled_its_intent(
         key = natural_id(f"key:{integration.org_id}:Lead:{somebody.id.hex}").hex
         somebody.request_create("salesforce", "Lead", key, {"LastName": "Person9"}, dead)
         sqlite_store.save(somebody)
-        report = run_sync(sqlite_store, "tm-alice", NOW + LEASE + timedelta(minutes=1))
+        report = run_sync(sqlite_store, "tm-alice", NOW + timedelta(minutes=1))
         assert report.interrupted == "dead-run"
         assert report.counts["leads"]["created"] == 1
         result = replayed(org, report.run_id)

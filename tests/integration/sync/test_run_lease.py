@@ -1,5 +1,6 @@
-"""Runs are serialised by the lease: a live run refuses a second, a dead one is closed as
-interrupted by the next, and two processes started at once leave exactly one running."""
+"""Runs are serialised by the run lock and recorded in the lease: a live run refuses a
+second however long it runs, a dead one is closed as interrupted by the next at once, and
+two processes started at once leave exactly one running."""
 
 from __future__ import annotations
 
@@ -19,35 +20,48 @@ from syncledger.adapters.salesforce.client import SalesforceClient, SalesforceCr
 from syncledger.commands import views
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.session import caught_up, open_store
-from syncledger.commands.sync import LEASE, SyncRefused, _start, run_sync
+from syncledger.commands.status import status
+from syncledger.commands.sync import SyncRefused, _start, run_sync
 from syncledger.domain.context import Context
 from syncledger.domain.ids import integration_id
 
 
-def test_a_live_run_refuses_a_second_and_a_dead_one_is_closed_as_interrupted(
-        sqlite_store: SyncLedger, tmp_path: Path) -> None:
-    with connected_org(sqlite_store, tmp_path):
-        integration = AggregateCache(sqlite_store).get(integration_id("salesforce"))
-        # A run that starts and then dies (its process killed): no SyncRunFinished.
-        _start(sqlite_store, "salesforce", "dead-run", integration, NOW,
-               Context("run:dead-run", "system"))
-        with pytest.raises(SyncRefused, match="in progress"):
-            run_sync(sqlite_store, "tm-alice", NOW + timedelta(minutes=1))
-        report = run_sync(sqlite_store, "tm-alice", NOW + LEASE + timedelta(minutes=1))
-        assert report.interrupted == "dead-run"
-        runs = {run["run_id"]: run for run in views.logs(caught_up(sqlite_store), None)}
-        assert runs["dead-run"]["outcome"] == "interrupted"
+def test_a_live_run_refuses_a_second_however_long_and_a_dead_one_is_closed_at_once(
+        store: SyncLedger, tmp_path: Path) -> None:
+    with connected_org(store, tmp_path):
+        integration = AggregateCache(store).get(integration_id("salesforce"))
+        # A live run: it holds the run lock (a lock object of its own, as another process's
+        # would be) and has recorded its start.
+        lock = store.database.run_lock("salesforce")
+        assert lock.acquire()
+        _start(store, "salesforce", "live-run", integration, NOW,
+               Context("run:live-run", "system"))
+        for later in (timedelta(minutes=1), timedelta(hours=2), timedelta(days=400)):
+            with pytest.raises(SyncRefused, match=r"a run is in progress \(live-run\)") as refused:
+                run_sync(store, "tm-alice", NOW + later)
+            assert refused.value.busy
+        assert status(caught_up(store), "salesforce", NOW + timedelta(days=400)
+                      )["last_run"]["outcome"] == "running"
+        # Its process dies: the lock goes with it, and the next run starts at once.
+        lock.release()
+        assert status(caught_up(store), "salesforce", NOW)["last_run"]["outcome"] == \
+            "interrupted"
+        report = run_sync(store, "tm-alice", NOW)
+        assert report.interrupted == "live-run"
+        runs = {run["run_id"]: run for run in views.logs(caught_up(store), None)}
+        assert runs["live-run"]["outcome"] == "interrupted"
         assert runs[report.run_id]["outcome"] == "succeeded"
+        # The lock was given back at the end: the next run starts, closing nothing.
+        assert run_sync(store, "tm-alice", NOW).interrupted is None
 
 
-def test_two_sync_processes_started_at_once_on_postgres_run_once(postgres_url: str,
-                                                                 tmp_path: Path) -> None:
-    app = open_store(postgres_url)
+def test_two_sync_processes_started_at_once_run_once(store_url: str, tmp_path: Path) -> None:
+    app = open_store(store_url)
     try:
         with connected_org(app, tmp_path) as org:
             org.import_lines([{"kind": "person", "id": f"p-{n}", "email": f"p{n}@example.com",
                                "last_name": f"L{n}", "account": "Acme"} for n in range(30)])
-            command = [sys.executable, "-m", "syncledger.commands", "--store", postgres_url,
+            command = [sys.executable, "-m", "syncledger.commands", "--store", store_url,
                        "--as", "tm-alice", "sync"]
             processes = [subprocess.Popen(command, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True)
@@ -59,7 +73,7 @@ def test_two_sync_processes_started_at_once_on_postgres_run_once(postgres_url: s
             codes = sorted(code for code, _, _ in results)
             assert codes in ([0, 0], [0, 2]), results
             refused = [err for code, _, err in results if code == 2]
-            assert all("run" in err for err in refused)
+            assert all("a run is in progress" in err for err in refused), results
             assert len(org.dump("Lead")) == 30  # nothing written twice
     finally:
         app.close()

@@ -14,7 +14,7 @@ from syncledger.domain.email_claim import EmailClaim, EmailTaken
 from syncledger.domain.ids import activity_id, app_person_id, crm_record_id, email_claim_id
 from syncledger.domain.integration import Integration, IntegrationError
 from syncledger.domain.ledger import GENESIS, chain, covered_digest
-from syncledger.domain.run_lease import RunInProgress, RunLease
+from syncledger.domain.run_lease import RunLease
 from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.sync_run import SyncRun, empty_counts
 from syncledger.domain.task import Task
@@ -139,14 +139,18 @@ def test_a_step_cursor_only_moves_forward() -> None:
     assert cursor.position == 5
 
 
-def test_a_live_lease_refuses_a_second_run_and_a_dead_one_is_closed_as_interrupted() -> None:
+def test_a_run_started_while_another_is_current_closes_that_one_as_interrupted() -> None:
+    """The starter holds the run lock, so a run still current then is dead, however
+    recently it started."""
     lease = RunLease.open("salesforce", CTX)
-    lease.start("r1", T0, timedelta(minutes=10), CTX)
-    with pytest.raises(RunInProgress):
-        lease.start("r2", T0 + timedelta(minutes=1), timedelta(minutes=10), CTX)
-    interrupted = lease.start("r2", T0 + timedelta(minutes=11), timedelta(minutes=10), CTX)
-    assert interrupted == "r1"
+    assert lease.start("r1", CTX) is None
+    assert lease.start("r2", CTX) == "r1"
     assert names(lease)[-2:] == ["RunLease.SyncRunInterrupted", "RunLease.SyncRunStarted"]
+    lease.finish("r1", CTX)  # the dead one's end changes nothing
+    assert lease.current == "r2"
+    lease.finish("r2", CTX)
+    assert lease.current is None
+    assert lease.start("r3", CTX) is None
 
 
 def test_a_run_with_failures_is_partial_and_cannot_finish_twice() -> None:
