@@ -120,6 +120,9 @@ def _entry(cache: AggregateCache, ids: list[UUID], facts: dict[UUID, list[Fact]]
             entry.url = link.get("url")
     if entry.forgotten:  # what the run changed of them is theirs: none of it is shown
         entry.changes = {}
+        # A CRM's message may quote their values: only the code or the reason's name stays.
+        if entry.reason:
+            entry.reason = entry.reason.split(":", 1)[0].split(" (", 1)[0]
     return entry
 
 

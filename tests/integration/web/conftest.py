@@ -4,25 +4,16 @@ the Salesforce emulator), then only read, as the site only reads."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from cryptography.fernet import Fernet
 from integration.sync.sync_support import NOW, connected_org, contact, person
+from integration.web.web_support import World
 
-from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.forget import find_person_id, forget
 from syncledger.commands.session import store_session
 from syncledger.commands.sync import run_sync
-
-
-@dataclass
-class World:
-    app: SyncLedger
-    first: str  # the run: contacts in, leads out, one refused, one skipped
-    second: str  # the run that updated a contact's last name
-    third: str  # the run that made p-4's lead, before p-4 was forgotten
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +44,9 @@ def world(module_key: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             org.load(Contact=[{"Id": contact(1)["Id"], "LastName": "Newname"}])
             second = run_sync(app, "tm-alice", NOW + timedelta(hours=1)).run_id
             org.import_lines([person(4, first_name="Secret", last_name="Hidden",
-                                     email="secret.person@example.com")])
+                                     email="secret.person@example.com"),
+                              person(5, email="hidden.failure@localhost")])
             third = run_sync(app, "tm-alice", NOW + timedelta(hours=2)).run_id
-        forget(app, find_person_id(app, "p-4"), "tm-alice")
+        for forgotten in ("p-4", "p-5"):  # p-5's lead was refused, quoting its email
+            forget(app, find_person_id(app, forgotten), "tm-alice")
         yield World(app, first, second, third)

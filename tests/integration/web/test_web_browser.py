@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import World
+from integration.web.web_support import World
 
 from syncledger.commands.web.server import WebServer
 
@@ -71,9 +71,9 @@ def test_a_reader_goes_from_the_runs_to_a_run_a_person_and_an_explanation(
     expect(page.locator("svg.chart .bar")).to_have_count(3)
     page.screenshot(path=tmp_path / "runs.png", full_page=True)
 
-    # htmx filters in place: only the partial run stays.
+    # htmx filters in place: only the partial runs stay.
     page.select_option("select[name=outcome]", "partial")
-    expect(rows).to_have_count(1)
+    expect(rows).to_have_count(2)
     expect(page).to_have_url(re.compile(r"/runs\?.*outcome=partial"))  # pushed by htmx
     page.locator("#runs-body").get_by_role("link", name=world.first).click()
 

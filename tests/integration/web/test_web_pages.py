@@ -8,8 +8,8 @@ import html
 import re
 
 import pytest
-from conftest import World
 from flask.testing import FlaskClient
+from integration.web.web_support import World
 from prometheus_client.parser import text_string_to_metric_families
 
 from syncledger.adapters.event_store import SyncLedger
@@ -19,7 +19,7 @@ from syncledger.commands.web.app import create_app
 from syncledger.commands.web.security import BindRefused, check_bind, token_for
 from syncledger.commands.web.server import WebServer
 
-SECRETS = ("secret.person@example.com", "Secret", "Hidden")
+SECRETS = ("secret.person@example.com", "Secret", "Hidden", "hidden.failure")
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_runs_page_lists_runs_newest_first_with_outcome_duration_calls_and_count
     svg = re.search(r"<svg.*?</svg>", page, flags=re.S)
     assert svg is not None
     assert svg.group().count('class="bar ') == 3
-    assert svg.group().count('class="mark partial"') == 1
+    assert svg.group().count('class="mark partial"') == 2
     assert f'href="/runs/{world.first}"' in svg.group()
 
 
@@ -165,7 +165,9 @@ def test_a_forgotten_person_shows_forgotten_and_nothing_else(client: FlaskClient
                 "/people/p-4/explain?field=email", "/integration"):
         body = client.get(url).data.decode()
         assert not any(secret in body for secret in SECRETS), url
-    assert "[forgotten]" in text(client.get(f"/runs/{world.third}").data)
+    run = text(client.get(f"/runs/{world.third}").data)
+    assert "leads failed [forgotten] Lead INVALID_EMAIL_ADDRESS" in run
+    assert "INVALID_EMAIL_ADDRESS [forgotten] People to Leads p-5" in run
 
 
 def test_the_integration_page_shows_configuration_history_status_and_verify(
@@ -186,10 +188,10 @@ def test_metrics_are_prometheus_text(client: FlaskClient) -> None:
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     families = {f.name: f for f in text_string_to_metric_families(response.data.decode())}
     runs = {s.labels["outcome"]: s.value for s in families["syncledger_runs"].samples}
-    assert runs == {"partial": 1, "succeeded": 2}
+    assert runs == {"partial": 2, "succeeded": 1}
     records = {(s.labels["kind"], s.labels["result"]): s.value
                for s in families["syncledger_records"].samples if s.name.endswith("_total")}
-    assert records[("leads", "created")] == 2 and records[("leads", "failed")] == 1
+    assert records[("leads", "created")] == 2 and records[("leads", "failed")] == 2
     assert records[("people", "updated")] == 1
     assert families["syncledger_api_calls"].samples[0].value > 0
     assert families["syncledger_last_success_timestamp_seconds"].samples[0].value > 0
