@@ -2,12 +2,18 @@
 Lead or Contact Tasks, notes become Notes, statuses and inbox categories update Lead Status.
 
 An activity whose person is not linked yet waits (it stays due) and goes out once the person
-is linked; each activity is written exactly once (Task upserts on Syncledger_Key__c; a Note's
-key ends its Title, so a crash is reconciled by looking it up before any retry)."""
+is linked. Several steps may carry one kind to one object (a Custom profile clone with its own
+filter): the first step, in configuration order, that selects the activity writes it, and one
+that no step selects is skipped with the reason. Each activity is written exactly once, by its
+own key whatever the step (Task upserts on Syncledger_Key__c; a Note's key ends its Title): a
+create that may have landed (a crash, a lost answer, a failed create) is looked up first, in
+batched queries, and goes as an update without the fields only a create may set."""
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
@@ -16,7 +22,9 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from syncledger.adapters.crm_errors import CrmRetryable
 from syncledger.adapters.held_contents import Held, held_contents, held_for, release
+from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.old_bytes import drop_old_bytes
 from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import COLLECTION_SIZE
@@ -52,6 +60,13 @@ LINK_TOPICS = [get_topic(Person.Linked)]  # type: ignore[attr-defined]
 STATUS_TOPICS = [get_topic(Person.Updated), get_topic(Person.Recorded),  # type: ignore[attr-defined]
                  get_topic(Person.Linked)]  # type: ignore[attr-defined]
 NOT_LINKED = "person not linked yet"
+FILTERED_OUT = "filtered out by every step"
+# Fields Salesforce lets a create set but refuses on an update (INVALID_FIELD_FOR_INSERT_UPDATE,
+# also on an upsert that finds its record).
+CREATE_ONLY = {"Task": frozenset({"TaskSubtype"}), "Note": frozenset({"ParentId"})}
+WRITE_ATTEMPTS = 4  # of a batch whose answer is lost, each after looking at what landed
+LOST = ("Salesforce did not answer the write ({error}); it may have landed, so the next run "
+        "looks it up before sending it again")
 TRUNCATED = ("Subject", "Description")  # the text fields an activity can overflow
 
 
@@ -64,7 +79,9 @@ class ActivityWrite:
     action: str  # create | update
     fields: dict[str, Any]
     auto_assign: bool
-    after_crash: bool = False  # the last intent has no recorded result: look before writing
+    # The CRM may hold this create already (an intent without a result after a crash, an
+    # answer lost, a failed create): look it up before writing.
+    unsure: bool = False
     crm_id: str | None = None
     # Bodies the log holds only as digests (store_contents = false): the fields sent in
     # place of the recorded ones (None: not sent), and the last held row read, to release.
@@ -73,7 +90,20 @@ class ActivityWrite:
 
     def sent_fields(self) -> dict[str, Any]:
         sent = {**self.fields, **self.held_fields}
-        return {k: v for k, v in sent.items() if k not in self.held_fields or v is not None}
+        sent = {k: v for k, v in sent.items() if k not in self.held_fields or v is not None}
+        return updatable(self.sobject, sent) if self.action == "update" else sent
+
+    def found(self, crm_id: str) -> None:
+        """The create landed already: it goes as an update of that record."""
+        self.action = "update"
+        self.crm_id = crm_id
+        self.fields = updatable(self.sobject, self.fields)
+        self.held_fields = updatable(self.sobject, self.held_fields)
+
+
+def updatable(sobject: str, fields: dict[str, Any]) -> dict[str, Any]:
+    create_only = CREATE_ONLY.get(sobject, frozenset())
+    return {k: v for k, v in fields.items() if k not in create_only}
 
 
 def activity_steps(steps: list[Step]) -> list[Step]:
@@ -95,9 +125,11 @@ def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
     due = _due_activities(run, start, position)
     for cursor in cursors.values():
         due |= {UUID(k) for k in cursor.due}
-    by_kind: dict[str, dict[str, Step]] = defaultdict(dict)
+    # kind -> object -> its steps, in configuration order (a clone does not replace the
+    # step it was cloned from)
+    by_kind: dict[str, dict[str, list[Step]]] = defaultdict(dict)
     for step in steps:
-        by_kind[KIND_OF_SOURCE[step.source]][step.crm_object] = step
+        by_kind[KIND_OF_SOURCE[step.source]].setdefault(step.crm_object, []).append(step)
     describe = {"Task": run.client.describe("Task")} if any(
         k != "note" for k in by_kind) else {}
     ordered = sorted(due)
@@ -137,7 +169,7 @@ def _due_activities(run: RunContext, start: int, stop: int) -> set[UUID]:
     return due
 
 
-def _write_activities(run: RunContext, by_kind: dict[str, dict[str, Step]],
+def _write_activities(run: RunContext, by_kind: dict[str, dict[str, list[Step]]],
                       describe: dict[str, Any], chunk: list[UUID]) -> int:
     """Returns how many held bodies went (the CRM has them now, or they will never go)."""
     cache = AggregateCache(run.app)
@@ -150,15 +182,22 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, Step]],
     writes = [w for w in (planner.plan(aid) for aid in chunk) if w is not None]
     planner.reconcile(writes)
     run.app.save(*cache.changed())  # intents first
-    results = _send(run, writes)
+    results, lost = _send(run, planner, writes)
+    kill_point("activities.after_write")  # the CRM holds the writes; the log only intents
     cache = AggregateCache(run.app)
     stay_due = set(planner.waiting)
     for write, result in zip(writes, results, strict=True):
         task = cache.get(write.task.id)
         kind = COUNT_KIND[write.activity.kind]
+        if result is None:  # no answer: the intent stays pending, and the activity due
+            run.error(write.step, kind, write.activity.key, write.crm_id, "RETRYABLE",
+                      LOST.format(error=lost))
+            stay_due.add(write.activity.id.hex)
+            continue
         if result.get("success"):
             task.record_written(str(result.get("id") or write.crm_id), run.ctx)
-            run.count(kind, "created" if write.action == "create" else "updated")
+            # New to the CRM as far as the log knew, even when a lost answer hid its create.
+            run.count(kind, "created" if write.task.crm_record is None else "updated")
             if write.held_seq is not None:
                 planner.settled[write.activity.id] = write.held_seq
             continue
@@ -170,7 +209,8 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, Step]],
                   str(error.get("message", "")))
         if retryable:
             stay_due.add(write.activity.id.hex)
-    steps = {s.name: s for kinds in by_kind.values() for s in kinds.values()}
+    steps = {s.name: s for kinds in by_kind.values() for group in kinds.values()
+             for s in group}
     for step in steps.values():
         cursor = step_cursor(run, step, cache)
         cursor.mark_due(sorted(stay_due), run.ctx)
@@ -189,7 +229,7 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, Step]],
 
 
 class ActivityPlanner:
-    def __init__(self, run: RunContext, by_kind: dict[str, dict[str, Step]],
+    def __init__(self, run: RunContext, by_kind: dict[str, dict[str, list[Step]]],
                  describe: dict[str, Any], cache: AggregateCache,
                  held: dict[UUID, Held] | None = None) -> None:
         self.run = run
@@ -218,21 +258,15 @@ class ActivityPlanner:
             return None
         target = self._target(activity.kind, person)
         if target is None:
-            self.skips.append((kind, NOT_LINKED, next(iter(self.by_kind[activity.kind].values())),
-                               activity.key))
+            first = next(iter(self.by_kind[activity.kind].values()))[0]
+            self.skips.append((kind, NOT_LINKED, first, activity.key))
             self.waiting.append(activity.id.hex)
             return None
-        step, who = target
-        if not passes_filter(self.run, step, person):
+        steps, who = target
+        chosen = self._choose(activity, person, steps)
+        if chosen is None:
             return None
-        settings = self.run.integration.settings
-        owner = outbound_owner(activity.owner or person.owner,
-                               step_owner_mappings(step, settings),
-                               step_owner_match(step, settings), self.run.member_emails,
-                               self.run.crm_user_by_email)
-        if owner.skip:
-            self.skips.append((kind, owner.skip, step, activity.key))
-            return None
+        step, owner = chosen
         task = self.cache.get(Task.create_id("salesforce", self.run.org, activity.id))
         if task is None:
             task = Task.plan("salesforce", self.run.org, activity.id, person.subject,
@@ -252,20 +286,44 @@ class ActivityPlanner:
         held_fields = {k: sent.get(k) for k in held_fields}
         if owner.owner:
             fields["OwnerId"] = owner.owner
-        after_crash = task.pending is not None
+        # An intent with no result (a crash), or a create that failed, may have landed.
+        unsure = task.pending is not None or (task.crm_record is None
+                                              and task.last_error is not None)
         if not task.request_write(fields, self.run.ctx):
             if held is not None:  # the CRM holds this already
                 self.settled[activity.id] = held.seq
             return None
         action = "update" if task.crm_record else "create"
         if action == "update":
-            fields = {k: v for k, v in fields.items() if k != "TaskSubtype"}  # create-only
+            fields = updatable(sobject, fields)
         if missing:
             held_fields = self._without_body(activity, task, action, fields, held_fields)
         return ActivityWrite(step, task, activity, sobject, action, fields,
-                             auto_assign="OwnerId" not in fields, after_crash=after_crash,
+                             auto_assign="OwnerId" not in fields, unsure=unsure,
                              crm_id=task.crm_record, held_fields=held_fields,
                              held_seq=held.seq if held else None)
+
+    def _choose(self, activity: Activity, person: Person, steps: list[Step]
+                ) -> tuple[Step, Any] | None:
+        """The first step that selects the activity (its filter passes and its owner rules
+        give an owner): that step writes it, once. None, with the skip recorded, when no
+        step does."""
+        kind = COUNT_KIND[activity.kind]
+        settings = self.run.integration.settings
+        refusal: tuple[str, Step] | None = None
+        for step in steps:
+            if not passes_filter(self.run, step, person):
+                continue
+            owner = outbound_owner(activity.owner or person.owner,
+                                   step_owner_mappings(step, settings),
+                                   step_owner_match(step, settings), self.run.member_emails,
+                                   self.run.crm_user_by_email)
+            if not owner.skip:
+                return step, owner
+            refusal = refusal or (owner.skip, step)
+        reason, step = refusal or (FILTERED_OUT, steps[0])
+        self.skips.append((kind, reason, step, activity.key))
+        return None
 
     def _fields(self, activity: Activity, details: dict[str, Any], who: str, key: str,
                 include: bool) -> dict[str, Any]:
@@ -288,7 +346,7 @@ class ActivityPlanner:
                                   f"held, so {', '.join(sorted(unsent))} went without it")
         return held_fields
 
-    def _target(self, kind: str, person: Person) -> tuple[Step, str] | None:
+    def _target(self, kind: str, person: Person) -> tuple[list[Step], str] | None:
         steps = self.by_kind[kind]
         for sobject in ("Contact", "Lead"):
             link = person.links.get(f"salesforce:{sobject}")
@@ -306,55 +364,113 @@ class ActivityPlanner:
                                       f"{length} characters")
 
     def reconcile(self, writes: list[ActivityWrite]) -> None:
-        """A create whose result was never recorded (a crash) may have landed: find it
-        before writing again. A Note by the key in its Title; a Task by its key, upserted
-        anyway, or without the key field by WhoId + Subject + ActivityDate."""
-        keyed = "Task" not in self.run.integration.missing_keys
-        for write in writes:
-            if not write.after_crash or write.action != "create":
-                continue
-            if write.sobject == "Note":
-                query = (f"SELECT Id FROM Note WHERE Title LIKE "
-                         f"{soql.quote('%[' + write.task.key + ']')}")
-            elif not keyed:
-                query = (f"SELECT Id FROM Task WHERE WhoId = {soql.quote(write.fields['WhoId'])}"
-                         f" AND Subject = {soql.quote(write.fields['Subject'])} AND "
-                         f"ActivityDate = {write.fields['ActivityDate']}")
-            else:
-                continue  # the upsert on the key cannot duplicate
+        """Creates that may have landed are looked up before anything is written again, a
+        batch of keys a query, never one query per record: a Note by the key that ends its
+        Title; a Task by its key, or, without the key field, by WhoId + Subject +
+        ActivityDate. A record found takes the create as an update, without the fields
+        only a create may set (an upsert that finds its record refuses TaskSubtype)."""
+        unsure = [w for w in writes if w.unsure and w.action == "create"]
+        notes = {w.task.key: w for w in unsure if w.sobject == "Note"}
+        tasks = [w for w in unsure if w.sobject == "Task"]
+        if notes:
+            conditions = [f"Title LIKE {soql.quote('%[' + key + ']')}" for key in notes]
+            for row in self._rows(soql.any_of("Note", ["Id", "Title"], conditions)):
+                note = notes.pop(_note_key(str(row.get("Title") or "")), None)
+                if note is not None:
+                    note.found(str(row["Id"]))
+        if tasks and "Task" not in self.run.integration.missing_keys:
+            keyed = {w.task.key: w for w in tasks}
+            for row in self._rows(soql.by_keys("Task", ["Id", KEY_FIELD], KEY_FIELD,
+                                               sorted(keyed))):
+                task = keyed.pop(str(row.get(KEY_FIELD) or ""), None)
+                if task is not None:
+                    task.found(str(row["Id"]))
+        elif tasks:
+            by_natural: dict[tuple[str, str, str], list[ActivityWrite]] = defaultdict(list)
+            for write in tasks:
+                by_natural[_natural_key(write.fields)].append(write)
+            conditions = [f"(WhoId = {soql.quote(str(f['WhoId']))} AND Subject = "
+                          f"{soql.quote(str(f['Subject']))} AND ActivityDate = "
+                          f"{f['ActivityDate']})"
+                          for f in (group[0].fields for group in by_natural.values())]
+            fields = ["Id", "WhoId", "Subject", "ActivityDate"]
+            for row in self._rows(soql.any_of("Task", fields, conditions)):
+                waiting = by_natural.get(_natural_key(row))
+                if waiting:  # each CRM record answers for one write
+                    waiting.pop(0).found(str(row["Id"]))
+
+    def _rows(self, queries: Iterator[str]) -> Iterator[dict[str, Any]]:
+        for query in queries:
             for page in self.run.client.query(query):
-                if page:
-                    write.action = "update"
-                    write.crm_id = page[0]["Id"]
-                    write.fields = {k: v for k, v in write.fields.items()
-                                    if k != "TaskSubtype"}
+                yield from page
 
 
-def _send(run: RunContext, writes: list[ActivityWrite]) -> list[dict[str, Any]]:
+def _note_key(title: str) -> str:
+    """The idempotency key a Note's Title ends with (`... [key]`)."""
+    _, bracket, key = title.rstrip().rpartition("[")
+    return key[:-1].lower() if bracket and key.endswith("]") else ""
+
+
+def _natural_key(fields: dict[str, Any]) -> tuple[str, str, str]:
+    """A Task without the key field: WhoId (the 15 characters both id forms share), Subject
+    (as SOQL compares it, case-insensitive) and ActivityDate."""
+    who = str(fields.get("WhoId") or "")
+    return (who[:15], str(fields.get("Subject") or "").lower(),
+            str(fields.get("ActivityDate") or ""))
+
+
+def _send(run: RunContext, planner: ActivityPlanner, writes: list[ActivityWrite]
+          ) -> tuple[list[dict[str, Any] | None], str]:
+    """Each write's answer, None where none came back. A batch is sent once by the client
+    (never retried blindly: it may have landed); when its answer is lost, its creates are
+    looked up and what is still to do is sent again, a few times, then left pending for
+    the next run to look up."""
     results: dict[int, dict[str, Any]] = {}
-    groups: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
-    for index, write in enumerate(writes):
-        groups[(write.sobject, write.action, write.auto_assign)].append(index)
-    keyed = "Task" not in run.integration.missing_keys
-    for (sobject, action, auto_assign), indexes in groups.items():
-        records = []
-        for index in indexes:
+    todo = list(range(len(writes)))
+    lost = ""
+    for attempt in range(WRITE_ATTEMPTS):
+        if attempt:
+            time.sleep(min(2.0, 0.05 * 2 ** attempt))
+            for index in todo:
+                writes[index].unsure = True
+            planner.reconcile([writes[i] for i in todo])
+        unanswered: list[int] = []
+        groups: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
+        for index in todo:
             write = writes[index]
-            body = write.sent_fields()
-            if action == "update":
-                body["Id"] = write.crm_id or write.task.crm_record
-            if sobject == "Task" and keyed:
-                body[KEY_FIELD] = write.task.key
-            records.append(body)
-        if sobject == "Task" and action == "create" and keyed:
-            answers = run.client.upsert("Task", KEY_FIELD, records, auto_assign)
-        elif action == "create":
-            answers = run.client.create(sobject, records, auto_assign)
-        else:
-            answers = run.client.update(sobject, records, auto_assign)
-        for index, answer in zip(indexes, answers, strict=True):
-            results[index] = answer
-    return [results[i] for i in range(len(writes))]
+            groups[(write.sobject, write.action, write.auto_assign)].append(index)
+        for (sobject, action, auto_assign), indexes in groups.items():
+            try:
+                with run.client.tried_once():
+                    answers = _call(run, sobject, action, auto_assign,
+                                    [writes[i] for i in indexes])
+            except CrmRetryable as error:
+                lost = str(error)
+                unanswered += indexes
+                continue
+            results.update(zip(indexes, answers, strict=True))
+        todo = sorted(unanswered)
+        if not todo:
+            break
+    return [results.get(i) for i in range(len(writes))], lost
+
+
+def _call(run: RunContext, sobject: str, action: str, auto_assign: bool,
+          writes: list[ActivityWrite]) -> list[dict[str, Any]]:
+    keyed = "Task" not in run.integration.missing_keys
+    records = []
+    for write in writes:
+        body = write.sent_fields()
+        if action == "update":
+            body["Id"] = write.crm_id or write.task.crm_record
+        if sobject == "Task" and keyed:
+            body[KEY_FIELD] = write.task.key
+        records.append(body)
+    if sobject == "Task" and action == "create" and keyed:
+        return run.client.upsert("Task", KEY_FIELD, records, auto_assign)
+    if action == "create":
+        return run.client.create(sobject, records, auto_assign)
+    return run.client.update(sobject, records, auto_assign)
 
 
 def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -60,6 +61,8 @@ def error_code(error: SalesforceError) -> tuple[str, str]:
 
 
 class SalesforceClient:
+    attempts = 4  # of a call whose failure a retry can help
+
     def __init__(self, credentials: SalesforceCredentials,
                  on_refresh: Callable[[SalesforceCredentials], None] | None = None) -> None:
         self.credentials = credentials
@@ -97,8 +100,20 @@ class SalesforceClient:
                 self.refresh()
                 refreshed = True
 
+    @contextmanager
+    def tried_once(self) -> Iterator[None]:
+        """Calls made inside are sent once, never retried here: a write whose answer was
+        lost may have landed, and sent again blindly it could land twice (a second Note) or
+        be refused (a create-only field on what is now an update). The caller looks first."""
+        attempts, self.attempts = self.attempts, 1
+        try:
+            yield
+        finally:
+            self.attempts = attempts
+
     def _with_retries(self, kind: str, action: Callable[[Salesforce], T]) -> T:
-        @retry(retry=retry_if_exception_type(CrmRetryable), stop=stop_after_attempt(4),
+        @retry(retry=retry_if_exception_type(CrmRetryable),
+               stop=stop_after_attempt(self.attempts),
                wait=wait_exponential(multiplier=0.05, max=2), reraise=True)
         def attempt() -> T:
             if self.budget is not None and self.calls.total() >= self.budget:

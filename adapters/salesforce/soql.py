@@ -1,15 +1,18 @@
 """The SOQL the engine sends: incremental pulls on (SystemModstamp, Id), deletions, and email
-lookups batched within Salesforce's 16 KB request-line limit."""
+and key lookups batched within Salesforce's 16 KB request-line limit."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from urllib.parse import quote as url_quote
 
 # Leaves room in the 16,384-byte request line for the URL and the rest of the query,
 # once the query is percent-encoded (an email grows by a third at most).
 EMAIL_BATCH_CHARS = 9000
+# The same room for a query measured as sent: percent-encoded, every byte counted.
+ENCODED_BATCH_CHARS = 12_000
 
 
 def soql_datetime(moment: datetime) -> str:
@@ -68,6 +71,41 @@ def by_emails(sobject: str, fields: Sequence[str], emails: Sequence[str]) -> Ite
 def _email_query(sobject: str, fields: Sequence[str], quoted: list[str]) -> str:
     return (f"SELECT {', '.join(dict.fromkeys(fields))} FROM {sobject} "
             f"WHERE Email IN ({','.join(quoted)})")
+
+
+def by_keys(sobject: str, fields: Sequence[str], key_field: str,
+            keys: Sequence[str]) -> Iterator[str]:
+    """`key_field IN (...)`, as many keys a query as fit the request line."""
+    head = f"SELECT {', '.join(dict.fromkeys(fields))} FROM {sobject} WHERE {key_field} IN ("
+    return batched(head, [quote(key) for key in keys], ",", ")")
+
+
+def any_of(sobject: str, fields: Sequence[str], conditions: Sequence[str]) -> Iterator[str]:
+    """Records meeting any of the conditions (each a parenthesised or single comparison),
+    OR-ed together, as many a query as fit the request line."""
+    head = f"SELECT {', '.join(dict.fromkeys(fields))} FROM {sobject} WHERE "
+    return batched(head, conditions, " OR ")
+
+
+def batched(head: str, parts: Iterable[str], joiner: str, tail: str = "") -> Iterator[str]:
+    """head + parts joined + tail, split into as many queries as keep each one, once
+    percent-encoded, within ENCODED_BATCH_CHARS: never one query per part."""
+    fixed = _encoded_length(head + tail)
+    batch: list[str] = []
+    size = fixed
+    for part in parts:
+        cost = _encoded_length(part + joiner)
+        if batch and size + cost > ENCODED_BATCH_CHARS:
+            yield head + joiner.join(batch) + tail
+            batch, size = [], fixed
+        batch.append(part)
+        size += cost
+    if batch:
+        yield head + joiner.join(batch) + tail
+
+
+def _encoded_length(text: str) -> int:
+    return len(url_quote(text, safe=""))
 
 
 def emails_in(query: str) -> list[str] | None:

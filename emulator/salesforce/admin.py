@@ -35,7 +35,9 @@ def faults(ctx: Ctx) -> Response:
         if body.get("expire_session"):
             org.sessions.expire_all()
     governor = org.governor
-    return json_response({"error_rate": governor.error_rate, "status": governor.status,
+    return json_response({"error_rate": governor.error_rate,
+                          "applied_error_rate": governor.applied_error_rate,
+                          "status": governor.status,
                           "seed": governor.seed, "latency_ms": governor.latency_ms,
                           "daily_limit": governor.daily_limit,
                           "rate_limit": governor.rate_limit})

@@ -98,7 +98,11 @@ class SalesforceApp:
         if refusal is not None:
             raise refusal
         with org.lock:
-            return route.handler(ctx, **args)
+            response = route.handler(ctx, **args)
+            lost = org.governor.applied(kind)
+        if lost is not None:  # the write stays applied; only its answer is an error
+            raise lost
+        return response
 
 
 def _invalid_session() -> ApiError:

@@ -233,8 +233,9 @@ def build_schema(external_id_fields: bool = True) -> dict[str, SObject]:
         )),
         SObject("Note", "Note", "Notes", _fields(
             *_system(),
+            # Set on create only, as in Salesforce (an update naming it is refused).
             _ref("ParentId", ("Account", "Contact", "Lead"), "Parent", label="Parent ID",
-                 required=True, nillable=False),
+                 required=True, nillable=False, updateable=False),
             Field("Title", "string", "Title", 80, required=True, nillable=False),
             Field("Body", "textarea", "Body", 32000),
             Field("IsPrivate", "boolean", "Private", nillable=False, default=False),
