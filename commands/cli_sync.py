@@ -19,6 +19,7 @@ from syncledger.commands.cli_common import (
 )
 from syncledger.commands.session import caught_up, store_session
 from syncledger.domain.sync_run import COUNT_KINDS
+from syncledger.projections.logs import public_error
 
 
 def register(app: typer.Typer) -> None:
@@ -97,12 +98,21 @@ def sync_command(as_json: bool = typer.Option(False, "--json"),
                                                  "CRM id)"),
                  crm: str = typer.Option("salesforce", "--crm"),
                  dry_run: bool = typer.Option(False, "--dry-run",
-                                              help="decide, write nothing: print the plan")
+                                              help="decide, write nothing: print the plan"),
+                 recreate: bool = typer.Option(False, "--recreate",
+                                               help="with --record: create again the record "
+                                                    "deleted in the CRM"),
+                 allow_mass_changes: bool = typer.Option(
+                     False, "--allow-mass-changes",
+                     help="let the run change OwnerId or blank fields on more than "
+                          "mass_change_limit (10%) of a step's linked records")
                  ) -> None:
     """Run every enabled step once ("Sync now")."""
     from syncledger.commands.forget import find_person_id
     from syncledger.commands.sync import SyncRefused, run_sync
 
+    if recreate and not record:
+        raise UserError("--recreate needs --record KEY: it creates one deleted record again")
     if dry_run:
         _dry_run(as_json, full, crm)
         return
@@ -111,11 +121,13 @@ def sync_command(as_json: bool = typer.Option(False, "--json"),
         try:
             with steps_progress() as progress:
                 report = run_sync(store, settings.actor, datetime.now(UTC), full=full,
-                                  only=only, crm=crm, progress=progress)
+                                  only=only, crm=crm, progress=progress, recreate=recreate,
+                                  allow_mass_changes=allow_mass_changes)
         except SyncRefused as refused:
             raise UserError(str(refused)) from None
     result = {"run_id": report.run_id, "outcome": report.outcome, "counts": report.counts,
-              "skip_reasons": report.skip_reasons, "errors": report.errors,
+              "skip_reasons": report.skip_reasons,
+              "errors": [public_error(e) for e in report.errors],
               "notes": report.notes, "interrupted": report.interrupted}
     if as_json:
         print_json(result)
@@ -139,7 +151,7 @@ def _dry_run(as_json: bool, full: bool, crm: str) -> None:
             raise UserError(str(refused)) from None
     if as_json:
         print_json({"plan": result["plan"], "api_calls": result["api_calls"],
-                    "errors": result["errors"]})
+                    "mass_changes": result["mass_changes"], "errors": result["errors"]})
         if result["outcome"] == "failed":
             raise typer.Exit(1)
         return
@@ -151,6 +163,13 @@ def _dry_run(as_json: bool, full: bool, crm: str) -> None:
         table.add_row(entry["step"], f"{record['app'] or ''} {record['crm'] or ''}".strip(),
                       entry["action"], entry["reason"] or "", changes[:100])
     out.print(table)
+    for change in result["mass_changes"]:
+        if change["owner_changes"] or change["blanked"]:
+            out.print(f"{change['step']}: OwnerId changed on {change['owner_changes']} and a "
+                      f"filled field blanked on {change['blanked']} of {change['linked']} "
+                      f"linked {change['object']}s"
+                      + (" (over mass_change_limit: a real run stops; "
+                         "--allow-mass-changes lets it go)" if change["over_limit"] else ""))
     calls = result["api_calls"]
     out.print(f"dry run: nothing written. The real run would spend {calls['total']} API calls "
               f"({calls['query'] + calls['query_more']} query pages, {calls['collections']} "

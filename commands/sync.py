@@ -31,7 +31,11 @@ from syncledger.commands.sync_activities import (
 )
 from syncledger.commands.sync_context import RunContext, step_cursor
 from syncledger.commands.sync_inbound import run_inbound_step
-from syncledger.commands.sync_outbound import outbound_steps, run_outbound
+from syncledger.commands.sync_outbound import (
+    MassChangesRefused,
+    outbound_steps,
+    run_outbound,
+)
 from syncledger.domain.context import SYSTEM_ACTOR, Context
 from syncledger.domain.crm_readings import CrmReadings, RunMatches, crm_readings_id, run_matches_id
 from syncledger.domain.ids import integration_id, run_lease_id, sync_run_id
@@ -64,6 +68,8 @@ class RunReport:
     errors: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
     interrupted: str | None = None
+    # The mass-change guard's counts per outbound people step, when the run looked.
+    mass_changes: list[dict[str, Any]] = field(default_factory=list)
 
 
 def refuse_unsynced(crm: str) -> None:
@@ -81,9 +87,12 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
              client: SalesforceClient | None = None,
              plan: list[dict[str, Any]] | None = None,
              run_id: str | None = None,
-             progress: Callable[[str, int], None] | None = None) -> RunReport:
+             progress: Callable[[str, int], None] | None = None,
+             recreate: bool = False, allow_mass_changes: bool = False) -> RunReport:
     """`run_id`: only `replay --run` gives one, to decide a past run again under its id;
-    `progress` is told (label, records) as each batch of a step is decided."""
+    `progress` is told (label, records) as each batch of a step is decided; `recreate`
+    (with `only`) creates again a record deleted in the CRM; `allow_mass_changes` lets a
+    plan change owners or blank fields on many linked records."""
     refuse_unsynced(crm)
     integration = AggregateCache(app).get(integration_id(crm))
     if not isinstance(integration, Integration) or not integration.connected:
@@ -101,7 +110,9 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
     run = RunContext(app=app, client=client,
                      integration=integration, run_id=run_id, ctx=ctx, now=now,
                      connecting_member=integration.connected_by or _connecting(actor),
-                     should_stop=should_stop, plan=plan, progress=progress)
+                     should_stop=should_stop, plan=plan, progress=progress,
+                     recreate=recreate and only is not None,
+                     allow_mass_changes=allow_mass_changes)
     run.client.readings = Readings()
     lock = _take_run_lock(app, crm)
     try:
@@ -129,6 +140,11 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
             every = [s for s in integration.steps() if s.enabled]
             run_activities(run, activity_steps(every), full)
             run_statuses(run, status_steps(every), full)
+    except MassChangesRefused as error:
+        # Nothing was written to the CRM: the due people stay due for the run that says yes.
+        fatal = True
+        run.errors.append({"step": None, "record": {"app": None, "crm": None},
+                           "code": "MASS_CHANGE", "message": str(error)})
     except CrmLimitReached as error:
         # The step stops cleanly; its cursor holds, and the next run resumes from it.
         run.errors.append({"step": None, "record": {"app": None, "crm": None},
@@ -157,7 +173,9 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
             lock.release()
     return RunReport(run_id=run_id, outcome=outcome, counts=run.counts,
                      skip_reasons=dict(run.skip_reasons), errors=run.errors,
-                     notes=run.notes, interrupted=interrupted)
+                     notes=run.notes, interrupted=interrupted,
+                     mass_changes=[{**c.to_json(), "over_limit": c.too_many(
+                         integration.settings.mass_change_limit)} for c in run.mass_changes])
 
 
 def _connecting(actor: str) -> str | None:

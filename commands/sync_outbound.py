@@ -24,11 +24,17 @@ from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import COLLECTION_SIZE
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import KEY_FIELD
+from syncledger.commands.sync_accounts import (
+    ACCOUNT_UNRESOLVED,
+    AccountFailure,
+    account_app_field,
+    resolve_accounts,
+)
 from syncledger.commands.sync_context import RunContext, changed_originators, step_cursor
 from syncledger.domain.activity_mapping import lead_status_for
-from syncledger.domain.content import normalise
+from syncledger.domain.content import normalise, normalise_value
 from syncledger.domain.crm_record import MIRRORS, CrmRecord
-from syncledger.domain.field_mapping import app_to_crm, blanks, is_empty
+from syncledger.domain.field_mapping import app_to_crm, app_value, blanks, is_empty
 from syncledger.domain.filters import SAVED_FLAG_FILTERS, all_match
 from syncledger.domain.ids import crm_record_id, natural_id
 from syncledger.domain.mass_changes import MINIMUM, StepChanges, refusal
@@ -255,6 +261,14 @@ def _plan_chunk(run: RunContext, steps: dict[str, Step], describe: Describes,
     planner = Planner(run, steps, describe, cache, statuses)
     planner.prefetch(chunk)
     planner.writes = [w for w in (planner.plan(pid) for pid in chunk) if w is not None]
+    if planner.awaiting_account:
+        awaiting, planner.awaiting_account = planner.awaiting_account, []
+        names = {n.lower(): n for pid in awaiting
+                 if (n := _account_name(planner, cache.get(pid)))}
+        planner.accounts.update(resolve_accounts(run, steps["Contact"],
+                                                 sorted(names.values())))
+        planner.writes += [w for w in (planner.plan(pid) for pid in awaiting)
+                           if w is not None]
     writing = {w.person.id for w in planner.writes}
     for step in steps.values():
         cursor = step_cursor(run, step, cache)
@@ -307,6 +321,13 @@ class Batches:
                                               results))
         for tally in tallies:  # only once their save went through
             tally()
+
+
+def _account_name(planner: Planner, person: Person) -> str | None:
+    field_name = planner.account_field("Contact") or ""
+    name = normalise_value("Account.Name", app_value(
+        {"account": person.account, "fields": person.fields}, field_name))
+    return str(name) if name else None
 
 
 def _record_results(run: RunContext, steps: dict[str, Step], writes: list[Write],
@@ -376,6 +397,9 @@ class Planner:
         self.stay_due: list[str] = []
         self.skips: list[tuple[str, str, Step, str, str | None]] = []
         self.queried: dict[tuple[str, str], str] = {}  # (object, email) -> record id
+        # Company name (lowercased) -> AccountId, or why the Account could not be made.
+        self.accounts: dict[str, str | AccountFailure] = {}
+        self.awaiting_account: list[UUID] = []  # Contacts whose Account is looked up first
 
     def prefetch(self, chunk: list[UUID]) -> None:
         """Match by email in batched queries where no inbound step keeps the mirror current
@@ -436,7 +460,10 @@ class Planner:
         if owner.skip:
             self.skips.append((kind, owner.skip, step, person.app_id, crm_id))
             return None
-        record = self._content(step, person, sobject)
+        record, notes, identity = self._content(step, person, sobject)
+        if identity is not None:  # cut, it would be another address: never linked as if
+            self.skips.append((kind, identity, step, person.app_id, crm_id))
+            return None
         # An owner given by default is no one's decision: never sent to an existing record.
         by_default = person.owner_by_default and crm_id is not None
         if owner.owner and not by_default and not (mirror is not None and agrees(
@@ -449,6 +476,17 @@ class Planner:
                                person.app_id, crm_id))
             self.stay_due.append(person.id.hex)
             return None
+        if self.account_field(sobject) is not None:
+            account = self._account(step, person, mirror)
+            if account is ACCOUNT_UNRESOLVED:
+                self.awaiting_account.append(person_id)  # planned again once resolved
+                return None
+            if isinstance(account, str):
+                record["AccountId"] = account
+            elif isinstance(account, AccountFailure):  # not created: tried again next run
+                self.skips.append((kind, account.reason, step, person.app_id, crm_id))
+                self.stay_due.append(person.id.hex)
+                return None
         status = self._status(person, mirror) if sobject == "Lead" else None
         if status is not None:
             record["Status"] = status
@@ -456,7 +494,26 @@ class Planner:
             else self._update(step, person, sobject, crm_id, record)
         if write is not None:
             write.status = status is not None and "Status" in write.record
+        if not self.preview:
+            self.run.notes.extend(notes)
         return write
+
+    def account_field(self, sobject: str) -> str | None:
+        """The app field a Contacts step maps to `Account.Name`, if it does."""
+        step = self.steps.get(sobject)
+        return account_app_field(step) if sobject == "Contact" and step else None
+
+    def _account(self, step: Step, person: Person, mirror: CrmRecord | None
+                 ) -> str | object | None:
+        """The AccountId a Contact's write sets: None when there is nothing to set (no
+        company, or the Contact's Account already bears it)."""
+        field_name = self.account_field("Contact")
+        name = normalise_value("Account.Name", app_value(
+            {"account": person.account, "fields": person.fields}, field_name or ""))
+        if not name or (mirror is not None and normalise_value(
+                "Account.Name", mirror.content.get("Account.Name")) == name):
+            return None
+        return self.accounts.get(str(name).lower(), ACCOUNT_UNRESOLVED)
 
     def _removed(self, person: Person, link: dict[str, Any]) -> None:
         """A person whose record was deleted or merged away in the CRM: never re-created."""
@@ -502,24 +559,31 @@ class Planner:
                     return sobject, row["record_id"]
         return None
 
-    def _content(self, step: Step, person: Person, sobject: str) -> dict[str, Any]:
+    def _content(self, step: Step, person: Person, sobject: str
+                 ) -> tuple[dict[str, Any], list[str], str | None]:
+        """The fields a write sends, the truncations to note in the Logs, and the skip
+        reason when an identity field (the email) is longer than the CRM's field."""
         fields = self.describe.fields(sobject)
         values = {"email": person.email, "first_name": person.first_name,
                   "last_name": person.last_name, "account": person.account,
                   "status": person.status, "inbox_category": person.inbox_category,
                   "fields": person.fields}
         record = app_to_crm(values, step.field_mappings)
+        identities = {m.crm for m in step.field_mappings if m.app == "email"}
+        notes = []
         for name, value in list(record.items()):
             length = fields.get(name, {}).get("length")
             if isinstance(value, str) and length and len(value) > length:
-                record[name] = value[:length]  # noted in the Logs below
-                if not self.preview:
-                    self.run.notes.append(f"{person.app_id}: {sobject}.{name} truncated to "
-                                          f"{length} characters")
+                if name in identities:
+                    return record, [], (f"{name} longer than the CRM's {length} "
+                                        "characters (an identity is never truncated)")
+                record[name] = value[:length]
+                notes.append(f"{person.app_id}: {sobject}.{name} truncated to {length} "
+                             "characters")
         # Always sent, so the record we create reads back exactly as we wrote it; an update
         # never clears a CRM opt-out (see _update).
         record["HasOptedOutOfEmail"] = "opted_out" in person.flags
-        return record
+        return record, notes, None
 
     def _create(self, step: Step, person: Person, sobject: str,
                 record: dict[str, Any]) -> Write:

@@ -76,3 +76,8 @@ def sync_run_id(run: str) -> UUID:
 
 def import_id(content_hash: str) -> UUID:
     return natural_id(f"import:{content_hash}")
+
+
+def account_name_id(crm: str, org: str, name: str) -> UUID:
+    """One per company name and org: Salesforce compares Names case-insensitively."""
+    return natural_id(f"{crm}:{org}:AccountName:{name.strip().lower()}")

@@ -1,0 +1,127 @@
+"""Accounts for outbound Contacts (a Contacts step that maps `{ crm = "Account.Name", app =
+"account" }`): each company name is resolved once to an Account: one we hold already, else
+one found by Name in batched queries (the oldest, when several), else one created through
+an `AccountName` intent recorded before the call and upserted on its key, so a retried or
+crashed create never makes a second Account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from syncledger.adapters.crm_errors import CrmRetryable
+from syncledger.adapters.salesforce import soql
+from syncledger.adapters.salesforce.client import COLLECTION_SIZE
+from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.commands.connect import KEY_FIELD
+from syncledger.commands.sync_context import RunContext
+from syncledger.domain.account_name import AccountName
+from syncledger.domain.crm_record import Account
+from syncledger.domain.ids import account_name_id, crm_record_id, natural_id
+from syncledger.domain.steps import Step
+
+ACCOUNT_NAME = "Account.Name"
+ACCOUNT_UNRESOLVED = object()  # a name not looked up yet this chunk
+RETRYABLE = ("RETRYABLE", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE")
+
+
+@dataclass(frozen=True)
+class AccountFailure:
+    reason: str  # the skip reason of the Contacts that wait for it
+
+
+def account_app_field(step: Step) -> str | None:
+    return next((m.app for m in step.field_mappings if m.crm == ACCOUNT_NAME), None)
+
+
+def resolve_accounts(run: RunContext, step: Step, names: list[str]
+                     ) -> dict[str, str | AccountFailure]:
+    """Lowercased company name -> AccountId (or why none could be made), for every name."""
+    resolved: dict[str, str | AccountFailure] = {}
+    cache = AggregateCache(run.app)
+    cache.prefetch(account_name_id("salesforce", run.org, name) for name in names)
+    unknown = []
+    for name in names:
+        held = cache.get(account_name_id("salesforce", run.org, name))
+        if held is not None and held.account_id:
+            resolved[name.lower()] = held.account_id
+        else:
+            unknown.append(name)
+    found = _found_by_name(run, unknown)
+    to_create = []
+    for name in unknown:
+        holder = cache.get(account_name_id("salesforce", run.org, name))
+        if holder is None:
+            holder = AccountName.open("salesforce", run.org, name, run.ctx)
+            cache.add(holder)
+        if name.lower() in found:
+            holder.found(found[name.lower()], run.ctx)
+            resolved[name.lower()] = found[name.lower()]
+        else:
+            holder.request_create(_key(run, name), run.ctx)
+            to_create.append(holder)
+    run.app.save(*cache.changed())  # the intents, before any call
+    for start in range(0, len(to_create), COLLECTION_SIZE):
+        batch = to_create[start:start + COLLECTION_SIZE]
+        resolved.update(_create(run, step, cache, batch))
+    return resolved
+
+
+def _found_by_name(run: RunContext, names: list[str]) -> dict[str, str]:
+    """Accounts already in the CRM, by lowercased Name (Salesforce compares Names without
+    case): the oldest by CreatedDate, Id, as for people."""
+    rows: list[dict[str, Any]] = []
+    for query in soql.by_keys("Account", ["Id", "Name", "CreatedDate"], "Name", names):
+        for page in run.client.query(query):
+            rows.extend(page)
+    found: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: (str(r.get("CreatedDate") or ""), str(r["Id"]))):
+        found.setdefault(str(row.get("Name") or "").strip().lower(), str(row["Id"]))
+    return found
+
+
+def _key(run: RunContext, name: str) -> str:
+    return natural_id(f"key:{run.org}:Account:{name.strip().lower()}").hex
+
+
+def _create(run: RunContext, step: Step, cache: AggregateCache, holders: list[AccountName]
+            ) -> dict[str, str | AccountFailure]:
+    keyed = "Account" not in run.integration.missing_keys
+    records = [{"Name": h.name, **({KEY_FIELD: h.pending_key} if keyed else {})}
+               for h in holders]
+    try:
+        if keyed:
+            answers = run.client.upsert("Account", KEY_FIELD, records, True)
+        else:
+            answers = run.client.create("Account", records, True)
+    except CrmRetryable as error:
+        answers = [{"success": False, "errors": [{"statusCode": "RETRYABLE",
+                                                  "message": str(error)}]} for _ in records]
+    resolved: dict[str, str | AccountFailure] = {}
+    tallies: list[tuple[str, tuple[str, str] | None]] = []
+    for holder, answer in zip(holders, answers, strict=True):
+        if answer.get("success"):
+            account_id = str(answer["id"])
+            holder.created(account_id, run.ctx)
+            mirror = cache.get(crm_record_id("salesforce", run.org, "Account", account_id))
+            if mirror is None:
+                mirror = Account.discover("salesforce", run.org, account_id, run.ctx)
+                cache.add(mirror)
+            mirror.record_written(account_id, run.ctx, content={"Name": holder.name})
+            resolved[holder.name.lower()] = account_id
+            tallies.append(("created", None))
+            continue
+        refusal = (answer.get("errors") or [{}])[0]
+        code = str(refusal.get("statusCode", "UNKNOWN"))
+        message = str(refusal.get("message", ""))
+        holder.create_failed(code, message, code in RETRYABLE, run.ctx)
+        resolved[holder.name.lower()] = AccountFailure(
+            f"Account {holder.name!r} could not be created ({code})")
+        tallies.append(("failed", (code, message)))
+    run.app.save(*cache.changed())
+    for outcome, failure in tallies:  # only once their save went through
+        if failure is None:
+            run.count("accounts", outcome)
+        else:
+            run.error(step, "accounts", None, None, *failure)
+    return resolved

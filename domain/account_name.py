@@ -1,0 +1,63 @@
+"""Which Account a company name stands for in one org (a Contacts step that maps
+`Account.Name`): found by Name, or created by us. Like a person's own record, the Account
+we create is held here until the CRM gives it an id, with the intent recorded before the
+call, so that a retried or reconciled create never makes a second Account."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from syncledger.domain.context import Context
+from syncledger.domain.ids import account_name_id
+
+
+class AccountName(Aggregate):
+    @staticmethod
+    def create_id(crm: str, org: str, name: str, **_: Any) -> UUID:
+        return account_name_id(crm, org, name)
+
+    @classmethod
+    def open(cls, crm: str, org: str, name: str, ctx: Context) -> AccountName:
+        return cls(crm=crm, org=org, name=name, cause=ctx.cause, actor=ctx.actor)
+
+    @event("Opened")
+    def __init__(self, crm: str, org: str, name: str, cause: str, actor: str) -> None:
+        self.crm = crm
+        self.name = name
+        self.account_id: str | None = None
+        self.pending_key: str | None = None
+
+    def found(self, account_id: str, ctx: Context) -> None:
+        """An Account with this Name already in the CRM (the oldest, when several)."""
+        if account_id == self.account_id:
+            return
+        self._resolved(account_id=account_id, created=False, cause=ctx.cause, actor=ctx.actor)
+
+    def request_create(self, key: str, ctx: Context) -> None:
+        if self.pending_key == key:
+            return
+        self._create_requested(key=key, cause=ctx.cause, actor=ctx.actor)
+
+    def created(self, account_id: str, ctx: Context) -> None:
+        self._resolved(account_id=account_id, created=True, cause=ctx.cause, actor=ctx.actor)
+
+    def create_failed(self, code: str, message: str, retryable: bool, ctx: Context) -> None:
+        self._create_failed(code=code, message=message, retryable=retryable, cause=ctx.cause,
+                            actor=ctx.actor)
+
+    @event("Resolved")
+    def _resolved(self, account_id: str, created: bool, cause: str, actor: str) -> None:
+        self.account_id = account_id
+        self.pending_key = None
+
+    @event("CreateRequested")
+    def _create_requested(self, key: str, cause: str, actor: str) -> None:
+        self.pending_key = key
+
+    @event("CreateFailed")
+    def _create_failed(self, code: str, message: str, retryable: bool, cause: str,
+                       actor: str) -> None:
+        self.pending_key = None
