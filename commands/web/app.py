@@ -16,6 +16,7 @@ from flask import Flask, Response, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.tracking import max_position
 from syncledger.commands import views
 from syncledger.commands.config_file import configuration_document, configuration_toml
 from syncledger.commands.configure import (
@@ -33,6 +34,7 @@ from syncledger.domain.privacy import FORGOTTEN
 from syncledger.domain.steps import CRMS
 from syncledger.domain.sync_run import COUNT_KINDS, OUTCOMES
 from syncledger.projections.logs import RunFilter
+from syncledger.projections.registry import LOGS
 from syncledger.replay.explain import FIELDS, UnknownField, explain, shown
 from syncledger.replay.history import UnknownRecord
 from syncledger.replay.run_decisions import with_before
@@ -201,10 +203,18 @@ def create_app(store: SyncLedger, token: str | None = None, page: int = PAGE) ->
         template = "_verify.html" if _fragment() else "verify.html"
         return render_template(template, result=result)
 
+    scraped: dict[int | None, bytes] = {}
+
     @app.get("/metrics")
     def metrics() -> Response:
         with reading() as ledger:
-            body = exposition(lambda: views.totals(ledger))
+            # Summed again only when the Logs view has moved since the last scrape.
+            with ledger.database.reader.connect() as connection:
+                position = max_position(connection, LOGS.name)
+            if position not in scraped:
+                scraped.clear()
+                scraped[position] = exposition(lambda: views.totals(ledger))
+            body = scraped[position]
         return Response(body, 200, {"Content-Type": "text/plain; version=0.0.4; "
                                     "charset=utf-8"})
 
