@@ -1,15 +1,17 @@
 """CRM credentials, encrypted (Fernet) in the store with a key held outside it:
-SYNCLEDGER_KEY, else an owner-only key file in the user's config directory."""
+SYNCLEDGER_KEY, else an owner-only key file in the user's config directory. The same key,
+through a key derived from it, wraps the person keys (adapters/key_encryption.py)."""
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import Column, LargeBinary, String, Table, delete, select
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import Column, Connection, LargeBinary, String, Table, delete, select, update
 
 from syncledger.adapters.database import Database, metadata
 
@@ -29,21 +31,72 @@ def key_file() -> Path:
     return base / "syncledger" / "key"
 
 
-def _fernet() -> Fernet:
+@dataclass(frozen=True)
+class MasterKeys:
+    """The keys held outside the store: `keys[0]` encrypts; the others, retired by
+    `rotate-key` but kept in the key file for stores not rotated yet, still decrypt.
+    `path` is the key file they came from (None: SYNCLEDGER_KEY)."""
+
+    keys: tuple[str, ...]
+    path: Path | None
+
+    @property
+    def source(self) -> str:
+        return "SYNCLEDGER_KEY" if self.path is None else f"the key file {self.path}"
+
+
+def check_key(key: str, source: str) -> str:
+    """`key` if it is a Fernet key (32 bytes in URL-safe base64), else a one-line error."""
+    try:
+        Fernet(key.encode())
+    except ValueError as error:
+        raise CredentialsError(f"the key in {source} is not a Fernet key ({error}); make one "
+                               "with `python -c 'from cryptography.fernet import Fernet; "
+                               "print(Fernet.generate_key().decode())'`") from None
+    return key
+
+
+def master_keys() -> MasterKeys:
+    """SYNCLEDGER_KEY, else the key file (made, owner-only, the first time)."""
     key = os.environ.get("SYNCLEDGER_KEY")
-    if not key:
-        path = key_file()
+    if key:
+        return MasterKeys((check_key(key.strip(), "SYNCLEDGER_KEY"),), None)
+    path = key_file()
+    try:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(Fernet.generate_key())
-        key = path.read_text().strip()
+        lines = path.read_text().split()
+    except (OSError, UnicodeDecodeError) as error:
+        raise CredentialsError(f"the key file {path} cannot be read ({error}); set "
+                               "SYNCLEDGER_KEY or fix the file") from None
+    if not lines:
+        raise CredentialsError(f"the key file {path} is empty; set SYNCLEDGER_KEY or remove "
+                               "the file to make a new key")
+    return MasterKeys(tuple(check_key(line, str(path)) for line in lines), path)
+
+
+def write_key_file(path: Path, keys: tuple[str, ...]) -> None:
+    """Replace the key file at once (a new file, owner-only, renamed over the old one)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fresh = path.with_name(f".{path.name}.{os.getpid()}.new")
+    descriptor = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write("".join(f"{key}\n" for key in keys))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(fresh, path)
+    directory = os.open(path.parent, os.O_RDONLY)
     try:
-        return Fernet(key.encode())
-    except ValueError as error:
-        raise CredentialsError(f"the credentials key is not a Fernet key ({error}); set "
-                               "SYNCLEDGER_KEY or remove the key file to make a new one") from None
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _fernet() -> MultiFernet:
+    return MultiFernet([Fernet(key.encode()) for key in master_keys().keys])
 
 
 def save_credentials(database: Database, crm: str, secret: dict[str, Any]) -> None:
@@ -69,3 +122,18 @@ def load_credentials(database: Database, crm: str) -> dict[str, Any]:
 def forget_credentials(database: Database, crm: str) -> None:
     with database.writer.begin() as connection:
         connection.execute(delete(credentials).where(credentials.c.crm == crm))
+
+
+def rewrap_credentials(connection: Connection, old: MultiFernet, new: Fernet) -> int:
+    """Re-encrypt every stored credential under `new` (rotate-key), in the caller's
+    transaction; returns how many."""
+    rows = list(connection.execute(select(credentials.c.crm, credentials.c.sealed)))
+    for crm, sealed in rows:
+        try:
+            plain = old.decrypt(sealed)
+        except InvalidToken:
+            raise CredentialsError(f"the stored {crm} credentials cannot be read with the "
+                                   "current key: rotate-key changes nothing") from None
+        connection.execute(update(credentials).where(credentials.c.crm == crm)
+                           .values(sealed=new.encrypt(plain)))
+    return len(rows)

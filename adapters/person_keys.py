@@ -1,5 +1,9 @@
 """Per-person encryption keys, kept in a table outside the log so that destroying one
-crypto-shreds that person's events while the log itself never changes."""
+crypto-shreds that person's events while the log itself never changes.
+
+The table holds each key wrapped by the store's key-encryption key (adapters/
+key_encryption.py): the store alone opens nothing. Keys are unwrapped once a process and
+cached here, never once an event."""
 
 from __future__ import annotations
 
@@ -22,6 +26,13 @@ from sqlalchemy import (
 
 from syncledger.adapters.database import Database, metadata
 from syncledger.adapters.in_lists import in_slices
+from syncledger.adapters.key_encryption import (
+    Kek,
+    KeyEncryptionError,
+    Unwrapper,
+    kek_for_store,
+    recorded_kek,
+)
 
 person_keys = Table(
     "person_keys", metadata,
@@ -57,8 +68,12 @@ KEYS_A_QUERY = 512  # subjects named in one statement (see in_lists)
 
 
 class PersonKeys:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, kek: Kek | None = None) -> None:
+        """`kek`: the store's key-encryption key (default: found from SYNCLEDGER_KEY or the
+        key file, a store made before wrapping wrapped on the way)."""
         self.database = database
+        self.kek = kek or kek_for_store(database)
+        self.opened = Unwrapper(self.kek)  # (subject hex, wrapped key) -> the key
         self._cache: OrderedDict[str, bytes | None] = OrderedDict()
         self._pending: dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -104,6 +119,11 @@ class PersonKeys:
             inserted: set[str] = set()
             try:
                 with self.database.writer.begin() as connection:
+                    # Waits for a rotate-key in progress (PostgreSQL), and refuses to wrap
+                    # with a KEK the store no longer uses.
+                    if recorded_kek(connection, shared=True) != self.kek.id:
+                        raise KeyEncryptionError("rotate-key changed this store's key while "
+                                                 "this command ran: run it again")
                     inserted.update(self._insert_new(connection, pending))
                     if len(inserted) != len(pending):
                         raise KeyConflict(len(pending) - len(inserted))  # rolls ours back
@@ -112,8 +132,10 @@ class PersonKeys:
                 raise
             self._remember(pending)
 
-    def _insert_new(self, connection: Connection, keys: dict[str, bytes]) -> list[str]:
-        """Insert the keys of subjects that have none yet; returns those subjects."""
+    def _insert_new(self, connection: Connection, raw: dict[str, bytes]) -> list[str]:
+        """Insert the keys of subjects that have none yet, wrapped; returns those subjects."""
+        wrap = self.kek.wrap
+        keys = {subject: wrap(subject, key) for subject, key in raw.items()}
         if self.database.store.kind == "postgres":
             return list(connection.exec_driver_sql(
                 _INSERT_UNNESTED, (list(keys), list(keys.values()))).scalars())
@@ -170,4 +192,5 @@ class PersonKeys:
                          for row in connection.execute(
                              select(person_keys.c.subject, person_keys.c.key)
                              .where(person_keys.c.subject.in_(part)))]
-            return {subject: key for subject, key in found}
+            opened = self.opened
+            return {subject: opened(subject, key) for subject, key in found}

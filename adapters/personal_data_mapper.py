@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import os
 from binascii import a2b_base64
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
@@ -16,10 +17,19 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from syncledger.adapters.person_keys import PersonKeys
-from syncledger.domain.privacy import PERSONAL_FIELDS, redacted
+from syncledger.adapters.person_keys import PersonKeys, SubjectForgotten
+from syncledger.domain.privacy import (
+    FORGOTTEN,
+    PERSONAL_FIELDS,
+    PERSONAL_ITEMS,
+    mask_emails,
+    redacted,
+)
 
 SEALED = "_personal"
+# Beside the items sealed one by one (domain.privacy.PERSONAL_ITEMS): the names of the
+# attributes that hold them, so a reader looks only in events that have some.
+SEALED_ITEMS = "_personal_items"
 
 
 @lru_cache(maxsize=4096)
@@ -53,9 +63,34 @@ class PersonalDataMapper(Mapper[UUID]):
                                          originator_id.bytes)
             state[SEALED] = {"names": sorted(personal),
                              "data": base64.b64encode(nonce + sealed).decode()}
+        items = [name for name in PERSONAL_ITEMS if state.get(name)]
+        if items:
+            for name in items:
+                state[name] = [self._seal_item(item, PERSONAL_ITEMS[name], originator_id)
+                               for item in state[name]]
+            state[SEALED_ITEMS] = items
         return StoredEvent(originator_id=originator_id, originator_version=originator_version,
                            topic=get_topic(type(domain_event)),
                            state=self.transcoder.encode(state))
+
+    def _seal_item(self, item: Any, name: str, originator_id: UUID) -> Any:
+        """One item of a PERSONAL_ITEMS list, its `name` value sealed under the key of the
+        item's `subject` (a copy: the event's own list is the aggregate's)."""
+        if not isinstance(item, dict) or not isinstance(item.get(name), str):
+            return item
+        subject = item.get("subject")
+        if not isinstance(subject, str):
+            return {**item, name: mask_emails(item[name])}
+        try:
+            key = self.keys.key_for(UUID(subject), create=True)
+        except SubjectForgotten:  # forgotten since the message came: nothing to keep
+            key = None
+        sealed = {k: v for k, v in item.items() if k != name}
+        if key is None:
+            sealed[name] = FORGOTTEN
+        else:
+            sealed[SEALED] = seal(key, item[name].encode(), originator_id.bytes)
+        return sealed
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         domain_event = super().to_domain_event(stored_event)
@@ -63,6 +98,12 @@ class PersonalDataMapper(Mapper[UUID]):
         sealed = state.pop(SEALED, None)
         if sealed is not None:
             state.update(self._open(sealed, state, domain_event.originator_id))
+        items = state.pop(SEALED_ITEMS, None)
+        if items:
+            originator = domain_event.originator_id.bytes
+            for name in items:
+                open_items(state.get(name), PERSONAL_ITEMS[name], originator,
+                           lambda subject: self.keys.key_for(UUID(subject), create=False))
         return domain_event
 
     def _open(self, sealed: dict[str, Any], state: dict[str, Any],
@@ -85,3 +126,20 @@ def open_sealed(key: bytes | None, data: str, originator: bytes) -> bytes | None
         return _cipher(key).decrypt(raw[:12], raw[12:], originator)
     except InvalidTag:
         return None
+
+
+def seal(key: bytes, plain: bytes, originator: bytes) -> str:
+    nonce = os.urandom(12)
+    return base64.b64encode(nonce + _cipher(key).encrypt(nonce, plain, originator)).decode()
+
+
+def open_items(items: Any, name: str, originator: bytes,
+               key_of: Callable[[str], bytes | None]) -> None:
+    """Open, in place, the sealed `name` values of a PERSONAL_ITEMS list: the value, or
+    [forgotten] once the item's subject is forgotten."""
+    if not isinstance(items, list):
+        return
+    for item in items:
+        if isinstance(item, dict) and SEALED in item:
+            plain = open_sealed(key_of(item["subject"]), item.pop(SEALED), originator)
+            item[name] = FORGOTTEN if plain is None else plain.decode()

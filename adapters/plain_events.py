@@ -19,8 +19,13 @@ import orjson
 from eventsourcing.utils import resolve_topic
 
 from syncledger.adapters.person_keys import PersonKeys
-from syncledger.adapters.personal_data_mapper import SEALED, open_sealed
-from syncledger.domain.privacy import redacted
+from syncledger.adapters.personal_data_mapper import (
+    SEALED,
+    SEALED_ITEMS,
+    open_items,
+    open_sealed,
+)
+from syncledger.domain.privacy import PERSONAL_ITEMS, redacted
 
 # position, originator (hex), version, topic, state, and the originator's key when read
 Row = tuple[int, str, int, str, bytes, bytes | None]
@@ -71,14 +76,17 @@ class PlainDecoder:
 
     def decode(self, rows: Sequence[Row],
                keys: Mapping[str, bytes | None] | None = None) -> list[Logged]:
-        """`keys`: the originators' keys, when the rows do not carry them."""
+        """`keys`: the originators' keys as stored (wrapped), when the rows do not carry
+        them."""
         # The loop runs for every event of a rebuild: names are bound locally and the
         # common case (the originator's own key, the current schema) is kept inline.
         logged: list[Logged] = []
         append = logged.append
         elsewhere: list[Sealed] = []  # filed under another key
+        itemised: list[tuple[dict[str, Any], str]] = []  # with items sealed one by one
         kinds = self._kinds
         loads = orjson.loads
+        opened = self.keys.opened
         for position, originator, version, topic, state, key in rows:
             kind = kinds.get(topic) or self._kind(topic)
             try:
@@ -94,13 +102,29 @@ class PlainDecoder:
                 if keys is not None:
                     key = keys.get(originator)
                 if subject == originator and key is not None:
-                    _open(data, box, key, originator)
+                    # Rows carry the stored (wrapped) key: unwrapped once, then cached.
+                    _open(data, box, opened(originator, key), originator)
                 else:
                     elsewhere.append((data, box, originator, subject))
+            if SEALED_ITEMS in data:
+                itemised.append((data, originator))
             append(_new(Logged, (position, originator, version, topic, kind[0], data)))
         if elsewhere:
             self._open_elsewhere(elsewhere)
+        for data, originator in itemised:
+            self._open_items(data, originator)
         return logged
+
+    def _open_items(self, data: dict[str, Any], originator: str) -> None:
+        """The items sealed one by one, each under its own subject's key (a run's errors)."""
+        names = data.pop(SEALED_ITEMS)
+        subjects = [item["subject"] for name in names for item in data.get(name) or []
+                    if isinstance(item, dict) and SEALED in item]
+        for start in range(0, len(subjects), KEYS_A_QUERY):
+            self.keys.prefetch_hex(subjects[start:start + KEYS_A_QUERY])
+        for name in names:
+            open_items(data.get(name), PERSONAL_ITEMS[name], bytes.fromhex(originator),
+                       self.keys.cached_hex)
 
     def _kind(self, topic: str) -> tuple[str, int, type | None]:
         name = topic.partition(":")[2]

@@ -17,7 +17,7 @@ from syncledger.adapters.credentials import CredentialsError
 from syncledger.adapters.crm_errors import CrmError
 from syncledger.adapters.logging import configure_logging
 from syncledger.adapters.store_url import StoreURLError
-from syncledger.commands import cli_config, cli_replay, cli_sync, views
+from syncledger.commands import cli_config, cli_keys, cli_replay, cli_sync, views
 from syncledger.commands.app_import import import_file, validate
 from syncledger.commands.cli_common import (
     UserError,
@@ -148,23 +148,30 @@ def rebuild_command(projection: str = typer.Argument(None, help="one projection 
 
 
 @app.command("verify")
-def verify_command(expect: str = typer.Option(None, "--expect",
-                                              help="the head hash recorded elsewhere")) -> None:
+def verify_command(expect: str = typer.Option(
+        None, "--expect", help="a head hash recorded elsewhere: passes when it is a seal of "
+        "the chain (saying how many saves came after it), fails when it is not (a deleted "
+        "tail, or a rewritten log)")) -> None:
     """Recompute the ledger seals; exit 1 naming the first broken one."""
     with store_session(settings.store) as store:
         total = store.recorder.max_notification_id() or 0
         with progress_bar("verifying") as bar:
             task = bar.add_task("verify", total=total)
-            result = views.verify(store, progress=lambda n: bar.advance(task, n))
+            result = views.verify(store, progress=lambda n: bar.advance(task, n),
+                                  expect=expect)
     if result.broken:
         err.print(f"broken: {result.broken}")
         raise typer.Exit(1)
-    if expect and expect != result.head:
-        err.print(f"head {result.head} differs from the expected {expect}: "
-                  "the log was rewritten")
+    if expect is not None and result.expected_seal is None:
+        err.print(f"the expected head {expect} is no seal of this log (head {result.head}, "
+                  f"{result.seals} seals): its tail was deleted or the log was rewritten")
         raise typer.Exit(1)
     out.print(f"{result.seals} seals over {result.events} events verified")
     out.print(f"head {result.head}")
+    if expect is not None:
+        after = result.saves_after
+        out.print(f"expected head found: seal {result.expected_seal}, {after} "
+                  f"{'save' if after == 1 else 'saves'} after it")
 
 
 @app.command("forget")
@@ -232,7 +239,7 @@ def web_command(port: int = typer.Option(8765, "--port"),
 
 
 # Each area of the command line registers its own commands (one module each).
-for area in (cli_config, cli_sync, cli_replay):
+for area in (cli_config, cli_sync, cli_replay, cli_keys):
     area.register(app)
 
 USER_ERRORS = (UserError, ImportLineError, StoreURLError, UnknownRecord, CredentialsError,

@@ -9,6 +9,7 @@ import syncledger.adapters.credentials  # noqa: F401 (registers its table)
 import syncledger.adapters.held_contents  # noqa: F401 (registers its table)
 from syncledger.adapters.database import open_database
 from syncledger.adapters.event_store import SyncLedger, create_tables
+from syncledger.adapters.key_encryption import owner_only_creation
 from syncledger.adapters.store_url import StoreURL
 from syncledger.projections.registry import LIVE
 from syncledger.projections.runner import catch_up
@@ -16,10 +17,16 @@ from syncledger.projections.runner import catch_up
 
 def open_store(url: str | None) -> SyncLedger:
     store = StoreURL.from_env(url)
-    database = open_database(store)
-    with database.schema_lock():
-        create_tables(database)
-        return SyncLedger(store, database)
+    # A new SQLite store (and its -wal and -shm) is created owner-only.
+    with owner_only_creation(store):
+        database = open_database(store)
+        try:
+            with database.schema_lock():
+                create_tables(database)
+                return SyncLedger(store, database)
+        except BaseException:  # e.g. a key that does not open this store's person keys
+            database.dispose()
+            raise
 
 
 @contextmanager

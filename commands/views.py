@@ -68,5 +68,6 @@ def rebuild(app: SyncLedger, name: str | None,
     return [p.name for p in chosen], rebuild_projections(app, chosen, progress)
 
 
-def verify(app: SyncLedger, progress: Callable[[int], None]) -> verify_module.Verification:
-    return verify_module.verify(app, progress)
+def verify(app: SyncLedger, progress: Callable[[int], None],
+           expect: str | None = None) -> verify_module.Verification:
+    return verify_module.verify(app, progress, expect)

@@ -114,7 +114,7 @@ class CrmRecord(Aggregate):
     class WriteFailed(Aggregate.Event):
         key: str
         code: str
-        message: str
+        message: str  # may quote the person's values: personal (domain.privacy)
         retryable: bool
         cause: str
         actor: str

@@ -78,7 +78,9 @@ class SyncRun(Aggregate):
     def finish(self, counts: dict[str, dict[str, int]], skip_reasons: dict[str, int],
                errors: list[dict[str, Any]], fatal: bool, at: datetime, ctx: Context,
                api_calls: dict[str, int] | None = None, notes: list[str] | None = None) -> None:
-        """`notes`: what the Logs should say beyond counts (a truncated field, ...)."""
+        """`notes`: what the Logs should say beyond counts (a truncated field, ...).
+        An error about one person carries `subject`, the hex of that person's key: its
+        `message` is personal (domain.privacy.PERSONAL_ITEMS)."""
         if self.outcome != "running":
             raise RuntimeError(f"run {self.run_id} already ended ({self.outcome})")
         self._finished(counts=counts, skip_reasons=skip_reasons, errors=errors,

@@ -62,7 +62,7 @@ class Task(Aggregate):
         if self.pending is None:
             raise ValueError("no write was requested")
         self._write_failed(code=code, message=message, retryable=retryable, cause=ctx.cause,
-                           actor=ctx.actor)
+                           actor=ctx.actor, subject=self.subject)
 
     @event("WriteRequested")
     def _write_requested(self, subject: UUID, key: str, action: str,
@@ -79,6 +79,8 @@ class Task(Aggregate):
 
     @event("WriteFailed")
     def _write_failed(self, code: str, message: str, retryable: bool, cause: str,
-                      actor: str) -> None:
+                      actor: str, subject: UUID | None = None) -> None:
+        # The CRM's message may quote the person's values: it is personal (domain.privacy),
+        # encrypted under the person's key, `subject` (none in events before it was).
         self.pending = None
         self.last_error = {"code": code, "message": message, "retryable": retryable}

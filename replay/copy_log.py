@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.key_encryption import rewrap_rows
 from syncledger.adapters.person_keys import person_keys
 
 BATCH = 2000
@@ -24,6 +25,9 @@ def copy_log(source: SyncLedger, target: SyncLedger, until: int | None = None,
                              "an empty store")
     with source.database.reader.connect() as connection:
         keys = [dict(row) for row in connection.execute(select(person_keys)).mappings()]
+    # Each store's keys are wrapped with its own key-encryption key (the same, unless the
+    # key file holds a key the source was not rotated to).
+    keys = list(rewrap_rows(keys, source.keys.kek, target.keys.kek))
     if keys:
         with target.database.writer.begin() as connection:
             connection.execute(person_keys.insert(), keys)

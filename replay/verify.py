@@ -1,5 +1,10 @@
 """Recompute every ledger seal in one pass over the log: an edited, deleted or inserted row,
-or events left outside a seal, break the chain at a seal we can name."""
+or events left outside a seal, break the chain at a seal we can name.
+
+What the pass alone cannot see is a log cut short after a seal (the last saves deleted,
+seals and all): what is left is still a whole chain. A head hash recorded elsewhere covers
+that: `expect` names a seal's head, and the log passes only if that seal is in its chain
+(it may be followed by later saves, which are counted)."""
 
 from __future__ import annotations
 
@@ -24,9 +29,21 @@ class Verification:
     seals: int
     events: int
     broken: str | None  # what is wrong with the first broken seal, or None
+    # With `expect`: the number of the seal whose head it is (1 the first), or None when no
+    # seal of the chain has that head.
+    expected_seal: int | None = None
+
+    @property
+    def saves_after(self) -> int | None:
+        """How many saves (seals) came after the expected one."""
+        return None if self.expected_seal is None else self.seals - self.expected_seal
 
 
-def verify(app: SyncLedger, progress: Callable[[int], None] | None = None) -> Verification:
+def verify(app: SyncLedger, progress: Callable[[int], None] | None = None,
+           expect: str | None = None) -> Verification:
+    """`expect`: a head hash recorded elsewhere; the answer says which seal has it."""
+    wanted = expect.strip().lower() if expect is not None else None
+    found: int | None = None  # the empty log's GENESIS is no seal: it never matches
     previous, version, seals, events = GENESIS, 0, 0, 0
     pending: list[tuple[str, int, str, bytes]] = []
     start = 0
@@ -68,10 +85,12 @@ def verify(app: SyncLedger, progress: Callable[[int], None] | None = None) -> Ve
                 return Verification(previous, seals, events, f"{where}: {problem}")
             previous, version, seals = seal.head, seal.originator_version, seals + 1
             pending = []
+            if seal.head == wanted:
+                found = seals
         start = rows[-1][0]
         if progress:
             progress(len(rows))
     if pending:
         return Verification(previous, seals, events,
                             f"{len(pending)} event(s) after seal {version} are not sealed")
-    return Verification(previous, seals, events, None)
+    return Verification(previous, seals, events, None, found)

@@ -4,6 +4,7 @@ and `explain`, in a real process against real SQLite files."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -160,3 +161,33 @@ def test_replay_run_through_the_command_line(store: str, tmp_path: Path) -> None
         "lists the runs)\n"
     mixed = run(store, "replay", "--run", synced["run_id"], "--position", "1", check=False)
     assert mixed.returncode == 2 and "takes no --until" in mixed.stderr
+
+
+def test_verify_expect_finds_a_recorded_head_anywhere_in_the_chain(store: str,
+                                                                   tmp_path: Path) -> None:
+    imported(store, tmp_path / "a.jsonl", [ADA])
+    then = run(store, "verify").stdout
+    recorded = then.split("head ")[1].strip()
+    seals, events = (int(w) for w in then.split()[0:4:3])
+    imported(store, tmp_path / "b.jsonl", [GRACE])
+    now = run(store, "verify").stdout
+    head = now.split("head ")[1].split()[0]
+    later = int(now.split()[0]) - seals
+
+    found = run(store, "verify", "--expect", recorded)
+    assert f"seal {seals}, {later} saves after it" in found.stdout
+    assert f"seal {seals + later}, 0 saves after it" in \
+        run(store, "verify", "--expect", head).stdout
+    stranger = run(store, "verify", "--expect", "ab" * 32, check=False)
+    assert stranger.returncode == 1 and "is no seal of this log" in stranger.stderr
+
+    # The last saves deleted, seals and all: what is left is a whole chain, which plain
+    # verify passes; the head recorded elsewhere is what shows the loss.
+    database = sqlite3.connect(store.removeprefix("sqlite:///"))
+    with database:
+        database.execute("DELETE FROM stored_events WHERE rowid > ?", (seals + events,))
+    database.close()
+    assert run(store, "verify").returncode == 0
+    cut = run(store, "verify", "--expect", head, check=False)
+    assert cut.returncode == 1 and "tail was deleted" in cut.stderr
+    assert "0 saves after it" in run(store, "verify", "--expect", recorded).stdout

@@ -8,8 +8,10 @@ from uuid import uuid4
 
 import orjson
 from eventsourcing.persistence import StoredEvent
+from sqlalchemy import select
 
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.person_keys import person_keys
 from syncledger.adapters.plain_events import PlainDecoder, Row, hex_of, text_of
 from syncledger.domain.app_records import Activity
 from syncledger.domain.context import Context
@@ -29,9 +31,12 @@ STARTED_V1 = (b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-11-01T10:00
 
 
 def rows_of(app: SyncLedger, *stored: StoredEvent) -> list[Row]:
-    """Stored events as the log reader returns them (each with its originator's key)."""
+    """Stored events as the log reader returns them (each with its originator's key, as
+    stored: wrapped)."""
+    with app.database.reader.connect() as connection:
+        keys = dict(connection.execute(select(person_keys.c.subject, person_keys.c.key)).all())
     return [(n, s.originator_id.hex, s.originator_version, s.topic, s.state,
-             app.keys.cached_hex(s.originator_id.hex)) for n, s in enumerate(stored, 1)]
+             keys.get(s.originator_id.hex)) for n, s in enumerate(stored, 1)]
 
 
 def test_personal_fields_are_opened_as_the_mapper_opens_them(sqlite_store: SyncLedger) -> None:
