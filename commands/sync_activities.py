@@ -146,6 +146,7 @@ def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
         if released:  # the bodies are in the CRM only now: not in old database pages either
             drop_old_bytes(run.app.database, [held_contents.name])
     _advance(run, steps, position)
+    kill_point("activities.advanced")
 
 
 def _advance(run: RunContext, steps: list[Step], position: int) -> None:
@@ -182,6 +183,7 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, list[Step]]]
     writes = [w for w in (planner.plan(aid) for aid in chunk) if w is not None]
     planner.reconcile(writes)
     run.app.save(*cache.changed())  # intents first
+    kill_point("activities.intents_saved")
     results, lost = _send(run, planner, writes)
     kill_point("activities.after_write")  # the CRM holds the writes; the log only intents
     cache = AggregateCache(run.app)
@@ -215,7 +217,9 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, list[Step]]]
         cursor = step_cursor(run, step, cache)
         cursor.mark_due(sorted(stay_due), run.ctx)
         cursor.clear_due([a.hex for a in chunk if a.hex not in stay_due], run.ctx)
+    kill_point("activities.results_decided")
     run.app.save(*cache.changed())
+    kill_point("activities.results_saved")
     for kind, reason, skipped_step, key in planner.skips:
         run.skip(kind, reason)
         if skipped_step is not None:
@@ -284,7 +288,11 @@ class ActivityPlanner:
         self._truncate(activity, sent)
         fields = {k: fields[k] if k in held_fields else sent[k] for k in fields}
         held_fields = {k: sent.get(k) for k in held_fields}
-        if owner.owner:
+        # An owner the person got by default is no one's decision: a Task we already
+        # created keeps the owner the CRM holds.
+        by_default = activity.owner is None and person.owner_by_default \
+            and task.crm_record is not None
+        if owner.owner and not by_default:
             fields["OwnerId"] = owner.owner
         # An intent with no result (a crash), or a create that failed, may have landed.
         unsure = task.pending is not None or (task.crm_record is None
@@ -488,6 +496,7 @@ def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
         run.app.decide(partial(_write_statuses, run, steps, chunk))
         run.advanced("statuses", len(chunk))
     _advance(run, steps, position)
+    kill_point("statuses.advanced")
 
 
 def _write_statuses(run: RunContext, steps: list[Step], chunk: list[UUID]) -> None:
@@ -519,8 +528,10 @@ def _write_statuses(run: RunContext, steps: list[Step], chunk: list[UUID]) -> No
         mirror.request_write(key, "update", {"Status": status}, run.ctx)
         writes.append((mirror, {"Id": link["id"], "Status": status}, step, person))
     run.app.save(*cache.changed())
+    kill_point("statuses.intents_saved")
     answers = run.client.update("Lead", [body for _, body, _, _ in writes], True) \
         if writes else []
+    kill_point("statuses.after_write")
     cache = AggregateCache(run.app)
     for (mirror, body, step, person), answer in zip(writes, answers, strict=True):
         fresh = cache.get(mirror.id)
@@ -534,5 +545,6 @@ def _write_statuses(run: RunContext, steps: list[Step], chunk: list[UUID]) -> No
             run.error(step, "statuses", person.app_id, body["Id"],
                       str(error.get("statusCode")), str(error.get("message")))
     run.app.save(*cache.changed())
+    kill_point("statuses.results_saved")
     for reason in skips:
         run.skip("statuses", reason)
