@@ -64,8 +64,18 @@ class ImportSummary:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
+    """The file's non-blank lines, numbered from 1, each decoded on its own so that text that
+    is not UTF-8 is reported at its line."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise ImportLineError(str(path), number, f"not UTF-8 text ({error.reason}: "
+                                      f"0x{raw[error.start]:02x}, byte {error.start + 1} "
+                                      "of the line)") from None
+            if number == 1:
+                text = text.removeprefix("\ufeff")  # a byte order mark some editors write
             if text.strip():
                 yield number, text
 
@@ -74,14 +84,11 @@ def validate(path: Path) -> tuple[str, int]:
     """One streaming pass: every line valid, or ImportLineError naming file:line."""
     digest = hashlib.sha256()
     count = 0
-    try:
-        for number, text in _lines(path):
-            parse_line(str(path), number, text)
-            digest.update(text.strip().encode())
-            digest.update(b"\n")
-            count += 1
-    except UnicodeDecodeError as error:
-        raise ImportLineError(str(path), 0, f"not UTF-8 text ({error.reason})") from None
+    for number, text in _lines(path):
+        parse_line(str(path), number, text)
+        digest.update(text.strip().encode())
+        digest.update(b"\n")
+        count += 1
     return digest.hexdigest(), count
 
 

@@ -200,7 +200,7 @@ def _first_error(error: ValidationError, raw: Any) -> str:
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
-    return f"{where}: {message}"
+    return f"{where}: {message}" if where else message
 
 
 def _where(location: list[Any], raw: Any) -> str:

@@ -3,10 +3,40 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
+
+from syncledger.commands.input_values import InputValueError, load_json
+
+# The longest value the read models hold (projections/people.py, directory.py): a longer one
+# would be recorded, then break the view for good on PostgreSQL (SQLite does not check).
+KEY = 200
+EMAIL = 320
+ACCOUNT = 300
+
+
+def _storable(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("a time out of range") from None
+    return moment
+
+
+Moment = Annotated[datetime, AfterValidator(_storable)]
+Key = Annotated[str, Field(min_length=1, max_length=KEY)]
+Text = Annotated[str, Field(max_length=KEY)]
 
 Operator = Literal["eq", "ne", "contains", "starts_with", "ends_with", "in", "is_empty"]
 
@@ -22,7 +52,7 @@ class Line(BaseModel):
 
 class TeamMemberLine(Line):
     kind: Literal["team_member"]
-    id: str = Field(min_length=1)
+    id: Key
     email: str | None = None
     name: str | None = None
 
@@ -35,7 +65,7 @@ class SequenceStep(BaseModel):
 
 class SequenceLine(Line):
     kind: Literal["sequence"]
-    id: str = Field(min_length=1)
+    id: Key
     name: str | None = None
     steps: list[SequenceStep] = []
 
@@ -49,37 +79,39 @@ class FilterRule(BaseModel):
 
 class SavedFilterLine(Line):
     kind: Literal["saved_filter"]
-    name: str = Field(min_length=1)
+    name: Key
     rules: list[FilterRule]
 
 
 class ListLine(Line):
     kind: Literal["list"]
-    id: str = Field(min_length=1)
+    id: Key
     name: str | None = None
 
 
 class PersonLine(Line):
     kind: Literal["person"]
-    id: str = Field(min_length=1)
-    email: str | None
-    first_name: str | None = None
-    last_name: str | None = None
-    account: str | None = None
-    owner: str | None = None
-    status: str | None = None
-    inbox_category: str | None = None
+    id: Key
+    email: Annotated[str, Field(max_length=EMAIL)] | None
+    first_name: Text | None = None
+    last_name: Text | None = None
+    account: Annotated[str, Field(max_length=ACCOUNT)] | None = None
+    owner: Text | None = None
+    status: Text | None = None
+    inbox_category: Text | None = None
     flags: list[Literal["opened", "replied", "bounced", "opted_out", "to_call", "clicked"]] \
         | None = None
     lists: list[str] | None = None
     fields: dict[str, Any] | None = None
-    at: datetime | None = None
+    at: Moment | None = None
 
     @field_validator("email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if value is None or "@" not in value or value.strip() != value or " " in value:
             raise ValueError("a person needs an email like name@example.com")
+        if len(value.lower()) > EMAIL:  # a few characters lengthen when lowercased
+            raise ValueError(f"an email of at most {EMAIL} characters")
         return value.lower()
 
 
@@ -87,8 +119,8 @@ class ActivityLine(Line):
     kind: str
     id: str = Field(min_length=1)
     person: str = Field(min_length=1)
-    owner: str | None = None
-    at: datetime | None = None
+    owner: Text | None = None
+    at: Moment | None = None
 
 
 class EmailLine(ActivityLine):
@@ -128,13 +160,13 @@ class SequenceLeftLine(Line):
     kind: Literal["sequence_left"]
     person: str = Field(min_length=1)
     sequence: str = Field(min_length=1)
-    at: datetime | None = None
+    at: Moment | None = None
 
 
 class PersonDeletedLine(Line):
     kind: Literal["person_deleted"]
     id: str = Field(min_length=1)
-    at: datetime | None = None
+    at: Moment | None = None
 
 
 AnyLine = Annotated[
@@ -155,9 +187,11 @@ class ImportLineError(ValueError):
 
 def parse_line(source: str, number: int, text: str) -> Any:
     try:
-        raw = json.loads(text)
+        raw = load_json(text)
     except json.JSONDecodeError as error:
         raise ImportLineError(source, number, f"not JSON ({error.msg})") from None
+    except InputValueError as error:
+        raise ImportLineError(source, number, str(error)) from None
     if not isinstance(raw, dict):
         raise ImportLineError(source, number, "expected a JSON object")
     if raw.get("kind") not in KINDS:
@@ -169,4 +203,5 @@ def parse_line(source: str, number: int, text: str) -> Any:
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"][1:]) or "line"
-        raise ImportLineError(source, number, f"{where}: {first['msg']}") from None
+        message = first["msg"].removeprefix("Value error, ")
+        raise ImportLineError(source, number, f"{where}: {message}") from None

@@ -5,13 +5,28 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+LONGEST = timedelta(days=366)  # a longer interval is a mistake (and soon beyond any date)
+
 
 def parse_every(text: str) -> timedelta:
     """"2h", "30m", "45s", "1d"."""
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit() or int(text[:-1]) <= 0:
+    number, unit = text[:-1], text[-1:]
+    if unit not in UNITS or not number.isascii() or not number.isdigit() \
+            or not number.strip("0"):
         raise ValueError(f"{text!r} is not a duration like 30m, 2h or 1d")
-    return timedelta(seconds=int(text[:-1]) * units[text[-1]])
+    if too_long(text):
+        raise ValueError(f"{text!r} is longer than a year")
+    return timedelta(seconds=int(number) * UNITS[unit])
+
+
+def too_long(text: str) -> bool:
+    """Whether a duration written as digits and a unit ("90d") is longer than LONGEST."""
+    number, unit = text[:-1], text[-1:]
+    if unit not in UNITS or not number.isascii() or not number.isdigit():
+        return False
+    return len(number.lstrip("0")) > 9 or \
+        int(number) * UNITS[unit] > LONGEST.total_seconds()
 
 
 def next_run_at(last_started: datetime | None, every: timedelta) -> datetime | None:
