@@ -12,8 +12,10 @@ $(VENV)/.installed: pyproject.toml $(BIN)/activate
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(BIN)/activate
-	$(BIN)/pip install -q -e '.[test]'
+# The test tools at the versions the code was last checked with: a new ruff, mypy or
+# pytest release must not turn a fresh machine red (raise them in constraints-test.txt).
+$(VENV)/.installed-test: pyproject.toml constraints-test.txt $(BIN)/activate
+	$(BIN)/pip install -q -c constraints-test.txt -e '.[test]'
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed

@@ -13,7 +13,11 @@ notification ids and every other statement stay the library's."""
 
 from __future__ import annotations
 
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+import json
+
+from eventsourcing.persistence import Environment
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
+from eventsourcing.utils import EnvType
 from psycopg.sql import SQL, Identifier
 
 
@@ -28,3 +32,20 @@ class BinaryInsertRecorder(PostgresApplicationRecorder):
             "FROM unnest(%b::{schema}.{row}[]) RETURNING notification_id").format(
             schema=Identifier(datastore.schema), table=Identifier(events_table_name),
             row=Identifier(self.stored_event_type_name))
+
+
+class OptionsPostgresFactory(PostgresFactory):
+    """The library's PostgreSQL factory, also passing the store URL's connection options
+    (`?sslmode=require`, `?application_name=...`: any libpq option) to every connection its
+    pool opens. The library takes only dbname, host, port, user and password."""
+
+    POSTGRES_OPTIONS = "SYNCLEDGER_POSTGRES_OPTIONS"  # a JSON object of libpq options
+
+    def __init__(self, env: Environment | EnvType | None) -> None:
+        super().__init__(env)
+        options = self.env.get(self.POSTGRES_OPTIONS)
+        if options:
+            # The pool has opened no connection yet (it opens at the first use).
+            kwargs = self.datastore.pool.kwargs
+            assert isinstance(kwargs, dict)
+            kwargs.update(json.loads(options))

@@ -10,13 +10,26 @@ import syncledger.adapters.held_contents  # noqa: F401 (registers its table)
 from syncledger.adapters.database import open_database
 from syncledger.adapters.event_store import SyncLedger, create_tables
 from syncledger.adapters.key_encryption import owner_only_creation
+from syncledger.adapters.store_problems import check_before_opening, store_problem
 from syncledger.adapters.store_url import StoreURL
 from syncledger.projections.registry import LIVE
 from syncledger.projections.runner import catch_up
 
 
 def open_store(url: str | None) -> SyncLedger:
+    """The store at `url`; StoreError (one line) when it cannot be opened."""
     store = StoreURL.from_env(url)
+    check_before_opening(store)  # before SQLite makes a new store of an empty file
+    try:
+        return _open(store)
+    except Exception as error:
+        problem = store_problem(store, error, opening=True)
+        if problem is None:
+            raise
+        raise problem from None
+
+
+def _open(store: StoreURL) -> SyncLedger:
     # A new SQLite store (and its -wal and -shm) is created owner-only.
     with owner_only_creation(store):
         database = open_database(store)
@@ -34,6 +47,11 @@ def store_session(url: str | None) -> Iterator[SyncLedger]:
     app = open_store(url)
     try:
         yield app
+    except Exception as error:  # a SQLite file found damaged while the command read it
+        problem = store_problem(app.store, error, opening=False)
+        if problem is None:
+            raise
+        raise problem from None
     finally:
         app.close()
         app.database.dispose()

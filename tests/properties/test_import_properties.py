@@ -11,7 +11,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from stores import create_postgres_database, drop_postgres_database, postgres_listening
+from stores import (
+    NO_POSTGRES,
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_listening,
+)
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import views
@@ -132,7 +137,7 @@ def test_independent_imports_in_any_order_give_the_same_view(
         stores.close()
 
 
-@pytest.mark.skipif(not postgres_listening(), reason="no PostgreSQL listening")
+@pytest.mark.skipif(not postgres_listening(), reason=NO_POSTGRES)
 @settings(max_examples=4, deadline=None)
 @given(st.integers(min_value=5, max_value=40))
 def test_two_concurrent_importers_on_postgres_leave_one_person_per_email(n: int) -> None:
