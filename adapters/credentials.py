@@ -26,6 +26,11 @@ class CredentialsError(RuntimeError):
     pass
 
 
+class KeyEncryptionError(CredentialsError):
+    """The key held outside the store (SYNCLEDGER_KEY or the key file) cannot be read, is no
+    key, or does not open this store's person keys: the user's to fix (one line, exit 2)."""
+
+
 def key_file() -> Path:
     base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
     return base / "syncledger" / "key"
@@ -50,7 +55,7 @@ def check_key(key: str, source: str) -> str:
     try:
         Fernet(key.encode())
     except ValueError as error:
-        raise CredentialsError(f"the key in {source} is not a Fernet key ({error}); make one "
+        raise KeyEncryptionError(f"the key in {source} is not a Fernet key ({error}); make one "
                                "with `python -c 'from cryptography.fernet import Fernet; "
                                "print(Fernet.generate_key().decode())'`") from None
     return key
@@ -69,12 +74,23 @@ def master_keys() -> MasterKeys:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(Fernet.generate_key())
         lines = path.read_text().split()
-    except (OSError, UnicodeDecodeError) as error:
-        raise CredentialsError(f"the key file {path} cannot be read ({error}); set "
-                               "SYNCLEDGER_KEY or fix the file") from None
+    except IsADirectoryError:
+        raise KeyEncryptionError(f"the key file {path} is a folder, not a key file; set "
+                                 "SYNCLEDGER_KEY or put the key file there") from None
+    except OSError as error:
+        folder = next((p for p in path.parents if p.exists()), None)
+        if folder is not None and not folder.is_dir():
+            raise KeyEncryptionError(f"the key file {path} cannot be made: {folder} is not a "
+                                     "folder; set SYNCLEDGER_KEY or move that file") from None
+        raise KeyEncryptionError(f"the key file {path} cannot be read "
+                                 f"({error.strerror or error}); set SYNCLEDGER_KEY or fix "
+                                 "the file") from None
+    except UnicodeDecodeError:
+        raise KeyEncryptionError(f"the key file {path} is not a key (not text); set "
+                                 "SYNCLEDGER_KEY or fix the file") from None
     if not lines:
-        raise CredentialsError(f"the key file {path} is empty; set SYNCLEDGER_KEY or remove "
-                               "the file to make a new key")
+        raise KeyEncryptionError(f"the key file {path} is empty; set SYNCLEDGER_KEY or "
+                                 "remove the file to make a new key")
     return MasterKeys(tuple(check_key(line, str(path)) for line in lines), path)
 
 

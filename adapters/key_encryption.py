@@ -48,7 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from syncledger.adapters.credentials import (
-    CredentialsError,
+    KeyEncryptionError,
     MasterKeys,
     check_key,
     master_keys,
@@ -72,10 +72,6 @@ _ID = 8
 _NONCE = 12
 WRAPPED = len(MAGIC) + _ID + _NONCE + RAW_KEY + 16
 REWRAP_BATCH = 5000
-
-
-class KeyEncryptionError(CredentialsError):
-    """The key outside the store does not open its person keys (one line, exit 2)."""
 
 
 @dataclass(frozen=True)

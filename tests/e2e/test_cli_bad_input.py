@@ -180,4 +180,5 @@ def test_a_key_path_that_is_a_folder_is_one_line(tmp_path: Path,
     key_path.mkdir(parents=True)
     message = refused(f"sqlite:///{tmp_path / 's.db'}", "app", "import",
                       write(tmp_path / "a.jsonl", LINES))
-    assert f"key file {key_path}" in message
+    assert message == (f"the key file {key_path} is a folder, not a key file; set "
+                       "SYNCLEDGER_KEY or put the key file there")
