@@ -10,8 +10,9 @@ per scenario:
       recorded. Each size runs in a fresh subprocess of this script, as ru_maxrss is
       process-wide and never goes down;
   (b) the outbound sync of M app people (imported, no activities) that become Leads, in
-      records/s, with its API calls next to the minimum of ceil(M/200) collections calls, and
-      a bare simple-salesforce collections upsert of the same people as context;
+      records/s, with its API calls next to the minimum of ceil(M/1000) Composite calls
+      (five sObject Collections of 200 each, counted once by the API limit), and a bare
+      simple-salesforce collections upsert of the same people as context;
   (c) an incremental sync of 10 changed Contacts (new LastName, the emulator's clock moved
       on 10 minutes) in a small org and in the largest org of (a), after their initial sync.
 
@@ -61,6 +62,7 @@ from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import (
     API_VERSION,
     COLLECTION_SIZE,
+    COMPOSITE_COLLECTIONS,
     SalesforceCredentials,
 )
 from syncledger.commands import sync as sync_command
@@ -490,7 +492,7 @@ def outbound_rows(result: dict[str, Any]) -> list[Row]:
     size, sync, bare = result["size"], result["sync"], result["bare"]
     return [
         calls_row(f"(b) outbound {size:,}: API calls", sync["calls_total"],
-                  math.ceil(size / COLLECTION_SIZE)),
+                  math.ceil(size / (COLLECTION_SIZE * COMPOSITE_COLLECTIONS))),
         Row(f"(b) outbound {size:,}: sync rate", rate(size, sync["seconds"]),
             f"bare upsert {rate(bare['records'], bare['seconds'])}",
             (size / sync["seconds"]) / (bare["records"] / bare["seconds"]), "context", None),
@@ -645,7 +647,8 @@ def run_all(args: argparse.Namespace) -> None:
           "so they share its CPU and GIL, and its threads' CPU is in the CPU seconds; "
           "'process' peak RSS includes the emulator's org, \"sync's own\" is the peak above "
           "the RSS just before run_sync. Minimum API calls: ceil(N/2000) query pages inbound, "
-          f"ceil(N/{COLLECTION_SIZE}) collections calls outbound, one query page for an "
+          f"ceil(N/{COLLECTION_SIZE * COMPOSITE_COLLECTIONS}) Composite calls outbound, one "
+          "query page for an "
           f"incremental pull; the fixed handful allowed on top is {HANDFUL} calls (a run's "
           "Users and LeadStatus queries, the other object's pull, deletions pulls, "
           "describes).")

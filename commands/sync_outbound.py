@@ -8,7 +8,6 @@ write carries the Lead Status that step would write, so it finds nothing left to
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,8 +19,13 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import select
 
 from syncledger.adapters.crm_errors import CrmRetryable
+from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.salesforce import soql
-from syncledger.adapters.salesforce.client import COLLECTION_SIZE
+from syncledger.adapters.salesforce.client import (
+    COLLECTION_SIZE,
+    COMPOSITE_COLLECTIONS,
+    collections_call,
+)
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import KEY_FIELD
 from syncledger.commands.sync_accounts import (
@@ -121,9 +125,11 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
             for step in steps.values():
                 cursor = step_cursor(run, step, cache)
                 cursor.advance_outbound(position, run.ctx)
+            kill_point("outbound.position_decided")
             run.app.save(*cache.changed())
 
         run.app.decide(advance)
+        kill_point("outbound.advanced")
 
 
 class MassChangesRefused(RuntimeError):
@@ -275,7 +281,9 @@ def _plan_chunk(run: RunContext, steps: dict[str, Step], describe: Describes,
         cursor.mark_due(planner.stay_due, run.ctx)
         cursor.clear_due([p.hex for p in chunk
                           if p not in writing and p.hex not in planner.stay_due], run.ctx)
+    kill_point("outbound.chunk_decided")
     run.app.save(*cache.changed())  # the intents, before any call
+    kill_point("outbound.intents_saved")
     return planner
 
 
@@ -296,29 +304,40 @@ class Describes:
 
 class Batches:
     """Planned writes waiting for their collections call, by what the call must share
-    (object, action, Sforce-Auto-Assign): a call goes when it holds COLLECTION_SIZE records,
-    or at the end, so that the batches of due people never split one."""
+    (object, action, Sforce-Auto-Assign): a collection is full at COLLECTION_SIZE records,
+    and full collections go COMPOSITE_COLLECTIONS at a time in one Composite call (one call
+    against the daily limit); the rest go at the end, so that the batches of due people
+    never split one."""
 
     def __init__(self, run: RunContext, steps: dict[str, Step]) -> None:
         self.run = run
         self.steps = steps
         self.waiting: dict[tuple[str, str, bool], list[Write]] = {}
+        self.full: list[list[Write]] = []
 
     def add(self, writes: list[Write]) -> None:
         for write in writes:
             group = self.waiting.setdefault(write.group, [])
             group.append(write)
             if len(group) == COLLECTION_SIZE:
-                self._send(self.waiting.pop(write.group))
+                self.full.append(self.waiting.pop(write.group))
+                if len(self.full) == COMPOSITE_COLLECTIONS:
+                    self._send(self.full)
+                    self.full = []
 
     def flush(self) -> None:
-        while self.waiting:
-            self._send(self.waiting.pop(next(iter(self.waiting))))
+        collections = [*self.full, *self.waiting.values()]
+        self.full, self.waiting = [], {}
+        for start in range(0, len(collections), COMPOSITE_COLLECTIONS):
+            self._send(collections[start:start + COMPOSITE_COLLECTIONS])
 
-    def _send(self, writes: list[Write]) -> None:
-        results = _send(self.run, writes)
+    def _send(self, collections: list[list[Write]]) -> None:
+        writes = [write for collection in collections for write in collection]
+        results = _send(self.run, collections)
+        kill_point("outbound.after_write")  # the CRM holds the writes; the log only intents
         tallies = self.run.app.decide(partial(_record_results, self.run, self.steps, writes,
                                               results))
+        kill_point("outbound.results_saved")
         for tally in tallies:  # only once their save went through
             tally()
 
@@ -344,6 +363,7 @@ def _record_results(run: RunContext, steps: dict[str, Step], writes: list[Write]
         cursor.mark_due(stay_due, run.ctx)
         cursor.clear_due([w.person.id.hex for w in writes if w.person.id.hex not in stay_due],
                          run.ctx)
+    kill_point("outbound.results_decided")
     run.app.save(*cache.changed())
     return tallies
 
@@ -659,38 +679,32 @@ def passes_filter(run: RunContext, step: Step, person: Person) -> bool:
     return all_match(chosen.rules, values)
 
 
-def _send(run: RunContext, writes: list[Write]) -> list[dict[str, Any]]:
-    """Batches never mix records that need different request headers."""
-    results: dict[int, dict[str, Any]] = {}
-    groups: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
-    for index, write in enumerate(writes):
-        groups[(write.sobject, write.action, write.headers_auto_assign)].append(index)
+def _send(run: RunContext, collections: list[list[Write]]) -> list[dict[str, Any]]:
+    """One call for up to COMPOSITE_COLLECTIONS collections, each of writes that share an
+    object, an action and request headers; the results in the order of the writes."""
     keyed = set(run.integration.missing_keys)
-    for (sobject, action, auto_assign), indexes in groups.items():
-        has_key = sobject not in keyed
+    calls = []
+    for collection in collections:
+        first = collection[0]
+        has_key = first.sobject not in keyed
         records = []
-        for index in indexes:
-            write = writes[index]
+        for write in collection:
             body = dict(write.record)
             if has_key:
                 body[KEY_FIELD] = write.key
-            if action == "update":
+            if write.action == "update":
                 body["Id"] = write.crm_id
             records.append(body)
-        try:
-            if action == "create" and has_key:
-                answers = run.client.upsert(sobject, KEY_FIELD, records, auto_assign)
-            elif action == "create":
-                answers = run.client.create(sobject, records, auto_assign)
-            else:
-                answers = run.client.update(sobject, records, auto_assign)
-        except CrmRetryable as error:
-            answers = [{"success": False, "errors": [{"statusCode": "RETRYABLE",
-                                                      "message": str(error)}]}
-                       for _ in records]
-        for index, answer in zip(indexes, answers, strict=True):
-            results[index] = answer
-    return [results[i] for i in range(len(writes))]
+        action = "upsert" if first.action == "create" and has_key else first.action
+        calls.append(collections_call(action, first.sobject, records,
+                                      first.headers_auto_assign, KEY_FIELD))
+    try:
+        answers = run.client.collections_many(calls)
+    except CrmRetryable as error:
+        failed = {"success": False, "errors": [{"statusCode": "RETRYABLE",
+                                                "message": str(error)}]}
+        answers = [[dict(failed) for _ in call.records] for call in calls]
+    return [answer for collection in answers for answer in collection]
 
 
 RETRYABLE_CODES = ("RETRYABLE", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE")

@@ -34,6 +34,7 @@ from syncledger.adapters.salesforce.readings import Readings
 
 API_VERSION = "59.0"
 COLLECTION_SIZE = 200
+COMPOSITE_COLLECTIONS = 5  # sObject Collections subrequests one Composite call may carry
 
 T = TypeVar("T")
 
@@ -49,6 +50,40 @@ class SalesforceCredentials:
 
     def redacted(self) -> dict[str, Any]:
         return {"instance_url": self.instance_url, "login_url": self.login_url}
+
+
+@dataclass(frozen=True)
+class CollectionsCall:
+    """One sObject Collections write: upsert on a key field, create or update."""
+
+    method: str
+    path: str
+    sobject: str
+    records: list[dict[str, Any]]
+    auto_assign: bool
+
+
+def collections_call(action: str, sobject: str, records: list[dict[str, Any]],
+                     auto_assign: bool, key_field: str | None = None) -> CollectionsCall:
+    if action == "upsert":
+        return CollectionsCall("PATCH", f"composite/sobjects/{sobject}/{key_field}", sobject,
+                               records, auto_assign)
+    method = "POST" if action == "create" else "PATCH"
+    return CollectionsCall(method, "composite/sobjects", sobject, records, auto_assign)
+
+
+def _subrequest_results(sub: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """A Composite subrequest's answer as per-record results: a subrequest refused whole
+    (its body a list of errors) fails each of its records with that error."""
+    status = int(sub.get("httpStatusCode") or 0)
+    body = sub.get("body")
+    if status < 300 and isinstance(body, list) and len(body) == count:
+        return [dict(r) for r in body]
+    first = body[0] if isinstance(body, list) and body and isinstance(body[0], dict) else {}
+    code = str(first.get("errorCode") or ("RETRYABLE" if status >= 500 else "UNKNOWN"))
+    error = {"statusCode": code, "message": str(first.get("message", ""))[:500],
+             "fields": []}
+    return [{"success": False, "errors": [error]} for _ in range(count)]
 
 
 def error_code(error: SalesforceError) -> tuple[str, str]:
@@ -230,6 +265,45 @@ class SalesforceClient:
     def update(self, sobject: str, records: list[dict[str, Any]],
                auto_assign: bool) -> list[dict[str, Any]]:
         return self._collections("PATCH", "composite/sobjects", sobject, records, auto_assign)
+
+    def collections_many(self, calls: list[CollectionsCall]) -> list[list[dict[str, Any]]]:
+        """Several sObject Collections calls as one Composite call (at most
+        COMPOSITE_COLLECTIONS, each with its own Sforce-Auto-Assign header), which the daily
+        API limit counts once; each call's per-record results, in order."""
+        if len(calls) > COMPOSITE_COLLECTIONS:
+            raise ValueError(f"at most {COMPOSITE_COLLECTIONS} collections a composite call")
+        if len(calls) == 1:
+            call = calls[0]
+            return [self._collections(call.method, call.path, call.sobject, call.records,
+                                      call.auto_assign)]
+        return self._composite(calls)
+
+    def _composite(self, calls: list[CollectionsCall]) -> list[list[dict[str, Any]]]:
+        subrequests = []
+        for index, call in enumerate(calls):
+            if len(call.records) > COLLECTION_SIZE:
+                raise ValueError(f"at most {COLLECTION_SIZE} records a collections call")
+            subrequest: dict[str, Any] = {
+                "method": call.method, "url": f"/services/data/v{API_VERSION}/{call.path}",
+                "referenceId": f"collection{index}",
+                "body": {"allOrNone": False, "records": [
+                    {"attributes": {"type": call.sobject}, **r} for r in call.records]}}
+            if not call.auto_assign:
+                subrequest["httpHeaders"] = {"Sforce-Auto-Assign": "FALSE"}
+            subrequests.append(subrequest)
+        body = {"allOrNone": False, "compositeRequest": subrequests}
+        answer = self.call("collections", lambda sf: sf.restful(
+            "composite", method="POST", json=body))
+        found = {a.get("referenceId"): a for a in (answer or {}).get("compositeResponse", [])
+                 if isinstance(a, dict)} if isinstance(answer, dict) else {}
+        results = []
+        for index, call in enumerate(calls):
+            sub = found.get(f"collection{index}")
+            if sub is None:
+                raise CrmRetryable(f"Salesforce answered a composite call of {len(calls)} "
+                                   "collections without an answer for each")
+            results.append(_subrequest_results(sub, len(call.records)))
+        return results
 
     def _collections(self, method: str, path: str, sobject: str,
                      records: list[dict[str, Any]], auto_assign: bool) -> list[dict[str, Any]]:

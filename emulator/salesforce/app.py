@@ -15,6 +15,7 @@ from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from syncledger.emulator.salesforce import admin, collections, oauth, rest
+from syncledger.emulator.salesforce.composite import composite_route
 from syncledger.emulator.salesforce.errors import ApiError, OAuthError
 from syncledger.emulator.salesforce.http import Ctx, Route, error_response, json_response
 from syncledger.emulator.salesforce.state import Org
@@ -30,7 +31,8 @@ class SalesforceApp:
             with self.org.lock:
                 self.org.store.load(data)
         self.routes: list[Route] = [*rest.ROUTES, rest.CREATE_ROUTE, *collections.ROUTES,
-                                    *oauth.ROUTES, *admin.ROUTES]
+                                    *oauth.ROUTES, *admin.ROUTES,
+                                    composite_route(lambda: self.url_map, lambda: self.routes)]
         self.url_map = Map([Rule(route.path, endpoint=index, methods=list(route.kinds))
                             for index, route in enumerate(self.routes)])
 

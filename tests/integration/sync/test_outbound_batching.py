@@ -1,6 +1,6 @@
 """What outbound people writes cost: a Lead's write carries its Lead Status (no Status call
-after it), and sObject Collections calls fill up to 200 records across the batches of due
-people, never mixing records that need different headers."""
+after it), and sObject Collections fill up to 200 records across the batches of due
+people, never mixing records that need different headers, five to a Composite call."""
 
 from __future__ import annotations
 
@@ -77,7 +77,20 @@ def test_collections_calls_fill_across_batches_and_never_mix_headers(
         before = org.stats()
         report = org.sync()
         assert report.counts["leads"]["created"] == owned + unowned
-        # Each group's calls are full but its last: no batch boundary split one.
-        assert spent(org, before)["collections"] == -(-owned // 200) + -(-unowned // 200)
+        # Each group's collections are full but its last (no batch boundary split one), and
+        # they go five to a Composite call, which the API limit counts once.
+        collections = -(-owned // 200) + -(-unowned // 200)
+        assert spent(org, before)["collections"] == -(-collections // 5)
         owners = Counter(lead["OwnerId"] for lead in org.dump("Lead"))
         assert owners == {ALICE: owned, BOB: unowned}
+
+
+def test_a_thousand_people_go_out_in_one_composite_call(sqlite_store: SyncLedger,
+                                                        tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.import_lines([person(n) for n in range(1001)])
+        before = org.stats()
+        report = org.sync()
+        assert report.counts["leads"]["created"] == 1001
+        assert spent(org, before)["collections"] == 2  # ceil(1001 / 1000)
+        assert len(org.dump("Lead")) == 1001
