@@ -77,26 +77,48 @@ def refused_constant(name: str) -> _Refused:
     return _Refused(f"{name} is not a number (NaN and Infinity are not allowed)")
 
 
+class _NumberRefused(Exception):
+    """Raised by the fast parse at a refused number; the slow one then says where it is."""
+
+
+def _strict(hook: Any) -> Any:
+    def strict(literal: str) -> Any:
+        value = hook(literal)
+        if isinstance(value, _Refused):
+            raise _NumberRefused
+        return value
+    return strict
+
+
+# Built once (json.loads with hooks builds a decoder each call). The fast one refuses a number
+# by raising; the slow one keeps the refusal in the value, for `check` to find its place.
+_FAST = json.JSONDecoder(parse_int=_strict(refused_int), parse_float=_strict(refused_float),
+                         parse_constant=_strict(refused_constant))
+_SLOW = json.JSONDecoder(parse_int=refused_int, parse_float=refused_float,
+                         parse_constant=refused_constant)
+# A NUL or a surrogate reaches a JSON string only as a \u escape: a decoded file holds no
+# surrogate, and the parser refuses raw control characters.
+_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+
+
 def load_json(text: str, checked: bool = True) -> Any:
     """json.loads, refusing what `check` refuses. JSONDecodeError as json.loads raises it.
     Not `checked`: the caller runs `check` on the value (refused numbers stay in it)."""
-    refused: list[_Refused] = []
-
-    def noted(value: Any) -> Any:
-        if isinstance(value, _Refused):
-            refused.append(value)
-        return value
-
     try:
-        value = json.loads(text, parse_int=lambda s: noted(refused_int(s)),
-                           parse_float=lambda s: noted(refused_float(s)),
-                           parse_constant=lambda s: noted(refused_constant(s)))
+        # Each level of nesting opens a bracket: a text with few is never too deep.
+        if checked and text.count("[") + text.count("{") <= MAX_DEPTH:
+            try:
+                value = _FAST.decode(text)
+            except _NumberRefused:
+                pass
+            else:
+                if "\\u" in text and _ESCAPE.search(text):
+                    check(value)
+                return value
+        value = _SLOW.decode(text)
     except RecursionError:
         raise InputValueError((), f"nested more than {MAX_DEPTH} levels deep") from None
-    # The walk costs more than the parse: skip it when the text cannot hold anything refused.
-    # NUL and surrogates reach a JSON string only as \u escapes (a decoded file holds no
-    # surrogate, and the parser refuses raw control characters); every level opens a bracket.
-    if checked and (refused or "\\u" in text or text.count("[") + text.count("{") > MAX_DEPTH):
+    if checked:
         check(value)
     return value
 
