@@ -27,7 +27,12 @@ from syncledger.adapters.held_contents import Held, held_contents, held_for, rel
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.old_bytes import drop_old_bytes
 from syncledger.adapters.salesforce import soql
-from syncledger.adapters.salesforce.client import COLLECTION_SIZE
+from syncledger.adapters.salesforce.client import (
+    COLLECTION_SIZE,
+    COMPOSITE_COLLECTIONS,
+    CollectionsCall,
+    collections_call,
+)
 from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import KEY_FIELD
 from syncledger.commands.sync_context import (
@@ -64,6 +69,9 @@ FILTERED_OUT = "filtered out by every step"
 # Fields Salesforce lets a create set but refuses on an update (INVALID_FIELD_FOR_INSERT_UPDATE,
 # also on an upsert that finds its record).
 CREATE_ONLY = {"Task": frozenset({"TaskSubtype"}), "Note": frozenset({"ParentId"})}
+# Activities decided (and their intents saved) together: as many as one Composite call of
+# five full collections carries.
+ACTIVITY_CHUNK = COLLECTION_SIZE * COMPOSITE_COLLECTIONS
 WRITE_ATTEMPTS = 4  # of a batch whose answer is lost, each after looking at what landed
 LOST = ("Salesforce did not answer the write ({error}); it may have landed, so the next run "
         "looks it up before sending it again")
@@ -135,8 +143,8 @@ def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
     ordered = sorted(due)
     released = 0
     try:
-        for offset in range(0, len(ordered), COLLECTION_SIZE):
-            chunk = ordered[offset:offset + COLLECTION_SIZE]
+        for offset in range(0, len(ordered), ACTIVITY_CHUNK):
+            chunk = ordered[offset:offset + ACTIVITY_CHUNK]
             released += run.app.decide(partial(_write_activities, run, by_kind, describe,
                                                chunk))
             run.advanced("activities", len(chunk))
@@ -447,16 +455,23 @@ def _send(run: RunContext, planner: ActivityPlanner, writes: list[ActivityWrite]
         for index in todo:
             write = writes[index]
             groups[(write.sobject, write.action, write.auto_assign)].append(index)
-        for (sobject, action, auto_assign), indexes in groups.items():
+        # Collections of 200 that share object, action and headers, five to a Composite call.
+        collections = [(group, indexes[start:start + COLLECTION_SIZE])
+                       for group, indexes in groups.items()
+                       for start in range(0, len(indexes), COLLECTION_SIZE)]
+        for first in range(0, len(collections), COMPOSITE_COLLECTIONS):
+            batch = collections[first:first + COMPOSITE_COLLECTIONS]
+            calls = [_call(run, sobject, action, auto_assign, [writes[i] for i in indexes])
+                     for (sobject, action, auto_assign), indexes in batch]
             try:
                 with run.client.tried_once():
-                    answers = _call(run, sobject, action, auto_assign,
-                                    [writes[i] for i in indexes])
+                    answers = run.client.collections_many(calls)
             except CrmRetryable as error:
                 lost = str(error)
-                unanswered += indexes
+                unanswered += [i for _, indexes in batch for i in indexes]
                 continue
-            results.update(zip(indexes, answers, strict=True))
+            for (_, indexes), answered in zip(batch, answers, strict=True):
+                results.update(zip(indexes, answered, strict=True))
         todo = sorted(unanswered)
         if not todo:
             break
@@ -464,7 +479,7 @@ def _send(run: RunContext, planner: ActivityPlanner, writes: list[ActivityWrite]
 
 
 def _call(run: RunContext, sobject: str, action: str, auto_assign: bool,
-          writes: list[ActivityWrite]) -> list[dict[str, Any]]:
+          writes: list[ActivityWrite]) -> CollectionsCall:
     keyed = "Task" not in run.integration.missing_keys
     records = []
     for write in writes:
@@ -474,11 +489,9 @@ def _call(run: RunContext, sobject: str, action: str, auto_assign: bool,
         if sobject == "Task" and keyed:
             body[KEY_FIELD] = write.task.key
         records.append(body)
-    if sobject == "Task" and action == "create" and keyed:
-        return run.client.upsert("Task", KEY_FIELD, records, auto_assign)
-    if action == "create":
-        return run.client.create(sobject, records, auto_assign)
-    return run.client.update(sobject, records, auto_assign)
+    upsert = sobject == "Task" and action == "create" and keyed
+    return collections_call("upsert" if upsert else action, sobject, records, auto_assign,
+                            KEY_FIELD)
 
 
 def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:

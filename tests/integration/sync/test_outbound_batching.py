@@ -94,3 +94,19 @@ def test_a_thousand_people_go_out_in_one_composite_call(sqlite_store: SyncLedger
         assert report.counts["leads"]["created"] == 1001
         assert spent(org, before)["collections"] == 2  # ceil(1001 / 1000)
         assert len(org.dump("Lead")) == 1001
+
+
+def test_activities_go_five_collections_to_a_composite_call(sqlite_store: SyncLedger,
+                                                            tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.import_lines([person(1)])
+        org.sync()  # the Lead the emails go to
+        org.import_lines([{"kind": "email", "id": f"e-{n}", "person": "p-1",
+                           "owner": "tm-alice", "subject": f"Hello {n}", "body": "Hi",
+                           "at": "2026-11-02T10:00:00Z"} for n in range(450)])
+        before = org.stats()
+        report = org.sync()
+        assert report.counts["emails"]["created"] == 450
+        # Three collections of Tasks (200, 200, 50) in one Composite call.
+        assert spent(org, before)["collections"] == 1
+        assert len(org.dump("Task")) == 450
