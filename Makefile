@@ -26,6 +26,8 @@ lint: $(VENV)/.installed-test
 	@# mypy resolves `syncledger` through a link, since the repository root is the package.
 	@mkdir -p build/typecheck && ln -sfn ../.. build/typecheck/syncledger
 	MYPYPATH=build/typecheck $(BIN)/mypy --package syncledger
+	@# the layer contracts of pyproject.toml's [tool.importlinter]
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest

@@ -57,6 +57,7 @@ from report import Row, table_lines
 from store import measure_bare_save
 
 import syncledger
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import (
@@ -66,13 +67,11 @@ from syncledger.adapters.salesforce.client import (
     SalesforceCredentials,
 )
 from syncledger.commands import sync as sync_command
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
 from syncledger.commands.connect import KEY_FIELD, connect_salesforce
 from syncledger.commands.sample_app_data import app_lines, write_app_data
 from syncledger.commands.session import open_store
 from syncledger.commands.sync import RunReport, run_sync
-from syncledger.commands.sync_inbound import crm_fields
 from syncledger.domain.context import Context
 from syncledger.domain.ids import integration_id
 from syncledger.domain.steps import DEFAULT_STEPS
@@ -327,7 +326,7 @@ def bare_query_all(emulator: RunningEmulator, admin: Admin) -> dict[str, Any]:
     """simple-salesforce's query_all of the same records and fields as the sync's first
     pull, twice (the faster counts: the baseline is then the hardest to meet)."""
     sf = bare_client(emulator)
-    query = soql.changed_since(CONTACTS_STEP.crm_object, crm_fields(CONTACTS_STEP), None)
+    query = soql.changed_since(CONTACTS_STEP.crm_object, soql.inbound_fields(CONTACTS_STEP), None)
     seconds = []
     records = 0
     calls: dict[str, int] = {}
@@ -351,7 +350,7 @@ def incremental_syncs(app: SyncLedger, emulator: RunningEmulator, admin: Admin,
     emulator itself takes to answer them (from its (SystemModstamp, Id) index, as a real org
     answers from its index on SystemModstamp: a pull touches only the rows in range)."""
     sf = bare_client(emulator)
-    fields = crm_fields(CONTACTS_STEP)
+    fields = soql.inbound_fields(CONTACTS_STEP)
     runs, pulls = [], []
     for round_ in range(INCREMENTAL_ROUNDS):
         step = max(len(candidates) // CHANGES, 1)

@@ -12,11 +12,11 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.collector import collector_paused
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.held_contents import HeldBody, discard, hold
 from syncledger.adapters.person_keys import KeyConflict
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.import_format import (
     ActivityLine,
     ImportLineError,

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.store_url import StoreURL
 from syncledger.commands.cli_common import UserError, out, print_json, progress_bar, settings
+from syncledger.commands.replay_run import ReplayRefused, RunReplay, replay_run
 from syncledger.commands.session import caught_up, open_store, store_session
 from syncledger.replay.copy_log import TargetNotEmpty
 from syncledger.replay.diff import StoreDiff, diff_stores
@@ -30,7 +31,6 @@ from syncledger.replay.point_in_time import (
     same_store,
 )
 from syncledger.replay.run_record import UnknownRun
-from syncledger.replay.run_replay import ReplayRefused, RunReplay, replay_run
 
 # Mistakes a user can fix (cli.py turns them into one line on stderr and exit 2).
 USER_ERRORS = (TargetNotEmpty, ReplayPointError, UnknownField, UnknownRun, ReplayRefused)

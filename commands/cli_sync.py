@@ -69,7 +69,7 @@ def schedule_command(every: str = typer.Option(None, "--every",
     finishes the current batch and exits."""
     from datetime import timedelta
 
-    from syncledger.commands.aggregate_cache import AggregateCache
+    from syncledger.adapters.aggregate_cache import AggregateCache
     from syncledger.commands.schedule import Worker
     from syncledger.domain.ids import integration_id
     from syncledger.domain.schedule import parse_every

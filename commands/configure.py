@@ -11,9 +11,9 @@ from uuid import uuid4
 
 from sqlalchemy import select
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.credentials import CredentialsError
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.config_file import configuration_toml
 from syncledger.commands.connect import integration_of
 from syncledger.commands.session import caught_up

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from uuid import uuid4
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.credentials import (
     forget_credentials,
     load_credentials,
@@ -15,13 +16,15 @@ from syncledger.adapters.credentials import (
 )
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce import oauth
-from syncledger.adapters.salesforce.client import SalesforceClient, SalesforceCredentials
-from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.adapters.salesforce.client import (
+    KEY_FIELD,
+    SalesforceClient,
+    SalesforceCredentials,
+)
 from syncledger.domain.context import Context
 from syncledger.domain.ids import integration_id
 from syncledger.domain.integration import Integration
 
-KEY_FIELD = "Syncledger_Key__c"
 KEYED_OBJECTS = ("Lead", "Contact", "Account", "Task")
 
 

@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.commands import views
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
 from syncledger.commands.cli_common import steps_progress
 from syncledger.commands.configure import apply_configuration, switch_integration

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.held_contents import forget_subjects
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.old_bytes import drop_old_bytes
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.domain.context import Context
 from syncledger.domain.email_claim import EmailClaim
 from syncledger.domain.ids import (

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 import structlog
 from eventsourcing.persistence import IntegrityError
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.credentials import CredentialsError
 from syncledger.adapters.crm_errors import CrmError, CrmFatal, CrmLimitReached
 from syncledger.adapters.event_store import SyncLedger
@@ -21,7 +22,6 @@ from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.run_lock import RunLock
 from syncledger.adapters.salesforce.client import SalesforceClient
 from syncledger.adapters.salesforce.readings import Readings
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import salesforce_client
 from syncledger.commands.sync_activities import (
     activity_steps,

@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.crm_errors import CrmRetryable
 from syncledger.adapters.salesforce import soql
-from syncledger.adapters.salesforce.client import COLLECTION_SIZE
-from syncledger.commands.aggregate_cache import AggregateCache
-from syncledger.commands.connect import KEY_FIELD
+from syncledger.adapters.salesforce.client import COLLECTION_SIZE, KEY_FIELD
 from syncledger.commands.sync_context import RunContext
 from syncledger.domain.account_name import AccountName
 from syncledger.domain.crm_record import Account

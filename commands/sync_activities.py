@@ -22,6 +22,7 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.crm_errors import CrmRetryable
 from syncledger.adapters.held_contents import Held, held_contents, held_for, release
 from syncledger.adapters.kill_points import kill_point
@@ -30,11 +31,10 @@ from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import (
     COLLECTION_SIZE,
     COMPOSITE_COLLECTIONS,
+    KEY_FIELD,
     CollectionsCall,
     collections_call,
 )
-from syncledger.commands.aggregate_cache import AggregateCache
-from syncledger.commands.connect import KEY_FIELD
 from syncledger.commands.sync_context import (
     RunContext,
     changed_originators,

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceClient
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.error_subjects import error_subject
 from syncledger.domain.context import Context
 from syncledger.domain.ids import step_cursor_id

@@ -9,8 +9,8 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.salesforce import soql
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.sync_context import RunContext, step_cursor
 from syncledger.domain.content import normalise
 from syncledger.domain.crm_record import MIRRORS, CrmRecord
@@ -36,17 +36,6 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=int(text[:-1]) * units[text[-1]])
 
 
-def crm_fields(step: Step) -> list[str]:
-    fields = ["Id", "SystemModstamp", "CreatedDate", "OwnerId", "HasOptedOutOfEmail"]
-    fields += [m.crm for m in step.field_mappings]
-    fields += [rule.field for rule in (step.filter.rules if step.filter else ())]
-    if step.crm_object == "Lead":
-        # Status is ours to write too (the status steps): observing it keeps our own
-        # Status writes from looking like CRM changes.
-        fields += ["Status", "IsConverted", "ConvertedContactId", "ConvertedAccountId"]
-    return fields
-
-
 def run_inbound_step(run: RunContext, step: Step) -> None:
     cursor_id = step_cursor_id("salesforce", step.name)
     cursor = AggregateCache(run.app).get(cursor_id)
@@ -54,7 +43,7 @@ def run_inbound_step(run: RunContext, step: Step) -> None:
     if isinstance(cursor, StepCursor) and cursor.watermark:
         overlap = parse_duration(run.integration.settings.overlap)
         since = soql.parse_salesforce_datetime(cursor.watermark[0]) - overlap
-    query = soql.changed_since(step.crm_object, crm_fields(step), since)
+    query = soql.changed_since(step.crm_object, soql.inbound_fields(step), since)
     for page in run.client.query(query):
         for start in range(0, len(page), BATCH):
             run.app.decide(partial(_save_batch, run, step, page[start:start + BATCH]))

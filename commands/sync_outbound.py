@@ -18,16 +18,16 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 from sqlalchemy import select
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.crm_errors import CrmRetryable
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import (
     COLLECTION_SIZE,
     COMPOSITE_COLLECTIONS,
+    KEY_FIELD,
     collections_call,
 )
-from syncledger.commands.aggregate_cache import AggregateCache
-from syncledger.commands.connect import KEY_FIELD
 from syncledger.commands.sync_accounts import (
     ACCOUNT_UNRESOLVED,
     AccountFailure,

@@ -27,17 +27,16 @@ from eventsourcing.domain import OriginatorVersionError
 from eventsourcing.utils import get_topic
 from sqlalchemy import select
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce import soql
+from syncledger.adapters.salesforce.client import KEY_FIELD
 from syncledger.adapters.salesforce.replay_client import (
     RecordedAnswers,
     RecordedPull,
     WriteAnswers,
     select_part,
 )
-from syncledger.commands.aggregate_cache import AggregateCache
-from syncledger.commands.connect import KEY_FIELD
-from syncledger.commands.sync_inbound import crm_fields
 from syncledger.domain.content import content_hash
 from syncledger.domain.crm_readings import CrmReadings, RunMatches, crm_readings_id
 from syncledger.domain.crm_record import CrmRecord
@@ -320,7 +319,7 @@ def _created_records(events: list[tuple[int, Any]]) -> set[str]:
 
 
 def _query(step: Step) -> str:
-    return select_part(soql.changed_since(step.crm_object, crm_fields(step), None))
+    return select_part(soql.changed_since(step.crm_object, soql.inbound_fields(step), None))
 
 
 def _success(record_id: str, created: bool) -> dict[str, Any]:

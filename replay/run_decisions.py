@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.domain.activity_mapping import COUNT_KIND
 from syncledger.domain.app_records import Activity
 from syncledger.domain.crm_record import CrmRecord

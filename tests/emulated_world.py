@@ -8,9 +8,9 @@ from typing import Any
 
 import requests
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceCredentials
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.connect import connect_salesforce
 from syncledger.commands.session import open_store
 from syncledger.domain.context import Context

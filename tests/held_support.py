@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.held_contents import held_contents
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.domain.context import Context
 from syncledger.domain.ids import integration_id
 from syncledger.domain.integration import Integration

@@ -34,6 +34,8 @@ from syncledger.adapters.salesforce.readings import Readings
 
 API_VERSION = "59.0"
 COLLECTION_SIZE = 200
+# The external id field on Lead, Contact, Account and Task that holds our idempotency key.
+KEY_FIELD = "Syncledger_Key__c"
 COMPOSITE_COLLECTIONS = 5  # sObject Collections subrequests one Composite call may carry
 
 T = TypeVar("T")

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote as url_quote
 
+from syncledger.domain.steps import Step
+
 # Leaves room in the 16,384-byte request line for the URL and the rest of the query,
 # once the query is percent-encoded (an email grows by a third at most).
 EMAIL_BATCH_CHARS = 9000
@@ -46,6 +48,19 @@ def changed_since(sobject: str, fields: Sequence[str], since: datetime | None) -
     where = f" WHERE SystemModstamp >= {soql_datetime(since)}" if since else ""
     return (f"SELECT {', '.join(dict.fromkeys(fields))} FROM {sobject}{where} "
             "ORDER BY SystemModstamp, Id")
+
+
+def inbound_fields(step: Step) -> list[str]:
+    """What an inbound people step reads of each record: its mapped and filtered fields,
+    and the ones the engine itself needs."""
+    fields = ["Id", "SystemModstamp", "CreatedDate", "OwnerId", "HasOptedOutOfEmail"]
+    fields += [m.crm for m in step.field_mappings]
+    fields += [rule.field for rule in (step.filter.rules if step.filter else ())]
+    if step.crm_object == "Lead":
+        # Status is ours to write too (the status steps): observing it keeps our own
+        # Status writes from looking like CRM changes.
+        fields += ["Status", "IsConverted", "ConvertedContactId", "ConvertedAccountId"]
+    return fields
 
 
 def deleted_since(sobject: str, since: datetime) -> str:

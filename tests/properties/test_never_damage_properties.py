@@ -18,8 +18,8 @@ from emulated_world import EmulatedWorld
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.commands import views
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.configure import apply_configuration, use_profile
 from syncledger.commands.session import caught_up
 from syncledger.commands.sync import run_sync

@@ -24,10 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from projection_dump import projection_rows
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.commands import views
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
 from syncledger.commands.configure import apply_configuration
+from syncledger.commands.replay_run import replay_run
 from syncledger.commands.session import caught_up, open_store
 from syncledger.commands.sync import run_sync
 from syncledger.domain.ids import integration_id
@@ -36,7 +37,6 @@ from syncledger.emulator.server import RunningEmulator, running
 from syncledger.projections.rebuild import rebuild
 from syncledger.projections.registry import LIVE
 from syncledger.replay.point_in_time import point_at_position, replay_into
-from syncledger.replay.run_replay import replay_run
 
 ALICE = "005000000000001AAA"
 BOB = "005000000000002AAA"

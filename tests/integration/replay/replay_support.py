@@ -11,9 +11,9 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import views
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
 from syncledger.commands.session import caught_up, store_session
 from syncledger.domain.context import Context

@@ -12,10 +12,10 @@ from typing import Any
 
 import requests
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.commands import views
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.app_import import import_file
 from syncledger.commands.connect import connect_salesforce
 from syncledger.commands.session import caught_up

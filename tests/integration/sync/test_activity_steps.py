@@ -11,9 +11,9 @@ from typing import Any
 
 from sync_support import connected_org, contact
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import views
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.configure import apply_configuration
 from syncledger.commands.session import caught_up
 from syncledger.domain.ids import integration_id

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sync_support import ALICE, BOB, STRANGER, connected_org
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.configure import apply_configuration
 from syncledger.domain.ids import integration_id
 from syncledger.domain.steps import (

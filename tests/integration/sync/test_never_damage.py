@@ -11,8 +11,8 @@ from typing import Any
 
 from sync_support import ALICE, BOB, STRANGER, Org, connected_org, person
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.configure import apply_configuration
 from syncledger.commands.dry_run import dry_run
 from syncledger.commands.session import caught_up

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sync_support import connected_org, person
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.configure import apply_configuration
 from syncledger.domain.ids import integration_id
 from syncledger.domain.steps import FieldMapping, Step

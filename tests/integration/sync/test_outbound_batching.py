@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sync_support import ALICE, BOB, STATUSES, Org, connected_org, person
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.configure import apply_configuration
 from syncledger.commands.sync_outbound import PLAN_CHUNK
 from syncledger.domain.ids import integration_id

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sync_support import BOB, NOW, STRANGER, connected_org, contact, lead
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import sync_inbound, views
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.sync import run_sync
 from syncledger.domain.ids import step_cursor_id
 from syncledger.replay.history import UnknownRecord

@@ -12,11 +12,12 @@ import pytest
 from sync_support import BOB, NOW, Org, connected_org, contact, lead, person
 from typer.testing import CliRunner
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import sync_inbound, sync_outbound, views
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.cli import app as cli
 from syncledger.commands.configure import apply_configuration
+from syncledger.commands.replay_run import RunReplay, replay_run
 from syncledger.commands.session import caught_up
 from syncledger.commands.sync import _start, run_sync
 from syncledger.domain.context import Context
@@ -29,7 +30,6 @@ from syncledger.domain.ownership import (
 )
 from syncledger.domain.steps import SequenceMapping
 from syncledger.replay.run_record import UnknownRun
-from syncledger.replay.run_replay import RunReplay, replay_run
 
 
 def replayed(org: Org, run_id: str) -> RunReplay:

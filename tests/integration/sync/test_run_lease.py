@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sync_support import NOW, connected_org
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.credentials import load_credentials
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceClient, SalesforceCredentials
 from syncledger.commands import views
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.session import caught_up, open_store
 from syncledger.commands.status import status
 from syncledger.commands.sync import SyncRefused, _start, run_sync

@@ -15,10 +15,10 @@ from uuid import UUID
 
 from sync_support import NOW, connected_org, person
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.kill_points import KILL_AT
 from syncledger.commands import views
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.session import caught_up
 from syncledger.commands.status import status
 from syncledger.commands.sync import run_sync
@@ -30,7 +30,7 @@ from syncledger.domain.run_lease import RunLease
 LIVE_RUN = """
 import sys
 from datetime import UTC, datetime
-from syncledger.commands.aggregate_cache import AggregateCache
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.commands.session import open_store
 from syncledger.commands.sync import _start
 from syncledger.domain.context import Context

@@ -1,9 +1,11 @@
-"""The aggregates one decision batch has loaded or created, saved together in one save()."""
+"""The unit of work of one decision batch: the aggregates it has loaded or created, saved
+together in one save(). `get(id, Person)` answers a Person or None, and refuses an
+aggregate of another kind, so callers need no isinstance checks of their own."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar, overload
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -14,17 +16,33 @@ from syncledger.domain.step_cursor import StepCursor
 
 PREFETCH = 500  # ids per query: well within SQLite's and PostgreSQL's parameter limits
 
+A = TypeVar("A", bound=Aggregate)
+
+
+class WrongAggregate(TypeError):
+    pass
+
 
 class AggregateCache:
     def __init__(self, app: SyncLedger) -> None:
         self.app = app
         self._loaded: dict[UUID, Any] = {}
 
-    def get(self, aggregate_id: UUID) -> Any:
-        """The aggregate, or None when it does not exist (yet)."""
+    @overload
+    def get(self, aggregate_id: UUID) -> Any: ...
+
+    @overload
+    def get(self, aggregate_id: UUID, kind: type[A]) -> A | None: ...
+
+    def get(self, aggregate_id: UUID, kind: type[A] | None = None) -> Any:
+        """The aggregate, or None when it does not exist (yet); with `kind`, typed."""
         if aggregate_id not in self._loaded:
             self._loaded[aggregate_id] = self._load(aggregate_id)
-        return self._loaded[aggregate_id]
+        found = self._loaded[aggregate_id]
+        if kind is not None and found is not None and not isinstance(found, kind):
+            raise WrongAggregate(f"{aggregate_id} is a {type(found).__name__}, "
+                                 f"not a {kind.__name__}")
+        return found
 
     def prefetch(self, ids: Iterable[UUID]) -> None:
         """Load many aggregates in one query (those that do not exist yet are known at once);

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.replay_client import ReplayClient
-from syncledger.commands.aggregate_cache import AggregateCache
 from syncledger.commands.session import store_session
 from syncledger.commands.sync import SyncRefused, run_sync
 from syncledger.domain.app_records import Activity
