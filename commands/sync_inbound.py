@@ -10,6 +10,8 @@ from functools import partial
 from typing import Any
 
 from syncledger.adapters.aggregate_cache import AggregateCache
+from syncledger.adapters.kill_points import kill_point
+from syncledger.adapters.read_ahead import read_ahead
 from syncledger.adapters.salesforce import soql
 from syncledger.commands.sync_context import RunContext, step_cursor
 from syncledger.domain.content import normalise
@@ -44,9 +46,11 @@ def run_inbound_step(run: RunContext, step: Step) -> None:
         overlap = parse_duration(run.integration.settings.overlap)
         since = soql.parse_salesforce_datetime(cursor.watermark[0]) - overlap
     query = soql.changed_since(step.crm_object, soql.inbound_fields(step), since)
-    for page in run.client.query(query):
+    for page in read_ahead(run.client.query(query)):
+        kill_point("inbound.page_read")
         for start in range(0, len(page), BATCH):
             run.app.decide(partial(_save_batch, run, step, page[start:start + BATCH]))
+            kill_point("inbound.batch_saved")
             run.advanced(step.name, len(page[start:start + BATCH]))
             if run.should_stop():
                 return
@@ -63,6 +67,7 @@ def _save_batch(run: RunContext, step: Step, batch: list[dict[str, Any]]) -> Non
     cursor = step_cursor(run, step, cache)
     last = batch[-1]
     cursor.advance_inbound(last["SystemModstamp"], last["Id"], run.ctx)
+    kill_point("inbound.batch_decided")
     run.app.save(*cache.changed())
     decisions.tally()
 
@@ -354,6 +359,7 @@ def _pull_deletions(run: RunContext, step: Step, since: Any) -> None:
     for page in run.client.query(query, include_deleted=True):
         if page:
             run.app.decide(partial(_save_deletions, run, step, page))
+            kill_point("deletions.saved")
 
 
 def _save_deletions(run: RunContext, step: Step, page: list[dict[str, Any]]) -> None:
@@ -379,4 +385,5 @@ def _save_deletions(run: RunContext, step: Step, page: list[dict[str, Any]]) -> 
             # the person stays, and no sync writes to that record for it.
             person.mark_link_deleted("salesforce", step.crm_object, record["Id"], run.ctx,
                                      merged_into=master)
+    kill_point("deletions.decided")
     run.app.save(*cache.changed())
