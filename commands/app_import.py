@@ -16,6 +16,7 @@ from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.collector import collector_paused
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.held_contents import HeldBody, discard, hold
+from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.person_keys import KeyConflict
 from syncledger.commands.import_format import (
     ActivityLine,
@@ -120,6 +121,7 @@ def import_file(app: SyncLedger, path: Path, actor: str,
         if progress:
             progress(len(batch))
     app.decide(lambda: _complete(app, import_uuid, summary, ctx))
+    kill_point("import.completed")
     return summary
 
 
@@ -153,6 +155,7 @@ def _record_batch(app: SyncLedger, batch: list[tuple[int, Any]], content_hash: s
             if started is None:
                 changed.append(AppImport.start(content_hash, source, count, ctx))
             held = hold(app.database, recorder.held)
+            kill_point("import.batch_decided")
             try:
                 app.save(*changed)
             except (IntegrityError, KeyConflict):
@@ -166,6 +169,7 @@ def _record_batch(app: SyncLedger, batch: list[tuple[int, Any]], content_hash: s
 
     with collector_paused():
         recorded, skipped, notes = app.decide(attempt)
+    kill_point("import.batch_saved")
     summary.notes.extend(notes)
     for kind, n in recorded.items():
         summary.recorded[kind] = summary.recorded.get(kind, 0) + n

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.credentials import CredentialsError
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.kill_points import kill_point
 from syncledger.commands.config_file import configuration_toml
 from syncledger.commands.connect import integration_of
 from syncledger.commands.session import caught_up
@@ -131,10 +132,13 @@ def apply_configuration(app: SyncLedger, config: Configuration, actor: str,
         integration = integration_of(app, config.crm, ctx)
         changes = integration.apply_configuration(config, review.warnings, ctx)
         if integration.pending_events:
+            kill_point("config.decided")
             app.save(integration)
         return changes
 
-    return Applied(config.crm, ctx.cause, app.decide(record), list(review.warnings))
+    changes = app.decide(record)
+    kill_point("config.applied")
+    return Applied(config.crm, ctx.cause, changes, list(review.warnings))
 
 
 def known_for(app: SyncLedger, config: Configuration) -> Known:

@@ -128,6 +128,7 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         _save_readings(run)
         _apply_budget(run)
         run.fresh_steps = _follow_configuration(run)
+        kill_point("run.configuration_followed")
         steps = [s for s in integration.steps() if s.enabled and s.is_people]
         for step in steps:
             if step.inbound and step.source.startswith("salesforce"):
@@ -227,6 +228,7 @@ def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now
 
 
 def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:
+    kill_point("run.before_finish")
     matches = _take_matches(run)
 
     def finish() -> str:
@@ -236,10 +238,12 @@ def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:
                         run.ctx, api_calls=dict(run.client.calls), notes=run.notes)
         cache.get(run_lease_id(crm)).finish(run.run_id, run.ctx)
         _record_readings(run, cache, matches)
+        kill_point("run.finish_decided")
         app.save(*cache.changed())
         return str(sync_run.outcome)
 
     outcome = app.decide(finish)
+    kill_point("run.finished")  # recorded; the lock not yet released
     catch_up(app, list(LIVE.values()))
     return outcome
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.crm_errors import CrmRetryable
+from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import COLLECTION_SIZE, KEY_FIELD
 from syncledger.commands.sync_context import RunContext
@@ -60,6 +61,7 @@ def resolve_accounts(run: RunContext, step: Step, names: list[str]
             holder.request_create(_key(run, name), run.ctx)
             to_create.append(holder)
     run.app.save(*cache.changed())  # the intents, before any call
+    kill_point("accounts.intents_saved")
     for start in range(0, len(to_create), COLLECTION_SIZE):
         batch = to_create[start:start + COLLECTION_SIZE]
         resolved.update(_create(run, step, cache, batch))
@@ -96,6 +98,7 @@ def _create(run: RunContext, step: Step, cache: AggregateCache, holders: list[Ac
     except CrmRetryable as error:
         answers = [{"success": False, "errors": [{"statusCode": "RETRYABLE",
                                                   "message": str(error)}]} for _ in records]
+    kill_point("accounts.after_write")
     resolved: dict[str, str | AccountFailure] = {}
     tallies: list[tuple[str, tuple[str, str] | None]] = []
     for holder, answer in zip(holders, answers, strict=True):
@@ -118,6 +121,7 @@ def _create(run: RunContext, step: Step, cache: AggregateCache, holders: list[Ac
             f"Account {holder.name!r} could not be created ({code})")
         tallies.append(("failed", (code, message)))
     run.app.save(*cache.changed())
+    kill_point("accounts.results_saved")
     for outcome, failure in tallies:  # only once their save went through
         if failure is None:
             run.count("accounts", outcome)

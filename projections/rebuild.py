@@ -23,6 +23,7 @@ from sqlalchemy import Connection, MetaData, inspect, text
 from syncledger.adapters.collector import collector_paused
 from syncledger.adapters.database import drop_table
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.log_reader import IdSpan, log_table, span_keys, span_pages
 from syncledger.adapters.plain_events import PlainDecoder
 from syncledger.adapters.tracking import forget_positions, record_positions
@@ -73,13 +74,16 @@ def rebuild(app: SyncLedger, projections: Sequence[Projection],
             for name in names:
                 record_positions(connection, name, [head])
     read += catch_up(app, shadows, progress, names=names)
+    kill_point("rebuild.shadows_built")
     with app.database.writer.begin() as connection:
         for live, shadow, name in zip(projections, shadows, names, strict=True):
             _swap(connection, live, shadow)
+            kill_point("rebuild.swapping")  # in the swap's transaction, one view swapped
             forget_positions(connection, live.name)
             connection.execute(text("UPDATE projection_tracking SET projection = :live "
                                     "WHERE projection = :shadow"),
                                {"live": live.name, "shadow": name})
+    kill_point("rebuild.swapped")
     return read
 
 

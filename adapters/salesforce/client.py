@@ -29,6 +29,8 @@ from tenacity import (
 )
 
 from syncledger.adapters.crm_errors import CrmFatal, CrmLimitReached, CrmRetryable
+from syncledger.adapters.salesforce import answers
+from syncledger.adapters.salesforce.answers import MalformedAnswer
 from syncledger.adapters.salesforce.paging import QueryPages
 from syncledger.adapters.salesforce.readings import Readings
 
@@ -175,6 +177,17 @@ class SalesforceClient:
             except (SalesforceMalformedRequest, SalesforceResourceNotFound) as error:
                 code, message = error_code(error)
                 raise CrmFatal(f"Salesforce rejected {kind} ({code}): {message}") from None
+            except requests.JSONDecodeError as error:
+                raise MalformedAnswer(f"Salesforce's answer to {kind} is not JSON ({error.msg} "
+                                      f"at character {error.pos})") from None
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+                if not _reading_answer(error):
+                    raise
+                # e.g. a number of thousands of digits, past what Python reads, or JSON that
+                # is no object nor list (simple-salesforce takes its len())
+                raise MalformedAnswer(f"Salesforce's answer to {kind} cannot be read "
+                                      f"({type(error).__name__}: "
+                                      f"{str(error).partition(';')[0]})") from None
             except requests.RequestException as error:
                 raise CrmRetryable(f"Salesforce at {self.credentials.instance_url} did not "
                                    f"answer ({type(error).__name__})") from None
@@ -214,19 +227,20 @@ class SalesforceClient:
 
     # -- what the engine asks -------------------------------------------------------------
     def query(self, soql: str, include_deleted: bool = False) -> Iterator[list[dict[str, Any]]]:
+        fields = answers.selected(soql)
         pages = QueryPages(
-            first=lambda: self.call("query", lambda sf: sf.query(soql,
-                                                                 include_deleted=include_deleted)),
-            more=lambda url: self.call("query_more", lambda sf: sf.query_more(
-                url, identifier_is_url=True)))
+            first=lambda: self.call("query", lambda sf: answers.query_page(sf.query(
+                soql, include_deleted=include_deleted), soql, fields)),
+            more=lambda url: self.call("query_more", lambda sf: answers.query_page(
+                sf.query_more(url, identifier_is_url=True), soql, fields)),
+            counted=bool(fields))  # a COUNT() query's total is its answer, with no records
         if self.readings is not None:
             return self.readings.watch(soql, iter(pages))
         return iter(pages)
 
     def describe(self, sobject: str) -> dict[str, Any]:
-        result = self.call("describe", lambda sf: sf.restful(f"sobjects/{sobject}/describe"))
-        if not isinstance(result, dict):
-            raise CrmFatal(f"Salesforce describe of {sobject} returned no fields")
+        result = self.call("describe", lambda sf: answers.describe(
+            sf.restful(f"sobjects/{sobject}/describe"), sobject))
         if self.readings is not None:
             self.readings.described(sobject, result)
         return result
@@ -296,15 +310,17 @@ class SalesforceClient:
         body = {"allOrNone": False, "compositeRequest": subrequests}
         answer = self.call("collections", lambda sf: sf.restful(
             "composite", method="POST", json=body))
-        found = {a.get("referenceId"): a for a in (answer or {}).get("compositeResponse", [])
-                 if isinstance(a, dict)} if isinstance(answer, dict) else {}
+        # Checked once answered, never retried here: the writes may have landed.
+        found = answers.composite(answer, len(calls))
         results = []
         for index, call in enumerate(calls):
             sub = found.get(f"collection{index}")
             if sub is None:
                 raise CrmRetryable(f"Salesforce answered a composite call of {len(calls)} "
                                    "collections without an answer for each")
-            results.append(_subrequest_results(sub, len(call.records)))
+            count = len(call.records)
+            results.append(answers.collections_results(sub["body"], count)
+                           if sub["httpStatusCode"] < 300 else _subrequest_results(sub, count))
         return results
 
     def _collections(self, method: str, path: str, sobject: str,
@@ -316,7 +332,15 @@ class SalesforceClient:
         headers = {} if auto_assign else {"Sforce-Auto-Assign": "FALSE"}
         result = self.call("collections", lambda sf: sf.restful(
             path, method=method, json=body, headers=headers))
-        if not isinstance(result, list) or len(result) != len(records):
-            raise CrmRetryable(f"Salesforce answered a collections call of {len(records)} "
-                               "records without one result per record")
-        return result
+        # Checked once answered, never retried here: the write may have landed.
+        return answers.collections_results(result, len(records))
+
+
+def _reading_answer(error: Exception) -> bool:
+    """Whether the error was raised reading an answer (by the JSON decoder or by
+    simple-salesforce), not by some code of ours."""
+    trace = error.__traceback__
+    while trace is not None and trace.tb_next is not None:
+        trace = trace.tb_next
+    return trace is not None and bool({"json", "simplejson", "simple_salesforce"} & set(
+        Path(trace.tb_frame.f_code.co_filename).parts))

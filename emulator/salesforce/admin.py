@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -40,7 +41,9 @@ def faults(ctx: Ctx) -> Response:
                           "status": governor.status,
                           "seed": governor.seed, "latency_ms": governor.latency_ms,
                           "daily_limit": governor.daily_limit,
-                          "rate_limit": governor.rate_limit})
+                          "rate_limit": governor.rate_limit,
+                          "malformed": asdict(governor.malformed) if governor.malformed
+                          else None})
 
 
 def stats(ctx: Ctx) -> Response:

@@ -102,8 +102,12 @@ class SalesforceApp:
         with org.lock:
             response = route.handler(ctx, **args)
             lost = org.governor.applied(kind)
+            spoiled = None if lost is not None else \
+                org.governor.spoil(kind, response.get_data())
         if lost is not None:  # the write stays applied; only its answer is an error
             raise lost
+        if spoiled is not None:  # served as usual; its answer malformed
+            response.set_data(spoiled)
         return response
 
 
