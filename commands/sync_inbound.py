@@ -122,6 +122,12 @@ class BatchDecisions:
     def record(self, record: dict[str, Any]) -> None:
         run, step = self.run, self.step
         mirror = self._mirror(record)
+        linked = self.cache.get(mirror.person) if mirror.person else None
+        if isinstance(linked, Person) and linked.forgotten:
+            # Their keys are destroyed: nothing of theirs enters the log again. The CRM
+            # keeps its own copy, as `forget` says.
+            self.outcomes.append(("skipped", "forgotten", record["Id"], None, {}))
+            return
         previous = dict(mirror.content)
         first_observation = mirror.content_hash is None
         content = {m.crm: record.get(m.crm) for m in step.field_mappings}
