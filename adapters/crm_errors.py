@@ -17,3 +17,14 @@ class CrmLimitReached(CrmError):
 
 class CrmFatal(CrmError):
     """Bad credentials, a schema gone, a cursor that does not move: a person must act."""
+
+
+def untrusted(crm: str, url: str, ca_cert: str | None) -> str:
+    """A server whose TLS certificate we do not trust: say so, and how to trust it."""
+    if ca_cert:
+        return (f"the certificate of {crm} at {url} is not trusted by the CA given with "
+                f"--ca-cert ({ca_cert}): give the CA certificate that signed it")
+    return (f"the certificate of {crm} at {url} is not trusted (no CA this machine trusts "
+            "signed it): if it is yours (a proxy's, a test server's, the emulator's), pass the "
+            f"CA certificate that signed it: `syncledger connect {crm.lower()} ... --ca-cert "
+            "CA.pem`")

@@ -11,7 +11,7 @@ from typing import Any
 import requests
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from syncledger.adapters.crm_errors import CrmFatal, CrmLimitReached, CrmRetryable
+from syncledger.adapters.crm_errors import CrmFatal, CrmLimitReached, CrmRetryable, untrusted
 
 V1_PAGE = 500
 
@@ -43,6 +43,9 @@ class PipedriveClient:
             try:
                 response = self.session.request(method, f"{self.base}{path}", timeout=30,
                                                 **kwargs)
+            except requests.exceptions.SSLError:
+                raise CrmFatal(untrusted("Pipedrive", self.base,
+                                         self.credentials.ca_cert)) from None
             except requests.RequestException as error:
                 raise CrmRetryable(f"Pipedrive at {self.base} did not answer "
                                    f"({type(error).__name__})") from None

@@ -28,7 +28,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from syncledger.adapters.crm_errors import CrmFatal, CrmLimitReached, CrmRetryable
+from syncledger.adapters.crm_errors import CrmFatal, CrmLimitReached, CrmRetryable, untrusted
 from syncledger.adapters.salesforce import answers
 from syncledger.adapters.salesforce.answers import MalformedAnswer
 from syncledger.adapters.salesforce.paging import QueryPages
@@ -118,6 +118,7 @@ class SalesforceClient:
                            "there any more (an emulator's goes when it stops): run "
                            "`syncledger connect salesforce` again with --ca-cert")
         self.session.verify = credentials.ca_cert or True
+        self.answered = False  # whether any call was answered with this client's session
         self._sf = self._connect()
 
     def _connect(self) -> Salesforce:
@@ -130,9 +131,17 @@ class SalesforceClient:
         refreshed = False
         while True:
             try:
-                return self._with_retries(kind, action)
+                answer = self._with_retries(kind, action)
+                self.answered = True
+                return answer
             except SalesforceExpiredSession:
                 # simple-salesforce cannot refresh a session it was given: we do, once.
+                if not refreshed and not self.credentials.refresh_token and not self.answered:
+                    # Refused from the first call on: the token, not a session that ended.
+                    raise CrmFatal("Salesforce refused the access token (INVALID_SESSION_ID): "
+                                   "it is wrong or no longer valid, and there is no refresh "
+                                   "token to get another; give a valid token to `syncledger "
+                                   "connect salesforce`, or use --login") from None
                 if refreshed or not self.credentials.refresh_token:
                     raise CrmFatal("the Salesforce session expired and cannot be refreshed: "
                                    "run `syncledger connect salesforce` again") from None
@@ -188,6 +197,9 @@ class SalesforceClient:
                 raise MalformedAnswer(f"Salesforce's answer to {kind} cannot be read "
                                       f"({type(error).__name__}: "
                                       f"{str(error).partition(';')[0]})") from None
+            except requests.exceptions.SSLError:
+                raise CrmFatal(untrusted("Salesforce", self.credentials.instance_url,
+                                         self.credentials.ca_cert)) from None
             except requests.RequestException as error:
                 raise CrmRetryable(f"Salesforce at {self.credentials.instance_url} did not "
                                    f"answer ({type(error).__name__})") from None
