@@ -9,6 +9,7 @@ or a mapped CRM field of its `content`), and any `...ConflictResolved` event abo
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 from uuid import UUID
@@ -22,7 +23,7 @@ from syncledger.adapters.person_keys import person_keys
 from syncledger.adapters.personal_data_mapper import SEALED, event_subject
 from syncledger.domain.ids import app_person_id, crm_record_id, integration_id
 from syncledger.domain.privacy import FORGOTTEN
-from syncledger.domain.steps import DEFAULT_STEPS, Step
+from syncledger.domain.steps import CRMS, DEFAULT_STEPS, Step
 from syncledger.projections.base import event_type
 from syncledger.replay.history import (
     UnknownRecord,
@@ -74,15 +75,36 @@ class Explanation:
     steps: list[ExplainStep]
 
 
-def check_field(field: str) -> str:
+def check_field(field: str, app_fields: Iterable[str] = ()) -> str:
+    """The field as explain reads it: a core field, `fields.NAME`, or a bare NAME that is
+    one of `app_fields` (the person's own fields, and those the configuration maps), which
+    lives in the person's `fields`."""
     if field in FIELDS or (field.startswith("fields.") and len(field) > len("fields.")):
         return field
+    known = sorted(set(app_fields) - set(FIELDS))
+    if field in known:
+        return f"fields.{field}"
+    mapped = f", or an app field: {', '.join(known)}" if known else ""
     raise UnknownField(f"unknown field {field!r}: expected one of {', '.join(FIELDS)}, "
-                       "or fields.NAME")
+                       f"fields.NAME{mapped}")
+
+
+def app_fields(app: SyncLedger, person: Any) -> set[str]:
+    """The app fields a bare name may mean: the person's own `fields`, and every app field
+    a people step maps in the configuration of a CRM in use."""
+    names = set(getattr(person, "fields", None) or {})
+    for crm in CRMS:
+        try:
+            integration: Any = app.repository.get(integration_id(crm))
+        except AggregateNotFoundError:
+            continue  # never configured: its mappings are nobody's
+        for step in _steps(integration, crm):
+            if step.is_people:
+                names.update(m.app.removeprefix("fields.") for m in step.field_mappings)
+    return names
 
 
 def explain(app: SyncLedger, key: str, field: str) -> Explanation:
-    check_field(field)
     try:
         row = resolve_person(app, key)
     except UnknownRecord:
@@ -90,6 +112,7 @@ def explain(app: SyncLedger, key: str, field: str) -> Explanation:
                             ) from None
     person_id = app_person_id(row["id"])
     person: Any = app.repository.get(person_id)
+    field = check_field(field, app_fields(app, person))
     chain = _Chain(app, field, person_id, row["id"])
     # Activities are filed under the person too: only its own events, and conflicts.
     about = stored_events_about(app, person_subjects(app, person_id))
@@ -168,7 +191,10 @@ class _Chain:
         kind = event_type(event)
         source = self.labels.get(event.originator_id, f"person {self.app_id}")
         if kind.endswith("ConflictResolved"):
-            if getattr(event, "field", None) not in (self.field, *self.crm_names):
+            # A mapping names a custom app field `title` or `fields.title`: the same field.
+            named = str(getattr(event, "field", None))
+            if named not in (self.field, *self.crm_names) and \
+                    f"fields.{named.removeprefix('fields.')}" != self.field:
                 return
             # Both values of a forgotten person's personal field stay unsaid, even where an
             # event kept them in the clear.
@@ -340,4 +366,5 @@ def _crm_names(field: str, steps: list[Step]) -> set[str]:
     `title` is the person's `fields.title`)."""
     app_name = field.removeprefix("fields.")
     return {mapping.crm for step in steps if step.is_people
-            for mapping in step.field_mappings if mapping.app == app_name}
+            for mapping in step.field_mappings
+            if mapping.app.removeprefix("fields.") == app_name}

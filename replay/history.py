@@ -8,17 +8,22 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import StoredEvent
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.log_reader import log_table
+from syncledger.domain.app_records import ACTIVITY_KINDS
 from syncledger.domain.ids import (
+    activity_id,
     app_person_id,
     email_claim_id,
     integration_id,
     person_subject_id,
     sync_run_id,
 )
+from syncledger.domain.steps import CRMS
+from syncledger.domain.task import Task
 from syncledger.projections.base import event_type
 from syncledger.projections.event_index import positions_for
 from syncledger.projections.people import find_person
@@ -104,11 +109,35 @@ def _resolve(app: SyncLedger, key: str) -> tuple[list[UUID], str | None]:
     if key.startswith("run:"):
         run = key.removeprefix("run:")
         return [sync_run_id(run)], f"run:{run}"
-    person = resolve_person(app, key, ", an email, integration:salesforce or run:RUN_ID")
+    try:
+        person = resolve_person(app, key, ", an email, an activity's app id, "
+                                "integration:salesforce or run:RUN_ID")
+    except UnknownRecord:
+        activity = activity_ids(app, key)
+        if activity:
+            return activity, None
+        raise
     ids = person_subjects(app, app_person_id(person["id"]))
     if "@" in person["email"]:
         ids.append(email_claim_id("app", person["email"]))
     return ids, None
+
+
+def activity_ids(app: SyncLedger, key: str) -> list[UUID]:
+    """An app activity (email, call, task, note or LinkedIn) by its app id, with the CRM
+    Task or Note it became in each org connected: their ids, or [] when there is none."""
+    found = [activity_id(kind, key) for kind in ACTIVITY_KINDS]
+    found = [i for i in found if app.recorder.select_events(i, limit=1)]
+    tasks = []
+    for crm in CRMS:
+        try:
+            integration: Any = app.repository.get(integration_id(crm))
+        except AggregateNotFoundError:
+            continue
+        org = getattr(integration, "org_id", None)
+        if org:
+            tasks += [Task.create_id(crm, org, activity) for activity in found]
+    return [*found, *tasks]
 
 
 def _entry(position: int, event: Any) -> dict[str, Any]:
