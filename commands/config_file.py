@@ -94,7 +94,7 @@ class StepModel(Model):
 class IntegrationModel(Model):
     crm: Literal["salesforce", "pipedrive"]
     profile: Literal["default", "custom"] = "custom"
-    enabled: bool = False
+    enabled: bool | None = None  # not given: the integration stays on or off as it is
     every: str = "2h"
     overlap: str = "5m"
     timezone: str = "UTC"
@@ -171,8 +171,8 @@ def configuration_from(raw: Any, source: str) -> Configuration:
     plain = integration.model_dump(exclude={"crm", "profile", "enabled"})
     steps = tuple(_step(s) for s in model.steps)
     return Configuration(crm=integration.crm, profile=integration.profile,
-                         settings=settings_from_plain(plain, enabled=integration.enabled),
-                         steps=steps)
+                         settings=settings_from_plain(plain, enabled=bool(integration.enabled)),
+                         steps=steps, enabled_given=integration.enabled is not None)
 
 
 def _step(model: StepModel) -> Step:

@@ -157,7 +157,7 @@ class Integration(Aggregate):
                                         actor=ctx.actor)
                     changes.append(f"step {step.name!r} switched "
                                    f"{'on' if step.enabled else 'off'}")
-        if config.settings.enabled != self.enabled:
+        if config.enabled_given and config.settings.enabled != self.enabled:
             self._switched(enabled=config.settings.enabled, cause=ctx.cause, actor=ctx.actor)
             changes.append("integration " + ("enabled" if self.enabled else "disabled"))
         if changes and warnings:

@@ -212,6 +212,9 @@ class Configuration:
     profile: str
     settings: IntegrationSettings
     steps: tuple[Step, ...]
+    # False when the file said nothing of `enabled`: the integration stays as it is, on or
+    # off (a file is about the configuration; switching is `enable` and `disable`'s).
+    enabled_given: bool = True
 
 
 def _owner_pairs(pairs: tuple[OwnerMapping, ...] | None) -> list[dict[str, str]] | None:

@@ -183,3 +183,14 @@ def test_under_the_default_profile_no_owner_pairs_are_in_force_but_they_are_kept
     assert integration.apply_configuration(shown, [], CTX) == []  # show, apply back: nothing
     integration.use_profile("custom", CTX)
     assert integration.settings.owner_mappings == pairs
+
+
+def test_a_configuration_that_says_nothing_of_enabled_leaves_the_switch_as_it_is() -> None:
+    integration = given_integration(custom())
+    integration.switch(True, CTX)
+    events(integration)
+    silent = replace(custom(), enabled_given=False)  # settings.enabled is False, unsaid
+    assert integration.apply_configuration(silent, [], CTX) == []
+    assert events(integration) == [] and integration.enabled
+    integration.apply_configuration(custom(), [], CTX)  # said: enabled = false
+    assert names(events(integration)) == ["Switched"] and not integration.enabled
