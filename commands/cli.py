@@ -5,8 +5,11 @@ Errors a user can fix are caught here, once, and become one line on stderr and e
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import typer
@@ -15,24 +18,34 @@ from rich.text import Text
 
 from syncledger.adapters.credentials import CredentialsError
 from syncledger.adapters.crm_errors import CrmError
+from syncledger.adapters.key_encryption import KeyEncryptionError
 from syncledger.adapters.logging import configure_logging
 from syncledger.adapters.store_url import StoreURLError
 from syncledger.commands import cli_config, cli_keys, cli_replay, cli_sync, views
 from syncledger.commands.app_import import import_file, validate
 from syncledger.commands.cli_common import (
+    CRM,
+    FAILED,
+    INVALID,
+    JSON_OPTION,
+    LAST_HELP,
+    SINCE_HELP,
     UserError,
     err,
+    json_requested,
     out,
     print_json,
     progress_bar,
+    report_error,
     settings,
+    since_time,
 )
 from syncledger.commands.import_format import ImportLineError
 from syncledger.commands.session import caught_up, store_session
 from syncledger.domain.context import SYSTEM_ACTOR
 from syncledger.replay.history import UnknownRecord
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = typer.Typer(no_args_is_help=True, add_completion=True,
                   help="Event-sourced two-way sync between a sales-engagement app and CRMs.")
 app_data = typer.Typer(no_args_is_help=True, help="App-side data: import people and actions.")
 people = typer.Typer(no_args_is_help=True, help="The people view.")
@@ -41,20 +54,46 @@ app.add_typer(app_data, name="app")
 app.add_typer(people, name="people")
 app.add_typer(emulator, name="emulator")
 
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+              "error": logging.ERROR}
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        try:
+            number = version("syncledger")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            number = "unknown (not installed)"
+        out.print(f"syncledger {number}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     store: str = typer.Option(None, "--store", help="Store URL (default: SYNCLEDGER_STORE, "
                               "else sqlite:///syncledger.db)"),
     actor: str = typer.Option(None, "--as", help="The team member running the command "
                               "(default: SYNCLEDGER_ACTOR, else system)"),
+    log_level: str = typer.Option(None, "--log-level", envvar="SYNCLEDGER_LOG_LEVEL",
+                                  metavar="LEVEL", help="debug, info, warning (the default) "
+                                  "or error; log lines go to stderr (default: "
+                                  "SYNCLEDGER_LOG_LEVEL)"),
+    _show_version: bool = typer.Option(False, "--version", is_eager=True,
+                                       callback=_version, help="print the version and exit"),
 ) -> None:
     settings.store = store
     settings.actor = actor or os.environ.get("SYNCLEDGER_ACTOR") or SYSTEM_ACTOR
+    if log_level is not None:
+        level = LOG_LEVELS.get(log_level.strip().lower())
+        if level is None:
+            raise UserError(f"--log-level {log_level}: expected "
+                            f"{', '.join(LOG_LEVELS)} (or SYNCLEDGER_LOG_LEVEL)")
+        configure_logging(level)
 
 
 @app_data.command("import")
 def app_import(file: Path = typer.Argument(..., help="JSON Lines file"),
-               as_json: bool = typer.Option(False, "--json")) -> None:
+               as_json: bool = JSON_OPTION) -> None:
     """Record app-side data and actions (team members, people, activities, ...)."""
     if not file.is_file():
         raise UserError(f"{file}: no such file")
@@ -83,7 +122,7 @@ def app_import(file: Path = typer.Argument(..., help="JSON Lines file"),
 @people.command("list")
 def people_list(linked: str = typer.Option(None, "--linked",
                                            help="salesforce, pipedrive or none"),
-                as_json: bool = typer.Option(False, "--json")) -> None:
+                as_json: bool = JSON_OPTION) -> None:
     """Every person in the app, with owner, status and CRM links."""
     if linked not in (None, "salesforce", "pipedrive", "none"):
         raise UserError(f"--linked {linked}: expected salesforce, pipedrive or none")
@@ -104,7 +143,7 @@ def people_list(linked: str = typer.Option(None, "--linked",
 
 @people.command("show")
 def people_show(key: str = typer.Argument(..., help="app id, email or CRM id"),
-                as_json: bool = typer.Option(False, "--json")) -> None:
+                as_json: bool = JSON_OPTION) -> None:
     """One person."""
     with store_session(settings.store) as store:
         row = views.person(caught_up(store), key)
@@ -117,14 +156,32 @@ def people_show(key: str = typer.Argument(..., help="app id, email or CRM id"),
 
 
 @app.command("history")
-def history_command(key: str = typer.Argument(..., help="app id, email, CRM id, "
-                                              "integration:CRM or run:RUN_ID"),
-                    as_json: bool = typer.Option(False, "--json")) -> None:
+def history_command(key: str = typer.Argument(..., help="app id (a person's or an "
+                                              "activity's), email, CRM id, integration:CRM "
+                                              "or run:RUN_ID"),
+                    last: int = typer.Option(None, "-n", "--last", metavar="N", min=1,
+                                             help=LAST_HELP),
+                    since: str = typer.Option(None, "--since", help="events recorded since "
+                                              f"then: {SINCE_HELP}"),
+                    actor: str = typer.Option(None, "--actor", help="events of this team "
+                                              "member (or system)"),
+                    run: str = typer.Option(None, "--run", help="events this sync run "
+                                            "caused"),
+                    as_json: bool = JSON_OPTION) -> None:
     """The change trail of one record, oldest first."""
+    after = since_time(since, datetime.now(UTC)) if since else None
     with store_session(settings.store) as store:
-        entries = views.history(caught_up(store), key)
+        entries = [entry for entry in views.history(caught_up(store), key)
+                   if (after is None or entry["time"] >= after)
+                   and (actor is None or entry["actor"] == actor)
+                   and (run is None or entry["cause"] == f"run:{run}")]
+    if last is not None:
+        entries = entries[-last:]
     if as_json:
         print_json(entries)
+        return
+    if not entries:
+        out.print(f"no events of {key} match --since, --actor or --run", highlight=False)
         return
     table = Table("position", "time", "type", "cause", "actor", "data")
     for entry in entries:
@@ -136,7 +193,8 @@ def history_command(key: str = typer.Argument(..., help="app id, email, CRM id, 
 
 @app.command("rebuild")
 def rebuild_command(projection: str = typer.Argument(None, help="one projection "
-                                                     "(default: all)")) -> None:
+                                                     "(default: all)"),
+                    as_json: bool = JSON_OPTION) -> None:
     """Rebuild read models from position 0 into shadow tables, then swap them in."""
     with store_session(settings.store) as store:
         total = store.recorder.max_notification_id() or 0
@@ -144,6 +202,9 @@ def rebuild_command(projection: str = typer.Argument(None, help="one projection 
             task = bar.add_task("rebuild", total=total)
             names, read = views.rebuild(store, projection,
                                         progress=lambda n: bar.advance(task, n))
+    if as_json:
+        print_json({"projections": names, "events": read})
+        return
     out.print(f"rebuilt {', '.join(names)} from {read} events")
 
 
@@ -151,7 +212,8 @@ def rebuild_command(projection: str = typer.Argument(None, help="one projection 
 def verify_command(expect: str = typer.Option(
         None, "--expect", help="a head hash recorded elsewhere: passes when it is a seal of "
         "the chain (saying how many saves came after it), fails when it is not (a deleted "
-        "tail, or a rewritten log)")) -> None:
+        "tail, or a rewritten log)"),
+        as_json: bool = JSON_OPTION) -> None:
     """Recompute the ledger seals; exit 1 naming the first broken one."""
     with store_session(settings.store) as store:
         total = store.recorder.max_notification_id() or 0
@@ -159,13 +221,22 @@ def verify_command(expect: str = typer.Option(
             task = bar.add_task("verify", total=total)
             result = views.verify(store, progress=lambda n: bar.advance(task, n),
                                   expect=expect)
+    missing = expect is not None and result.expected_seal is None
+    if as_json:
+        print_json({"ok": not result.broken and not missing, "seals": result.seals,
+                    "events": result.events, "head": result.head, "broken": result.broken,
+                    "expect": expect, "expected_seal": result.expected_seal,
+                    "saves_after": result.saves_after})
+        if result.broken or missing:
+            raise typer.Exit(FAILED)
+        return
     if result.broken:
         err.print(f"broken: {result.broken}")
-        raise typer.Exit(1)
-    if expect is not None and result.expected_seal is None:
+        raise typer.Exit(FAILED)
+    if missing:
         err.print(f"the expected head {expect} is no seal of this log (head {result.head}, "
                   f"{result.seals} seals): its tail was deleted or the log was rewritten")
-        raise typer.Exit(1)
+        raise typer.Exit(FAILED)
     out.print(f"{result.seals} seals over {result.events} events verified")
     out.print(f"head {result.head}")
     if expect is not None:
@@ -176,16 +247,23 @@ def verify_command(expect: str = typer.Option(
 
 @app.command("forget")
 def forget_command(key: str = typer.Argument(..., help="app id, email or CRM id"),
-                   yes: bool = typer.Option(False, "--yes", help="do not ask")) -> None:
+                   yes: bool = typer.Option(False, "--yes", help="do not ask"),
+                   as_json: bool = JSON_OPTION) -> None:
     """Crypto-shred one person's personal data (their key is destroyed)."""
     from syncledger.commands.forget import find_person_id, forget
 
     with store_session(settings.store) as store:
         person_id = find_person_id(store, key)
+        # Asked on stderr: stdout stays the answer (JSON under --json).
         if not yes and not typer.confirm(f"Forget {key} for good? Their personal data in "
-                                         "this log can never be read again", default=False):
+                                         "this log can never be read again", default=False,
+                                         err=True):
             raise typer.Abort()
         result = forget(store, person_id, settings.actor)
+    if as_json:
+        print_json({"person": result.person, "keys": result.keys,
+                    "crm_copies": result.crm_copies})
+        return
     out.print(f"forgot {result.person}: {result.keys} key(s) destroyed; the people view, "
               "history, replays and rebuilds now show [forgotten]")
     for copy in result.crm_copies:
@@ -244,6 +322,8 @@ for area in (cli_config, cli_sync, cli_replay, cli_keys):
 
 USER_ERRORS = (UserError, ImportLineError, StoreURLError, UnknownRecord, CredentialsError,
                CrmError, *cli_replay.USER_ERRORS)
+# The CRM did not answer or refused, or its credentials are missing or unusable: exit 3.
+CRM_ERRORS = (CrmError, CredentialsError)
 
 
 def main() -> None:
@@ -253,18 +333,32 @@ def main() -> None:
         code = app(standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
+    except UserError as error:
+        report_error(str(error), error.exit_code)
+        sys.exit(error.exit_code)
+    except KeyEncryptionError as error:  # the key outside the store: the user's to fix
+        report_error(str(error), INVALID)
+        sys.exit(INVALID)
+    except CRM_ERRORS as error:
+        report_error(str(error), CRM)
+        sys.exit(CRM)
     except USER_ERRORS as error:
-        err.print(f"syncledger: {error}", highlight=False)
-        sys.exit(2)
+        report_error(str(error), INVALID)
+        sys.exit(INVALID)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:
-        sys.exit(1)
+        report_error("aborted: nothing done", FAILED)
+        sys.exit(FAILED)
     except Exception as error:  # click's usage errors
         # Typer vendors click (typer._click) since 0.20, so `import click` may fail: a
         # ClickException is known by its show() and exit_code.
         show = getattr(error, "show", None)
         if callable(show) and isinstance(getattr(error, "exit_code", None), int):
-            show()
-            sys.exit(2)
+            if json_requested():
+                formatted = getattr(error, "format_message", None)
+                report_error(str(formatted() if callable(formatted) else error), INVALID)
+            else:
+                show()
+            sys.exit(INVALID)
         raise

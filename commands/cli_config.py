@@ -9,17 +9,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from syncledger.adapters.credentials import CredentialsError
 from syncledger.adapters.crm_errors import CrmError
+from syncledger.adapters.key_encryption import KeyEncryptionError
 from syncledger.adapters.pipedrive.client import PipedriveCredentials
 from syncledger.adapters.salesforce import oauth
 from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.commands import configure
-from syncledger.commands.cli_common import UserError, err, out, print_json, settings
+from syncledger.commands.cli_common import (
+    JSON_OPTION,
+    CrmProblem,
+    UserError,
+    err,
+    out,
+    print_json,
+    settings,
+)
 from syncledger.commands.config_file import (
     ConfigFileError,
     configuration_document,
@@ -52,12 +62,17 @@ CRM_OPTION = typer.Option(None, "--crm", help="salesforce or pipedrive (default:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Mistakes a user can fix, from any layer, become one line on stderr and exit 2."""
+    """Mistakes a user can fix, from any layer, become one line on stderr: exit 3 when the
+    CRM or its credentials are the reason (not connected, unreachable, refused), else 2."""
     try:
         yield
     except (IntegrationError, ConfigFileError, configure.ConfigRejected,
-            configure.NotConnected, CredentialsError, CrmError) as error:
+            configure.CrmNotChosen) as error:
         raise UserError(str(error)) from None
+    except KeyEncryptionError:
+        raise  # the key outside the store, not the CRM's: exit 2 (cli.main)
+    except (configure.NotConnected, CredentialsError, CrmError) as error:
+        raise CrmProblem(str(error)) from None
 
 
 def read_secret(token: str | None, token_file: Path | None, env: str, what: str) -> str:
@@ -135,7 +150,7 @@ def connect_salesforce_command(
     ca_cert: Path = typer.Option(None, "--ca-cert", help="trust this CA (the emulator's)"),
     port: int = typer.Option(oauth.DEFAULT_PORT, "--port", envvar=OAUTH_PORT_ENV,
                              hidden=True, help="the redirect listener's port"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Connect Salesforce: log in in the browser, or give an instance URL and a token."""
     if environment not in ENVIRONMENTS:
@@ -187,7 +202,7 @@ def connect_pipedrive_command(
     token_file: Path = typer.Option(None, "--token-file", help="a file holding the API "
                                     "token"),
     ca_cert: Path = typer.Option(None, "--ca-cert", help="trust this CA (the emulator's)"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Connect Pipedrive with the company URL and an API token."""
     from syncledger.commands.connect_pipedrive import connect_pipedrive
@@ -201,13 +216,16 @@ def connect_pipedrive_command(
     _print_connection(connection, as_json)
 
 
-def disconnect_command(crm: str = CRM_OPTION) -> None:
+def disconnect_command(crm: str = CRM_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Forget the credentials and stop syncing; the log, links and cursors stay."""
     with user_errors(), store_session(settings.store) as store:
         chosen = configure.chosen_crm(store, crm)
         integration = configure.existing_integration(store, chosen)
         was_connected = integration is not None and integration.connected
         disconnect(store, chosen, settings.actor)
+    if as_json:
+        print_json({"crm": chosen, "was_connected": was_connected})
+        return
     if was_connected:
         out.print(f"disconnected {chosen}: credentials forgotten; the log, links and cursors "
                   "stay, so reconnecting the same org resumes")
@@ -219,7 +237,7 @@ def fields_command(
     sobject: list[str] = typer.Option(None, "--object", help="a CRM object (repeatable; "
                                       "default: the people objects)"),
     crm: str = CRM_OPTION,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """The CRM fields and the app fields a mapping can name, with type and writability."""
     from syncledger.commands.fields import list_fields
@@ -230,16 +248,29 @@ def fields_command(
         print_json(listing)
         return
     for name, rows in listing["crm"].items():
-        table = Table("field", "label", "type", "length", "create", "update", "note",
-                      title=f"{name} (CRM)")
+        table = Table(_name_column(rows), Column("label", overflow="fold", ratio=1),
+                      _name_column(rows, "type", "type"),
+                      *(Column(h, no_wrap=True, min_width=len(h))
+                        for h in ("length", "create", "update")),
+                      Column("note", overflow="fold", ratio=2), title=f"{name} (CRM)")
         for row in rows:
             table.add_row(row["name"], row["label"], row["type"], str(row["length"] or ""),
                           _yes(row["createable"]), _yes(row["updateable"]), row["note"] or "")
         out.print(table)
-    table = Table("field", "type", "writable", "note", title="app person")
+    table = Table(_name_column(listing["app"]), _name_column(listing["app"], "type", "type"),
+                  Column("writable", no_wrap=True, min_width=len("writable")),
+                  Column("note", overflow="fold", ratio=1), title="app person")
     for row in listing["app"]:
         table.add_row(row["name"], row["type"], _yes(row["writable"]), row["note"] or "")
     out.print(table)
+
+
+def _name_column(rows: list[dict[str, Any]], header: str = "field",
+                 key: str = "name") -> Column:
+    """A name (or a type) is what a mapping must spell: never cut (Syncledger_Key__c, not
+    Syncledge…); the labels and notes fold instead."""
+    widest = max((len(str(row[key])) for row in rows), default=len(header))
+    return Column(header, no_wrap=True, min_width=max(widest, len(header)), overflow="fold")
 
 
 def _yes(value: bool) -> str:
@@ -248,88 +279,112 @@ def _yes(value: bool) -> str:
 
 @profile_app.command("use")
 def profile_use(profile: str = typer.Argument(..., help="default or custom"),
-                crm: str = CRM_OPTION) -> None:
+                crm: str = CRM_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Choose the Default profile (fixed steps) or the Custom one."""
     with user_errors(), store_session(settings.store) as store:
         chosen = configure.chosen_crm(store, crm)
         configure.use_profile(store, chosen, profile, settings.actor)
+    if as_json:
+        print_json({"crm": chosen, "profile": profile})
+        return
     out.print(f"{chosen}: the {profile} profile is in force")
 
 
-def _switch(enabled: bool, crm: str | None) -> None:
+def _switch(enabled: bool, crm: str | None, as_json: bool) -> None:
     with user_errors(), store_session(settings.store) as store:
         chosen = configure.chosen_crm(store, crm)
         connected = configure.switch_integration(store, chosen, enabled, settings.actor)
+    if as_json:
+        print_json({"crm": chosen, "enabled": enabled, "connected": connected})
+        return
     out.print(f"{chosen} integration {'enabled' if enabled else 'disabled'}")
     if enabled and not connected:
         err.print(f"warning: {chosen} is not connected: nothing syncs until `syncledger "
                   f"connect {chosen}`")
 
 
-def enable_command(crm: str = CRM_OPTION) -> None:
+def enable_command(crm: str = CRM_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Switch the integration on."""
-    _switch(True, crm)
+    _switch(True, crm, as_json)
 
 
-def disable_command(crm: str = CRM_OPTION) -> None:
+def disable_command(crm: str = CRM_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Switch the integration off (its configuration stays)."""
-    _switch(False, crm)
+    _switch(False, crm, as_json)
 
 
-def _switch_step(name: str, enabled: bool, crm: str | None) -> None:
+def _switch_step(name: str, enabled: bool, crm: str | None, as_json: bool) -> None:
     with user_errors(), store_session(settings.store) as store:
         chosen = configure.chosen_crm(store, crm)
         profile = configure.switch_step(store, chosen, name, enabled, settings.actor)
+    if as_json:
+        print_json({"crm": chosen, "step": name, "enabled": enabled, "profile": profile})
+        return
     out.print(f"{chosen}: step {name!r} {'on' if enabled else 'off'} ({profile} profile)",
               highlight=False)
 
 
 @step_app.command("enable")
 def step_enable(name: str = typer.Argument(..., help="the step's name"),
-                crm: str = CRM_OPTION) -> None:
+                crm: str = CRM_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Switch one step on, under either profile."""
-    _switch_step(name, True, crm)
+    _switch_step(name, True, crm, as_json)
 
 
 @step_app.command("disable")
 def step_disable(name: str = typer.Argument(..., help="the step's name"),
-                 crm: str = CRM_OPTION) -> None:
+                 crm: str = CRM_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Switch one step off, under either profile."""
-    _switch_step(name, False, crm)
+    _switch_step(name, False, crm, as_json)
 
 
 @config_app.command("init")
 def config_init(file: Path = typer.Argument(None, help="where to write it (default: "
                                             "standard output)"),
                 crm: str = CRM_OPTION,
-                force: bool = typer.Option(False, "--force", help="overwrite FILE")) -> None:
+                force: bool = typer.Option(False, "--force", help="overwrite FILE"),
+                as_json: bool = JSON_OPTION) -> None:
     """Write a starting Custom configuration: the Default profile's steps, the pre-set
     owner pair commented out."""
     with user_errors(), store_session(settings.store) as store:
-        text = configure.starting_configuration(store, configure.chosen_crm(store, crm),
-                                                settings.actor)
+        chosen = configure.chosen_crm(store, crm)
+        text = configure.starting_configuration(store, chosen, settings.actor)
     if file is None:
-        sys.stdout.write(text)
+        if as_json:
+            print_json({"crm": chosen, "file": None, "toml": text})
+        else:
+            sys.stdout.write(text)
         return
     if file.exists() and not force:
         raise UserError(f"{file} exists: pass --force to overwrite it")
     file.write_text(text)
+    if as_json:
+        print_json({"crm": chosen, "file": str(file), "toml": text})
+        return
     out.print(f"wrote {file}: edit it, then `syncledger config apply {file}`")
 
 
 @config_app.command("apply")
 def config_apply(file: Path = typer.Argument(..., help="TOML, or the JSON of `config show "
                                              "--json`"),
-                 as_json: bool = typer.Option(False, "--json")) -> None:
+                 as_json: bool = JSON_OPTION) -> None:
     """Check a configuration whole and record what differs (all or nothing)."""
     with user_errors():
         config = read_configuration(file)
         with store_session(settings.store) as store:
             applied = configure.apply_configuration(store, config, settings.actor, str(file))
+            integration = configure.existing_integration(store, config.crm)
+            enabled = integration is not None and integration.enabled
+    notes = [] if config.enabled_given else [
+        f"{file} does not say `enabled` in [integration]: the integration stays "
+        f"{'enabled' if enabled else 'disabled'}"]
     if as_json:
         print_json({"crm": applied.crm, "cause": applied.cause if applied.changes else None,
-                    "changes": applied.changes, "warnings": applied.warnings})
+                    "changes": applied.changes, "warnings": applied.warnings,
+                    "enabled": enabled, "notes": notes})
         return
+    for note in notes:
+        err.print(f"note: {note}", highlight=False)
     for warning in applied.warnings:
         err.print(f"warning: {warning}", highlight=False)
     if not applied.changes:
@@ -341,7 +396,7 @@ def config_apply(file: Path = typer.Argument(..., help="TOML, or the JSON of `co
 
 
 @config_app.command("show")
-def config_show(crm: str = CRM_OPTION, as_json: bool = typer.Option(False, "--json")) -> None:
+def config_show(crm: str = CRM_OPTION, as_json: bool = JSON_OPTION) -> None:
     """The configuration in force (--json: accepted back by `config apply`)."""
     with user_errors(), store_session(settings.store) as store:
         config = configure.current_configuration(store, configure.chosen_crm(store, crm))

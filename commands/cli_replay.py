@@ -14,12 +14,20 @@ from sqlalchemy.exc import OperationalError
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.store_url import StoreURL
-from syncledger.commands.cli_common import UserError, out, print_json, progress_bar, settings
+from syncledger.commands.cli_common import (
+    FAILED,
+    JSON_OPTION,
+    UserError,
+    out,
+    print_json,
+    progress_bar,
+    settings,
+)
 from syncledger.commands.replay_run import ReplayRefused, RunReplay, replay_run
 from syncledger.commands.session import caught_up, open_store, store_session
 from syncledger.replay.copy_log import TargetNotEmpty
 from syncledger.replay.diff import StoreDiff, diff_stores
-from syncledger.replay.explain import UnknownField, check_field, explain, shown
+from syncledger.replay.explain import UnknownField, explain, shown
 from syncledger.replay.point_in_time import (
     ReplayPoint,
     ReplayPointError,
@@ -48,16 +56,16 @@ def register(app: typer.Typer) -> None:
 def explain_command(key: str = typer.Argument(..., help="app id, email or CRM id"),
                     field: str = typer.Argument(..., help="email, first_name, last_name, "
                                                 "account, owner, status, inbox_category, "
-                                                "flags, lists, sequence or fields.NAME"),
-                    as_json: bool = typer.Option(False, "--json")) -> None:
+                                                "flags, lists, sequence, or an app field "
+                                                "(title or fields.title)"),
+                    as_json: bool = JSON_OPTION) -> None:
     """The chain of events that produced a person's field value, oldest first."""
-    check_field(field)
     with store_session(settings.store) as store:
         story = explain(caught_up(store), key, field)
     if as_json:
         print_json([step.to_json() for step in story.steps])
         return
-    out.print(f"{story.person} {field} = {shown(story.value)}", highlight=False)
+    out.print(f"{story.person} {story.field} = {shown(story.value)}", highlight=False)
     if not story.steps:
         out.print("no event set it")
     for number, step in enumerate(story.steps, start=1):
@@ -76,8 +84,7 @@ def replay_command(ctx: typer.Context,
                    run: str = typer.Option(None, "--run", help="a run id: decide that run "
                                            "again from what it recorded, without calling "
                                            "the CRM; exit 1 when today's code differs"),
-                   as_json: bool = typer.Option(False, "--json", help="with --run")
-                   ) -> None:
+                   as_json: bool = JSON_OPTION) -> None:
     """Copy the log up to a point into another (empty) store and build its projections
     there; or decide a past run again (`--run`); or `replay diff URL_A URL_B`."""
     if ctx.invoked_subcommand is not None:
@@ -90,8 +97,6 @@ def replay_command(ctx: typer.Context,
             raise UserError("replay --run RUN_ID takes no --until, --position or --into")
         _replay_run(run, as_json)
         return
-    if as_json:
-        raise UserError("replay: --json goes with --run (or `replay diff`)")
     if (until is None) == (position is None):
         raise UserError("replay: give either --until TIME or --position N, with --into URL")
     if not into:
@@ -107,6 +112,13 @@ def replay_command(ctx: typer.Context,
             task = bar.add_task("copy", total=point.position)
             done = replay_into(source, target, point, progress=lambda n: bar.advance(task, n))
     where = target.store.redacted()
+    if as_json:
+        print_json({"position": point.position, "asked": position, "head": point.head,
+                    "seal": point.seal,
+                    "time": point.time.isoformat() if point.time else None,
+                    "into": where, "events": done.events, "keys": done.keys,
+                    "people": done.people, "projections": done.projections})
+        return
     out.print(_point_words(point, position), highlight=False)
     out.print(f"copied {done.events} events and {done.keys} person keys into {where}; built "
               f"{', '.join(done.projections)} there: {done.people} people",
@@ -187,14 +199,20 @@ def _point_words(point: ReplayPoint, asked: int | None) -> str:
 @replay.command("diff")
 def diff_command(url_a: str = typer.Argument(..., metavar="URL_A"),
                  url_b: str = typer.Argument(..., metavar="URL_B"),
-                 as_json: bool = typer.Option(False, "--json")) -> None:
-    """What differs between two stores' projections (a report: exit 0 either way)."""
+                 as_json: bool = JSON_OPTION,
+                 exit_code: bool = typer.Option(False, "--exit-code", help="exit 1 when the "
+                                                "stores differ (as `git diff --exit-code`)")
+                 ) -> None:
+    """What differs between two stores' projections (a report: exit 0 either way, unless
+    --exit-code: then 1 when they differ)."""
     with _opened(url_a, must_exist=True) as a, _opened(url_b, must_exist=True) as b:
         result = diff_stores(caught_up(a), caught_up(b))
     if as_json:
         print_json(result.to_json())
-        return
-    _print_diff(result)
+    else:
+        _print_diff(result)
+    if exit_code and not result.empty:
+        raise typer.Exit(FAILED)
 
 
 def _print_diff(result: StoreDiff) -> None:

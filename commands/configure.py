@@ -48,15 +48,19 @@ T = TypeVar("T")
 
 
 class ConfigRejected(ValueError):
-    """Every problem of a refused configuration, in one line."""
+    """Every problem of a refused configuration, one a line, each naming the file."""
 
     def __init__(self, source: str, problems: Iterable[ConfigProblem]) -> None:
         self.problems = list(problems)
-        super().__init__(f"{source}: " + "; ".join(map(str, self.problems)))
+        super().__init__("\n".join(f"{source}: {problem}" for problem in self.problems))
 
 
 class NotConnected(ValueError):
     pass
+
+
+class CrmNotChosen(NotConnected):
+    """No --crm where two are connected, or a --crm that names no CRM: a usage mistake."""
 
 
 class CrmCatalog(Protocol):
@@ -85,16 +89,37 @@ def existing_integration(app: SyncLedger, crm: str) -> Integration | None:
     return found if isinstance(found, Integration) else None
 
 
+def connected_crms(app: SyncLedger) -> list[str]:
+    return [c for c in CRMS if (i := existing_integration(app, c)) and i.connected]
+
+
+def _named(crm: str) -> str:
+    if crm not in CRMS:
+        raise CrmNotChosen(f"--crm {crm}: expected {' or '.join(CRMS)}")
+    return crm
+
+
 def chosen_crm(app: SyncLedger, crm: str | None) -> str:
-    """The CRM named, else the one connected, else Salesforce; two connected: say which."""
+    """For a command about one integration: the CRM named, else the one connected; none
+    connected: the one configured (else Salesforce); two connected: say which."""
     if crm is not None:
-        if crm not in CRMS:
-            raise NotConnected(f"--crm {crm}: expected {' or '.join(CRMS)}")
-        return crm
-    connected = [c for c in CRMS if (i := existing_integration(app, c)) and i.connected]
+        return _named(crm)
+    connected = connected_crms(app)
     if len(connected) > 1:
-        raise NotConnected(f"{' and '.join(connected)} are both connected: pass --crm NAME")
-    return connected[0] if connected else CRMS[0]
+        raise CrmNotChosen(f"{' and '.join(connected)} are both connected: pass --crm NAME")
+    if connected:
+        return connected[0]
+    configured = [c for c in CRMS if existing_integration(app, c) is not None]
+    return configured[0] if len(configured) == 1 else CRMS[0]
+
+
+def crms_in_scope(app: SyncLedger, crm: str | None) -> list[str]:
+    """For a command that can speak of every integration (status, sync): the CRM named,
+    else the one connected, else (none or two connected) all of them."""
+    if crm is not None:
+        return [_named(crm)]
+    connected = connected_crms(app)
+    return connected if len(connected) == 1 else list(CRMS)
 
 
 def crm_catalog(app: SyncLedger, crm: str) -> CrmCatalog:

@@ -34,9 +34,12 @@ class Worker:
     actor: str
     every: timedelta
     on_failure: str | None
-    report: Callable[[str], None]
+    # Told each thing the worker does: a line in words, and the same as an event
+    # ({"event": "run" | "not_synced" | "signal", ...}) for `schedule --json`.
+    report: Callable[[str, dict[str, Any]], None]
     follow: timedelta = FOLLOW
     max_runs: int | None = None  # for tests and one-shot use
+    crm: str = "salesforce"
 
     def __post_init__(self) -> None:
         self.stop = threading.Event()
@@ -46,7 +49,8 @@ class Worker:
 
     def install_signal_handlers(self) -> None:
         def request_stop(signum: int, _frame: Any) -> None:
-            self.report(f"signal {signum}: finishing the current batch, then exiting")
+            self.report(f"signal {signum}: finishing the current batch, then exiting",
+                        {"event": "signal", "signal": signum})
             self.stop.set()
 
         signal.signal(signal.SIGTERM, request_stop)
@@ -88,9 +92,12 @@ class Worker:
     def _run_once(self, now: datetime) -> None:
         self.seen_position = self.app.recorder.max_notification_id() or 0
         try:
-            report = run_sync(self.app, self.actor, now, should_stop=self.stop.is_set)
+            report = run_sync(self.app, self.actor, now, should_stop=self.stop.is_set,
+                              crm=self.crm)
         except SyncRefused as refused:
-            self.report(f"not synced: {refused}")
+            self.report(f"not synced: {refused}",
+                        {"event": "not_synced", "reason": str(refused), "busy": refused.busy,
+                         "at": now.isoformat()})
             self.last_started = now
             self.runs += 1
             # Another run going on is no failure; a store that cannot sync at all (its
@@ -101,7 +108,10 @@ class Worker:
         self.last_started = now
         self.runs += 1
         self.seen_position = self.app.recorder.max_notification_id() or 0
-        self.report(f"run {report.run_id}: {report.outcome}")
+        self.report(f"run {report.run_id}: {report.outcome}",
+                    {"event": "run", "run_id": report.run_id, "outcome": report.outcome,
+                     "started_at": now.isoformat(), "counts": report.counts,
+                     "errors": len(report.errors)})
         if report.outcome == "failed" and self.on_failure:
             run_on_failure(self.on_failure, report.run_id, report.outcome,
                            "; ".join(e["message"] for e in report.errors[:3]))

@@ -52,11 +52,14 @@ log = structlog.get_logger(__name__)
 
 class SyncRefused(RuntimeError):
     """The run cannot start: not connected, disabled, credentials or CA unusable, or another
-    run holds the run lock (`busy`: then nothing is wrong, it is only not this worker's turn)."""
+    run holds the run lock (`busy`: then nothing is wrong, it is only not this worker's turn;
+    `crm`: the CRM or its credentials are the reason, not connected, unreachable or
+    refused)."""
 
-    def __init__(self, message: str, busy: bool = False) -> None:
+    def __init__(self, message: str, busy: bool = False, crm: bool = False) -> None:
         super().__init__(message)
         self.busy = busy
+        self.crm = crm
 
 
 @dataclass
@@ -96,7 +99,8 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
     refuse_unsynced(crm)
     integration = AggregateCache(app).get(integration_id(crm))
     if not isinstance(integration, Integration) or not integration.connected:
-        raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first")
+        raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first",
+                          crm=True)
     if not integration.enabled:
         raise SyncRefused(f"the {crm} integration is disabled: run `syncledger enable`")
     if client is None:
@@ -104,7 +108,7 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         try:
             client = salesforce_client(app)
         except (CredentialsError, CrmError) as error:
-            raise SyncRefused(str(error)) from None
+            raise SyncRefused(str(error), crm=True) from None
     run_id = run_id or uuid4().hex[:12]
     ctx = Context(cause=f"run:{run_id}", actor=actor)
     run = RunContext(app=app, client=client,

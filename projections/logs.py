@@ -152,6 +152,7 @@ class RunFilter:
     outcome: str | None = None
     since: str | None = None  # ISO date or time: runs started at or after
     until: str | None = None  # ISO date or time: runs started before (a date: its end)
+    actor: str | None = None  # runs started by this actor
 
 
 def page_runs(connection: Connection, table: Table, where: RunFilter,
@@ -166,6 +167,8 @@ def page_runs(connection: Connection, table: Table, where: RunFilter,
         query = query.where(table.c.crm == where.crm)
     if where.outcome:
         query = query.where(table.c.outcome == where.outcome)
+    if where.actor:
+        query = query.where(table.c.actor == where.actor)
     if where.step:
         escaped = where.step.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(table.c.steps.like(f"%\n{escaped}\n%", escape="\\"))

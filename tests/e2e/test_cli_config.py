@@ -35,9 +35,10 @@ def run(store: str, *args: str, check: bool = True, stdin: str | None = None,
     return result
 
 
-def refused(store: str, *args: str, **kw: Any) -> str:
+def refused(store: str, *args: str, code: int = 2, **kw: Any) -> str:
+    """The one line a refused command prints; exit 2 (usage or input), or 3 (the CRM)."""
     result = run(store, *args, check=False, **kw)
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
     assert result.stderr.count("\n") == 1, result.stderr
     return result.stderr
 
@@ -101,11 +102,23 @@ def test_a_usage_error_exits_2(store: str) -> None:
     assert result.returncode == 2 and "No such option: --bogus" in result.stderr
 
 
-def test_a_refused_token_exits_2_with_the_crms_reason(store: str,
-                                                      salesforce: RunningEmulator) -> None:
+def test_a_refused_token_exits_3_saying_the_token_was_refused(store: str,
+                                                              salesforce: RunningEmulator
+                                                              ) -> None:
     message = refused(store, "connect", "salesforce", "--instance-url", salesforce.url,
-                      "--token", "-", "--ca-cert", str(salesforce.ca_cert), stdin="wrong")
-    assert "session expired and cannot be refreshed" in message
+                      "--token", "-", "--ca-cert", str(salesforce.ca_cert), stdin="wrong",
+                      code=3)
+    assert "Salesforce refused the access token (INVALID_SESSION_ID)" in message
+    assert "session expired" not in message
+
+
+def test_an_untrusted_certificate_says_so_and_how_to_pass_one(store: str,
+                                                              salesforce: RunningEmulator
+                                                              ) -> None:
+    message = refused(store, "connect", "salesforce", "--instance-url", salesforce.url,
+                      "--token", "-", stdin=salesforce.token, code=3)
+    assert f"the certificate of Salesforce at {salesforce.url} is not trusted" in message
+    assert "--ca-cert CA.pem" in message and "did not answer" not in message
 
 
 def test_login_in_the_browser_end_to_end(store: str, salesforce: RunningEmulator,
@@ -136,7 +149,7 @@ def test_login_in_the_browser_end_to_end(store: str, salesforce: RunningEmulator
 
 def test_disconnect_forgets_the_credentials_and_says_what_stays(connected: str) -> None:
     assert "credentials forgotten" in run(connected, "disconnect").stdout
-    assert "not connected" in refused(connected, "fields")
+    assert "not connected" in refused(connected, "fields", code=3)
     assert "salesforce was not connected" in run(connected, "disconnect", "--crm",
                                                  "salesforce").stdout
 
@@ -152,7 +165,8 @@ def test_connect_pipedrive_with_the_company_url(store: str, tmp_path: Path) -> N
         fields = json.loads(run(store, "fields", "--json").stdout)
         assert "email" in {row["name"] for row in fields["crm"]["person"]}
         message = refused(store, "connect", "pipedrive", "--api-url", emulator.url,
-                          "--token", "-", "--ca-cert", str(emulator.ca_cert), stdin="bad")
+                          "--token", "-", "--ca-cert", str(emulator.ca_cert), stdin="bad",
+                          code=3)
         assert "Pipedrive refused the API token" in message
 
 
@@ -231,11 +245,14 @@ def test_a_refused_configuration_exits_2_naming_step_and_field_and_records_nothi
     before = run(connected, "history", "integration:salesforce", "--json").stdout
     path.write_text(path.read_text().replace('{ crm = "Company", app = "account" }',
                                              '{ crm = "Interests__c", app = "account" }', 1))
-    message = refused(connected, "config", "apply", str(path))
-    assert message.startswith(f"syncledger: {path}: step 'Leads to People', field_mappings: "
-                              "required mappings missing: Company → account; ")
-    assert "step 'Leads to People', field_mappings[3].crm: Interests__c is a multi-select " \
-           "picklist" in message
+    result = run(connected, "config", "apply", str(path), check=False)
+    assert result.returncode == 2, result.stderr
+    # One problem a line, each naming the file.
+    assert result.stderr.splitlines() == [
+        f"syncledger: {path}: step 'Leads to People', field_mappings: required mappings "
+        "missing: Company → account",
+        f"syncledger: {path}: step 'Leads to People', field_mappings[3].crm: Interests__c is "
+        "a multi-select picklist; the app has no multi-select fields, so it cannot be mapped"]
     assert run(connected, "history", "integration:salesforce", "--json").stdout == before
     path.write_text("[integration]\ncrm = 'salesforce'\nconflikt = 'app'\n")
     assert f"{path}: [integration] conflikt: unknown key" in refused(connected, "config",

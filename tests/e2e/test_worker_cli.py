@@ -43,8 +43,8 @@ def test_the_worker_syncs_at_once_and_exits_cleanly_on_sigterm(tmp_path: Path) -
         assert worker.returncode == 0, errors
         assert "succeeded" in lines[-1]
         assert "worker stopped" in rest
-        health = json.loads(subprocess.run(cli(store, "status", "--json"), check=True,
-                                           capture_output=True, text=True).stdout)
+        [health] = json.loads(subprocess.run(cli(store, "status", "--json"), check=True,
+                                             capture_output=True, text=True).stdout)
         assert health["connection"]["connected"] is True
         assert health["last_run"]["outcome"] == "succeeded"
         assert health["next_run"] is not None

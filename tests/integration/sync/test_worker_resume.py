@@ -17,7 +17,7 @@ EVERY = timedelta(hours=2)
 
 
 def worker(app: SyncLedger) -> Worker:
-    restarted = Worker(app, "tm-alice", EVERY, None, report=lambda _: None)
+    restarted = Worker(app, "tm-alice", EVERY, None, report=lambda *_: None)
     restarted.resume()
     return restarted
 
