@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -128,6 +128,11 @@ def run_json(row: Any) -> dict[str, Any]:
     found["steps"] = [s for s in (row["steps"] or "").split("\n") if s]
     found["api_calls_total"] = sum((row["api_calls"] or {}).values())
     found["duration_seconds"] = _seconds(row["recorded_start"], row["recorded_end"])
+    if found["duration_seconds"] is not None and row["started_at"]:
+        # The run records its business time, its start, on both ends (decisions never read
+        # the clock); its end is when it started and the real duration later.
+        found["finished_at"] = (datetime.fromisoformat(row["started_at"]) + timedelta(
+            seconds=found["duration_seconds"])).isoformat()
     return found
 
 

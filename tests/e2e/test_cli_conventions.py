@@ -269,6 +269,7 @@ def test_partial_runs_failing_records_and_the_checks(org: Org) -> None:
     assert [r["outcome"] for r in runs] == ["failed", "succeeded", "partial", "succeeded",
                                             "partial"]
     assert all(r["duration_seconds"] is not None and r["api_calls_total"] > 0 for r in runs)
+    assert all(r["finished_at"] > r["started_at"] for r in runs)  # its real end
     assert json.loads(org.cli("logs", "-n", "1", "--json").stdout) == runs[:1]
     assert json.loads(org.cli("logs", "--actor", "tm-bob", "--json").stdout) == []
     assert len(json.loads(org.cli("logs", "--actor", "tm-alice", "--json").stdout)) == 5
