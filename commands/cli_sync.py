@@ -138,7 +138,7 @@ def schedule_command(every: str = typer.Option(None, "--every",
             out.print(line, highlight=False)
 
     with store_session(settings.store) as store:
-        chosen, skipped = synced_crm(store, crm)
+        chosen, skipped = synced_crm(store, crm, waiting=True)
         for name in skipped:
             report(f"{name}: not synced: only salesforce is synced so far",
                    {"event": "not_synced", "crm": name, "busy": False,
@@ -158,9 +158,10 @@ def schedule_command(every: str = typer.Option(None, "--every",
     report("worker stopped", {"event": "stopped"})
 
 
-def synced_crm(store: Any, crm: str | None) -> tuple[str, list[str]]:
+def synced_crm(store: Any, crm: str | None, waiting: bool = False) -> tuple[str, list[str]]:
     """The CRM a run syncs, by the one rule (named, else the one connected, else all of
-    them), and the CRMs in scope it leaves out: only Salesforce is synced so far."""
+    them), and the CRMs in scope it leaves out: only Salesforce is synced so far. A worker
+    (`waiting`) started before anything is connected waits for Salesforce to be."""
     from syncledger.commands.configure import connected_crms, crms_in_scope
 
     with configure_errors():
@@ -168,6 +169,8 @@ def synced_crm(store: Any, crm: str | None) -> tuple[str, list[str]]:
     if crm is not None:
         return crm, []  # refused with its reason by the handler, naming --crm
     connected = connected_crms(store)
+    if not connected and waiting:
+        return "salesforce", []
     if not connected:
         raise CrmProblem("no CRM is connected: run `syncledger connect salesforce` "
                          "(or pipedrive) first")

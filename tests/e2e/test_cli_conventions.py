@@ -388,3 +388,10 @@ def test_fields_never_cuts_a_name_on_a_narrow_terminal(org: Org) -> None:
     shown = run(org.store, "fields", "--object", "Lead", env={"COLUMNS": "80"}).stdout
     assert "Syncledger_Key__c" in shown and "…" not in shown
     assert max(len(line) for line in shown.splitlines()) <= 80
+
+
+def test_a_worker_started_before_anything_is_connected_waits_for_it(store: str) -> None:
+    result = run(store, "schedule", "--max-runs", "1", "--json")
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["event"] for e in events] == ["started", "not_synced", "stopped"]
+    assert events[1]["reason"].startswith("salesforce is not connected")
