@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -16,9 +17,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 from uuid import uuid4
 
 import pytest
+from cryptography.fernet import Fernet
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from projection_dump import projection_rows
@@ -120,11 +123,16 @@ def test_a_replay_to_a_position_equals_the_live_state_as_it_was_then(
 
 # -- tampering --------------------------------------------------------------------------------
 
+# The sealed log outlives each test's own key (conftest's): it is made and opened with this.
+SEALED_KEY = Fernet.generate_key().decode()
+
+
 @pytest.fixture(scope="module")
 def sealed_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A log of a few saves (two imports), built once and copied for each example."""
     directory = tmp_path_factory.mktemp("sealed")
-    with fresh_store(directory, "log.db") as app:
+    with patch.dict(os.environ, {"SYNCLEDGER_KEY": SEALED_KEY}), \
+            fresh_store(directory, "log.db") as app:
         import_file(app, write_app_data(directory / "a.jsonl", 12), "tm-a")
         import_file(app, write_app_data(directory / "b.jsonl", 8, seed=2), "tm-b")
         assert verify(app).broken is None
@@ -138,7 +146,8 @@ def tampered_copy(template: Path, directory: Path) -> Path:
 
 
 def verify_file(path: Path) -> str | None:
-    with fresh_store(path.parent, path.name) as app:
+    with patch.dict(os.environ, {"SYNCLEDGER_KEY": SEALED_KEY}), \
+            fresh_store(path.parent, path.name) as app:
         return verify(app).broken
 
 
