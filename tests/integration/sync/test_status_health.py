@@ -11,6 +11,7 @@ from sync_support import NOW, connected_org, person
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.session import caught_up
 from syncledger.commands.status import LATE_AFTER, failing_records, problems, status
+from syncledger.commands.sync import run_sync
 
 
 def test_the_worker_is_late_only_past_the_grace_after_the_next_run(
@@ -34,8 +35,9 @@ def test_a_record_fails_across_runs_until_it_is_written(sqlite_store: SyncLedger
         org.import_lines([person(1, email="broken@localhost"), person(2)])
         first = org.sync()
         assert first.outcome == "partial"
-        org.sync()  # not retried: the refusal waits for a change
-        org.sync(full=True)  # retried, refused again
+        # Each run a minute after the last, as real runs are: the Logs order runs by start.
+        run_sync(sqlite_store, "tm-alice", NOW + timedelta(minutes=1))  # not retried
+        run_sync(sqlite_store, "tm-alice", NOW + timedelta(minutes=2), full=True)  # refused
         [failing] = failing_records(caught_up(sqlite_store), "salesforce")
         assert failing["record"] == {"app": "p-1", "crm": None}
         assert failing["step"] == "People to Leads" and failing["runs"] == 2
