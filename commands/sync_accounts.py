@@ -13,7 +13,7 @@ from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.crm_errors import CrmRetryable
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.salesforce import soql
-from syncledger.adapters.salesforce.client import COLLECTION_SIZE, KEY_FIELD
+from syncledger.adapters.salesforce.client import COLLECTION_SIZE, KEY_FIELD, RETRYABLE_CODES
 from syncledger.commands.sync_context import RunContext
 from syncledger.domain.account_name import AccountName
 from syncledger.domain.crm_record import Account
@@ -22,7 +22,6 @@ from syncledger.domain.steps import Step
 
 ACCOUNT_NAME = "Account.Name"
 ACCOUNT_UNRESOLVED = object()  # a name not looked up yet this chunk
-RETRYABLE = ("RETRYABLE", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE")
 
 
 @dataclass(frozen=True)
@@ -116,7 +115,7 @@ def _create(run: RunContext, step: Step, cache: AggregateCache, holders: list[Ac
         refusal = (answer.get("errors") or [{}])[0]
         code = str(refusal.get("statusCode", "UNKNOWN"))
         message = str(refusal.get("message", ""))
-        holder.create_failed(code, message, code in RETRYABLE, run.ctx)
+        holder.create_failed(code, message, code in RETRYABLE_CODES, run.ctx)
         resolved[holder.name.lower()] = AccountFailure(
             f"Account {holder.name!r} could not be created ({code})")
         tallies.append(("failed", (code, message)))

@@ -32,6 +32,7 @@ from syncledger.adapters.salesforce.client import (
     COLLECTION_SIZE,
     COMPOSITE_COLLECTIONS,
     KEY_FIELD,
+    RETRYABLE_CODES,
     CollectionsCall,
     collections_call,
 )
@@ -213,7 +214,7 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, list[Step]]]
             continue
         error = (result.get("errors") or [{}])[0]
         code = str(error.get("statusCode", "UNKNOWN"))
-        retryable = code in ("RETRYABLE", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE")
+        retryable = code in RETRYABLE_CODES
         task.record_write_failed(code, str(error.get("message", "")), retryable, run.ctx)
         run.error(write.step, kind, write.activity.key, task.crm_record, code,
                   str(error.get("message", "")))

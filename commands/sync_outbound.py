@@ -26,6 +26,7 @@ from syncledger.adapters.salesforce.client import (
     COLLECTION_SIZE,
     COMPOSITE_COLLECTIONS,
     KEY_FIELD,
+    RETRYABLE_CODES,
     collections_call,
 )
 from syncledger.commands.sync_accounts import (
@@ -527,9 +528,7 @@ class Planner:
                  ) -> str | object | None:
         """The AccountId a Contact's write sets: None when there is nothing to set (no
         company, or the Contact's Account already bears it)."""
-        field_name = self.account_field("Contact")
-        name = normalise_value("Account.Name", app_value(
-            {"account": person.account, "fields": person.fields}, field_name or ""))
+        name = _account_name(self, person)
         if not name or (mirror is not None and normalise_value(
                 "Account.Name", mirror.content.get("Account.Name")) == name):
             return None
@@ -706,8 +705,6 @@ def _send(run: RunContext, collections: list[list[Write]]) -> list[dict[str, Any
         answers = [[dict(failed) for _ in call.records] for call in calls]
     return [answer for collection in answers for answer in collection]
 
-
-RETRYABLE_CODES = ("RETRYABLE", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE")
 
 
 def _record_result(run: RunContext, cache: AggregateCache, write: Write,

@@ -15,7 +15,7 @@ class StepChanges:
     """What one outbound step's plan would change on records already linked."""
 
     step: str
-    sobject: str
+    kind: str  # the CRM object the step writes (Contact, Lead, person)
     linked: int  # the step's linked records: the share is of these
     owners: int = 0
     blanks: int = 0
@@ -31,7 +31,7 @@ class StepChanges:
         return any(n >= MINIMUM and n > limit * self.linked for n in (self.owners, self.blanks))
 
     def to_json(self) -> dict[str, object]:
-        return {"step": self.step, "object": self.sobject, "linked": self.linked,
+        return {"step": self.step, "object": self.kind, "linked": self.linked,
                 "owner_changes": self.owners, "blanked": self.blanks,
                 "examples": list(self.examples)}
 
@@ -45,7 +45,7 @@ def refusal(changes: list[StepChanges], limit: float) -> str | None:
     for c in over:
         counts = []
         if c.owners:
-            counts.append(f"OwnerId on {c.owners} of {c.linked} linked {c.sobject}s")
+            counts.append(f"OwnerId on {c.owners} of {c.linked} linked {c.kind}s")
         if c.blanks:
             counts.append(f"blank a filled field on {c.blanks} of {c.linked}")
         parts.append(f"step {c.step!r} would change {' and '.join(counts)} "

@@ -38,6 +38,8 @@ API_VERSION = "59.0"
 COLLECTION_SIZE = 200
 # The external id field on Lead, Contact, Account and Task that holds our idempotency key.
 KEY_FIELD = "Syncledger_Key__c"
+# Salesforce error codes of a write that a later retry may mend.
+RETRYABLE_CODES = ("RETRYABLE", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE")
 COMPOSITE_COLLECTIONS = 5  # sObject Collections subrequests one Composite call may carry
 
 T = TypeVar("T")
