@@ -1,0 +1,146 @@
+"""The `CrmGateway` port: what a sync run asks of any CRM, in plain values.
+
+The engine owns this protocol; each CRM adapter implements it and keeps its own names (query
+languages, object names, headers, error codes, URLs) to itself. A "stream" is what a step
+reads or writes: Salesforce's `Contact` or `Lead`, Pipedrive's `person`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+
+@dataclass(frozen=True)
+class CrmRow:
+    """One record as the CRM holds it now (or held it, for a replay)."""
+
+    id: str
+    # The replication key: the record's modification stamp as the CRM writes it. Pages come
+    # ordered by (stamp, id), so the last row of a page is where the next pull starts.
+    stamp: str
+    # The step's fields by the CRM's own names, as the adapter read them, flattened (a
+    # Pipedrive person's primary email is `email`).
+    values: Mapping[str, Any]
+    owner: str | None = None
+    created: str | None = None
+    opted_out: bool = False
+    # A converted Lead: (contact id, account id). Only Salesforce converts.
+    converted: tuple[str | None, str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A record deleted in the CRM since a moment; merged into `merged_into` when it was
+    merged away."""
+
+    id: str
+    stamp: str | None = None
+    merged_into: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordWrite:
+    """One record to create or update. `key` is the write's idempotency key: the adapter
+    makes a retried create land on the record the first one made (an external id upsert, or
+    a key field it reads back), never a second record."""
+
+    stream: str
+    action: Literal["create", "update"]
+    fields: Mapping[str, Any]
+    key: str
+    crm_id: str | None = None
+    # Whether the CRM may apply its own assignment rules (no owner is sent).
+    auto_assign: bool = True
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    """What became of one RecordWrite."""
+
+    crm_id: str | None
+    created: bool = False
+    code: str | None = None  # the CRM's error code when the write failed
+    message: str = ""
+    retryable: bool = False  # whether a later run may mend the failure by trying again
+
+    @property
+    def ok(self) -> bool:
+        return self.code is None
+
+    @classmethod
+    def failed(cls, code: str, message: str, retryable: bool,
+               crm_id: str | None = None) -> WriteOutcome:
+        return cls(crm_id=crm_id, code=code, message=message, retryable=retryable)
+
+
+@dataclass(frozen=True)
+class PeopleSchema:
+    """How a CRM names what every people step needs of a record."""
+
+    streams: tuple[str, ...]  # the people streams, in the order a person prefers them
+    owner_field: str
+    opt_out_field: str
+    email_field: str = "email"
+    # Fields of a new record that the CRM refuses to go without, per stream.
+    required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+class CrmGateway(Protocol):
+    """The port. Calls it makes are counted in `calls` (kind -> calls), and it stops with the
+    adapter's limit error once its budget of calls is spent."""
+
+    crm: str
+    people: PeopleSchema
+
+    @property
+    def calls(self) -> Mapping[str, int]: ...
+
+    def changed(self, stream: str, fields: Sequence[str], since: datetime | None
+                ) -> Iterator[list[CrmRow]]:
+        """Records changed at or after `since` (all, when None), ordered by (stamp, id), a
+        page at a time, to the end."""
+        ...
+
+    def removed(self, stream: str, since: datetime) -> Iterator[list[Removal]]:
+        """Records deleted or merged away at or after `since`."""
+        ...
+
+    def by_emails(self, stream: str, emails: Sequence[str]) -> Iterator[list[CrmRow]]:
+        """Records with any of the emails, in as few calls as the CRM allows."""
+        ...
+
+    def write(self, groups: Sequence[Sequence[RecordWrite]]) -> list[list[WriteOutcome]]:
+        """Each group shares a stream, an action and `auto_assign`; the adapter sends them
+        in as few calls as it may, each write once (never retried blindly: a write whose
+        answer was lost may have landed; the caller reconciles by key first)."""
+        ...
+
+    def users(self) -> dict[str, str]:
+        """CRM user id -> email."""
+        ...
+
+    def record_url(self, stream: str, record_id: str) -> str: ...
+
+    def api_limit(self) -> tuple[int, int] | None:
+        """(used, allowed) of the CRM's daily API limit, when the CRM says."""
+        ...
+
+    def spend_at_most(self, calls: int) -> None:
+        """From now on, stop with a limit error before the call past `calls` in all."""
+        ...
+
+    def parse_stamp(self, stamp: str) -> datetime: ...
+
+    def describe(self, stream: str) -> dict[str, Any]:
+        """The stream's fields as the CRM describes them: name -> {length, ...}."""
+        ...
+
+
+def write_outcomes(groups: Sequence[Sequence[RecordWrite]],
+                   answers: Sequence[Sequence[WriteOutcome]]) -> list[tuple[RecordWrite,
+                                                                              WriteOutcome]]:
+    """Each write with its outcome, in order."""
+    return [pair for group, answer in zip(groups, answers, strict=True)
+            for pair in zip(group, answer, strict=True)]
