@@ -1,5 +1,5 @@
 """`python -m syncledger`: the same command line as the `syncledger` script."""
 
-from syncledger.commands.cli import main
+from syncledger.commands.cli.app import main
 
 main()

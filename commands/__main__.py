@@ -1,3 +1,3 @@
-from syncledger.commands.cli import main
+from syncledger.commands.cli.app import main
 
 main()

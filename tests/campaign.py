@@ -51,7 +51,7 @@ RUN_TIMEOUT = 120.0  # seconds one CLI run may take before the campaign gives up
 # the run's own; the exit code (negative: the signal that ended it) goes back on stdout.
 ZYGOTE = """
 import json, os, sys
-from syncledger.commands.cli import main
+from syncledger.commands.cli.app import main
 import syncledger.adapters.salesforce.catalog, syncledger.commands.forget
 import syncledger.commands.status
 

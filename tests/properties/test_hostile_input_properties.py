@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from syncledger.adapters.store_url import StoreURL, StoreURLError
 from syncledger.commands import views
 from syncledger.commands.app_import import import_file
-from syncledger.commands.cli import USER_ERRORS
+from syncledger.commands.cli.app import USER_ERRORS
 from syncledger.commands.config_file import ConfigFileError, read_configuration
 from syncledger.commands.import_format import ImportLineError, parse_line
 from syncledger.commands.session import caught_up, store_session

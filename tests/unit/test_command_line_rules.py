@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from syncledger.adapters.crm_errors import untrusted
-from syncledger.commands.cli_common import UserError, json_requested, since_time
-from syncledger.commands.cli_sync import _failing_outcomes
+from syncledger.commands.cli.common import UserError, json_requested, since_time
+from syncledger.commands.cli.sync import _failing_outcomes
 from syncledger.commands.status import problems
 from syncledger.replay.explain import UnknownField, check_field
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import sync_inbound, sync_outbound, views
-from syncledger.commands.cli import app as cli
+from syncledger.commands.cli.app import app as cli
 from syncledger.commands.configure import apply_configuration
 from syncledger.commands.replay_run import RunReplay, replay_run
 from syncledger.commands.session import caught_up

@@ -21,7 +21,7 @@ from syncledger.adapters.pipedrive.client import PipedriveCredentials
 from syncledger.adapters.salesforce import oauth
 from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.commands import configure
-from syncledger.commands.cli_common import (
+from syncledger.commands.cli.common import (
     JSON_OPTION,
     CrmProblem,
     UserError,
@@ -70,7 +70,7 @@ def user_errors() -> Iterator[None]:
             configure.CrmNotChosen) as error:
         raise UserError(str(error)) from None
     except KeyEncryptionError:
-        raise  # the key outside the store, not the CRM's: exit 2 (cli.main)
+        raise  # the key outside the store, not the CRM's: exit 2 (cli.app.main)
     except (configure.NotConnected, CredentialsError, CrmError) as error:
         raise CrmProblem(str(error)) from None
 

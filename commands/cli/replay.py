@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.store_url import StoreURL
-from syncledger.commands.cli_common import (
+from syncledger.commands.cli.common import (
     FAILED,
     JSON_OPTION,
     UserError,
@@ -40,7 +40,7 @@ from syncledger.replay.point_in_time import (
 )
 from syncledger.replay.run_record import UnknownRun
 
-# Mistakes a user can fix (cli.py turns them into one line on stderr and exit 2).
+# Mistakes a user can fix (app.py turns them into one line on stderr and exit 2).
 USER_ERRORS = (TargetNotEmpty, ReplayPointError, UnknownField, UnknownRun, ReplayRefused)
 
 replay = typer.Typer(help="History tools: the log as it stood at a point, in another store; "

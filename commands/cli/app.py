@@ -21,9 +21,10 @@ from syncledger.adapters.crm_errors import CrmError
 from syncledger.adapters.key_encryption import KeyEncryptionError
 from syncledger.adapters.logging import configure_logging
 from syncledger.adapters.store_url import StoreURLError
-from syncledger.commands import cli_config, cli_keys, cli_replay, cli_sync, views
+from syncledger.commands import views
 from syncledger.commands.app_import import import_file, validate
-from syncledger.commands.cli_common import (
+from syncledger.commands.cli import config, keys, replay, sync
+from syncledger.commands.cli.common import (
     CRM,
     FAILED,
     INVALID,
@@ -294,7 +295,7 @@ def demo_command(directory: Path = typer.Option(Path("demo"), "--dir",
                                                 help="where the demo store goes")) -> None:
     """The tour: a Salesforce emulator with generated data, an app import, a sync under
     each profile, then the Logs and a few linked people (the store stays in --dir)."""
-    from syncledger.commands.demo import run_demo
+    from syncledger.commands.cli.demo import run_demo
 
     run_demo(directory, out)
 
@@ -317,11 +318,11 @@ def web_command(port: int = typer.Option(8765, "--port"),
 
 
 # Each area of the command line registers its own commands (one module each).
-for area in (cli_config, cli_sync, cli_replay, cli_keys):
+for area in (config, sync, replay, keys):
     area.register(app)
 
 USER_ERRORS = (UserError, ImportLineError, StoreURLError, UnknownRecord, CredentialsError,
-               CrmError, *cli_replay.USER_ERRORS)
+               CrmError, *replay.USER_ERRORS)
 # The CRM did not answer or refused, or its credentials are missing or unusable: exit 3.
 CRM_ERRORS = (CrmError, CredentialsError)
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from syncledger.commands import views
-from syncledger.commands.cli_common import (
+from syncledger.commands.cli.common import (
     FAILED,
     JSON_OPTION,
     LAST_HELP,

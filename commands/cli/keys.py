@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from syncledger.adapters.key_encryption import new_master_key, rotate_key
-from syncledger.commands.cli_common import out, print_json, settings
+from syncledger.commands.cli.common import out, print_json, settings
 from syncledger.commands.session import store_session
 
 

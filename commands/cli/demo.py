@@ -18,7 +18,7 @@ from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.commands import views
 from syncledger.commands.app_import import import_file
-from syncledger.commands.cli_common import steps_progress
+from syncledger.commands.cli.common import steps_progress
 from syncledger.commands.configure import apply_configuration, switch_integration
 from syncledger.commands.connect import connect_salesforce
 from syncledger.commands.sample_app_data import write_app_data
