@@ -53,6 +53,9 @@ class RecordWrite:
     crm_id: str | None = None
     # Whether the CRM may apply its own assignment rules (no owner is sent).
     auto_assign: bool = True
+    # A create whose earlier attempt may have landed (its intent was pending): an adapter
+    # without an external-id upsert looks for the key before it creates.
+    reconcile: bool = False
 
 
 @dataclass(frozen=True)

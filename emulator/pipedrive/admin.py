@@ -1,4 +1,5 @@
-"""Admin routes under /__emulator__: load, dump, reset, faults, stats, clock. Never counted."""
+"""Admin routes under /__emulator__: load, dump, reset, faults, stats, clock, merge. Never
+counted."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from werkzeug.wrappers import Request, Response
 from syncledger.emulator.pipedrive.context import Context, Route
 from syncledger.emulator.pipedrive.http import ApiError, json_body, json_response
 from syncledger.emulator.pipedrive.limits import Faults
+from syncledger.emulator.pipedrive.model import to_v1
 from syncledger.emulator.pipedrive.timefmt import parse_time
 
 
@@ -59,6 +61,21 @@ def clock(ctx: Context, request: Request) -> Response:
     return json_response(ctx.clock.state())
 
 
+def merge(ctx: Context, request: Request) -> Response:
+    """POST {"id": A, "merge_with_id": B}: what a user's merge in the app does (the API's own
+    merge lives among the v1 person endpoints, out of support here). A is deleted, B keeps its
+    values and takes A's emails, phones, empty fields and notes; the answer is B as Pipedrive's
+    merge answers it (v1 shape, `merge_what_id`: A)."""
+    body = json_body(request)
+    try:
+        merged_id, survivor_id = int(body["id"]), int(body["merge_with_id"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ApiError(400, "'id' and 'merge_with_id' must be person ids") from exc
+    survivor, keys = ctx.store.merge_persons(merged_id, survivor_id)
+    return json_response({"success": True,
+                          "data": to_v1(survivor, keys, int(ctx.store.company["id"]))})
+
+
 def routes() -> list[Route]:
     return [
         Route("/__emulator__/load", ("POST",), "admin", load),
@@ -67,4 +84,5 @@ def routes() -> list[Route]:
         Route("/__emulator__/faults", ("GET", "POST"), "admin", faults),
         Route("/__emulator__/stats", ("GET", "DELETE"), "admin", stats),
         Route("/__emulator__/clock", ("GET", "POST"), "admin", clock),
+        Route("/__emulator__/merge", ("POST",), "admin", merge),
     ]

@@ -17,6 +17,9 @@ UNMAPPED_OWNERS = 2
 DUPLICATE_EMAIL_SHARE = 0.03
 SOURCES = ["Web", "Referral", "Event", "Cold outreach", "Partner"]
 INTERESTS = [(1, "Analytics"), (2, "Automation"), (3, "Integrations"), (4, "Security")]
+# The text field syncledger keeps its idempotency key in (a create retried after a lost
+# answer finds the person its first attempt made); an admin adds it once, here it is there.
+KEY_FIELD_NAME = "Syncledger key"
 
 
 def _fields() -> list[dict[str, Any]]:
@@ -26,6 +29,8 @@ def _fields() -> list[dict[str, Any]]:
         {"key": custom_key("Interests", "generated"), "name": "Interests", "field_type": "set",
          "options": [{"id": i, "label": label} for i, label in INTERESTS]},
         {"key": custom_key("Score", "generated"), "name": "Score", "field_type": "double"},
+        {"key": custom_key(KEY_FIELD_NAME, "generated"), "name": KEY_FIELD_NAME,
+         "field_type": "varchar"},
     ]
 
 
@@ -41,7 +46,7 @@ def generate_pipedrive(n_persons: int, seed: int) -> dict[str, Any]:
                       "email": f"{first}.{last}@{domain}".lower(), "is_admin": index == 0,
                       "is_you": index == 0})
     fields = _fields()
-    source_key, interests_key, score_key = (f["key"] for f in fields)
+    source_key, interests_key, score_key = (f["key"] for f in fields[:3])
     # Pools keep 100k persons fast: Faker per record would dominate the run time.
     firsts = [fake.first_name() for _ in range(400)]
     lasts = [fake.last_name() for _ in range(600)]

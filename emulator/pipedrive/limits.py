@@ -125,16 +125,30 @@ class Gate:
         self._window_blocked = 0
 
     def _headers(self, now: float, refused: bool = False) -> dict[str, str]:
-        reset = max(1, math.ceil(self._window_start + self.faults.rate_window_s - now))
+        reset = _seconds(self._window_start + self.faults.rate_window_s - now,
+                         self.faults.rate_window_s)
+        daily_left = str(max(0, self.faults.daily_limit - self._daily_used))
         headers = {
             "x-ratelimit-limit": str(self.faults.rate_limit),
             "x-ratelimit-remaining": str(max(0, self.faults.rate_limit - self._window_used)),
-            "x-ratelimit-reset": str(reset),
-            "x-daily-requests-left": str(max(0, self.faults.daily_limit - self._daily_used)),
+            "x-ratelimit-reset": reset,
+            "x-daily-requests-left": daily_left,
+            # The daily budget as the live API reports it besides the documented headers
+            # (a request costs one token here).
+            "x-daily-ratelimit-token-limit": str(self.faults.daily_limit),
+            "x-daily-ratelimit-token-remaining": daily_left,
         }
         if refused:
-            headers["retry-after"] = str(reset)
+            headers["retry-after"] = reset
         return headers
+
+
+def _seconds(left: float, window: float) -> str:
+    """Seconds until the window reopens, whole (at least 1) as Pipedrive sends them; a window
+    set under a second (tests) is told in milliseconds, so a client waits that little."""
+    if window >= 1:
+        return str(max(1, math.ceil(left)))
+    return f"{max(1, math.ceil(left * 1000)) / 1000:.3f}"
 
 
 def _day(now: float) -> int:

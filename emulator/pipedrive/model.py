@@ -11,6 +11,9 @@ from syncledger.emulator.pipedrive.timefmt import rfc3339, v1_time
 
 VISIBLE_TO = frozenset({1, 3, 5, 7})
 CONTACT_LABELS = frozenset({"work", "home", "mobile", "other"})
+# The Campaigns product's consent states; a new person without one is `no_consent`.
+MARKETING_STATUSES = ("no_consent", "unsubscribed", "subscribed", "archived")
+NO_CONSENT = "no_consent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,10 @@ class Person:
     label_ids: tuple[int, ...] = ()
     is_deleted: bool = False
     custom_fields: dict[str, Any] = field(default_factory=dict)
+    marketing_status: str = NO_CONSENT
+    # On the survivor of a merge: the id of the person merged into it (the last one), as
+    # Pipedrive's merge answer and v1 person objects carry it.
+    merge_what_id: int | None = None
 
     def email_values(self) -> list[str]:
         return [str(e["value"]) for e in self.emails]
@@ -110,6 +117,12 @@ def person_changes(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         if not isinstance(labels, list) or not all(isinstance(x, int) for x in labels):
             raise ApiError(400, "'label_ids' must be an array of integers")
         changes["label_ids"] = tuple(labels)
+    if "marketing_status" in body:
+        status = body["marketing_status"]
+        if status not in MARKETING_STATUSES:
+            raise ApiError(400, f"'marketing_status' must be one of {list(MARKETING_STATUSES)}",
+                           "ERR_SCHEMA_VALIDATION_FAILED")
+        changes["marketing_status"] = status
     if "custom_fields" in body:
         custom = body["custom_fields"]
         if custom is not None and not isinstance(custom, dict):
@@ -118,8 +131,11 @@ def person_changes(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     return changes
 
 
-def to_v2(person: Person, field_keys: Iterable[str]) -> dict[str, Any]:
-    return {
+def to_v2(person: Person, field_keys: Iterable[str],
+          include: Iterable[str] = ()) -> dict[str, Any]:
+    """v2's shape. `marketing_status` only when asked for (`include_fields` on reads; a
+    write's answer always carries it), as with the Campaigns product."""
+    body: dict[str, Any] = {
         "id": person.id,
         "name": person.name,
         "first_name": person.first_name,
@@ -136,6 +152,9 @@ def to_v2(person: Person, field_keys: Iterable[str]) -> dict[str, Any]:
         "picture_id": None,
         "custom_fields": {key: person.custom_fields.get(key) for key in field_keys},
     }
+    if "marketing_status" in include:
+        body["marketing_status"] = person.marketing_status
+    return body
 
 
 def to_v1(person: Person, field_keys: Iterable[str], company_id: int) -> dict[str, Any]:
@@ -151,7 +170,10 @@ def to_v1(person: Person, field_keys: Iterable[str], company_id: int) -> dict[st
         "update_time": v1_time(person.update_time),
         "delete_time": v1_time(person.update_time) if person.is_deleted else None,
         "visible_to": str(person.visible_to), "label_ids": list(person.label_ids),
+        "marketing_status": person.marketing_status,
     }
+    if person.merge_what_id is not None:
+        body["merge_what_id"] = person.merge_what_id
     for key in field_keys:
         body[key] = person.custom_fields.get(key)
     return body

@@ -19,6 +19,8 @@ MAX_LIMIT = 500
 MAX_SEARCH_LIMIT = 100
 MAX_CUSTOM_KEYS = 15
 SEARCH_FIELDS = frozenset({"custom_fields", "email", "notes", "phone", "name"})
+# What POST and PATCH answer with besides the default fields.
+WRITE_ANSWER = ("marketing_status",)
 
 
 def encode_cursor(payload: dict[str, Any]) -> str:
@@ -59,6 +61,13 @@ def _custom_keys(args: Any, all_keys: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(k for k in wanted if k in all_keys)
 
 
+def _included(args: Any) -> tuple[str, ...]:
+    """`include_fields`: optional fields a read adds; here only `marketing_status` (the
+    Campaigns product is on in the emulated company). Others are accepted and left out."""
+    raw = args.get("include_fields") or ""
+    return tuple(k.strip() for k in raw.split(",") if k.strip())
+
+
 def list_persons(ctx: Context, request: Request) -> Response:
     args = request.args
     sort_by = args.get("sort_by", "id")
@@ -96,22 +105,23 @@ def list_persons(ctx: Context, request: Request) -> Response:
     next_cursor = None
     if page.next_key is not None:
         next_cursor = encode_cursor({"s": sort_by, "d": direction, "k": list(page.next_key)})
-    return ok([to_v2(p, keys) for p in page.persons], {"next_cursor": next_cursor})
+    included = _included(args)
+    return ok([to_v2(p, keys, included) for p in page.persons], {"next_cursor": next_cursor})
 
 
 def get_person(ctx: Context, request: Request, person_id: int) -> Response:
     person, keys = ctx.store.get_person(person_id)
-    return ok(to_v2(person, _custom_keys(request.args, keys)))
+    return ok(to_v2(person, _custom_keys(request.args, keys), _included(request.args)))
 
 
 def add_person(ctx: Context, request: Request) -> Response:
     person, keys = ctx.store.create_person(json_body(request))
-    return ok(to_v2(person, keys))
+    return ok(to_v2(person, keys, WRITE_ANSWER))
 
 
 def update_person(ctx: Context, request: Request, person_id: int) -> Response:
     person, keys = ctx.store.update_person(person_id, json_body(request))
-    return ok(to_v2(person, keys))
+    return ok(to_v2(person, keys, WRITE_ANSWER))
 
 
 def delete_person(ctx: Context, request: Request, person_id: int) -> Response:

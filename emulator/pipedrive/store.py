@@ -16,7 +16,7 @@ from typing import Any
 
 from syncledger.emulator.pipedrive.fields import CustomField, check_value, parse_custom_field
 from syncledger.emulator.pipedrive.http import ApiError
-from syncledger.emulator.pipedrive.model import Person, person_changes, to_v2
+from syncledger.emulator.pipedrive.model import NO_CONSENT, Person, person_changes, to_v2
 from syncledger.emulator.pipedrive.timefmt import Clock, ceil_epoch, parse_time, v1_time
 
 IndexKey = tuple[int, int]
@@ -111,7 +111,8 @@ class Store:
                 "company": dict(self.company),
                 "users": [_public(u) for u in self._users.values()],
                 "personFields": [f.to_load() for f in self._fields.values()],
-                "persons": [to_v2(self._persons[pid], keys) for _, pid in self._indexes["id"]],
+                "persons": [to_v2(self._persons[pid], keys, ("marketing_status",))
+                            for _, pid in self._indexes["id"]],
                 "notes": [_note_dump(n) for n in self._notes.values()],
             }
 
@@ -166,7 +167,8 @@ class Store:
                 owner_id=owner_id, org_id=changes.get("org_id"),
                 emails=changes.get("emails", ()), phones=changes.get("phones", ()),
                 add_time=now, update_time=now, visible_to=changes.get("visible_to", 3),
-                label_ids=changes.get("label_ids", ()), custom_fields=custom)
+                label_ids=changes.get("label_ids", ()), custom_fields=custom,
+                marketing_status=changes.get("marketing_status", NO_CONSENT))
             self._next_person_id += 1
             self._insert(person)
             return person, tuple(self._fields)
@@ -195,6 +197,34 @@ class Store:
             old = self._live(person_id)
             self._swap(old, replace(old, is_deleted=True, update_time=int(self.clock.now())))
             return person_id
+
+    def merge_persons(self, merged_id: int, survivor_id: int) -> tuple[Person, tuple[str, ...]]:
+        """Merge `merged_id` into `survivor_id` as Pipedrive does: the survivor's values win,
+        its empty ones (and a `no_consent` marketing status) are filled from the other, emails
+        and phones are combined, notes move over; the merged person is deleted, and the
+        survivor (its update_time now) carries `merge_what_id`."""
+        if merged_id == survivor_id:
+            raise ApiError(400, "A person cannot be merged with itself")
+        with self._lock:
+            gone, kept = self._live(merged_id), self._live(survivor_id)
+            now = int(self.clock.now())
+            custom = {**gone.custom_fields, **kept.custom_fields}
+            merged = replace(
+                kept, first_name=kept.first_name or gone.first_name,
+                last_name=kept.last_name or gone.last_name,
+                org_id=kept.org_id if kept.org_id is not None else gone.org_id,
+                emails=_combined(kept.emails, gone.emails),
+                phones=_combined(kept.phones, gone.phones),
+                label_ids=kept.label_ids or gone.label_ids, custom_fields=custom,
+                marketing_status=kept.marketing_status if kept.marketing_status != NO_CONSENT
+                else gone.marketing_status,
+                update_time=now, merge_what_id=merged_id)
+            self._swap(gone, replace(gone, is_deleted=True, update_time=now))
+            self._swap(kept, merged)
+            for note in self._notes.values():
+                if note["person_id"] == merged_id:
+                    note["person_id"] = survivor_id
+            return merged, tuple(self._fields)
 
     def list_persons(self, query: ListQuery) -> Page:
         with self._lock:
@@ -430,7 +460,8 @@ class Store:
             visible_to=changes.get("visible_to", 3), label_ids=changes.get("label_ids", ()),
             is_deleted=bool(raw.get("is_deleted")),
             custom_fields={k: v for k, v in (changes.get("custom_fields") or {}).items()
-                           if v is not None})
+                           if v is not None},
+            marketing_status=changes.get("marketing_status", NO_CONSENT))
 
     def _load_note(self, raw: dict[str, Any], now: int) -> None:
         note_id = _opt_int(raw.get("id"), "id") or self._next_note_id
@@ -449,7 +480,21 @@ class Store:
 
 
 _LOADABLE = frozenset({"name", "first_name", "last_name", "owner_id", "org_id", "emails",
-                       "phones", "visible_to", "label_ids", "custom_fields"})
+                       "phones", "visible_to", "label_ids", "custom_fields",
+                       "marketing_status"})
+
+
+def _combined(kept: tuple[dict[str, Any], ...],
+              gone: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+    """The survivor's emails (or phones), its primary first, then the merged person's that
+    it lacks, none of them primary."""
+    known = {str(item["value"]).lower() for item in kept}
+    extra = tuple(dict(item, primary=False) for item in gone
+                  if str(item["value"]).lower() not in known)
+    combined = kept + extra
+    if combined and not any(item["primary"] for item in combined):
+        combined = (dict(combined[0], primary=True),) + combined[1:]
+    return combined
 
 
 def _keys(person: Person) -> dict[str, IndexKey]:

@@ -28,7 +28,12 @@ def test_create_get_patch_delete_round_trip_with_custom_fields(pd: Pipedrive) ->
     assert created["update_time"].endswith("Z")
 
     person_id = created["id"]
-    got = pd.get(f"/api/v2/persons/{person_id}").json()["data"]
+    # A write answers with marketing_status; a read only when asked (include_fields).
+    assert created["marketing_status"] == "no_consent"
+    plain = pd.get(f"/api/v2/persons/{person_id}").json()["data"]
+    assert "marketing_status" not in plain
+    got = pd.get(f"/api/v2/persons/{person_id}",
+                 params={"include_fields": "marketing_status"}).json()["data"]
     assert got == created
 
     patched = pd.patch(f"/api/v2/persons/{person_id}",
@@ -145,3 +150,15 @@ def test_concurrent_creates_get_distinct_ids(pd: Pipedrive) -> None:
     assert len(set(ids)) == 80
     listed = pd.get("/api/v2/persons", params={"limit": 500}).json()["data"]
     assert sorted(p["id"] for p in listed) == sorted(ids)
+
+
+def test_marketing_status_is_checked_and_read_when_asked(pd: Pipedrive) -> None:
+    person = _create(pd, "Opt Out", "out@example.com", marketing_status="unsubscribed")
+    assert person["marketing_status"] == "unsubscribed"
+    bad = pd.post("/api/v2/persons", json={"name": "X Y", "marketing_status": "maybe"})
+    assert bad.status_code == 400 and "marketing_status" in bad.json()["error"]
+    listed = pd.get("/api/v2/persons", params={"include_fields": "marketing_status"}).json()
+    assert [p["marketing_status"] for p in listed["data"]] == ["unsubscribed"]
+    patched = pd.patch(f"/api/v2/persons/{person['id']}",
+                       json={"marketing_status": "subscribed"}).json()["data"]
+    assert patched["marketing_status"] == "subscribed"

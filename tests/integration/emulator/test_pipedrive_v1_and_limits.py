@@ -175,3 +175,37 @@ def test_generated_data_loads_and_pages(pd: Pipedrive) -> None:
     assert owners <= {u["id"] for u in data["users"]}
     emails = [p["emails"][0]["value"] for p in body["data"]]
     assert len(set(emails)) < len(emails)  # some duplicates by email, on purpose
+
+
+def test_a_merge_deletes_one_and_the_survivor_names_it_in_recents(pd: Pipedrive) -> None:
+    pd.admin("clock", {"now": "2026-04-01T12:00:00Z"})
+    pd.admin("load", {"persons": [
+        {"id": 1, "name": "Ann Old", "emails": [{"value": "ann@old.example"}],
+         "custom_fields": {FIELD_SOURCE: "Web"}, "update_time": "2026-01-01T00:00:00Z"},
+        {"id": 2, "name": "Ann New", "emails": [{"value": "ann@new.example"}],
+         "update_time": "2026-01-01T00:00:00Z"}]})
+    pd.post("/api/v1/notes", json={"content": "met", "person_id": 1})
+    pd.admin("clock", {"advance_seconds": 60})
+    merged = pd.admin("merge", {"id": 1, "merge_with_id": 2})["data"]
+    assert merged["id"] == 2 and merged["merge_what_id"] == 1
+    assert [e["value"] for e in merged["email"]] == ["ann@new.example", "ann@old.example"]
+    assert merged[FIELD_SOURCE] == "Web" and merged["update_time"] == "2026-04-01 12:01:00"
+    body = pd.get("/api/v1/recents", params={"since_timestamp": "2026-04-01 12:00:30",
+                                             "items": "person"}).json()
+    by_id = {r["id"]: r["data"] for r in body["data"]}
+    assert by_id[1]["active_flag"] is False and by_id[1]["delete_time"] == "2026-04-01 12:01:00"
+    assert by_id[2]["active_flag"] is True and by_id[2]["merge_what_id"] == 1
+    assert [n["person_id"] for n in pd.get("/api/v1/notes").json()["data"]] == [2]
+    again = pd.session.post(pd.url("/__emulator__/merge"), json={"id": 2, "merge_with_id": 2})
+    assert again.status_code == 400
+    gone = pd.session.post(pd.url("/__emulator__/merge"), json={"id": 1, "merge_with_id": 2})
+    assert gone.status_code == 404
+
+
+def test_daily_budget_headers_and_a_short_window_told_in_milliseconds(pd: Pipedrive) -> None:
+    pd.admin("faults", {"daily_limit": 5, "rate_window_s": 0.05})
+    headers = pd.get("/api/v1/users").headers
+    assert headers["x-daily-ratelimit-token-limit"] == "5"
+    assert headers["x-daily-ratelimit-token-remaining"] == "4"
+    assert headers["x-daily-requests-left"] == "4"
+    assert 0 < float(headers["x-ratelimit-reset"]) <= 0.05
