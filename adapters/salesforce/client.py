@@ -1,13 +1,20 @@
 """Salesforce over its REST API with simple-salesforce: one HTTP layer that translates
 failures into our error kinds, retries what can be retried, refreshes an expired session
-once, and counts the calls it spends."""
+once, and counts the calls it spends.
+
+Writes may go several at a time (`collections_pipelined`): the counter, the budget and the
+session refresh are shared under locks, and each thread that sends holds a requests session
+of its own (requests documents no thread-safety contract for a Session, psf/requests#2766,
+and its maintainers advise one per thread)."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,9 +45,12 @@ API_VERSION = "59.0"
 COLLECTION_SIZE = 200
 # The external id field on Lead, Contact, Account and Task that holds our idempotency key.
 KEY_FIELD = "Syncledger_Key__c"
-# Salesforce error codes of a write that a later retry may mend.
-RETRYABLE_CODES = ("RETRYABLE", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE")
+# Salesforce error codes of a write that a later retry may mend (REQUEST_LIMIT_EXCEEDED:
+# a write not sent, or refused, because the API limit or the api_budget was spent).
+RETRYABLE_CODES = ("RETRYABLE", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE",
+                   "REQUEST_LIMIT_EXCEEDED")
 COMPOSITE_COLLECTIONS = 5  # sObject Collections subrequests one Composite call may carry
+IN_FLIGHT = 4  # Composite calls collections_pipelined keeps in flight at most, by default
 
 T = TypeVar("T")
 
@@ -92,6 +102,14 @@ def _subrequest_results(sub: dict[str, Any], count: int) -> list[dict[str, Any]]
     return [{"success": False, "errors": [error]} for _ in range(count)]
 
 
+def _failed(calls: list[CollectionsCall], code: str, message: str
+            ) -> list[list[dict[str, Any]]]:
+    """Each record of the calls failed with one error, as a collections call answers it."""
+    return [[{"success": False, "errors": [{"statusCode": code, "message": message[:500],
+                                            "fields": []}]} for _ in call.records]
+            for call in calls]
+
+
 def error_code(error: SalesforceError) -> tuple[str, str]:
     content = error.content
     if isinstance(content, list) and content and isinstance(content[0], dict):
@@ -99,6 +117,41 @@ def error_code(error: SalesforceError) -> tuple[str, str]:
     if isinstance(content, dict):
         return str(content.get("error", "")), str(content.get("error_description", ""))
     return "", str(content)[:200]
+
+
+@dataclass
+class _Lane:
+    """A requests session that one sending thread holds at a time, with the simple-salesforce
+    client over it for the token it was built with."""
+
+    session: requests.Session
+    sf: Salesforce | None = None
+    token: str = ""
+    instance_url: str = ""
+
+
+@dataclass
+class _Pipeline:
+    """One collections_pipelined call's shared state: each Composite call's results, what
+    stopped it, and the gates that admit its calls in order."""
+
+    composites: list[list[CollectionsCall]]
+    results: list[list[list[dict[str, Any]]] | None]
+    gates: list[threading.Event]
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    limit: CrmLimitReached | None = None  # the first limit met: nothing is sent after it
+    failure: BaseException | None = None  # the first fatal failure (or bug): likewise
+
+
+class WritesStopped(CrmFatal):
+    """A fatal failure stopped collections_pipelined; raised once the Composite calls in
+    flight had their answers. `results` holds every record's result in the order of the
+    calls: the answers that came back, and a RETRYABLE failure for each record of the call
+    that failed and of those never sent (none of them was applied)."""
+
+    def __init__(self, message: str, results: list[list[dict[str, Any]]]) -> None:
+        super().__init__(message)
+        self.results = results
 
 
 class SalesforceClient:
@@ -112,26 +165,46 @@ class SalesforceClient:
         self.budget: int | None = None  # calls this client may still spend (api_budget)
         # A sync run sets this to keep what it read beyond records, for `replay --run`.
         self.readings: Readings | None = None
-        self.session = requests.Session()
-        # Environment CA or proxy settings must never override the CA we were given.
-        self.session.trust_env = False
+        self._prepare_threads()
         if credentials.ca_cert and not Path(credentials.ca_cert).is_file():
             raise CrmFatal(f"the CA certificate {credentials.ca_cert} given at connect is not "
                            "there any more (an emulator's goes when it stops): run "
                            "`syncledger connect salesforce` again with --ca-cert")
-        self.session.verify = credentials.ca_cert or True
+        self.session = self._new_session()
         self.answered = False  # whether any call was answered with this client's session
         self._sf = self._connect()
 
-    def _connect(self) -> Salesforce:
+    def _prepare_threads(self) -> None:
+        """What threads that call through this client share: the counter and budget check
+        (`_lock`), the session refresh (`_refresh_lock`), each thread's own settings
+        (`_local`: tried_once, the session it holds), and the idle sending sessions."""
+        self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._local = threading.local()
+        self._idle_lanes: list[_Lane] = []
+        self._lanes: list[_Lane] = []
+        # The limit a pipelined write ran into (its records answered REQUEST_LIMIT_EXCEEDED):
+        # the caller records the outcomes, then stops as for any CrmLimitReached.
+        self.limit_reached: CrmLimitReached | None = None
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        # Environment CA or proxy settings must never override the CA we were given.
+        session.trust_env = False
+        session.verify = self.credentials.ca_cert or True
+        return session
+
+    def _connect(self, session: requests.Session | None = None) -> Salesforce:
         return Salesforce(instance_url=self.credentials.instance_url,
-                          session_id=self.credentials.access_token, session=self.session,
+                          session_id=self.credentials.access_token,
+                          session=self.session if session is None else session,
                           version=API_VERSION)
 
     # -- the one HTTP layer ---------------------------------------------------------------
     def call(self, kind: str, action: Callable[[Salesforce], T]) -> T:
         refreshed = False
         while True:
+            token = self.credentials.access_token
             try:
                 answer = self._with_retries(kind, action)
                 self.answered = True
@@ -147,31 +220,60 @@ class SalesforceClient:
                 if refreshed or not self.credentials.refresh_token:
                     raise CrmFatal("the Salesforce session expired and cannot be refreshed: "
                                    "run `syncledger connect salesforce` again") from None
-                self.refresh()
+                with self._refresh_lock:
+                    # Calls in flight on other threads meet the same expiry: one refreshes,
+                    # the others send again with the token it got.
+                    if self.credentials.access_token == token:
+                        self.refresh()
                 refreshed = True
 
     @contextmanager
     def tried_once(self) -> Iterator[None]:
-        """Calls made inside are sent once, never retried here: a write whose answer was
-        lost may have landed, and sent again blindly it could land twice (a second Note) or
-        be refused (a create-only field on what is now an update). The caller looks first."""
-        attempts, self.attempts = self.attempts, 1
+        """Calls made inside (on this thread) are sent once, never retried here: a write
+        whose answer was lost may have landed, and sent again blindly it could land twice (a
+        second Note) or be refused (a create-only field on what is now an update). The
+        caller looks first."""
+        before = getattr(self._local, "attempts", None)
+        self._local.attempts = 1
         try:
             yield
         finally:
-            self.attempts = attempts
+            self._local.attempts = before
 
-    def _with_retries(self, kind: str, action: Callable[[Salesforce], T]) -> T:
-        @retry(retry=retry_if_exception_type(CrmRetryable),
-               stop=stop_after_attempt(self.attempts),
-               wait=wait_exponential(multiplier=0.05, max=2), reraise=True)
-        def attempt() -> T:
+    def _spend(self, kind: str) -> None:
+        """Count one call, refused with CrmLimitReached once the budget is spent."""
+        with self._lock:
             if self.budget is not None and self.calls.total() >= self.budget:
                 raise CrmLimitReached(f"the api_budget for today is spent ({self.budget} "
                                       "calls in this run)")
             self.calls[kind] += 1
+        admitted = getattr(self._local, "admitted", None)
+        if admitted is not None:  # a pipelined call: the next one may now be admitted
+            self._local.admitted = None
+            admitted()
+
+    def _salesforce(self) -> Salesforce:
+        """The simple-salesforce client this thread sends with: over the session it holds
+        (a pipelined write), else the client's own."""
+        lane: _Lane | None = getattr(self._local, "lane", None)
+        if lane is None:
+            return self._sf
+        credentials = self.credentials
+        if lane.sf is None or lane.token != credentials.access_token \
+                or lane.instance_url != credentials.instance_url:  # built before a refresh
+            lane.sf = self._connect(lane.session)
+            lane.token, lane.instance_url = credentials.access_token, credentials.instance_url
+        return lane.sf
+
+    def _with_retries(self, kind: str, action: Callable[[Salesforce], T]) -> T:
+        @retry(retry=retry_if_exception_type(CrmRetryable),
+               stop=stop_after_attempt(getattr(self._local, "attempts", None)
+                                       or self.attempts),
+               wait=wait_exponential(multiplier=0.05, max=2), reraise=True)
+        def attempt() -> T:
+            self._spend(kind)
             try:
-                return action(self._sf)
+                return action(self._salesforce())
             except SalesforceExpiredSession:
                 raise
             except SalesforceRefusedRequest as error:
@@ -212,15 +314,18 @@ class SalesforceClient:
         return attempt()
 
     def api_limit(self) -> tuple[int, int] | None:
-        """(used, limit) of the org's daily API requests, from Sforce-Limit-Info."""
-        usage = self._sf.api_usage.get("api-usage")
-        if usage is None:
-            return None
-        return int(usage.used), int(usage.total)
+        """(used, limit) of the org's daily API requests, from Sforce-Limit-Info (the latest
+        any of this client's sessions was told)."""
+        with self._lock:
+            clients = [self._sf, *(lane.sf for lane in self._lanes if lane.sf is not None)]
+        readings = [(int(usage.used), int(usage.total)) for usage in
+                    (sf.api_usage.get("api-usage") for sf in clients) if usage is not None]
+        return max(readings) if readings else None
 
     def refresh(self) -> None:
         base = self.credentials.login_url or self.credentials.instance_url
-        self.calls["auth"] += 1
+        with self._lock:
+            self.calls["auth"] += 1
         try:
             response = self.session.post(f"{base}/services/oauth2/token", data={
                 "grant_type": "refresh_token", "refresh_token": self.credentials.refresh_token,
@@ -307,6 +412,117 @@ class SalesforceClient:
             return [self._collections(call.method, call.path, call.sobject, call.records,
                                       call.auto_assign)]
         return self._composite(calls)
+
+    def collections_pipelined(self, calls: list[CollectionsCall], in_flight: int = IN_FLIGHT
+                              ) -> list[list[dict[str, Any]]]:
+        """Collections calls as Composite calls of up to COMPOSITE_COLLECTIONS, up to
+        `in_flight` of them sent at once; each call's per-record results, in the order of
+        `calls`. Each Composite call is sent once (tried_once: never retried here), and
+        whatever befalls one fails only its own records:
+
+        - a CrmRetryable (no answer, a 5xx, an answer that cannot be read): each of its
+          records fails with RETRYABLE (it may have landed: the caller looks by key first);
+        - a CrmLimitReached (the api_budget spent, or Salesforce's REQUEST_LIMIT_EXCEEDED):
+          its records, and those of every call not sent yet (none is sent after it), fail
+          with REQUEST_LIMIT_EXCEEDED (retryable); the calls already in flight keep their
+          answers. The method still returns, so the caller records every outcome; the limit
+          stays in `limit_reached`, for the caller to stop on as for any CrmLimitReached.
+        - a CrmFatal (or an error of ours): nothing more is sent; once the calls in flight
+          are answered, WritesStopped (a CrmFatal) is raised with every result (the answers
+          that came back, RETRYABLE for the records not applied); any other error is raised
+          as it is once they are answered.
+
+        Calls are admitted against the budget in the order given, so a budget that runs out
+        leaves the last calls unsent; they may land in any order, so two writes of one record
+        never belong in the same pipelined batch."""
+        if in_flight < 1:
+            raise ValueError("in_flight must be 1 or more")
+        if any(len(call.records) > COLLECTION_SIZE for call in calls):
+            raise ValueError(f"at most {COLLECTION_SIZE} records a collections call")
+        composites = [calls[start:start + COMPOSITE_COLLECTIONS]
+                      for start in range(0, len(calls), COMPOSITE_COLLECTIONS)]
+        if not composites:
+            return []
+        pipeline = _Pipeline(composites, [None] * len(composites),
+                             [threading.Event() for _ in composites])
+        pipeline.gates[0].set()
+        with ThreadPoolExecutor(max_workers=min(in_flight, len(composites)),
+                                thread_name_prefix="salesforce-composite") as pool:
+            try:
+                for future in [pool.submit(self._pipelined, pipeline, index)
+                               for index in range(len(composites))]:
+                    future.result()
+            except BaseException as error:  # an interrupt here: send nothing more
+                with pipeline.lock:
+                    pipeline.failure = pipeline.failure or error
+                for gate in pipeline.gates:
+                    gate.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        results = [results for found in pipeline.results for results in found or []]
+        if isinstance(pipeline.failure, CrmFatal):
+            raise WritesStopped(str(pipeline.failure), results) from pipeline.failure
+        if pipeline.failure is not None:
+            raise pipeline.failure
+        if pipeline.limit is not None:
+            self.limit_reached = pipeline.limit
+        return results
+
+    def composites_in_turn(self, calls: list[CollectionsCall]) -> list[list[dict[str, Any]]]:
+        """The Composite calls collections_pipelined would send, one after the other on this
+        thread: for the clients that never send (a dry run's, a replay's)."""
+        return [results for start in range(0, len(calls), COMPOSITE_COLLECTIONS)
+                for results in self.collections_many(calls[start:start + COMPOSITE_COLLECTIONS])]
+
+    def _pipelined(self, pipeline: _Pipeline, index: int) -> None:
+        """One Composite call of a pipeline, on a thread of the pool with a session of its
+        own, admitted once the one before it was; its outcome into `pipeline.results`."""
+        calls = pipeline.composites[index]
+        following = pipeline.gates[index + 1] if index + 1 < len(pipeline.gates) else None
+        try:
+            pipeline.gates[index].wait()
+            with pipeline.lock:
+                stopped = pipeline.limit or pipeline.failure
+            if stopped is not None:
+                pipeline.results[index] = _failed(
+                    calls, "REQUEST_LIMIT_EXCEEDED" if pipeline.failure is None
+                    else "RETRYABLE", f"not sent: {stopped}")
+                return
+            self._local.admitted = following.set if following is not None else None
+            lane = self._take_lane()
+            self._local.lane = lane
+            try:
+                with self.tried_once():
+                    pipeline.results[index] = self.collections_many(calls)
+            except CrmRetryable as error:
+                pipeline.results[index] = _failed(calls, "RETRYABLE", str(error))
+            except CrmLimitReached as error:
+                with pipeline.lock:
+                    pipeline.limit = pipeline.limit or error
+                pipeline.results[index] = _failed(calls, "REQUEST_LIMIT_EXCEEDED", str(error))
+            except BaseException as error:  # CrmFatal, or a bug: nothing more goes
+                with pipeline.lock:
+                    pipeline.failure = pipeline.failure or error
+                pipeline.results[index] = _failed(calls, "RETRYABLE", f"not applied: {error}")
+            finally:
+                self._local.lane = None
+                self._give_lane(lane)
+        finally:
+            self._local.admitted = None
+            if following is not None:
+                following.set()
+
+    def _take_lane(self) -> _Lane:
+        with self._lock:
+            if self._idle_lanes:
+                return self._idle_lanes.pop()
+            lane = _Lane(self._new_session())
+            self._lanes.append(lane)
+            return lane
+
+    def _give_lane(self, lane: _Lane) -> None:
+        with self._lock:
+            self._idle_lanes.append(lane)
 
     def _composite(self, calls: list[CollectionsCall]) -> list[list[dict[str, Any]]]:
         subrequests = []

@@ -7,6 +7,7 @@ from itertools import count
 from typing import Any
 
 from syncledger.adapters.salesforce.client import (
+    IN_FLIGHT,
     CollectionsCall,
     SalesforceClient,
     SalesforceCredentials,
@@ -19,6 +20,12 @@ class DryRunClient(SalesforceClient):
     def __init__(self, credentials: SalesforceCredentials) -> None:
         super().__init__(credentials)
         self._ids = count(1)
+
+    def collections_pipelined(self, calls: list[CollectionsCall], in_flight: int = IN_FLIGHT
+                              ) -> list[list[dict[str, Any]]]:
+        """Answered as the Composite calls the real client would send, in turn (nothing is
+        sent, so nothing is kept in flight), each counted as the one call it is."""
+        return self.composites_in_turn(calls)
 
     def _composite(self, calls: list[CollectionsCall]) -> list[list[dict[str, Any]]]:
         """Answered as the collections it carries, counted as the one call it is."""

@@ -18,6 +18,7 @@ from typing import Any
 from syncledger.adapters.crm_errors import CrmFatal
 from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import (
+    IN_FLIGHT,
     CollectionsCall,
     SalesforceClient,
     SalesforceCredentials,
@@ -98,6 +99,7 @@ class ReplayClient(SalesforceClient):
         self.calls: Counter[str] = Counter()
         self.budget = None
         self.readings = None
+        self._prepare_threads()
         self.answers = answers
         self.gaps: list[str] = []  # what the record could not answer, in words
         self._made_up = count(1)
@@ -169,6 +171,12 @@ class ReplayClient(SalesforceClient):
             self._gap(f"not recorded by this run: {missing}")
             return []
         return [dict(r) for r in rows]
+
+    def collections_pipelined(self, calls: list[CollectionsCall], in_flight: int = IN_FLIGHT
+                              ) -> list[list[dict[str, Any]]]:
+        """Answered as the Composite calls the real client would send, in turn, each
+        counted as the one call it is."""
+        return self.composites_in_turn(calls)
 
     def _composite(self, calls: list[CollectionsCall]) -> list[list[dict[str, Any]]]:
         """Answered as the collections it carries, counted as the one call it is."""

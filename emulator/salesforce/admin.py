@@ -42,6 +42,7 @@ def faults(ctx: Ctx) -> Response:
                           "seed": governor.seed, "latency_ms": governor.latency_ms,
                           "daily_limit": governor.daily_limit,
                           "rate_limit": governor.rate_limit,
+                          "match": governor.match,
                           "malformed": asdict(governor.malformed) if governor.malformed
                           else None})
 

@@ -93,17 +93,24 @@ class SalesforceApp:
         with org.lock:
             if needs_token and not org.sessions.valid(_bearer(ctx.request)):
                 raise _invalid_session()
-            refusal = org.governor.admit(kind)
-            latency = org.governor.latency_ms
-        if latency:
-            time.sleep(latency / 1000)   # outside the lock: slow calls must not queue others
-        if refusal is not None:
-            raise refusal
-        with org.lock:
-            response = route.handler(ctx, **args)
-            lost = org.governor.applied(kind)
-            spoiled = None if lost is not None else \
-                org.governor.spoil(kind, response.get_data())
+            governor = org.governor
+            aimed = governor.aimed_at(path, ctx.request.get_data(cache=True))
+            refusal = governor.admit(kind, aimed)
+            latency = governor.latency_ms
+            governor.started()
+        try:
+            if latency:
+                time.sleep(latency / 1000)   # outside the lock: slow calls must not queue others
+            if refusal is not None:
+                raise refusal
+            with org.lock:
+                response = route.handler(ctx, **args)
+                lost = org.governor.applied(kind, aimed)
+                spoiled = None if lost is not None else \
+                    org.governor.spoil(kind, response.get_data(), aimed)
+        finally:
+            with org.lock:
+                governor.finished()  # the one that started it, though a reset came since
         if lost is not None:  # the write stays applied; only its answer is an error
             raise lost
         if spoiled is not None:  # served as usual; its answer malformed

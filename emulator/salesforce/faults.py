@@ -12,13 +12,24 @@ would give): `{"malformed": "json" | "missing_fields" | "huge_values", "rate": 1
 
 The request itself is served as usual (a write is applied) before its answer is spoiled.
 
+`match` (a text) aims error_rate, applied_error_rate and malformed at the API calls whose path
+or body holds it: the others are served untouched and draw nothing. With several calls at
+once, which one draws first is the threads' to say; a `match` picks out one call whatever
+the order.
+
 Randomness comes from one seeded generator drawn once per API call, so a test that makes
 the same calls in the same order sees the same failures.
+
+`latency_ms` holds every API call that long (outside the org's lock: calls overlap, as they
+do in Salesforce); it starts at SYNCLEDGER_EMULATOR_LATENCY_MS when that is set (to run any
+test against a slow org), else 0. The stats say how many calls were in flight at once at
+most (`concurrency`), since the org was reset.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -34,6 +45,8 @@ MALFORMED = ("json", "missing_fields", "huge_values")
 API_KINDS = tuple(k for k in KINDS if k != "auth")
 _HUGE_NUMBER = "\u0000huge number\u0000"  # stands for a number json cannot write (too long)
 
+LATENCY_VARIABLE = "SYNCLEDGER_EMULATOR_LATENCY_MS"
+
 _FAULT_CODES = {500: "UNKNOWN_EXCEPTION", 502: "SERVER_UNAVAILABLE", 503: "SERVER_UNAVAILABLE",
                 504: "REQUEST_RUNNING_TOO_LONG"}
 
@@ -46,7 +59,7 @@ class Governor:
     applied_error_rate: float = 0.0
     status: int = 503
     seed: int | None = None
-    latency_ms: int = 0
+    latency_ms: int = field(default_factory=lambda: int(os.environ.get(LATENCY_VARIABLE) or 0))
     daily_limit: int = DEFAULT_DAILY_LIMIT
     rate_limit: int | None = None
     used: int = 0
@@ -55,11 +68,14 @@ class Governor:
     malformed: Malformed | None = None
     spoiled: int = 0  # answers malformed so far
     injected: int = 0  # errors injected so far (error_rate, applied_error_rate)
+    match: str | None = None  # only calls whose path or body holds it meet injected trouble
+    in_flight: int = 0  # API calls admitted and not yet answered
+    max_in_flight: int = 0
     _window: tuple[int, int] = (0, 0)
 
     def configure(self, body: dict[str, Any]) -> None:
         known = {"error_rate", "applied_error_rate", "status", "seed", "latency_ms",
-                 "daily_limit", "expire_session", "rate_limit", *Malformed.SETTINGS}
+                 "daily_limit", "expire_session", "rate_limit", "match", *Malformed.SETTINGS}
         unknown = set(body) - known
         if unknown:
             raise ApiError(400, "INVALID_INPUT", f"unknown fault settings: {sorted(unknown)}")
@@ -80,6 +96,8 @@ class Governor:
                 self.rate_limit = int(body["rate_limit"]) if body["rate_limit"] else None
             if "seed" in body:
                 self.seed = None if body["seed"] is None else int(body["seed"])
+            if "match" in body:
+                self.match = str(body["match"]) if body["match"] else None
         except (TypeError, ValueError) as exc:
             raise ApiError(400, "INVALID_INPUT", f"bad fault setting: {exc}") from None
         self.rng = random.Random(self.seed)
@@ -87,7 +105,18 @@ class Governor:
     def limit_info(self) -> str:
         return f"api-usage={self.used}/{self.daily_limit}"
 
-    def admit(self, kind: str) -> ApiError | None:
+    def aimed_at(self, path: str, body: bytes) -> bool:
+        """Whether injected trouble may hit a call with this path and body (`match`)."""
+        return self.match is None or self.match in path or self.match.encode() in body
+
+    def started(self) -> None:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def finished(self) -> None:
+        self.in_flight -= 1
+
+    def admit(self, kind: str, aimed: bool = True) -> ApiError | None:
         """Count one API call and say whether it is refused or hit by an injected error."""
         self.counts[kind] += 1
         if kind == "auth":
@@ -103,23 +132,23 @@ class Governor:
             if calls > self.rate_limit:
                 return ApiError(403, "REQUEST_LIMIT_EXCEEDED",
                                 "ConcurrentPerOrgShortTxn Limit exceeded.")
-        if self.error_rate and self.rng.random() < self.error_rate:
+        if aimed and self.error_rate and self.rng.random() < self.error_rate:
             return self._fault("the server could not serve this request, try again")
         return None
 
-    def applied(self, kind: str) -> ApiError | None:
+    def applied(self, kind: str, aimed: bool = True) -> ApiError | None:
         """After a write was applied: the error that replaces its answer, if one is drawn
         (drawn only while the rate is set, so other seeded runs see the same failures)."""
-        if kind in WRITE_KINDS and self.applied_error_rate \
+        if aimed and kind in WRITE_KINDS and self.applied_error_rate \
                 and self.rng.random() < self.applied_error_rate:
             return self._fault("the write was applied but its answer was lost")
         return None
 
-    def spoil(self, kind: str, body: bytes) -> bytes | None:
+    def spoil(self, kind: str, body: bytes, aimed: bool = True) -> bytes | None:
         """The answer's body malformed, if a malformed answer is drawn for this call (drawn
         only while the fault is set); None: the answer goes as it is."""
         bad = self.malformed
-        if bad is None or kind not in bad.kinds or not body \
+        if bad is None or not aimed or kind not in bad.kinds or not body \
                 or self.rng.random() >= bad.rate:
             return None
         spoiled = bad.spoil(body, self.rng)
@@ -136,7 +165,9 @@ class Governor:
     def stats(self) -> dict[str, Any]:
         return {"api_calls": {"total": sum(self.counts.values()), **self.counts},
                 "api_usage": {"used": self.used, "daily_limit": self.daily_limit},
-                "faults_injected": self.injected, "malformed_answers": self.spoiled}
+                "faults_injected": self.injected, "malformed_answers": self.spoiled,
+                "concurrency": {"in_flight": self.in_flight,
+                                "max_in_flight": self.max_in_flight}}
 
 
 @dataclass(frozen=True)
