@@ -24,13 +24,19 @@ from syncledger.domain.field_types import canonical_app_field
 from syncledger.domain.schedule import too_long
 from syncledger.domain.steps import (
     Configuration,
+    FieldMapping,
     IntegrationSettings,
+    SequenceMapping,
     Step,
     settings_from_plain,
     settings_to_plain,
     step_from_plain,
     step_to_plain,
 )
+
+# Every default below is read from the domain's dataclasses, where alone it is written: a key
+# the file leaves out means what the domain means by it (issue 18).
+DEFAULT_SETTINGS = IntegrationSettings()
 
 
 class ConfigFileError(ValueError):
@@ -44,7 +50,7 @@ class Model(BaseModel):
 class FieldMappingModel(Model):
     crm: str = Field(min_length=1)
     app: str = Field(min_length=1)
-    conflict: str | None = None
+    conflict: str | None = FieldMapping.conflict
 
 
 class OwnerMappingModel(Model):
@@ -55,9 +61,9 @@ class OwnerMappingModel(Model):
 class SequenceMappingModel(Model):
     owner: str = Field(min_length=1)
     sequence: str = Field(min_length=1)
-    step: int = Field(default=1, ge=1)
-    ignore_step_delay: bool = False
-    only_new_records: bool = False
+    step: int = Field(default=SequenceMapping.step, ge=1)
+    ignore_step_delay: bool = SequenceMapping.ignore_step_delay
+    only_new_records: bool = SequenceMapping.only_new_records
 
 
 class FilterRuleModel(Model):
@@ -81,29 +87,29 @@ class StepModel(Model):
     name: str
     source: str = Field(alias="from")
     to: str
-    enabled: bool = True
+    enabled: bool = Step.enabled
     field_mappings: list[FieldMappingModel] = []
     filter: FilterModel | None = None
-    owner_mappings: list[OwnerMappingModel] | None = None
-    owner_match: str | None = None
+    owner_mappings: list[OwnerMappingModel] | None = None  # the integration's list
+    owner_match: str | None = Step.owner_match
     sequence_mappings: list[SequenceMappingModel] = []
     status_mappings: list[StatusMappingModel] = []
-    include_contents: bool = False
+    include_contents: bool = Step.include_contents
 
 
 class IntegrationModel(Model):
     crm: Literal["salesforce", "pipedrive"]
     profile: Literal["default", "custom"] = "custom"
     enabled: bool | None = None  # not given: the integration stays on or off as it is
-    every: str = "2h"
-    overlap: str = "5m"
-    timezone: str = "UTC"
-    conflict: str = "crm"
-    api_budget: float = 0.5
-    owner_match: str | None = None
-    store_contents: bool = True
-    owner_mappings: list[OwnerMappingModel] = []
-    mass_change_limit: float = IntegrationSettings().mass_change_limit
+    every: str = DEFAULT_SETTINGS.every
+    overlap: str = DEFAULT_SETTINGS.overlap
+    timezone: str = DEFAULT_SETTINGS.timezone
+    conflict: str = DEFAULT_SETTINGS.conflict
+    api_budget: float = DEFAULT_SETTINGS.api_budget
+    owner_match: str | None = DEFAULT_SETTINGS.owner_match
+    store_contents: bool = DEFAULT_SETTINGS.store_contents
+    owner_mappings: list[OwnerMappingModel] = []  # none, as the domain's ()
+    mass_change_limit: float = DEFAULT_SETTINGS.mass_change_limit
 
     @field_validator("every", "overlap")
     @classmethod
@@ -254,8 +260,10 @@ def configuration_toml(config: Configuration, owner_pair: tuple[str, str] | None
     return "\n".join(lines) + "\n"
 
 
-_EMPTY_DEFAULTS: dict[str, Any] = {"field_mappings": [], "sequence_mappings": [],
-                                   "status_mappings": [], "include_contents": False}
+# A step's keys that the TOML leaves out while they hold the domain's default (nothing).
+_EMPTY_DEFAULTS: dict[str, Any] = {
+    key: value for key, value in step_to_plain(Step("", "", "")).items()
+    if key in ("field_mappings", "sequence_mappings", "status_mappings", "include_contents")}
 
 
 def _owner_pair_lines(crm: str, crm_user: str, member: str) -> list[str]:
