@@ -21,6 +21,7 @@ from syncledger.adapters.in_lists import in_slices
 from syncledger.adapters.log_reader import LogTable
 from syncledger.adapters.plain_events import Logged
 from syncledger.projections.bulk_rows import insert_rows, update_rows
+from syncledger.projections.event_names import type_name
 
 SHADOW = "__shadow"
 ROWS_A_QUERY = 512  # rows read back by id in one statement (see in_lists)
@@ -107,5 +108,5 @@ class InDatabase(Projection):
 
 
 def event_type(event: Any) -> str:
-    """`Person.OwnerReassigned` reads as PersonOwnerReassigned."""
-    return type(event).__qualname__.replace(".", "")
+    """`Person.OwnerReassigned` reads as PersonOwnerReassigned (see event_names.type_name)."""
+    return type_name(type(event))

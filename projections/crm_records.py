@@ -19,12 +19,23 @@ from sqlalchemy import (
 
 from syncledger.adapters.in_lists import in_slices
 from syncledger.adapters.plain_events import Logged, hex_of
+from syncledger.domain.crm_record import CrmRecord
 from syncledger.projections.base import AggregateRows, Rows
+from syncledger.projections.event_names import module_prefix, own_name
+
+# Every record class (Lead, Contact, ...) has its own copy of each event: the view routes on
+# the name they share (see event_names).
+DISCOVERED = own_name(CrmRecord.Discovered)
+OBSERVED = own_name(CrmRecord.Observed)
+WRITTEN = own_name(CrmRecord.Written)
+PERSON_LINKED = own_name(CrmRecord.PersonLinked)
+CONVERTED = own_name(CrmRecord.Converted)
+REMOVED = own_name(CrmRecord.Removed)
 
 
 class CrmRecords(AggregateRows):
     name = "crm_records"
-    topics = ("syncledger.domain.crm_record:",)
+    topics = (module_prefix(CrmRecord),)  # every record class's, those added later too
 
     def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
         table = Table(
@@ -45,21 +56,21 @@ class CrmRecords(AggregateRows):
         uuid = event.originator
         kind = event.kind.rpartition(".")[2]
         data = event.data
-        if kind == "Discovered":
+        if kind == DISCOVERED:
             rows[uuid] = {"uuid": uuid, "crm": data["crm"], "org": data["org"],
                           "object": data["sobject"], "record_id": data["record_id"],
                           "email": None, "person": None, "converted": False, "deleted": False}
             return
         row = rows[uuid]
-        if kind in ("Observed", "Written"):
+        if kind in (OBSERVED, WRITTEN):
             email = data["content"].get("Email") or data["content"].get("email")
             if email:
                 row["email"] = str(email).lower()
-        elif kind == "PersonLinked":
+        elif kind == PERSON_LINKED:
             row["person"] = hex_of(data["person"])
-        elif kind == "Converted":
+        elif kind == CONVERTED:
             row["converted"] = True
-        elif kind == "Removed":
+        elif kind == REMOVED:
             row["deleted"] = True
 
 

@@ -8,15 +8,21 @@ from typing import Any
 from sqlalchemy import JSON, Column, Connection, MetaData, String, Table, select
 
 from syncledger.adapters.plain_events import Logged
+from syncledger.domain.app_records import AppRecord, PersonList, SavedFilter, Sequence, TeamMember
 from syncledger.projections.base import AggregateRows, Rows
+from syncledger.projections.event_names import event_name, topic_prefix
 
-KINDS = {"TeamMember": "team_member", "PersonList": "list", "SavedFilter": "saved_filter",
-         "Sequence": "sequence"}
+RECORDS: dict[type[AppRecord], str] = {TeamMember: "team_member", PersonList: "list",
+                                       SavedFilter: "saved_filter", Sequence: "sequence"}
+# Each record class has its own copy of AppRecord's events: routed on their names, derived
+# from the classes (see event_names), to the entry kind they make.
+RECORDED = {event_name(cls.Recorded): kind for cls, kind in RECORDS.items()}
+CHANGED = {event_name(cls.Changed) for cls in RECORDS}
 
 
 class Directory(AggregateRows):
     name = "directory"
-    topics = tuple(f"syncledger.domain.app_records:{kind}." for kind in KINDS)
+    topics = tuple(topic_prefix(cls) for cls in RECORDS)
 
     def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
         table = Table(
@@ -29,15 +35,12 @@ class Directory(AggregateRows):
         return {"directory": table}
 
     def apply(self, rows: Rows, event: Logged) -> None:
-        owner, _, name = event.kind.partition(".")
-        kind = KINDS.get(owner)
-        if kind is None:
-            return
-        if name == "Recorded":
+        kind = RECORDED.get(event.kind)
+        if kind is not None:
             rows[event.originator] = {"uuid": event.originator, "kind": kind,
                                       "key": event.data["key"],
                                       "attributes": event.data["attributes"]}
-        elif name == "Changed":
+        elif event.kind in CHANGED:
             row = rows[event.originator]
             row["attributes"] = {**row["attributes"], **event.data["attributes"]}
 

@@ -23,13 +23,19 @@ from sqlalchemy import (
 
 from syncledger.adapters.plain_events import Logged, text_of
 from syncledger.domain.privacy import FORGOTTEN
-from syncledger.domain.sync_run import COUNT_KEYS, COUNT_KINDS, empty_counts
+from syncledger.domain.sync_run import COUNT_KEYS, COUNT_KINDS, SyncRun, empty_counts
 from syncledger.projections.base import AggregateRows, Rows
+from syncledger.projections.event_names import event_name, events_of, topic_prefix
+
+# The events the view routes on, named after their classes (see event_names).
+STARTED = event_name(SyncRun.Started)
+FINISHED = event_name(events_of(SyncRun).Finished)
+INTERRUPTED = event_name(events_of(SyncRun).Interrupted)
 
 
 class LogsView(AggregateRows):
     name = "logs"
-    topics = ("syncledger.domain.sync_run:SyncRun.",)
+    topics = (topic_prefix(SyncRun),)
 
     def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
         table = Table(
@@ -61,9 +67,9 @@ class LogsView(AggregateRows):
         return {"sync_logs": table}
 
     def apply(self, rows: Rows, event: Logged) -> None:
-        kind = event.kind.rpartition(".")[2]
+        kind = event.kind
         data = event.data
-        if kind == "Started":
+        if kind == STARTED:
             rows[event.originator] = {
                 "uuid": event.originator, "run_id": data["run_id"], "crm": data["crm"],
                 "started_at": text_of(data["at"]), "finished_at": None, "outcome": "running",
@@ -76,8 +82,8 @@ class LogsView(AggregateRows):
         row = rows[event.originator]
         row["finished_at"] = text_of(data["at"])
         # An interrupted run is closed by the next one: its end is not known.
-        row["recorded_end"] = text_of(data.get("timestamp")) if kind == "Finished" else None
-        if kind == "Finished":
+        row["recorded_end"] = text_of(data.get("timestamp")) if kind == FINISHED else None
+        if kind == FINISHED:
             subjects = [e.get("subject") if isinstance(e, dict) else None
                         for e in data["errors"]]
             row.update(outcome=data["outcome"], counts=data["counts"],
@@ -85,7 +91,7 @@ class LogsView(AggregateRows):
                        errors=[public_error(e) for e in data["errors"]],
                        error_subjects=subjects if any(subjects) else None,
                        api_calls=data["api_calls"], notes=data["notes"])
-        elif kind == "Interrupted":
+        elif kind == INTERRUPTED:
             row["outcome"] = "interrupted"
 
 

@@ -20,16 +20,32 @@ from sqlalchemy import (
 
 from syncledger.adapters.plain_events import Logged
 from syncledger.domain.ids import app_person_id
+from syncledger.domain.person import Person
 from syncledger.domain.privacy import FORGOTTEN
 from syncledger.projections.base import AggregateRows, Rows
+from syncledger.projections.event_names import event_name, events_of, topic_prefix
 
 ROW_KEYS = ("id", "email", "first_name", "last_name", "account", "owner", "status",
             "inbox_category", "flags", "lists", "fields", "sequence", "links")
 
+# The events the view routes on, named after their classes (see event_names).
+_person = events_of(Person)
+RECORDED = event_name(_person.Recorded)
+RESTARTED = event_name(_person.Restarted)
+EMAIL_CHANGED = event_name(_person.EmailChanged)
+OWNER_REASSIGNED = event_name(_person.OwnerReassigned)
+UPDATED = event_name(_person.Updated)
+SEQUENCE_JOINED = event_name(_person.SequenceJoined)
+SEQUENCE_LEFT = event_name(_person.SequenceLeft)
+LINKED = event_name(_person.Linked)
+LINK_DELETED = event_name(_person.LinkDeleted)
+DELETED = event_name(_person.Deleted)
+PERSON_FORGOTTEN = event_name(_person.Forgotten)  # FORGOTTEN is the placeholder value
+
 
 class PeopleView(AggregateRows):
     name = "people"
-    topics = ("syncledger.domain.person:Person.",)
+    topics = (topic_prefix(Person),)
 
     def define(self, metadata: MetaData, suffix: str) -> dict[str, Table]:
         people = Table(
@@ -68,8 +84,8 @@ def _apply(rows: Rows, event: Logged) -> None:
     uuid = event.originator
     kind = event.kind
     data = event.data
-    if kind in ("Person.Recorded", "Person.Restarted"):
-        app_id = data["app_id"] if kind == "Person.Recorded" else rows[uuid]["id"]
+    if kind in (RECORDED, RESTARTED):
+        app_id = data["app_id"] if kind == RECORDED else rows[uuid]["id"]
         row = {"uuid": uuid, "id": app_id, "email": data["email"], "owner": data["owner"],
                "first_name": None, "last_name": None, "account": None, "status": None,
                "inbox_category": None, "flags": [], "lists": [], "fields": {},
@@ -82,30 +98,30 @@ def _apply(rows: Rows, event: Logged) -> None:
     row = rows[uuid]
     if row["only_cause"] is not None and data.get("cause") != row["only_cause"]:
         row["only_cause"] = None
-    if kind == "Person.EmailChanged":
+    if kind == EMAIL_CHANGED:
         row["email"] = data["email"]
-    elif kind == "Person.OwnerReassigned":
+    elif kind == OWNER_REASSIGNED:
         row["owner"] = data["owner"]
-    elif kind == "Person.Updated":
+    elif kind == UPDATED:
         _apply_values(row, data["values"])
         row.update(data["attributes"])
-    elif kind == "Person.SequenceJoined":
+    elif kind == SEQUENCE_JOINED:
         row["sequence"] = {"id": data["sequence"], "step": data["step"],
                            "ignore_step_delay": data["ignore_step_delay"]}
-    elif kind == "Person.SequenceLeft":
+    elif kind == SEQUENCE_LEFT:
         row["sequence"] = None
-    elif kind == "Person.Linked":
+    elif kind == LINKED:
         links = [link for link in row["links"]
                  if (link["crm"], link["object"]) != (data["crm"], data["sobject"])]
         links.append({"crm": data["crm"], "object": data["sobject"], "id": data["record_id"],
                       "url": data["url"], "deleted": False})
         row["links"] = links
-    elif kind == "Person.LinkDeleted":
+    elif kind == LINK_DELETED:
         row["links"] = [dict(link, deleted=True) if link["id"] == data["record_id"] else link
                         for link in row["links"]]
-    elif kind == "Person.Deleted":
+    elif kind == DELETED:
         row["deleted"] = True
-    elif kind == "Person.Forgotten":
+    elif kind == PERSON_FORGOTTEN:
         # The read model holds plaintext: forgetting rewrites the row too.
         row.update(forgotten=True, email=FORGOTTEN, first_name=FORGOTTEN,
                    last_name=FORGOTTEN, account=FORGOTTEN, fields={})

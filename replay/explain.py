@@ -21,10 +21,13 @@ from sqlalchemy import select
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.person_keys import person_keys
 from syncledger.adapters.personal_data_mapper import SEALED, event_subject
+from syncledger.domain.crm_record import CrmRecord
 from syncledger.domain.ids import app_person_id, crm_record_id, integration_id
+from syncledger.domain.person import Person
 from syncledger.domain.privacy import FORGOTTEN
 from syncledger.domain.steps import CRMS, DEFAULT_STEPS, Step
 from syncledger.projections.base import event_type
+from syncledger.projections.event_names import events_of, own_name, type_name
 from syncledger.replay.history import (
     UnknownRecord,
     person_subjects,
@@ -43,6 +46,20 @@ META = ("originator_id", "originator_version", "timestamp", "cause", "actor", "s
 FIXED_CRM_FIELDS: dict[str, tuple[str, ...]] = {"owner": ("OwnerId", "owner_id"),
                                                 "flags": ("HasOptedOutOfEmail",)}
 MISSING = object()
+
+# The events explain tells apart, named after their classes (see event_names): a person's by
+# their type, and the others by the name any aggregate's event of that kind ends with.
+_person = events_of(Person)
+LINKED = type_name(_person.Linked)
+RECORDED = type_name(_person.Recorded)
+RESTARTED = type_name(_person.Restarted)
+SEQUENCE_JOINED = type_name(_person.SequenceJoined)
+SEQUENCE_LEFT = type_name(_person.SequenceLeft)
+PERSON_FORGOTTEN = type_name(_person.Forgotten)  # FORGOTTEN is the value it leaves
+CONFLICT_RESOLVED = own_name(_person.ConflictResolved)
+OBSERVED = own_name(CrmRecord.Observed)
+WRITE_REQUESTED = own_name(CrmRecord.WriteRequested)
+WRITTEN = own_name(CrmRecord.Written)
 
 
 class UnknownField(ValueError):
@@ -117,7 +134,7 @@ def explain(app: SyncLedger, key: str, field: str) -> Explanation:
     # Activities are filed under the person too: only its own events, and conflicts.
     about = stored_events_about(app, person_subjects(app, person_id))
     own = _decoded(app, [(p, s) for p, s in about if s.originator_id == person_id
-                         or s.topic.endswith("ConflictResolved")])
+                         or s.topic.endswith(CONFLICT_RESOLVED)])
     mirrors = chain.mirrors([event for _, _, event in own])
     theirs = _decoded(app, [(p, s) for p, s in stored_events_about(app, list(mirrors))
                             if s.originator_id in mirrors])
@@ -168,7 +185,7 @@ class _Chain:
         names: set[str] = set(FIXED_CRM_FIELDS.get(self.field, ()))
         integrations: dict[str, Any] = {}
         for event in person_events:
-            if event_type(event) != "PersonLinked":
+            if event_type(event) != LINKED:
                 continue
             if event.crm not in integrations:
                 integrations[event.crm] = self._integration(event.crm)
@@ -190,7 +207,7 @@ class _Chain:
     def add(self, position: int, stored: StoredEvent, event: Any) -> None:
         kind = event_type(event)
         source = self.labels.get(event.originator_id, f"person {self.app_id}")
-        if kind.endswith("ConflictResolved"):
+        if kind.endswith(CONFLICT_RESOLVED):
             # A mapping names a custom app field `title` or `fields.title`: the same field.
             named = str(getattr(event, "field", None))
             if named not in (self.field, *self.crm_names) and \
@@ -210,7 +227,7 @@ class _Chain:
         # last observed, last asked to be written, or last written.
         side: UUID | tuple[UUID, str] = self.person_id
         if event.originator_id in self.labels:
-            family = next((f for f in ("WriteRequested", "Written") if kind.endswith(f)),
+            family = next((f for f in (WRITE_REQUESTED, WRITTEN) if kind.endswith(f)),
                           "read")
             side = (event.originator_id, family)
             if side in self.last and self.last[side] == value:
@@ -238,15 +255,15 @@ class _Chain:
         name, sub = self.field, None
         if name.startswith("fields."):
             name, sub = "fields", name.removeprefix("fields.")
-        if kind in ("PersonRecorded", "PersonRestarted"):
+        if kind in (RECORDED, RESTARTED):
             # A life starts here: every field is set, a field not given to empty.
             return _started(event, name, sub)
-        if kind == "PersonSequenceJoined" and name == "sequence":
+        if kind == SEQUENCE_JOINED and name == "sequence":
             return {"id": event.sequence, "step": event.step,
                     "ignore_step_delay": event.ignore_step_delay}
-        if kind == "PersonSequenceLeft" and name == "sequence":
+        if kind == SEQUENCE_LEFT and name == "sequence":
             return None
-        if kind == "PersonForgotten":
+        if kind == PERSON_FORGOTTEN:
             return FORGOTTEN if name in (*PERSONAL, "fields") else MISSING
         for container in ("values", "attributes"):
             found = _in(getattr(event, container, None), name, sub)
@@ -327,18 +344,18 @@ def _conflict(event: Any, redacted: bool) -> dict[str, Any]:
 
 
 def _words(kind: str, source: str, value: Any, previous: Any) -> str:
-    if kind == "PersonRecorded":
+    if kind == RECORDED:
         return f"recorded with {shown(value)}"
-    if kind == "PersonRestarted":
+    if kind == RESTARTED:
         return f"recorded again after being forgotten, with {shown(value)}"
-    if kind == "PersonForgotten":
+    if kind == PERSON_FORGOTTEN:
         return "forgotten: the value reads as [forgotten] from here on, everywhere"
     if not source.startswith("person "):
-        if kind.endswith("Observed"):
+        if kind.endswith(OBSERVED):
             return f"{source} was observed holding {shown(value)}"
-        if kind.endswith("WriteRequested"):
+        if kind.endswith(WRITE_REQUESTED):
             return f"a write of {shown(value)} to {source} was requested"
-        if kind.endswith("Written"):
+        if kind.endswith(WRITTEN):
             return f"{shown(value)} was written to {source}"
         return f"{source} recorded {shown(value)}"
     if previous is None:

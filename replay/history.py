@@ -10,6 +10,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.log_reader import log_table
@@ -22,15 +23,18 @@ from syncledger.domain.ids import (
     person_subject_id,
     sync_run_id,
 )
+from syncledger.domain.person import Person
 from syncledger.domain.steps import CRMS
 from syncledger.domain.task import Task
 from syncledger.projections.base import event_type
 from syncledger.projections.event_index import positions_for
+from syncledger.projections.event_names import events_of
 from syncledger.projections.people import find_person
 from syncledger.projections.registry import CRM_RECORDS, EVENT_INDEX, PEOPLE
 
 HIDDEN = ("originator_id", "originator_version", "timestamp", "cause", "actor",
           "originator_topic", "subject")
+RESTARTED = get_topic(events_of(Person).Restarted)  # from the class: see event_names
 
 
 class UnknownRecord(LookupError):
@@ -99,7 +103,7 @@ def person_subjects(app: SyncLedger, person_id: UUID) -> list[UUID]:
     Each `Person.Restarted` begins the next life; its stored events are counted, not
     decoded: a person with a long trail is not rebuilt to know how many lives it had."""
     generation = sum(1 for stored in app.recorder.select_events(person_id)
-                     if stored.topic.endswith(":Person.Restarted"))
+                     if stored.topic == RESTARTED)
     return [person_subject_id(person_id, g) for g in range(generation + 1)]
 
 

@@ -47,11 +47,29 @@ from syncledger.domain.person import Person
 from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import Step
 from syncledger.domain.task import Task
+from syncledger.projections.event_names import events_of, own_name
 from syncledger.projections.registry import CRM_RECORDS
 from syncledger.replay.run_record import RunRecord
 
 SEAL_TOPIC = get_topic(LogSealed)
 TRACKED = (CrmRecord.Event, CrmReadings.Event, RunMatches.Event, Task.Event)  # state read
+
+# The events the answers are read from, by their names within their aggregates, named after
+# their classes (see event_names); a record's write events and a task's are routed as one.
+_person, _cursor, _task = events_of(Person), events_of(StepCursor), events_of(Task)
+INBOUND_ADVANCED = own_name(_cursor.InboundAdvanced)
+RECONFIGURED = own_name(_cursor.Reconfigured)
+CREATE_REQUESTED = own_name(_person.CrmCreateRequested)
+CREATE_FAILED = own_name(_person.CrmCreateFailed)
+LINKED = own_name(_person.Linked)
+WRITE_REQUESTED = own_name(CrmRecord.WriteRequested, _task.WriteRequested)
+WRITTEN = own_name(CrmRecord.Written, _task.Written)
+WRITE_FAILED = own_name(CrmRecord.WriteFailed, _task.WriteFailed)
+OBSERVED = own_name(CrmRecord.Observed)
+SKIPPED = own_name(CrmRecord.Skipped)
+PERSON_LINKED = own_name(CrmRecord.PersonLinked)
+CONVERTED = own_name(CrmRecord.Converted)
+REMOVED = own_name(CrmRecord.Removed)
 
 
 def recorded_answers(source: SyncLedger, before: SyncLedger, run: RunRecord
@@ -95,21 +113,21 @@ class _Rebuilt:
         event: Any
         for position, event in self.run.events:
             oid = event.originator_id
-            kind = type(event).__qualname__.split(".")[-1]
+            kind = own_name(type(event))
             if isinstance(event, TRACKED):
                 self.states[oid] = self._advance(oid, event)
             if isinstance(event, StepCursor.Event):
-                if kind == "InboundAdvanced":
+                if kind == INBOUND_ADVANCED:
                     advanced: Any = event  # (the library's base class types it loosely)
                     self.pages_ended[oid].append((position, advanced.modstamp,
                                                   advanced.record_id))
-                elif kind == "Reconfigured":
+                elif kind == RECONFIGURED:
                     self.reset.add(oid)
             elif isinstance(event, Person.Event):
                 self._person_write(oid, kind, event, creating)
             elif isinstance(event, CrmRecord.Event | Task.Event):
                 self._record_event(oid, kind, event, writing)
-                if kind == "Observed":
+                if kind == OBSERVED:
                     self.observed.append((position, event))
 
     def _advance(self, oid: UUID, event: Any) -> Any:
@@ -125,18 +143,18 @@ class _Rebuilt:
     def _person_write(self, oid: UUID, kind: str, event: Any,
                       creating: dict[UUID, tuple[str, dict[str, Any]]]) -> None:
         """A create's result is the person's link to the new record (or its failure)."""
-        if kind == "CrmCreateRequested":
+        if kind == CREATE_REQUESTED:
             creating[oid] = (event.key, dict(event.content or {}))
             return
-        if kind == "Linked" and oid not in creating and event.record_id not in self.created:
+        if kind == LINKED and oid not in creating and event.record_id not in self.created:
             return  # a link from matching or from an inbound record: no write to answer
-        if kind not in ("Linked", "CrmCreateFailed"):
+        if kind not in (LINKED, CREATE_FAILED):
             return
         intent = creating.pop(oid, None) or self._earlier_intent(oid)
         if intent is None:
             return
         key, content = intent
-        answer = (_success(event.record_id, created=True) if kind == "Linked"
+        answer = (_success(event.record_id, created=True) if kind == LINKED
                   else _failure(event.code, event.message))
         self.writes.add(answer, key=key, content=content)
 
@@ -148,21 +166,21 @@ class _Rebuilt:
     def _record_event(self, oid: UUID, kind: str, event: Any,
                       writing: dict[UUID, tuple[str, str, dict[str, Any]]]) -> None:
         state = self.states[oid]
-        if kind == "WriteRequested":
+        if kind == WRITE_REQUESTED:
             writing[oid] = (event.key, event.action, dict(event.content or {}))
-        elif kind in ("Written", "WriteFailed") and oid in writing:
+        elif kind in (WRITTEN, WRITE_FAILED) and oid in writing:
             # (a create's Written on a mirror has no intent of its own: the person has it)
             key, action, content = writing.pop(oid)
             answer = (_success(event.crm_record, created=action == "create")
-                      if kind == "Written" else _failure(event.code, event.message))
+                      if kind == WRITTEN else _failure(event.code, event.message))
             self.writes.add(answer, key=key or None,
                             record_id=getattr(event, "crm_record", None) or state.crm_record,
                             content=content if action == "create" else None)
-        elif kind == "Converted":
+        elif kind == CONVERTED:
             self.account[oid] = event.account_id
-        if kind in ("Skipped", "PersonLinked", "Converted"):
+        if kind in (SKIPPED, PERSON_LINKED, CONVERTED):
             self.touched.add(oid)  # decided about by an inbound step
-        elif kind == "Removed":
+        elif kind == REMOVED:
             self.deleted[state.sobject].append({"Id": state.crm_record,
                                                 "MasterRecordId": event.master_record_id,
                                                 "SystemModstamp": None})
@@ -307,12 +325,12 @@ def _created_records(events: list[tuple[int, Any]]) -> set[str]:
     created: set[str] = set()
     for _, event in events:
         if isinstance(event, CrmRecord.Event):
-            kind = type(event).__qualname__.split(".")[-1]
-            if kind == "WriteRequested":
+            kind = own_name(type(event))
+            if kind == WRITE_REQUESTED:
                 intents.add(event.originator_id)
-            elif kind in ("Written", "WriteFailed"):
+            elif kind in (WRITTEN, WRITE_FAILED):
                 written: Any = event
-                if kind == "Written" and event.originator_id not in intents:
+                if kind == WRITTEN and event.originator_id not in intents:
                     created.add(written.crm_record)
                 intents.discard(event.originator_id)
     return created

@@ -21,13 +21,12 @@ from syncledger.domain.crm_record import CrmRecord
 from syncledger.domain.person import Person
 from syncledger.domain.task import Task
 from syncledger.replay.history import plain
-from syncledger.replay.run_diff import Fact, decisions, side
+from syncledger.replay.run_diff import WRITES, Fact, decisions, side
 from syncledger.replay.run_record import RunRecord, read_run
 
 # What a fold names that is the decision itself, not a field it changed.
 DECISION_NAMES = ("write", "written", "skipped", "error", "converted", "deleted")
 OBJECT_KIND = {"Contact": "contacts", "Lead": "leads", "Account": "accounts"}
-WRITES = ("WriteRequested", "Written", "WriteFailed", "CrmCreateRequested", "CrmCreateFailed")
 
 
 @dataclass

@@ -14,13 +14,50 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from syncledger.domain.crm_readings import CrmReadings, RunMatches
+from syncledger.domain.crm_record import CrmRecord
+from syncledger.domain.email_claim import EmailClaim
+from syncledger.domain.integration import Integration
+from syncledger.domain.person import Person
+from syncledger.domain.run_lease import RunLease
+from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import Step
+from syncledger.domain.sync_run import SyncRun
+from syncledger.domain.task import Task
+from syncledger.projections.event_names import events_of, name_prefix, own_name
 from syncledger.replay.history import HIDDEN, plain
 
-BOOKKEEPING = ("StepCursor.", "SyncRun.", "RunLease.", "CrmReadings.", "RunMatches.",
-               "EmailClaim.", "Integration.")
-IDENTITY = ("Discovered", "PersonLinked", "Planned")  # who the record is, not a decision
-WRITES = ("CrmCreateRequested", "CrmCreateFailed", "WriteRequested", "Written", "WriteFailed")
+# Events are told apart by names derived from their classes (see event_names): a renamed
+# event breaks here at import, not by silently reading as an unknown fact.
+BOOKKEEPING = tuple(name_prefix(a) for a in (StepCursor, SyncRun, RunLease, CrmReadings,
+                                             RunMatches, EmailClaim, Integration))
+PERSON = name_prefix(Person)
+_person, _task = events_of(Person), events_of(Task)
+# A person's events, by their names within it.
+RECORDED = own_name(_person.Recorded)
+RESTARTED = own_name(_person.Restarted)
+UPDATED = own_name(_person.Updated)
+EMAIL_CHANGED = own_name(_person.EmailChanged)
+OWNER_REASSIGNED = own_name(_person.OwnerReassigned)
+SEQUENCE_JOINED = own_name(_person.SequenceJoined)
+SEQUENCE_LEFT = own_name(_person.SequenceLeft)
+LINKED = own_name(_person.Linked)
+LINK_DELETED = own_name(_person.LinkDeleted)
+CONFLICT_RESOLVED = own_name(_person.ConflictResolved)
+CREATE_REQUESTED = own_name(_person.CrmCreateRequested)
+CREATE_FAILED = own_name(_person.CrmCreateFailed)
+# A CRM record's events (and a task's writes, named alike).
+OBSERVED = own_name(CrmRecord.Observed)
+SKIPPED = own_name(CrmRecord.Skipped)
+CONVERTED = own_name(CrmRecord.Converted)
+REMOVED = own_name(CrmRecord.Removed)
+WRITE_REQUESTED = own_name(CrmRecord.WriteRequested, _task.WriteRequested)
+WRITTEN = own_name(CrmRecord.Written, _task.Written)
+WRITE_FAILED = own_name(CrmRecord.WriteFailed, _task.WriteFailed)
+# who the record is, not a decision
+IDENTITY = (own_name(CrmRecord.Discovered), own_name(CrmRecord.PersonLinked),
+            own_name(_task.Planned))
+WRITES = (CREATE_REQUESTED, CREATE_FAILED, WRITE_REQUESTED, WRITTEN, WRITE_FAILED)
 
 Fact = tuple[str, dict[str, Any]]
 
@@ -86,7 +123,7 @@ def side(facts: list[Fact], planned: list[dict[str, Any]]
     values = fold(facts)
     kinds = {name.rsplit(".", 1)[-1] for name, _ in facts}
     reason = values.get("skipped") or values.get("error")
-    if kinds & {"Recorded", "Restarted"} or str(values.get("write", "")).startswith("create"):
+    if kinds & {RECORDED, RESTARTED} or str(values.get("write", "")).startswith("create"):
         action = "create"
     elif "skipped" in values:
         action = "skip"
@@ -107,60 +144,60 @@ def fold(facts: list[Fact]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, data in facts:
         owner, kind = name.rsplit(".", 1) if "." in name else ("", name)
-        if owner == "Person":
-            _person(values, kind, data)
-        elif kind == "Observed":
+        if name.startswith(PERSON):
+            _person_fact(values, kind, data)
+        elif kind == OBSERVED:
             _spread(values, data.get("content") or {}, "seen.")
             values["seen.OwnerId"] = data.get("owner")
-        elif kind == "Skipped":
+        elif kind == SKIPPED:
             detail = data.get("detail")
             values["skipped"] = f"{data['reason']} ({detail})" if detail else data["reason"]
-        elif kind == "Converted":
+        elif kind == CONVERTED:
             values["converted"] = data.get("contact_id") or True
-        elif kind == "Removed":
+        elif kind == REMOVED:
             values["deleted"] = data.get("master_record_id") or True
-        elif kind == "WriteRequested":
+        elif kind == WRITE_REQUESTED:
             values["write"] = f"{data['action']} {owner}"
             _spread(values, data.get("content") or {}, f"{owner}.")
-        elif kind == "Written":
+        elif kind == WRITTEN:
             values["written"] = data.get("crm_record")
-        elif kind == "WriteFailed":
+        elif kind == WRITE_FAILED:
             values["error"] = f"{data['code']}: {data['message']}"
         elif kind not in IDENTITY:
             values[name] = data
     return values
 
 
-def _person(values: dict[str, Any], kind: str, data: dict[str, Any]) -> None:
-    if kind in ("Recorded", "Restarted"):
+def _person_fact(values: dict[str, Any], kind: str, data: dict[str, Any]) -> None:
+    if kind in (RECORDED, RESTARTED):
         values.update(email=data.get("email"), owner=data.get("owner"))
         _spread(values, data.get("values") or {})
         _spread(values, data.get("attributes") or {})
-    elif kind == "Updated":
+    elif kind == UPDATED:
         _spread(values, data.get("values") or {})
         _spread(values, data.get("attributes") or {})
-    elif kind == "EmailChanged":
+    elif kind == EMAIL_CHANGED:
         values["email"] = data["email"]
-    elif kind == "OwnerReassigned":
+    elif kind == OWNER_REASSIGNED:
         values["owner"] = data["owner"]
-    elif kind == "SequenceJoined":
+    elif kind == SEQUENCE_JOINED:
         values["sequence"] = {"id": data["sequence"], "step": data["step"],
                               "ignore_step_delay": data["ignore_step_delay"]}
-    elif kind == "SequenceLeft":
+    elif kind == SEQUENCE_LEFT:
         values["sequence"] = None
-    elif kind == "Linked":
+    elif kind == LINKED:
         values[f"link.{data['sobject']}"] = data["record_id"]
-    elif kind == "LinkDeleted":
+    elif kind == LINK_DELETED:
         values[f"link.{data['sobject']}"] = f"{data['record_id']} (deleted)"
-    elif kind == "ConflictResolved":
+    elif kind == CONFLICT_RESOLVED:
         values[f"conflict.{data['field']}"] = data["winner"]
-    elif kind == "CrmCreateRequested":
+    elif kind == CREATE_REQUESTED:
         values["write"] = f"create {data['sobject']}"
         _spread(values, data.get("content") or {}, f"{data['sobject']}.")
-    elif kind == "CrmCreateFailed":
+    elif kind == CREATE_FAILED:
         values["error"] = f"{data['code']}: {data['message']}"
     else:
-        values[f"Person.{kind}"] = data
+        values[f"{PERSON}{kind}"] = data
 
 
 def _spread(values: dict[str, Any], data: dict[str, Any], prefix: str = "") -> None:
