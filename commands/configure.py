@@ -93,6 +93,12 @@ def connected_crms(app: SyncLedger) -> list[str]:
     return [c for c in CRMS if (i := existing_integration(app, c)) and i.connected]
 
 
+def enabled_crms(app: SyncLedger) -> list[str]:
+    """The connected integrations that are switched on: what a sync with no --crm runs."""
+    return [c for c in CRMS if (i := existing_integration(app, c)) and i.connected
+            and i.enabled]
+
+
 def _named(crm: str) -> str:
     if crm not in CRMS:
         raise CrmNotChosen(f"--crm {crm}: expected {' or '.join(CRMS)}")

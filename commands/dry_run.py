@@ -9,12 +9,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from syncledger.adapters.credentials import load_credentials
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.adapters.salesforce.client import SalesforceCredentials
-from syncledger.adapters.salesforce.dry_run_client import DryRunClient
+from syncledger.adapters.gateways import dry_run_gateway
 from syncledger.commands.session import store_session
-from syncledger.commands.sync import refuse_unsynced, run_sync
+from syncledger.commands.sync import SyncRefused, run_sync
+from syncledger.domain.ids import integration_id
+from syncledger.domain.integration import Integration
 from syncledger.replay.copy_log import copy_log
 
 STATS_KEYS = ("total", "query", "query_more", "describe", "sobject_read", "sobject_write",
@@ -23,18 +24,20 @@ STATS_KEYS = ("total", "query", "query_more", "describe", "sobject_read", "sobje
 
 def dry_run(app: SyncLedger, actor: str, now: datetime, full: bool = False,
             crm: str = "salesforce") -> dict[str, Any]:
-    refuse_unsynced(crm)
-    client = DryRunClient(SalesforceCredentials(**load_credentials(app.database,
-                                                                   "salesforce")))
+    integration = AggregateCache(app).get(integration_id(crm), Integration)
+    if integration is None or not integration.connected:
+        raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first",
+                          crm=True)
+    gateway = dry_run_gateway(app.database, integration)
     plan: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="syncledger-dry-run-") as tmp, \
             store_session(f"sqlite:///{Path(tmp) / 'copy.db'}") as copy:
         copy_log(app, copy)
         # The guard's counts are shown on top of the plan, which goes to its end.
-        report = run_sync(copy, actor, now, full=full, client=client, plan=plan,
+        report = run_sync(copy, actor, now, full=full, crm=crm, gateway=gateway, plan=plan,
                           allow_mass_changes=True)
     calls = dict.fromkeys(STATS_KEYS, 0)
-    for kind, spent in client.calls.items():
+    for kind, spent in gateway.calls.items():
         calls[kind] = calls.get(kind, 0) + spent
     calls["total"] = sum(v for k, v in calls.items() if k != "total")
     return {"plan": plan, "api_calls": calls, "counts": report.counts,

@@ -17,12 +17,13 @@ from uuid import UUID
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.adapters.salesforce.replay_client import ReplayClient
+from syncledger.adapters.gateways import GatewayRefused, replay_gateway
 from syncledger.commands.session import store_session
 from syncledger.commands.sync import SyncRefused, run_sync
 from syncledger.domain.app_records import Activity
 from syncledger.domain.crm_record import CrmRecord
 from syncledger.domain.ids import integration_id
+from syncledger.domain.integration import Integration
 from syncledger.domain.person import Person
 from syncledger.domain.task import Task
 from syncledger.projections.registry import LIVE
@@ -69,11 +70,18 @@ def replay_run(app: SyncLedger, run_id: str) -> RunReplay:
         copy_log(app, copy, until=record.first - 1)
         catch_up(copy, list(LIVE.values()))
         answers, notes = recorded_answers(app, copy, record)
-        client = ReplayClient(answers)
+        as_it_stood = AggregateCache(copy).get(integration_id(record.crm), Integration)
+        if as_it_stood is None:
+            raise ReplayRefused(f"run {run_id} cannot be decided again: {record.crm} was "
+                                "not connected")
+        try:
+            gateway, gaps = replay_gateway(answers, as_it_stood)
+        except GatewayRefused as refused:
+            raise ReplayRefused(f"run {run_id} cannot be decided again: {refused}") from None
         plan: list[dict[str, Any]] = []
         try:
             report = run_sync(copy, record.actor, record.started_at, full=record.full,
-                              only=record.only, crm=record.crm, client=client, plan=plan,
+                              only=record.only, crm=record.crm, gateway=gateway, plan=plan,
                               run_id=run_id)
         except SyncRefused as refused:
             raise ReplayRefused(f"run {run_id} cannot be decided again: {refused}") from None
@@ -90,7 +98,7 @@ def replay_run(app: SyncLedger, run_id: str) -> RunReplay:
         outcome={"recorded": record.outcome, "now": report.outcome}, differences=found,
         counts={"recorded": record.counts, "now": report.counts},
         skip_reasons={"recorded": record.skip_reasons, "now": report.skip_reasons},
-        not_replayed=_limits(record) + notes + client.gaps)
+        not_replayed=_limits(record) + notes + gaps)
 
 
 def _limits(record: RunRecord) -> list[str]:

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,7 +39,7 @@ class Worker:
     report: Callable[[str, dict[str, Any]], None]
     follow: timedelta = FOLLOW
     max_runs: int | None = None  # for tests and one-shot use
-    crm: str = "salesforce"
+    crms: list[str] = field(default_factory=lambda: ["salesforce"])  # a run each
 
     def __post_init__(self) -> None:
         self.stop = threading.Event()
@@ -91,25 +91,30 @@ class Worker:
 
     def _run_once(self, now: datetime) -> None:
         self.seen_position = self.app.recorder.max_notification_id() or 0
+        for crm in self.crms:
+            if self.stop.is_set():
+                break
+            self._sync(crm, now)
+        self.last_started = now
+        self.runs += 1
+        self.seen_position = self.app.recorder.max_notification_id() or 0
+
+    def _sync(self, crm: str, now: datetime) -> None:
         try:
             report = run_sync(self.app, self.actor, now, should_stop=self.stop.is_set,
-                              crm=self.crm)
+                              crm=crm)
         except SyncRefused as refused:
             self.report(f"not synced: {refused}",
-                        {"event": "not_synced", "reason": str(refused), "busy": refused.busy,
-                         "at": now.isoformat()})
-            self.last_started = now
-            self.runs += 1
+                        {"event": "not_synced", "crm": crm, "reason": str(refused),
+                         "busy": refused.busy, "at": now.isoformat()})
             # Another run going on is no failure; a store that cannot sync at all (its
             # credentials or CA unusable, disconnected) would otherwise fail unheard.
             if not refused.busy and self.on_failure:
                 run_on_failure(self.on_failure, "", "refused", str(refused))
             return
-        self.last_started = now
-        self.runs += 1
-        self.seen_position = self.app.recorder.max_notification_id() or 0
         self.report(f"run {report.run_id}: {report.outcome}",
-                    {"event": "run", "run_id": report.run_id, "outcome": report.outcome,
+                    {"event": "run", "crm": crm, "run_id": report.run_id,
+                     "outcome": report.outcome,
                      "started_at": now.isoformat(), "counts": report.counts,
                      "errors": len(report.errors)})
         if report.outcome == "failed" and self.on_failure:

@@ -18,11 +18,9 @@ from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.credentials import CredentialsError
 from syncledger.adapters.crm_errors import CrmError, CrmFatal, CrmLimitReached
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.gateways import live_gateway
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.run_lock import RunLock
-from syncledger.adapters.salesforce.client import SalesforceClient
-from syncledger.adapters.salesforce.readings import Readings
-from syncledger.commands.connect import salesforce_client
 from syncledger.commands.sync_activities import (
     activity_steps,
     run_activities,
@@ -40,6 +38,7 @@ from syncledger.domain.context import SYSTEM_ACTOR, Context
 from syncledger.domain.crm_readings import CrmReadings, RunMatches, crm_readings_id, run_matches_id
 from syncledger.domain.ids import integration_id, run_lease_id, sync_run_id
 from syncledger.domain.integration import Integration
+from syncledger.domain.ports import CrmGateway
 from syncledger.domain.run_lease import RunLease
 from syncledger.domain.sync_run import SyncRun
 from syncledger.projections.directory import entries
@@ -75,19 +74,10 @@ class RunReport:
     mass_changes: list[dict[str, Any]] = field(default_factory=list)
 
 
-def refuse_unsynced(crm: str) -> None:
-    """Only Salesforce runs exist: a Pipedrive integration can be connected and configured,
-    but nothing syncs it yet."""
-    if crm != "salesforce":
-        raise SyncRefused(f"--crm {crm}: only salesforce is synced so far" + (
-            " (a Pipedrive integration can be connected and configured, but no run syncs "
-            "it yet)" if crm == "pipedrive" else ""))
-
-
 def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
              only: set[UUID] | None = None, crm: str = "salesforce",
              should_stop: Callable[[], bool] = lambda: False,
-             client: SalesforceClient | None = None,
+             gateway: CrmGateway | None = None,
              plan: list[dict[str, Any]] | None = None,
              run_id: str | None = None,
              progress: Callable[[str, int], None] | None = None,
@@ -96,28 +86,26 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
     `progress` is told (label, records) as each batch of a step is decided; `recreate`
     (with `only`) creates again a record deleted in the CRM; `allow_mass_changes` lets a
     plan change owners or blank fields on many linked records."""
-    refuse_unsynced(crm)
     integration = AggregateCache(app).get(integration_id(crm))
     if not isinstance(integration, Integration) or not integration.connected:
         raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first",
                           crm=True)
     if not integration.enabled:
         raise SyncRefused(f"the {crm} integration is disabled: run `syncledger enable`")
-    if client is None:
+    if gateway is None:
         # Before the lease: a run that cannot reach the CRM at all is refused, not left open.
         try:
-            client = salesforce_client(app)
+            gateway = live_gateway(app.database, integration)
         except (CredentialsError, CrmError) as error:
             raise SyncRefused(str(error), crm=True) from None
     run_id = run_id or uuid4().hex[:12]
     ctx = Context(cause=f"run:{run_id}", actor=actor)
-    run = RunContext(app=app, client=client,
+    run = RunContext(app=app, gateway=gateway,
                      integration=integration, run_id=run_id, ctx=ctx, now=now,
                      connecting_member=integration.connected_by or _connecting(actor),
                      should_stop=should_stop, plan=plan, progress=progress,
                      recreate=recreate and only is not None,
                      allow_mass_changes=allow_mass_changes)
-    run.client.readings = Readings()
     lock = _take_run_lock(app, crm)
     try:
         interrupted = _start(app, crm, run_id, integration, now, ctx, full, only)
@@ -135,10 +123,10 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         kill_point("run.configuration_followed")
         steps = [s for s in integration.steps() if s.enabled and s.is_people]
         for step in steps:
-            if step.inbound and step.source.startswith("salesforce"):
+            if step.inbound and step.source.startswith(f"{crm}."):
                 run_inbound_step(run, step)
         catch_up(app, list(LIVE.values()))
-        run_outbound(run, outbound_steps(steps), full, only)
+        run_outbound(run, outbound_steps(steps, crm), full, only)
         _save_readings(run)
         if only is None:
             catch_up(app, list(LIVE.values()))
@@ -239,7 +227,7 @@ def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:
         cache = AggregateCache(app)
         sync_run = cache.get(sync_run_id(run.run_id))
         sync_run.finish(run.counts, dict(run.skip_reasons), run.errors, fatal, run.now,
-                        run.ctx, api_calls=dict(run.client.calls), notes=run.notes)
+                        run.ctx, api_calls=dict(run.gateway.calls), notes=run.notes)
         cache.get(run_lease_id(crm)).finish(run.run_id, run.ctx)
         _record_readings(run, cache, matches)
         kill_point("run.finish_decided")
@@ -265,7 +253,8 @@ def _save_readings(run: RunContext) -> None:
 
 def _take_matches(run: RunContext) -> dict[str, tuple[int, list[list[Any]]]]:
     # Taken once, outside the retried save, so a retry records them all the same.
-    return run.client.readings.take_matches() if run.client.readings is not None else {}
+    readings = run.gateway.readings
+    return readings.take_matches() if readings is not None else {}
 
 
 def _record_readings(run: RunContext, cache: AggregateCache,
@@ -279,7 +268,7 @@ def _record_readings(run: RunContext, cache: AggregateCache,
         cache.add(readings)
     if run.crm_user_emails:  # empty: the run failed before it read them
         readings.read_users(run.crm_user_emails, run.ctx)
-    seen = run.client.readings
+    seen = run.gateway.readings
     if seen is None:
         return
     for sobject, lengths in seen.lengths.items():
@@ -319,14 +308,14 @@ def _follow_configuration(run: RunContext) -> set[str]:
 
 def _apply_budget(run: RunContext) -> None:
     """At most `api_budget` of the org's daily API limit per day, counting today's runs."""
-    limit = run.client.api_limit()
+    limit = run.gateway.api_limit()
     if limit is None:
         return
     midnight = run.now.replace(hour=0, minute=0, second=0, microsecond=0).isoformat()
     with run.app.database.reader.connect() as connection:
-        spent = api_calls_since(connection, LOGS.tables["sync_logs"], "salesforce", midnight)
+        spent = api_calls_since(connection, LOGS.tables["sync_logs"], run.crm, midnight)
     allowed = int(run.integration.settings.api_budget * limit[1])
-    run.client.budget = max(allowed - spent, 0) + run.client.calls.total()
+    run.gateway.spend_at_most(max(allowed - spent, 0) + sum(run.gateway.calls.values()))
 
 
 def _load_directory(run: RunContext) -> None:
@@ -336,5 +325,4 @@ def _load_directory(run: RunContext) -> None:
         run.lists = entries(connection, table, "list")
         run.saved_filters = entries(connection, table, "saved_filter")
     run.member_emails = {key: str(attrs.get("email") or "") for key, attrs in members.items()}
-    for page in run.client.query("SELECT Id, Email FROM User"):
-        run.crm_user_emails.update({row["Id"]: row.get("Email") or "" for row in page})
+    run.crm_user_emails.update(run.gateway.users())

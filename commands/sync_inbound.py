@@ -1,7 +1,7 @@
-"""An inbound people step (Contacts or Leads to People): pull what changed since the step's
-(SystemModstamp, Id) watermark, page by page, and decide each page in batches; each batch's
-decisions and the watermark of its last record are saved together, so a crash resumes from
-the last saved batch."""
+"""An inbound people step (Contacts, Leads or Persons to People): pull through the CRM
+gateway what changed since the step's (stamp, id) watermark, page by page, and decide each
+page in batches; each batch's decisions and the watermark of its last record are saved
+together, so a crash resumes from the last saved batch."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from typing import Any
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.read_ahead import read_ahead
-from syncledger.adapters.salesforce import soql
 from syncledger.commands.sync_context import RunContext, step_cursor
 from syncledger.domain.content import normalise
 from syncledger.domain.crm_record import MIRRORS, CrmRecord
@@ -22,11 +21,11 @@ from syncledger.domain.filters import all_match
 from syncledger.domain.ids import crm_record_id, email_claim_id, step_cursor_id
 from syncledger.domain.ownership import inbound_owner
 from syncledger.domain.person import Person
+from syncledger.domain.ports import CrmRow, Removal
 from syncledger.domain.step_cursor import StepCursor
-from syncledger.domain.steps import Step, step_owner_mappings, step_owner_match
+from syncledger.domain.steps import Step, read_fields, step_owner_mappings, step_owner_match
 
 KIND = "people"
-FORGET_WINDOW = timedelta(days=15)  # Salesforce keeps deletions this long in its recycle bin
 # Records decided and saved together. A batch's aggregates, events and stored rows are the
 # run's peak memory (about 12 KiB a record), so the batch, not the CRM's page (2,000 records
 # from Salesforce), bounds it; smaller batches would only add saves and seals.
@@ -39,14 +38,13 @@ def parse_duration(text: str) -> timedelta:
 
 
 def run_inbound_step(run: RunContext, step: Step) -> None:
-    cursor_id = step_cursor_id("salesforce", step.name)
+    cursor_id = step_cursor_id(run.crm, step.name)
     cursor = AggregateCache(run.app).get(cursor_id)
     since = None
     if isinstance(cursor, StepCursor) and cursor.watermark:
         overlap = parse_duration(run.integration.settings.overlap)
-        since = soql.parse_salesforce_datetime(cursor.watermark[0]) - overlap
-    query = soql.changed_since(step.crm_object, soql.inbound_fields(step), since)
-    for page in read_ahead(run.client.query(query)):
+        since = run.gateway.parse_stamp(cursor.watermark[0]) - overlap
+    for page in read_ahead(run.gateway.changed(step.crm_object, read_fields(step), since)):
         kill_point("inbound.page_read")
         for start in range(0, len(page), BATCH):
             run.app.decide(partial(_save_batch, run, step, page[start:start + BATCH]))
@@ -58,7 +56,7 @@ def run_inbound_step(run: RunContext, step: Step) -> None:
         _pull_deletions(run, step, since)
 
 
-def _save_batch(run: RunContext, step: Step, batch: list[dict[str, Any]]) -> None:
+def _save_batch(run: RunContext, step: Step, batch: list[CrmRow]) -> None:
     cache = AggregateCache(run.app)
     _prefetch_batch(run, step, cache, batch)
     decisions = BatchDecisions(run, step, cache)
@@ -66,28 +64,28 @@ def _save_batch(run: RunContext, step: Step, batch: list[dict[str, Any]]) -> Non
         decisions.record(record)
     cursor = step_cursor(run, step, cache)
     last = batch[-1]
-    cursor.advance_inbound(last["SystemModstamp"], last["Id"], run.ctx)
+    cursor.advance_inbound(last.stamp, last.id, run.ctx)
     kill_point("inbound.batch_decided")
     run.app.save(*cache.changed())
     decisions.tally()
 
 
 def _prefetch_batch(run: RunContext, step: Step, cache: AggregateCache,
-                    batch: list[dict[str, Any]]) -> None:
+                    batch: list[CrmRow]) -> None:
     """Mirrors, email claims and people of a batch, in a few queries instead of one each."""
-    side = f"salesforce:{run.org}"
-    emails = [str(r["Email"]).strip().lower() for r in batch if r.get("Email")]
-    cache.prefetch([step_cursor_id("salesforce", step.name),
-                    *(crm_record_id("salesforce", run.org, step.crm_object, r["Id"])
-                      for r in batch),
+    side = f"{run.crm}:{run.org}"
+    email_field = run.gateway.people.email_field
+    emails = [str(r.values[email_field]).strip().lower() for r in batch
+              if r.values.get(email_field)]
+    cache.prefetch([step_cursor_id(run.crm, step.name),
+                    *(crm_record_id(run.crm, run.org, step.crm_object, r.id) for r in batch),
                     *(email_claim_id(side, e) for e in emails),
                     *(email_claim_id("app", e) for e in emails),
-                    *(Person.create_id(f"sf-{step.crm_object.lower()}-{r['Id']}")
-                      for r in batch)])
+                    *(Person.create_id(_app_key(run, step.crm_object, r.id)) for r in batch)])
     holders = [a.holder for a in (cache.get(email_claim_id(k, e)) for e in emails
                                   for k in (side, "app")) if a is not None and a.holder]
-    people = [m.person for m in (cache.get(crm_record_id("salesforce", run.org,
-                                                         step.crm_object, r["Id"]))
+    people = [m.person for m in (cache.get(crm_record_id(run.crm, run.org, step.crm_object,
+                                                         r.id))
                                  for r in batch) if m is not None and m.person]
     cache.prefetch([*holders, *people])
 
@@ -111,32 +109,34 @@ class BatchDecisions:
             action = {"created": "create", "updated": "update"}.get(outcome, "skip")
             self.run.planned(self.step, app, crm, action, reason, changes)
 
-    def _skip(self, record: dict[str, Any], reason: str) -> None:
+    def _skip(self, record: CrmRow, reason: str) -> None:
         # Kept on the record too (a duplicate's, with the winner, already is), so that
         # `replay --run` can say why a record was skipped, not only how many were.
         mirror = self._mirror(record)
         if mirror.skipped is None or mirror.skipped[0] != reason:
             mirror.skip(reason, None, self.run.ctx)
-        self.outcomes.append(("skipped", reason, record["Id"], None, {}))
+        self.outcomes.append(("skipped", reason, record.id, None, {}))
 
-    def record(self, record: dict[str, Any]) -> None:
+    def record(self, record: CrmRow) -> None:
         run, step = self.run, self.step
         mirror = self._mirror(record)
         linked = self.cache.get(mirror.person) if mirror.person else None
         if isinstance(linked, Person) and linked.forgotten:
             # Their keys are destroyed: nothing of theirs enters the log again. The CRM
             # keeps its own copy, as `forget` says.
-            self.outcomes.append(("skipped", "forgotten", record["Id"], None, {}))
+            self.outcomes.append(("skipped", "forgotten", record.id, None, {}))
             return
         previous = dict(mirror.content)
         first_observation = mirror.content_hash is None
-        content = {m.crm: record.get(m.crm) for m in step.field_mappings}
-        content["HasOptedOutOfEmail"] = bool(record.get("HasOptedOutOfEmail"))
-        if step.crm_object == "Lead":
-            content["Status"] = record.get("Status")
+        people = run.gateway.people
+        values_read = record.values
+        content = {m.crm: values_read.get(m.crm) for m in step.field_mappings}
+        content[people.opt_out_field] = record.opted_out
+        for name in people.observed.get(step.crm_object, ()):
+            content[name] = values_read.get(name)
         previous_owner = mirror.owner
         previous_hash = mirror.content_hash
-        if not mirror.observe(content, record["SystemModstamp"], record.get("OwnerId"),
+        if not mirror.observe(content, record.stamp, record.owner,
                               run.ctx) and step.name not in run.fresh_steps:
             return  # unchanged, or our own write coming back: nothing to record
         # A record we created without an owner: the owner the CRM gave it is learnt, not
@@ -144,20 +144,19 @@ class BatchDecisions:
         learnt_owner = previous_owner is None and mirror.person is not None
         if learnt_owner and mirror.content_hash == previous_hash:
             return
-        if record.get("IsConverted"):
-            mirror.mark_converted(record.get("ConvertedContactId"),
-                                  record.get("ConvertedAccountId"), run.ctx)
-        if step.filter and not all_match(step.filter.rules, record):
+        if record.converted is not None:
+            mirror.mark_converted(*record.converted, run.ctx)
+        if step.filter and not all_match(step.filter.rules, values_read):
             self._skip(record, "filtered out")
             return
         settings = run.integration.settings
-        decision = inbound_owner(record.get("OwnerId"), step_owner_mappings(step, settings),
+        decision = inbound_owner(record.owner, step_owner_mappings(step, settings),
                                  step_owner_match(step, settings), run.crm_user_emails,
                                  run.member_by_email, run.connecting_member)
         if decision.skip:
             self._skip(record, decision.skip)
             return
-        values = crm_to_app(record, step.field_mappings)
+        values = crm_to_app(values_read, step.field_mappings)
         email = values.get("email")
         if not email:
             self._skip(record, "no email")
@@ -166,7 +165,7 @@ class BatchDecisions:
         if duplicate is not None:
             self._skip(record, duplicate)
             return
-        at = soql.parse_salesforce_datetime(record["SystemModstamp"])
+        at = run.gateway.parse_stamp(record.stamp)
         person, created = self._person(mirror, values, decision.owner, at,
                                        decision.by_default)
         before = len(person.pending_events) if person is not None else 0
@@ -182,33 +181,33 @@ class BatchDecisions:
             # unless a rule (a pair, an email match) maps the record's owner.
             if not decision.by_default and decision.owner != person.owner and (
                     first_link or person.owner_by_default
-                    or (not learnt_owner and record.get("OwnerId") != previous_owner)):
+                    or (not learnt_owner and record.owner != previous_owner)):
                 person.reassign_owner(decision.owner, at, run.ctx, reason=decision.why)
-        if content["HasOptedOutOfEmail"]:
+        if record.opted_out:
             person.flag("opted_out", at, run.ctx)  # an opt-out is never undone from here
-        person.link("salesforce", step.crm_object, record["Id"],
-                    run.record_url(step.crm_object, record["Id"]), run.ctx)
+        person.link(run.crm, step.crm_object, record.id,
+                    run.record_url(step.crm_object, record.id), run.ctx)
         mirror.link_person(person.id, run.ctx)
         self._route_to_sequence(person, decision.owner, created, at)
         if not created and len(person.pending_events) == before:
             return  # decided again (a changed step), and nothing changed for the person
-        self.outcomes.append(("created" if created else "updated", None, record["Id"],
+        self.outcomes.append(("created" if created else "updated", None, record.id,
                               person.app_id, changes))
 
-    def _mirror(self, record: dict[str, Any]) -> CrmRecord:
+    def _mirror(self, record: CrmRow) -> CrmRecord:
         cls = MIRRORS[self.step.crm_object]
-        mirror_id = crm_record_id("salesforce", self.run.org, cls.SOBJECT, record["Id"])
+        mirror_id = crm_record_id(self.run.crm, self.run.org, cls.SOBJECT, record.id)
         mirror = self.cache.get(mirror_id)
         if mirror is None:
-            mirror = cls.discover("salesforce", self.run.org, record["Id"], self.run.ctx,
-                                  created=record.get("CreatedDate"))
+            mirror = cls.discover(self.run.crm, self.run.org, record.id, self.run.ctx,
+                                  created=record.created)
             self.cache.add(mirror)
         return mirror
 
     def _claim_crm_email(self, mirror: CrmRecord, email: str) -> str | None:
         """One person per email: a Contact first, then the oldest record; the others are
         skipped naming the record that won."""
-        side = f"salesforce:{self.run.org}"
+        side = f"{self.run.crm}:{self.run.org}"
         claim = self.cache.get(email_claim_id(side, email))
         if claim is None:
             self.cache.add(EmailClaim.claim(side, email, mirror.id, self.run.ctx))
@@ -246,9 +245,9 @@ class BatchDecisions:
         if isinstance(person, Person):  # forgotten: a new life, under a new key
             person.restart(data, at, run.ctx, owner_by_default)
             run.notes.append(f"person {person.app_id} had been forgotten; recorded again "
-                             "from Salesforce under a new key")
+                             f"from {run.crm.capitalize()} under a new key")
         else:
-            app_id = f"sf-{mirror.sobject.lower()}-{mirror.crm_record}"
+            app_id = _app_key(run, mirror.sobject, mirror.crm_record)
             existing = self.cache.get(Person.create_id(app_id))
             if existing is not None:  # an earlier person for this record kept its email
                 return None, False
@@ -306,7 +305,7 @@ class BatchDecisions:
         """Relink a person to the master of a merge. The master's current values meet the
         person's as on any first link (the conflict policy), never by overwrite."""
         run = self.run
-        at = soql.parse_salesforce_datetime(master.modstamp) if master.modstamp else run.now
+        at = run.gateway.parse_stamp(master.modstamp) if master.modstamp else run.now
         values = crm_to_app(master.content, self.step.field_mappings)
         self._settle(person, master, values, {}, True, at)
         settings = run.integration.settings
@@ -315,11 +314,11 @@ class BatchDecisions:
                                  run.member_by_email, run.connecting_member)
         if not decision.skip and not decision.by_default and decision.owner != person.owner:
             person.reassign_owner(decision.owner, at, run.ctx, reason=decision.why)
-        person.link("salesforce", master.sobject, master.crm_record,
+        person.link(run.crm, master.sobject, master.crm_record,
                     run.record_url(master.sobject, master.crm_record), run.ctx)
         master.link_person(person.id, run.ctx)
         email = values.get("email")
-        side = f"salesforce:{run.org}"
+        side = f"{run.crm}:{run.org}"
         claim = self.cache.get(email_claim_id(side, str(email))) if email else None
         if claim is not None and claim.holder == merged.id:
             claim.release(merged.id, run.ctx)
@@ -351,6 +350,11 @@ class BatchDecisions:
             return
 
 
+def _app_key(run: RunContext, stream: str, record_id: str) -> str:
+    """The app key of a person first seen in the CRM: `sf-contact-003...`."""
+    return f"{run.gateway.people.app_key_prefix}-{stream.lower()}-{record_id}"
+
+
 _CORE = ("email", "first_name", "last_name", "account", "owner", "status", "inbox_category")
 
 
@@ -361,35 +365,33 @@ def _without_extras(data: dict[str, Any]) -> dict[str, Any]:
 def _pull_deletions(run: RunContext, step: Step, since: Any) -> None:
     """Deleted and merged records: the person stays, its link is marked deleted, or moved to
     the record it was merged into."""
-    query = soql.deleted_since(step.crm_object, since)
-    for page in run.client.query(query, include_deleted=True):
+    for page in run.gateway.removed(step.crm_object, since):
         if page:
             run.app.decide(partial(_save_deletions, run, step, page))
             kill_point("deletions.saved")
 
 
-def _save_deletions(run: RunContext, step: Step, page: list[dict[str, Any]]) -> None:
+def _save_deletions(run: RunContext, step: Step, page: list[Removal]) -> None:
     cache = AggregateCache(run.app)
     decisions = BatchDecisions(run, step, cache)
     for record in page:
-        mirror = cache.get(crm_record_id("salesforce", run.org, step.crm_object,
-                                         record["Id"]))
+        mirror = cache.get(crm_record_id(run.crm, run.org, step.crm_object, record.id))
         if mirror is None or mirror.deleted:
             continue
-        master = record.get("MasterRecordId")
+        master = record.merged_into
         mirror.mark_removed(master, run.ctx)
         person = cache.get(mirror.person) if mirror.person else None
         if not isinstance(person, Person):
             continue
-        merged = cache.get(crm_record_id("salesforce", run.org, step.crm_object, master)) \
+        merged = cache.get(crm_record_id(run.crm, run.org, step.crm_object, master)) \
             if master else None
         if merged is not None and decisions.may_follow(person, merged):
-            person.mark_link_deleted("salesforce", step.crm_object, record["Id"], run.ctx)
+            person.mark_link_deleted(run.crm, step.crm_object, record.id, run.ctx)
             decisions.follow_master(person, mirror, merged)
         else:
             # Deleted; or merged into a master another person follows (or we never read):
             # the person stays, and no sync writes to that record for it.
-            person.mark_link_deleted("salesforce", step.crm_object, record["Id"], run.ctx,
+            person.mark_link_deleted(run.crm, step.crm_object, record.id, run.ctx,
                                      merged_into=master)
     kill_point("deletions.decided")
     run.app.save(*cache.changed())

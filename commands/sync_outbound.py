@@ -1,9 +1,10 @@
-"""The outbound people steps (People to Contacts, People to Leads), decided together because
-one app person is at most one record per CRM: the due people are matched (link, else email
-against the mirror, else batched queries), their intents recorded before the calls, written
-in sObject Collections of 200 (filled across batches of due people, never mixing records
-that need different headers), and each result recorded. When a status step is on, a Lead's
-write carries the Lead Status that step would write, so it finds nothing left to do."""
+"""The outbound people steps (People to Contacts, People to Leads, People to Persons),
+decided together because one app person is at most one record per CRM: the due people are
+matched (link, else email against the mirror, else the gateway's batched lookups), their
+intents recorded before the calls, written through the gateway in groups (Salesforce's
+Collections of 200, filled across batches of due people, never mixing records that need
+different headers), and each outcome recorded. When a status step is on, a Lead's write
+carries the Lead Status that step would write, so it finds nothing left to do."""
 
 from __future__ import annotations
 
@@ -19,16 +20,7 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import select
 
 from syncledger.adapters.aggregate_cache import AggregateCache
-from syncledger.adapters.crm_errors import CrmRetryable
 from syncledger.adapters.kill_points import kill_point
-from syncledger.adapters.salesforce import soql
-from syncledger.adapters.salesforce.client import (
-    COLLECTION_SIZE,
-    COMPOSITE_COLLECTIONS,
-    KEY_FIELD,
-    RETRYABLE_CODES,
-    collections_call,
-)
 from syncledger.commands.sync_accounts import (
     ACCOUNT_UNRESOLVED,
     AccountFailure,
@@ -45,19 +37,20 @@ from syncledger.domain.ids import crm_record_id, natural_id
 from syncledger.domain.mass_changes import MINIMUM, StepChanges, refusal
 from syncledger.domain.ownership import agrees, outbound_owner
 from syncledger.domain.person import Person
+from syncledger.domain.ports import RecordWrite, WriteOutcome
 from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import FilterRule, Step, step_owner_mappings, step_owner_match
 from syncledger.projections.crm_records import by_emails, linked_counts
+from syncledger.projections.event_names import event_name, events_of
 from syncledger.projections.people import touched_elsewhere
 from syncledger.projections.registry import CRM_RECORDS, PEOPLE
 
-REQUIRED = {"Lead": ("LastName", "Company"), "Contact": ("LastName",)}
-KINDS = {"Lead": "leads", "Contact": "contacts"}
 PERSON_TOPICS = [get_topic(cls) for cls in vars(Person).values()
                  if isinstance(cls, type) and issubclass(cls, Person.Event)]
 # Not every write is from the app: these are our own bookkeeping, never a reason to write.
-SELF_CAUSED = ("Person.Linked", "Person.LinkDeleted", "Person.CrmCreateRequested",
-               "Person.CrmCreateFailed")
+_person = events_of(Person)  # its events are made by @event: a rename fails at import
+SELF_CAUSED = tuple(event_name(e) for e in (_person.Linked, _person.LinkDeleted,
+                                            _person.CrmCreateRequested, _person.CrmCreateFailed))
 PLAN_CHUNK = 500  # due people decided (and their intents saved) together
 PEOPLE_PAGE = 5000  # person ids read at a time when every person is due
 STATUS_TARGET = "salesforce.lead_statuses"
@@ -77,6 +70,7 @@ class Write:
     before: dict[str, Any] = field(default_factory=dict)  # what the CRM held, as we know it
     status: bool = False  # carries the Lead Status of a status step
     blanked: list[str] = field(default_factory=list)  # filled fields it empties
+    reconcile: bool = False  # a create whose earlier attempt may have landed
 
     @property
     def group(self) -> tuple[str, str, bool]:
@@ -84,9 +78,9 @@ class Write:
         return self.sobject, self.action, self.headers_auto_assign
 
 
-def outbound_steps(steps: list[Step]) -> dict[str, Step]:
+def outbound_steps(steps: list[Step], crm: str) -> dict[str, Step]:
     return {s.crm_object: s for s in steps
-            if s.enabled and not s.inbound and s.is_people and s.target.startswith("salesforce")}
+            if s.enabled and not s.inbound and s.is_people and s.target.startswith(f"{crm}.")}
 
 
 def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
@@ -146,7 +140,7 @@ def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Descr
     if sum(len(chunk) for chunk in linked) < MINIMUM:
         return
     with run.app.database.reader.connect() as connection:
-        totals = linked_counts(connection, CRM_RECORDS.tables["crm_records"], "salesforce",
+        totals = linked_counts(connection, CRM_RECORDS.tables["crm_records"], run.crm,
                                run.org)
     changes = {sobject: StepChanges(step.name, sobject, totals.get(sobject, 0))
                for sobject, step in steps.items()}
@@ -158,11 +152,12 @@ def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Descr
             write = planner.plan(person_id)
             if write is None or write.action != "update":
                 continue
-            owner = "OwnerId" in write.record
+            owner_field = run.gateway.people.owner_field
+            owner = owner_field in write.record
             said = [f"{name} emptied" for name in write.blanked]
             if owner:
-                said.insert(0, f"OwnerId {write.before.get('OwnerId')} -> "
-                               f"{write.record['OwnerId']}")
+                said.insert(0, f"{owner_field} {write.before.get(owner_field)} -> "
+                               f"{write.record[owner_field]}")
             example = f"{write.person.app_id}: {', '.join(said)}"
             changes[write.sobject].add(owner, write.blanked, example)
     run.mass_changes = list(changes.values())
@@ -173,7 +168,7 @@ def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Descr
 
 
 def _linked_due(run: RunContext, due: Iterator[UUID], made_here: bool) -> list[list[UUID]]:
-    """The due people with a live Salesforce link, in chunks (the others would be created,
+    """The due people with a live link to this CRM, in chunks (the others would be created,
     not changed); ids only, so a large due set costs little memory."""
     table = PEOPLE.tables["people"]
     found: list[list[UUID]] = []
@@ -184,7 +179,7 @@ def _linked_due(run: RunContext, due: Iterator[UUID], made_here: bool) -> list[l
             rows = connection.execute(select(table.c.uuid, table.c.links).where(
                 table.c.uuid.in_([p.hex for p in chunk])))
             live = [UUID(uuid) for uuid, links in rows
-                    if any(link["crm"] == "salesforce" and not link["deleted"]
+                    if any(link["crm"] == run.crm and not link["deleted"]
                            for link in links or [])]
         if live:
             found.append(sorted(live))
@@ -243,7 +238,7 @@ def all_people(run: RunContext, linked_to: str | None = None) -> Iterator[UUID]:
             page = list(connection.execute(select(*columns).where(table.c.uuid > after)
                                            .order_by(table.c.uuid).limit(PEOPLE_PAGE)))
         yield from (UUID(row[0]) for row in page if linked_to is None or any(
-            link["object"] == linked_to and link["crm"] == "salesforce" and not link["deleted"]
+            link["object"] == linked_to and link["crm"] == run.crm and not link["deleted"]
             for link in row[1]))
         if len(page) < PEOPLE_PAGE:
             return
@@ -262,9 +257,9 @@ def _plan_chunk(run: RunContext, steps: dict[str, Step], describe: Describes,
     nothing to write leave the due set now, the others once their write's result is in."""
     cache = AggregateCache(run.app)
     cache.prefetch(chunk)
-    cache.prefetch(crm_record_id("salesforce", run.org, link["object"], link["id"])
+    cache.prefetch(crm_record_id(run.crm, run.org, link["object"], link["id"])
                    for person in (cache.get(p) for p in chunk) if isinstance(person, Person)
-                   for link in person.links.values() if link["crm"] == "salesforce")
+                   for link in person.links.values() if link["crm"] == run.crm)
     planner = Planner(run, steps, describe, cache, statuses)
     planner.prefetch(chunk)
     planner.writes = [w for w in (planner.plan(pid) for pid in chunk) if w is not None]
@@ -298,17 +293,16 @@ class Describes:
 
     def fields(self, sobject: str) -> dict[str, Any]:
         if sobject not in self._fields:
-            answer = self.run.client.describe(sobject)
-            self._fields[sobject] = {f["name"]: f for f in answer["fields"]}
+            self._fields[sobject] = self.run.gateway.describe(sobject)
         return self._fields[sobject]
 
 
 class Batches:
-    """Planned writes waiting for their collections call, by what the call must share
-    (object, action, Sforce-Auto-Assign): a collection is full at COLLECTION_SIZE records,
-    and full collections go COMPOSITE_COLLECTIONS at a time in one Composite call (one call
-    against the daily limit); the rest go at the end, so that the batches of due people
-    never split one."""
+    """Planned writes waiting for the gateway, by what one group must share (object,
+    action, whether the CRM may assign owners): a group is full at the gateway's
+    `group_size`, and full groups go `groups_at_once` at a time (for Salesforce, one
+    Composite call, one call against the daily limit); the rest go at the end, so that the
+    batches of due people never split one."""
 
     def __init__(self, run: RunContext, steps: dict[str, Step]) -> None:
         self.run = run
@@ -320,17 +314,18 @@ class Batches:
         for write in writes:
             group = self.waiting.setdefault(write.group, [])
             group.append(write)
-            if len(group) == COLLECTION_SIZE:
+            if len(group) == self.run.gateway.group_size:
                 self.full.append(self.waiting.pop(write.group))
-                if len(self.full) == COMPOSITE_COLLECTIONS:
+                if len(self.full) == self.run.gateway.groups_at_once:
                     self._send(self.full)
                     self.full = []
 
     def flush(self) -> None:
         collections = [*self.full, *self.waiting.values()]
         self.full, self.waiting = [], {}
-        for start in range(0, len(collections), COMPOSITE_COLLECTIONS):
-            self._send(collections[start:start + COMPOSITE_COLLECTIONS])
+        at_once = self.run.gateway.groups_at_once
+        for start in range(0, len(collections), at_once):
+            self._send(collections[start:start + at_once])
 
     def _send(self, collections: list[list[Write]]) -> None:
         writes = [write for collection in collections for write in collection]
@@ -351,11 +346,11 @@ def _account_name(planner: Planner, person: Person) -> str | None:
 
 
 def _record_results(run: RunContext, steps: dict[str, Step], writes: list[Write],
-                    results: list[dict[str, Any]]) -> list[Callable[[], None]]:
+                    results: list[WriteOutcome]) -> list[Callable[[], None]]:
     cache = AggregateCache(run.app)
     cache.prefetch(w.person.id for w in writes)
-    cache.prefetch(crm_record_id("salesforce", run.org, w.sobject, str(r.get("id") or w.crm_id))
-                   for w, r in zip(writes, results, strict=True) if r.get("id") or w.crm_id)
+    cache.prefetch(crm_record_id(run.crm, run.org, w.sobject, str(r.crm_id or w.crm_id))
+                   for w, r in zip(writes, results, strict=True) if r.crm_id or w.crm_id)
     tallies: list[Callable[[], None]] = []
     stay_due = [w.person.id.hex for w, r in zip(writes, results, strict=True)
                 if _record_result(run, cache, w, r, tallies)]
@@ -373,10 +368,9 @@ def lead_status_picklist(run: RunContext) -> dict[str, str]:
     """The Lead Status picklist, lowercased label or API name -> API name; read once a run."""
     if run.lead_statuses is None:
         picklist: dict[str, str] = {}
-        for page in run.client.query("SELECT ApiName, MasterLabel FROM LeadStatus"):
-            for row in page:
-                picklist[str(row["MasterLabel"]).lower()] = row["ApiName"]
-                picklist[str(row["ApiName"]).lower()] = row["ApiName"]
+        for value, label in run.gateway.picklist("Lead", "Status"):
+            picklist[label.lower()] = value
+            picklist[value.lower()] = value
         run.lead_statuses = picklist
     return run.lead_statuses
 
@@ -427,20 +421,23 @@ class Planner:
         for an object (or a create may have landed before a crash without a key field)."""
         pulled = {s.crm_object for s in self.run.integration.steps()
                   if s.enabled and s.inbound and s.is_people}
+        crm = self.run.crm
         people = [p for p in (self.cache.get(pid) for pid in chunk)
                   if isinstance(p, Person) and not p.forgotten and not p.deleted
-                  and (self.run.recreate or p.removed_record("salesforce") is None)]
+                  and (self.run.recreate or p.removed_record(crm) is None)]
+        email_field = self.run.gateway.people.email_field
         for sobject in self.steps:
             unsure = [p.email for p in people
                       if not any(not link["deleted"] for link in p.links.values())
                       and (sobject not in pulled or (p.pending_create is not None and
                                                      sobject in self.run.integration.missing_keys))]
-            fields = ["Id", "Email"] + (["IsConverted"] if sobject == "Lead" else [])
-            for query in soql.by_emails(sobject, fields, sorted(set(unsure))):
-                for page in self.run.client.query(query):
-                    for row in page:
-                        if row.get("Email") and not row.get("IsConverted"):
-                            self.queried.setdefault((sobject, row["Email"].lower()), row["Id"])
+            if not unsure:
+                continue
+            for page in self.run.gateway.by_emails(sobject, sorted(set(unsure))):
+                for row in page:
+                    email = row.values.get(email_field)
+                    if email and row.converted is None:
+                        self.queried.setdefault((sobject, str(email).lower()), row.id)
 
     def tally(self) -> None:
         """Into the run's counts and plan, once the batch's save went through."""
@@ -455,7 +452,7 @@ class Planner:
         person = self.cache.get(person_id)
         if not isinstance(person, Person) or person.deleted or person.forgotten:
             return None
-        removed = person.removed_record("salesforce")
+        removed = person.removed_record(self.run.crm)
         if removed is not None and not self.run.recreate:
             self._removed(person, removed)
             return None
@@ -465,12 +462,13 @@ class Planner:
         if sobject is None:
             return None
         step = self.steps[sobject]
-        kind = KINDS[sobject]
+        people = self.run.gateway.people
+        kind = people.kinds[sobject]
         if not passes_filter(self.run, step, person):
             return None
         mirror = None
         if crm_id is not None:
-            mirror = self.cache.get(crm_record_id("salesforce", self.run.org, sobject, crm_id))
+            mirror = self.cache.get(crm_record_id(self.run.crm, self.run.org, sobject, crm_id))
             if mirror is not None and mirror.converted:
                 self.skips.append((kind, "converted lead", step, person.app_id, crm_id))
                 return None
@@ -490,8 +488,9 @@ class Planner:
         if owner.owner and not by_default and not (mirror is not None and agrees(
                 person.owner, mirror.owner, pairs, match, self.run.crm_user_emails,
                 self.run.member_by_email, self.run.connecting_member)):
-            record["OwnerId"] = owner.owner
-        missing = [f for f in REQUIRED[sobject] if not record.get(f)]
+            record[people.owner_field] = owner.owner
+        missing = [f for f in people.required.get(sobject, ()) if not record.get(f)
+                   and not any(record.get(part) for part in people.composed.get(f, ()))]
         if missing and crm_id is None:
             self.skips.append((kind, f"missing required field {missing[0]}", step,
                                person.app_id, crm_id))
@@ -541,7 +540,8 @@ class Planner:
         if passes_filter(self.run, step, person):
             reason = f"merged into {link['merged_into']}" if link.get("merged_into") \
                 else "deleted in CRM"
-            self.skips.append((KINDS[sobject], reason, step, person.app_id, link["id"]))
+            self.skips.append((self.run.gateway.people.kinds[sobject], reason, step,
+                               person.app_id, link["id"]))
         return None
 
     def _status(self, person: Person, mirror: CrmRecord | None) -> str | None:
@@ -553,26 +553,27 @@ class Planner:
         return lead_status(self.run, self.statuses, person, current)[1]
 
     def _target(self, person: Person) -> tuple[str | None, str | None]:
-        for sobject in ("Contact", "Lead"):
-            link = person.links.get(f"salesforce:{sobject}")
+        streams = self.run.gateway.people.streams
+        for sobject in streams:
+            link = person.links.get(f"{self.run.crm}:{sobject}")
             if link and not link["deleted"]:
                 return (sobject, link["id"]) if sobject in self.steps else (None, None)
         matched = self._match_by_email(person)
         if matched is not None:
             return matched
-        for sobject in ("Contact", "Lead"):
+        for sobject in streams:
             found = self.queried.get((sobject, person.email))
             if found is not None and sobject in self.steps:
                 return sobject, found
-        if "Lead" in self.steps:  # a new person is a prospect: a Lead, never both
-            return "Lead", None
-        return "Contact", None
+        # A new person is created as the last stream a step writes (for Salesforce a
+        # prospect is a Lead, never both).
+        return [s for s in streams if s in self.steps][-1], None
 
     def _match_by_email(self, person: Person) -> tuple[str, str] | None:
         with self.run.app.database.reader.connect() as connection:
-            rows = by_emails(connection, CRM_RECORDS.tables["crm_records"], "salesforce",
+            rows = by_emails(connection, CRM_RECORDS.tables["crm_records"], self.run.crm,
                              self.run.org, [person.email])
-        for sobject in ("Contact", "Lead"):
+        for sobject in self.run.gateway.people.streams:
             for row in rows:
                 if row["object"] == sobject and sobject in self.steps and not row["converted"]:
                     return sobject, row["record_id"]
@@ -601,51 +602,55 @@ class Planner:
                              "characters")
         # Always sent, so the record we create reads back exactly as we wrote it; an update
         # never clears a CRM opt-out (see _update).
-        record["HasOptedOutOfEmail"] = "opted_out" in person.flags
+        record[self.run.gateway.people.opt_out_field] = "opted_out" in person.flags
         return record, notes, None
 
     def _create(self, step: Step, person: Person, sobject: str,
                 record: dict[str, Any]) -> Write:
         key = natural_id(f"key:{self.run.org}:{sobject}:{person.id.hex}").hex
-        removed = person.removed_record("salesforce")
+        removed = person.removed_record(self.run.crm)
         if removed is not None:  # --recreate: a new record, never the deleted one's key
             key = natural_id(f"key:{self.run.org}:{sobject}:{person.id.hex}:after:"
                              f"{removed['id']}").hex
-        if person.pending_create is None or person.pending_create.get("key") != key:
-            person.request_create("salesforce", sobject, key, record, self.run.ctx)
+        pending = person.pending_create is not None and person.pending_create.get("key") == key
+        if not pending:
+            person.request_create(self.run.crm, sobject, key, record, self.run.ctx)
         return Write(step, person, sobject, "create", record, key=key,
-                     headers_auto_assign="OwnerId" not in record)
+                     headers_auto_assign=self.run.gateway.people.owner_field not in record,
+                     reconcile=pending)
 
     def _update(self, step: Step, person: Person, sobject: str, crm_id: str,
                 record: dict[str, Any]) -> Write | None:
-        mirror_id = crm_record_id("salesforce", self.run.org, sobject, crm_id)
+        people = self.run.gateway.people
+        owner_field, opt_out = people.owner_field, people.opt_out_field
+        mirror_id = crm_record_id(self.run.crm, self.run.org, sobject, crm_id)
         mirror = self.cache.get(mirror_id)
         known = normalise(mirror.content) if mirror is not None else {}
         changes = {k: v for k, v in normalise(record).items()
-                   if k != "OwnerId" and known.get(k) != v}
-        if known.get("HasOptedOutOfEmail") and "HasOptedOutOfEmail" in changes:
-            changes.pop("HasOptedOutOfEmail")  # an opt-out is never undone from here
+                   if k != owner_field and known.get(k) != v}
+        if known.get(opt_out) and opt_out in changes:
+            changes.pop(opt_out)  # an opt-out is never undone from here
         blanked = blanks(changes, known, {m.crm: m.app for m in step.field_mappings},
                          person.cleared)
         for name in [k for k in changes if is_empty(changes[k]) and k not in blanked]:
             changes.pop(name)  # an empty value the app never chose: the CRM keeps its own
-        if "OwnerId" in record and (mirror is None or mirror.owner != record["OwnerId"]):
-            changes["OwnerId"] = record["OwnerId"]
+        if owner_field in record and (mirror is None or mirror.owner != record[owner_field]):
+            changes[owner_field] = record[owner_field]
         if not changes:
             return None
         if mirror is None:
             cls = MIRRORS[sobject]
-            mirror = cls.discover("salesforce", self.run.org, crm_id, self.run.ctx)
+            mirror = cls.discover(self.run.crm, self.run.org, crm_id, self.run.ctx)
             self.cache.add(mirror)
             mirror.link_person(person.id, self.run.ctx)
         key = natural_id(f"key:{self.run.org}:{sobject}:{person.id.hex}").hex
         mirror.request_write(key, "update", changes, self.run.ctx)
-        if f"salesforce:{sobject}" not in person.links:
-            person.link("salesforce", sobject, crm_id, self.run.record_url(sobject, crm_id),
+        if f"{self.run.crm}:{sobject}" not in person.links:
+            person.link(self.run.crm, sobject, crm_id, self.run.record_url(sobject, crm_id),
                         self.run.ctx)
-        before = {**known, "OwnerId": mirror.owner}
+        before = {**known, owner_field: mirror.owner}
         return Write(step, person, sobject, "update", changes, crm_id=crm_id, key=key,
-                     headers_auto_assign="OwnerId" not in changes, before=before,
+                     headers_auto_assign=owner_field not in changes, before=before,
                      blanked=blanked)
 
 
@@ -678,53 +683,32 @@ def passes_filter(run: RunContext, step: Step, person: Person) -> bool:
     return all_match(chosen.rules, values)
 
 
-def _send(run: RunContext, collections: list[list[Write]]) -> list[dict[str, Any]]:
-    """One call for up to COMPOSITE_COLLECTIONS collections, each of writes that share an
-    object, an action and request headers; the results in the order of the writes."""
-    keyed = set(run.integration.missing_keys)
-    calls = []
-    for collection in collections:
-        first = collection[0]
-        has_key = first.sobject not in keyed
-        records = []
-        for write in collection:
-            body = dict(write.record)
-            if has_key:
-                body[KEY_FIELD] = write.key
-            if write.action == "update":
-                body["Id"] = write.crm_id
-            records.append(body)
-        action = "upsert" if first.action == "create" and has_key else first.action
-        calls.append(collections_call(action, first.sobject, records,
-                                      first.headers_auto_assign, KEY_FIELD))
-    try:
-        answers = run.client.collections_many(calls)
-    except CrmRetryable as error:
-        failed = {"success": False, "errors": [{"statusCode": "RETRYABLE",
-                                                "message": str(error)}]}
-        answers = [[dict(failed) for _ in call.records] for call in calls]
-    return [answer for collection in answers for answer in collection]
-
+def _send(run: RunContext, groups: list[list[Write]]) -> list[WriteOutcome]:
+    """The groups through the gateway; the outcomes in the order of the writes."""
+    requests = [[RecordWrite(stream=w.sobject, action="create" if w.action == "create"
+                             else "update", fields=w.record, key=w.key, crm_id=w.crm_id,
+                             auto_assign=w.headers_auto_assign, reconcile=w.reconcile)
+                 for w in group] for group in groups]
+    return [outcome for group in run.gateway.write(requests) for outcome in group]
 
 
 def _record_result(run: RunContext, cache: AggregateCache, write: Write,
-                   result: dict[str, Any], tallies: list[Callable[[], None]]) -> bool:
+                   result: WriteOutcome, tallies: list[Callable[[], None]]) -> bool:
     """Returns whether the person stays due (a failure a retry may mend); what goes into the
     run's counts and errors is added to `tallies`."""
-    kind = KINDS[write.sobject]
+    kind = run.gateway.people.kinds[write.sobject]
     person = cache.get(write.person.id)
-    if result.get("success"):
-        crm_id = str(result.get("id") or write.crm_id)
-        mirror_id = crm_record_id("salesforce", run.org, write.sobject, crm_id)
+    if result.ok:
+        crm_id = str(result.crm_id or write.crm_id)
+        mirror_id = crm_record_id(run.crm, run.org, write.sobject, crm_id)
         mirror = cache.get(mirror_id)
         if write.action == "create":
             if mirror is None:
-                mirror = MIRRORS[write.sobject].discover("salesforce", run.org, crm_id,
-                                                          run.ctx)
+                mirror = MIRRORS[write.sobject].discover(run.crm, run.org, crm_id, run.ctx)
                 cache.add(mirror)
             mirror.record_written(crm_id, run.ctx, content=write.record)
             mirror.link_person(person.id, run.ctx)
-            person.link("salesforce", write.sobject, crm_id,
+            person.link(run.crm, write.sobject, crm_id,
                         run.record_url(write.sobject, crm_id), run.ctx)
         else:
             mirror.record_written(crm_id, run.ctx)
@@ -733,15 +717,11 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
         if write.status:
             tallies.append(partial(run.count, "statuses", "updated"))
         return False
-    error = (result.get("errors") or [{}])[0]
-    code = str(error.get("statusCode", "UNKNOWN"))
-    message = str(error.get("message", ""))
-    retryable = code in RETRYABLE_CODES
+    code, message, retryable = str(result.code), result.message, result.retryable
     if write.action == "create":
         person.record_create_failed(code, message, retryable, run.ctx)
     else:
-        mirror = cache.get(crm_record_id("salesforce", run.org, write.sobject,
-                                         str(write.crm_id)))
+        mirror = cache.get(crm_record_id(run.crm, run.org, write.sobject, str(write.crm_id)))
         mirror.record_write_failed(code, message, retryable, run.ctx)
     tallies.append(partial(run.error, write.step, kind, write.person.app_id, write.crm_id, code,
                            message))

@@ -47,7 +47,7 @@ SWITCH_TO_CUSTOM = ("switch to the Custom profile to change it (`syncledger prof
 REQUIRED_MAPPINGS: dict[str, tuple[FieldMapping, ...]] = {
     "salesforce.contacts": CORE_PEOPLE_MAPPINGS,
     "salesforce.leads": LEAD_PEOPLE_MAPPINGS,
-    "pipedrive.persons": tuple(m for m in PIPEDRIVE_PEOPLE_MAPPINGS if m.crm != "phone"),
+    "pipedrive.persons": tuple(m for m in PIPEDRIVE_PEOPLE_MAPPINGS if m.crm == "email"),
 }
 # A Contacts step may map the Account's Name: People → Contacts finds or creates the Account.
 WRITABLE_RELATED = {("Contact", "Account.Name")}

@@ -239,5 +239,10 @@ class Account(CrmRecord):
     SOBJECT = "Account"
 
 
-MIRRORS: dict[str, type[CrmRecord]] = {"Lead": Lead, "Contact": Contact, "Account": Account}
+class PipedrivePerson(CrmRecord):
+    SOBJECT = "person"
+
+
+MIRRORS: dict[str, type[CrmRecord]] = {"Lead": Lead, "Contact": Contact, "Account": Account,
+                                       "person": PipedrivePerson}
 

@@ -88,6 +88,26 @@ class PeopleSchema:
     email_field: str = "email"
     # Fields of a new record that the CRM refuses to go without, per stream.
     required: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Required fields the adapter composes from others when not given (Pipedrive's name,
+    # from the first and last names): present when any of those is.
+    composed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Fields a stream's mirror observes besides the mapped ones, per stream (a Lead's
+    # Status, which the status steps write too).
+    observed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The app key of a person first seen in this CRM: "{prefix}-{stream}-{record id}".
+    app_key_prefix: str = ""
+    # The count kind of each stream in a run's counts and the Logs.
+    kinds: Mapping[str, str] = field(default_factory=dict)
+
+
+class ReadingsSeen(Protocol):
+    """What a run read besides records (field lengths, picklists, email matches), kept so
+    that `replay --run` can answer it again."""
+
+    lengths: dict[str, dict[str, int]]
+    lead_statuses: list[dict[str, str]] | None
+
+    def take_matches(self) -> dict[str, tuple[int, list[list[Any]]]]: ...
 
 
 class CrmGateway(Protocol):
@@ -96,9 +116,15 @@ class CrmGateway(Protocol):
 
     crm: str
     people: PeopleSchema
+    # Writes one group may hold, and how many full groups `write` packs best at once.
+    group_size: int
+    groups_at_once: int
 
     @property
     def calls(self) -> Mapping[str, int]: ...
+
+    @property
+    def readings(self) -> ReadingsSeen | None: ...
 
     def changed(self, stream: str, fields: Sequence[str], since: datetime | None
                 ) -> Iterator[list[CrmRow]]:
@@ -118,6 +144,10 @@ class CrmGateway(Protocol):
         """Each group shares a stream, an action and `auto_assign`; the adapter sends them
         in as few calls as it may, each write once (never retried blindly: a write whose
         answer was lost may have landed; the caller reconciles by key first)."""
+        ...
+
+    def picklist(self, stream: str, name: str) -> list[tuple[str, str]]:
+        """A picklist field's values as (value, label)."""
         ...
 
     def users(self) -> dict[str, str]:

@@ -150,8 +150,11 @@ def _default_salesforce_steps() -> tuple[Step, ...]:
     return tuple(steps)
 
 
-PIPEDRIVE_PEOPLE_MAPPINGS = (FieldMapping("name", "name"), FieldMapping("email", "email"),
-                             FieldMapping("phone", "phone"))
+# Pipedrive's `name` is composed from the first and last names by the adapter when a step
+# does not map it (a person must have one).
+PIPEDRIVE_PEOPLE_MAPPINGS = (FieldMapping("first_name", "first_name"),
+                             FieldMapping("last_name", "last_name"),
+                             FieldMapping("email", "email"), FieldMapping("phone", "phone"))
 
 DEFAULT_STEPS: dict[str, tuple[Step, ...]] = {
     "salesforce": _default_salesforce_steps(),
@@ -171,6 +174,13 @@ def step_owner_mappings(step: Step, settings: IntegrationSettings) -> tuple[Owne
 
 def step_owner_match(step: Step, settings: IntegrationSettings) -> str | None:
     return step.owner_match if step.owner_match is not None else settings.owner_match
+
+
+def read_fields(step: Step) -> list[str]:
+    """The CRM fields an inbound people step reads of each record: the mapped and the
+    filtered ones (the adapter adds what it needs itself)."""
+    return [m.crm for m in step.field_mappings] + [
+        rule.field for rule in (step.filter.rules if step.filter else ())]
 
 
 

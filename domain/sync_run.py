@@ -12,8 +12,8 @@ from eventsourcing.domain import Aggregate, event
 from syncledger.domain.context import Context
 from syncledger.domain.ids import sync_run_id
 
-COUNT_KINDS = ("people", "contacts", "leads", "accounts", "emails", "tasks", "calls", "notes",
-               "linkedin", "statuses")
+COUNT_KINDS = ("people", "contacts", "leads", "persons", "accounts", "emails", "tasks",
+               "calls", "notes", "linkedin", "statuses")
 COUNT_KEYS = ("created", "updated", "skipped", "failed")
 OUTCOMES = ("succeeded", "partial", "failed", "interrupted")
 

@@ -32,9 +32,10 @@ if TYPE_CHECKING:
 PERSON = "person"
 PEOPLE = PeopleSchema(streams=(PERSON,), owner_field="owner_id",
                       opt_out_field="marketing_status", email_field="email",
-                      required={PERSON: ("name",)}, app_key_prefix="pd",
+                      required={PERSON: ("name",)},
+                      composed={"name": ("first_name", "last_name")}, app_key_prefix="pd",
                       # Pipedrive's persons are its contacts (Contacts > People).
-                      kinds={PERSON: "contacts"})
+                      kinds={PERSON: "persons"})
 PAGE = 500  # v2's and v1's largest page
 # Each person is a call of its own (v2 has no batch writes): a group of 50 is sent, then
 # its outcomes are recorded, so a crash leaves few writes to reconcile.
@@ -186,10 +187,11 @@ class PipedriveGateway:
         _person(write.stream)
         try:
             if write.action == "update":
-                if not (write.crm_id or "").isdigit():
+                crm_id = write.crm_id or ""
+                if not crm_id.isdigit():
                     return WriteOutcome.failed("INVALID_ID", f"{write.crm_id!r} is no Pipedrive "
                                                "person id", False, write.crm_id)
-                return self._patch(write.crm_id, write.fields, created=False)
+                return self._patch(crm_id, write.fields, created=False)
             key = self.key_field()
             landed = self._landed(write, key) if write.reconcile else None
             if landed is not None:

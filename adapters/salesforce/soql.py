@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote as url_quote
 
-from syncledger.domain.steps import Step
+from syncledger.domain.steps import Step, read_fields
 
 # Leaves room in the 16,384-byte request line for the URL and the rest of the query,
 # once the query is percent-encoded (an email grows by a third at most).
@@ -53,14 +53,16 @@ def changed_since(sobject: str, fields: Sequence[str], since: datetime | None) -
 def inbound_fields(step: Step) -> list[str]:
     """What an inbound people step reads of each record: its mapped and filtered fields,
     and the ones the engine itself needs."""
-    fields = ["Id", "SystemModstamp", "CreatedDate", "OwnerId", "HasOptedOutOfEmail"]
-    fields += [m.crm for m in step.field_mappings]
-    fields += [rule.field for rule in (step.filter.rules if step.filter else ())]
-    if step.crm_object == "Lead":
-        # Status is ours to write too (the status steps): observing it keeps our own
-        # Status writes from looking like CRM changes.
-        fields += ["Status", "IsConverted", "ConvertedContactId", "ConvertedAccountId"]
-    return fields
+    return pulled_fields(step.crm_object, read_fields(step))
+
+
+def pulled_fields(sobject: str, fields: Sequence[str]) -> list[str]:
+    """A pull's fields: identity, replication key, owner and opt-out, the step's own, and a
+    Lead's Status (ours to write too, with the status steps: observing it keeps our own
+    Status writes from looking like CRM changes) and conversion."""
+    lead = ("Status", "IsConverted", "ConvertedContactId", "ConvertedAccountId")
+    return ["Id", "SystemModstamp", "CreatedDate", "OwnerId", "HasOptedOutOfEmail", *fields,
+            *(lead if sobject == "Lead" else ())]
 
 
 def deleted_since(sobject: str, since: datetime) -> str:

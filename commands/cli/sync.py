@@ -130,6 +130,7 @@ def schedule_command(every: str = typer.Option(None, "--every",
     from syncledger.commands.schedule import Worker
     from syncledger.domain.ids import integration_id
     from syncledger.domain.schedule import parse_every
+    from syncledger.domain.steps import IntegrationSettings
 
     def report(line: str, event: dict[str, Any]) -> None:
         if as_json:
@@ -138,47 +139,40 @@ def schedule_command(every: str = typer.Option(None, "--every",
             out.print(line, highlight=False)
 
     with store_session(settings.store) as store:
-        chosen, skipped = synced_crm(store, crm, waiting=True)
-        for name in skipped:
-            report(f"{name}: not synced: only salesforce is synced so far",
-                   {"event": "not_synced", "crm": name, "busy": False,
-                    "reason": "only salesforce is synced so far"})
-        integration = AggregateCache(store).get(integration_id(chosen))
-        text = every or (integration.settings.every if integration else "2h")
+        chosen = synced_crms(store, crm, waiting=True)
+        integration = AggregateCache(store).get(integration_id(chosen[0]))
+        text = every or (integration.settings if integration else IntegrationSettings()).every
         try:
             interval = parse_every(text)
         except ValueError as error:
             raise UserError(f"--every: {error}") from None
         worker = Worker(store, settings.actor, interval, on_failure, report=report,
-                        follow=timedelta(seconds=follow), max_runs=max_runs, crm=chosen)
+                        follow=timedelta(seconds=follow), max_runs=max_runs, crms=chosen)
         worker.install_signal_handlers()
         report(f"worker started: every {text}, following app changes every {follow}s",
-               {"event": "started", "crm": chosen, "every": text, "follow_seconds": follow})
+               {"event": "started", "crm": chosen[0] if len(chosen) == 1 else chosen,
+                "every": text, "follow_seconds": follow})
         worker.run_forever()
     report("worker stopped", {"event": "stopped"})
 
 
-def synced_crm(store: Any, crm: str | None, waiting: bool = False) -> tuple[str, list[str]]:
-    """The CRM a run syncs, by the one rule (named, else the one connected, else all of
-    them), and the CRMs in scope it leaves out: only Salesforce is synced so far. A worker
-    (`waiting`) started before anything is connected waits for Salesforce to be."""
-    from syncledger.commands.configure import connected_crms, crms_in_scope
+def synced_crms(store: Any, crm: str | None, waiting: bool = False) -> list[str]:
+    """The CRMs a sync runs, each a run of its own: the one named, else every connected and
+    enabled one (a single connected one even when disabled, so that the run says so). A
+    worker (`waiting`) started before anything is connected waits for Salesforce to be."""
+    from syncledger.commands.configure import connected_crms, crms_in_scope, enabled_crms
 
     with configure_errors():
-        scope = crms_in_scope(store, crm)
+        crms_in_scope(store, crm)
     if crm is not None:
-        return crm, []  # refused with its reason by the handler, naming --crm
+        return [crm]  # refused with its reason by the handler, naming --crm
     connected = connected_crms(store)
     if not connected and waiting:
-        return "salesforce", []
+        return ["salesforce"]
     if not connected:
         raise CrmProblem("no CRM is connected: run `syncledger connect salesforce` "
                          "(or pipedrive) first")
-    if scope == ["pipedrive"]:
-        raise UserError("pipedrive is the CRM connected, and only salesforce is synced so "
-                        "far (a Pipedrive integration can be connected and configured, but "
-                        "no run syncs it yet)")
-    return "salesforce", [name for name in connected if name != "salesforce"]
+    return enabled_crms(store) or connected
 
 
 @contextmanager
@@ -224,30 +218,34 @@ def sync_command(as_json: bool = JSON_OPTION,
     if dry_run:
         _dry_run(as_json, full, crm)
         return
+    results = []
     with store_session(settings.store) as store:
-        chosen, skipped = synced_crm(store, crm)
+        chosen = synced_crms(store, crm)
         only = {find_person_id(store, record)} if record else None
-        for name in skipped:
-            err.print(f"{name}: not synced: only salesforce is synced so far")
-        try:
-            with steps_progress() as progress:
-                report = run_sync(store, settings.actor, datetime.now(UTC), full=full,
-                                  only=only, crm=chosen, progress=progress, recreate=recreate,
-                                  allow_mass_changes=allow_mass_changes)
-        except SyncRefused as refused:
-            raise refusal(refused) from None
-    result = {"run_id": report.run_id, "outcome": report.outcome, "counts": report.counts,
-              "skip_reasons": report.skip_reasons,
-              "errors": [public_error(e) for e in report.errors],
-              "notes": report.notes, "interrupted": report.interrupted}
+        for name in chosen:
+            try:
+                with steps_progress() as progress:
+                    report = run_sync(store, settings.actor, datetime.now(UTC), full=full,
+                                      only=only, crm=name, progress=progress,
+                                      recreate=recreate,
+                                      allow_mass_changes=allow_mass_changes)
+            except SyncRefused as refused:
+                raise refusal(refused) from None
+            results.append({"crm": name, "run_id": report.run_id, "outcome": report.outcome,
+                            "counts": report.counts, "skip_reasons": report.skip_reasons,
+                            "errors": [public_error(e) for e in report.errors],
+                            "notes": report.notes, "interrupted": report.interrupted})
     if as_json:
-        print_json(result)
+        # One CRM, one run: its object; several, a list of them, a run each.
+        print_json(results[0] if len(results) == 1 else results)
     else:
-        if report.interrupted:
-            out.print(f"run {report.interrupted} had died; closed as interrupted")
-        out.print(f"run {report.run_id}: {report.outcome}")
-        _print_run(result)
-    if report.outcome in failing:
+        for result in results:
+            if result["interrupted"]:
+                out.print(f"run {result['interrupted']} had died; closed as interrupted")
+            crm_said = f" ({result['crm']})" if len(results) > 1 else ""
+            out.print(f"run {result['run_id']}{crm_said}: {result['outcome']}")
+            _print_run(result)
+    if any(result["outcome"] in failing for result in results):
         raise typer.Exit(FAILED)
 
 
@@ -268,9 +266,13 @@ def _dry_run(as_json: bool, full: bool, crm: str | None) -> None:
     from syncledger.commands.sync import SyncRefused
 
     with store_session(settings.store) as store:
-        chosen, _ = synced_crm(store, crm)
+        chosen = synced_crms(store, crm)
+        if len(chosen) > 1:
+            raise UserError(f"{' and '.join(chosen)} are both connected: a dry run shows one "
+                            "CRM's plan, pass --crm NAME")
         try:
-            result = dry_run(store, settings.actor, datetime.now(UTC), full=full, crm=chosen)
+            result = dry_run(store, settings.actor, datetime.now(UTC), full=full,
+                             crm=chosen[0])
         except SyncRefused as refused:
             raise refusal(refused) from None
     if as_json:

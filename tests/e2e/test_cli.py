@@ -141,11 +141,12 @@ def test_a_forgotten_person_reads_forgotten_in_the_human_output(store: str,
     assert listed.count("[forgotten]") == 4  # email, first and last name, account
 
 
-def test_a_sync_of_pipedrive_says_it_is_not_built_yet(store: str) -> None:
+def test_a_sync_of_pipedrive_not_connected_says_how_to_connect_it(store: str) -> None:
     for dry_run in ((), ("--dry-run",)):
         result = run(store, "sync", "--crm", "pipedrive", *dry_run, check=False)
-        assert result.returncode == 2
-        assert "--crm pipedrive: only salesforce is synced so far" in result.stderr
+        assert result.returncode == 3  # the CRM or its credentials
+        assert "pipedrive is not connected: run `syncledger connect pipedrive` first" in \
+            result.stderr
 
 
 def test_a_crm_that_does_not_answer_is_named(store: str) -> None:

@@ -299,10 +299,9 @@ def test_with_only_pipedrive_connected_nothing_speaks_of_salesforce(store: str) 
         assert shown.startswith("pipedrive: connected") and "salesforce" not in shown
         assert [h["crm"] for h in json.loads(run(store, "status", "--json").stdout)] == \
             ["pipedrive"]
-        refused = run(store, "sync", check=False)
+        refused = run(store, "sync", check=False)  # the one connected, though switched off
         assert refused.returncode == 2
-        assert refused.stderr.startswith("syncledger: pipedrive is the CRM connected, and "
-                                         "only salesforce is synced so far")
+        assert refused.stderr.startswith("syncledger: the pipedrive integration is disabled")
         assert "person" in json.loads(run(store, "fields", "--json").stdout)["crm"]
         assert json.loads(run(store, "enable", "--json").stdout)["crm"] == "pipedrive"
         # Named, the other CRM is spoken of as asked.

@@ -18,6 +18,7 @@ from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.credentials import load_credentials
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.client import SalesforceClient, SalesforceCredentials
+from syncledger.adapters.salesforce.gateway import SalesforceGateway
 from syncledger.commands import views
 from syncledger.commands.session import caught_up, open_store
 from syncledger.commands.status import status
@@ -95,7 +96,8 @@ def test_a_run_that_breaks_inside_is_recorded_failed_naming_the_error(
     with connected_org(sqlite_store, tmp_path):
         client = ClientThatBreaks(SalesforceCredentials(**load_credentials(
             sqlite_store.database, "salesforce")))
-        report = run_sync(sqlite_store, "tm-alice", NOW, client=client)
+        gateway = SalesforceGateway(client, "https://unused.example")
+        report = run_sync(sqlite_store, "tm-alice", NOW, gateway=gateway)
         assert report.outcome == "failed"
         [run] = views.logs(caught_up(sqlite_store), None)
         assert run["outcome"] == "failed"

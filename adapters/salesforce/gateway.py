@@ -1,0 +1,156 @@
+"""Salesforce behind the engine's `CrmGateway` port: SOQL pulls on (SystemModstamp, Id),
+`queryAll` deletions, batched email lookups, sObject Collections writes (upserts on
+`Syncledger_Key__c`, `Sforce-Auto-Assign`) sent as Composite calls, Lightning record URLs.
+
+It wraps any `SalesforceClient` (the real one, a dry run's, a replay's), and keeps what the
+run read besides records in the `Readings` it is given, for the run to record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from syncledger.adapters.crm_errors import CrmRetryable
+from syncledger.adapters.salesforce import soql
+from syncledger.adapters.salesforce.client import (
+    COLLECTION_SIZE,
+    COMPOSITE_COLLECTIONS,
+    KEY_FIELD,
+    RETRYABLE_CODES,
+    SalesforceClient,
+    collections_call,
+)
+from syncledger.adapters.salesforce.readings import Readings
+from syncledger.domain.ports import CrmRow, PeopleSchema, RecordWrite, Removal, WriteOutcome
+
+PEOPLE = PeopleSchema(streams=("Contact", "Lead"), owner_field="OwnerId",
+                      opt_out_field="HasOptedOutOfEmail", email_field="Email",
+                      required={"Lead": ("LastName", "Company"), "Contact": ("LastName",)},
+                      observed={"Lead": ("Status",)}, app_key_prefix="sf",
+                      kinds={"Lead": "leads", "Contact": "contacts"})
+
+
+class SalesforceGateway:
+    crm = "salesforce"
+    people = PEOPLE
+    group_size = COLLECTION_SIZE
+    groups_at_once = COMPOSITE_COLLECTIONS
+
+    def __init__(self, client: SalesforceClient, instance_url: str,
+                 missing_keys: Sequence[str] = (), readings: Readings | None = None) -> None:
+        self.client = client
+        self.instance_url = instance_url
+        # Objects without the key field: their creates cannot be upserts on it.
+        self.missing_keys = frozenset(missing_keys)
+        client.readings = readings
+
+    @property
+    def readings(self) -> Readings | None:
+        return self.client.readings
+
+    @property
+    def calls(self) -> Mapping[str, int]:
+        return self.client.calls
+
+    def spend_at_most(self, calls: int) -> None:
+        self.client.budget = calls
+
+    def api_limit(self) -> tuple[int, int] | None:
+        return self.client.api_limit()
+
+    def parse_stamp(self, stamp: str) -> datetime:
+        return soql.parse_salesforce_datetime(stamp)
+
+    def record_url(self, stream: str, record_id: str) -> str:
+        return f"{self.instance_url}/lightning/r/{stream}/{record_id}/view"
+
+    def describe(self, stream: str) -> dict[str, Any]:
+        return {f["name"]: f for f in self.client.describe(stream)["fields"]}
+
+    # -- reads ------------------------------------------------------------------------------
+    def changed(self, stream: str, fields: Sequence[str], since: datetime | None
+                ) -> Iterator[list[CrmRow]]:
+        query = soql.changed_since(stream, soql.pulled_fields(stream, fields), since)
+        for page in self.client.query(query):
+            yield [_row(record) for record in page]
+
+    def removed(self, stream: str, since: datetime) -> Iterator[list[Removal]]:
+        for page in self.client.query(soql.deleted_since(stream, since), include_deleted=True):
+            yield [Removal(str(r["Id"]), r.get("SystemModstamp"), r.get("MasterRecordId"))
+                   for r in page]
+
+    def by_emails(self, stream: str, emails: Sequence[str]) -> Iterator[list[CrmRow]]:
+        fields = ["Id", "Email"] + (["IsConverted"] if stream == "Lead" else [])
+        for query in soql.by_emails(stream, fields, emails):
+            for page in self.client.query(query):
+                yield [_row(record) for record in page]
+
+    def users(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for page in self.client.query("SELECT Id, Email FROM User"):
+            found.update({row["Id"]: row.get("Email") or "" for row in page})
+        return found
+
+    def picklist(self, stream: str, name: str) -> list[tuple[str, str]]:
+        """The Lead Status picklist is read from its own object (its values carry what
+        describe does not say: which are converted); any other from describe."""
+        if (stream, name) == ("Lead", "Status"):
+            query = "SELECT ApiName, MasterLabel FROM LeadStatus"
+            return [(str(row["ApiName"]), str(row["MasterLabel"]))
+                    for page in self.client.query(query) for row in page]
+        described = self.describe(stream).get(name, {})
+        return [(str(v["value"]), str(v.get("label") or v["value"]))
+                for v in described.get("picklistValues") or ()]
+
+    # -- writes -----------------------------------------------------------------------------
+    def write(self, groups: Sequence[Sequence[RecordWrite]]) -> list[list[WriteOutcome]]:
+        """Each group is one Collections call; up to COMPOSITE_COLLECTIONS of them go in one
+        Composite call, which the daily API limit counts once."""
+        outcomes: list[list[WriteOutcome]] = []
+        for start in range(0, len(groups), COMPOSITE_COLLECTIONS):
+            chunk = groups[start:start + COMPOSITE_COLLECTIONS]
+            calls = [self._call(group) for group in chunk]
+            try:
+                answers = self.client.collections_many(calls)
+            except CrmRetryable as error:
+                outcomes += [[WriteOutcome.failed("RETRYABLE", str(error), True, w.crm_id)
+                              for w in group] for group in chunk]
+                continue
+            outcomes += [[_outcome(write, result) for write, result in
+                          zip(group, answer, strict=True)]
+                         for group, answer in zip(chunk, answers, strict=True)]
+        return outcomes
+
+    def _call(self, group: Sequence[RecordWrite]) -> Any:
+        first = group[0]
+        keyed = first.stream not in self.missing_keys
+        records = []
+        for write in group:
+            body = dict(write.fields)
+            if keyed:
+                body[KEY_FIELD] = write.key
+            if write.action == "update":
+                body["Id"] = write.crm_id
+            records.append(body)
+        action = "upsert" if first.action == "create" and keyed else first.action
+        return collections_call(action, first.stream, records, first.auto_assign, KEY_FIELD)
+
+
+def _row(record: dict[str, Any]) -> CrmRow:
+    converted = (record.get("ConvertedContactId"), record.get("ConvertedAccountId")) \
+        if record.get("IsConverted") else None
+    return CrmRow(id=str(record["Id"]), stamp=str(record.get("SystemModstamp") or ""),
+                  values=record, owner=record.get("OwnerId"),
+                  created=record.get("CreatedDate"),
+                  opted_out=bool(record.get("HasOptedOutOfEmail")), converted=converted)
+
+
+def _outcome(write: RecordWrite, result: dict[str, Any]) -> WriteOutcome:
+    if result.get("success"):
+        return WriteOutcome(crm_id=str(result.get("id") or write.crm_id),
+                            created=write.action == "create")
+    error = (result.get("errors") or [{}])[0]
+    code = str(error.get("statusCode", "UNKNOWN"))
+    return WriteOutcome.failed(code, str(error.get("message", "")), code in RETRYABLE_CODES,
+                               write.crm_id)
