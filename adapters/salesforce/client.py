@@ -427,10 +427,10 @@ class SalesforceClient:
           with REQUEST_LIMIT_EXCEEDED (retryable); the calls already in flight keep their
           answers. The method still returns, so the caller records every outcome; the limit
           stays in `limit_reached`, for the caller to stop on as for any CrmLimitReached.
-        - a CrmFatal (or an error of ours): nothing more is sent; once the calls in flight
+        - a CrmFatal (refused, or never sent): nothing more is sent; once the calls in flight
           are answered, WritesStopped (a CrmFatal) is raised with every result (the answers
-          that came back, RETRYABLE for the records not applied); any other error is raised
-          as it is once they are answered.
+          that came back, RETRYABLE for the records not applied); an error of ours stops it
+          likewise and is raised as it is.
 
         Calls are admitted against the budget in the order given, so a budget that runs out
         leaves the last calls unsent; they may land in any order, so two writes of one record
@@ -459,7 +459,7 @@ class SalesforceClient:
                     gate.set()
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
-        results = [results for found in pipeline.results for results in found or []]
+        results = [call for composite in pipeline.results for call in composite or []]
         if isinstance(pipeline.failure, CrmFatal):
             raise WritesStopped(str(pipeline.failure), results) from pipeline.failure
         if pipeline.failure is not None:
@@ -500,10 +500,15 @@ class SalesforceClient:
                 with pipeline.lock:
                     pipeline.limit = pipeline.limit or error
                 pipeline.results[index] = _failed(calls, "REQUEST_LIMIT_EXCEEDED", str(error))
-            except BaseException as error:  # CrmFatal, or a bug: nothing more goes
+            except CrmFatal as error:  # refused, or never sent: nothing more goes
                 with pipeline.lock:
                     pipeline.failure = pipeline.failure or error
                 pipeline.results[index] = _failed(calls, "RETRYABLE", f"not applied: {error}")
+            except BaseException as error:  # an error of ours, perhaps once it was sent
+                with pipeline.lock:
+                    pipeline.failure = pipeline.failure or error
+                pipeline.results[index] = _failed(calls, "RETRYABLE", "unknown whether applied: "
+                                                  f"{type(error).__name__}: {error}")
             finally:
                 self._local.lane = None
                 self._give_lane(lane)
