@@ -37,7 +37,7 @@ from syncledger.domain.ids import crm_record_id, natural_id
 from syncledger.domain.mass_changes import MINIMUM, StepChanges, refusal
 from syncledger.domain.ownership import agrees, outbound_owner
 from syncledger.domain.person import Person
-from syncledger.domain.ports import RecordWrite, WriteOutcome
+from syncledger.domain.ports import RecordWrite, WriteOutcome, WritesStopped
 from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import FilterRule, Step, step_owner_mappings, step_owner_match
 from syncledger.projections.crm_records import by_emails, linked_counts
@@ -329,13 +329,19 @@ class Batches:
 
     def _send(self, collections: list[list[Write]]) -> None:
         writes = [write for collection in collections for write in collection]
-        results = _send(self.run, collections)
+        stopped: Exception | None = None
+        try:
+            results = _send(self.run, collections)
+        except WritesStopped as stop:  # a limit or a refusal: record what landed, then stop
+            results, stopped = [o for group in stop.outcomes for o in group], stop.cause
         kill_point("outbound.after_write")  # the CRM holds the writes; the log only intents
         tallies = self.run.app.decide(partial(_record_results, self.run, self.steps, writes,
                                               results))
         kill_point("outbound.results_saved")
         for tally in tallies:  # only once their save went through
             tally()
+        if stopped is not None:
+            raise stopped
 
 
 def _account_name(planner: Planner, person: Person) -> str | None:

@@ -78,6 +78,17 @@ class WriteOutcome:
         return cls(crm_id=crm_id, code=code, message=message, retryable=retryable)
 
 
+class WritesStopped(Exception):
+    """A batch of writes stopped part way (a limit met, the CRM refusing us): `outcomes`
+    holds one for every write, those never applied failed as retryable, for the run to
+    record before it stops on `cause`."""
+
+    def __init__(self, outcomes: list[list[WriteOutcome]], cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.outcomes = outcomes
+        self.cause = cause
+
+
 @dataclass(frozen=True)
 class PeopleSchema:
     """How a CRM names what every people step needs of a record."""

@@ -11,18 +11,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from syncledger.adapters.crm_errors import CrmRetryable
 from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import (
     COLLECTION_SIZE,
     COMPOSITE_COLLECTIONS,
+    IN_FLIGHT,
     KEY_FIELD,
     RETRYABLE_CODES,
     SalesforceClient,
+    WritesStopped,
     collections_call,
 )
 from syncledger.adapters.salesforce.readings import Readings
 from syncledger.domain.ports import CrmRow, PeopleSchema, RecordWrite, Removal, WriteOutcome
+from syncledger.domain.ports import WritesStopped as PortWritesStopped
 
 PEOPLE = PeopleSchema(streams=("Contact", "Lead"), owner_field="OwnerId",
                       opt_out_field="HasOptedOutOfEmail", email_field="Email",
@@ -35,7 +37,8 @@ class SalesforceGateway:
     crm = "salesforce"
     people = PEOPLE
     group_size = COLLECTION_SIZE
-    groups_at_once = COMPOSITE_COLLECTIONS
+    # Enough full Collections calls to keep IN_FLIGHT Composite calls busy.
+    groups_at_once = COMPOSITE_COLLECTIONS * IN_FLIGHT
 
     def __init__(self, client: SalesforceClient, instance_url: str,
                  missing_keys: Sequence[str] = (), readings: Readings | None = None) -> None:
@@ -105,21 +108,19 @@ class SalesforceGateway:
 
     # -- writes -----------------------------------------------------------------------------
     def write(self, groups: Sequence[Sequence[RecordWrite]]) -> list[list[WriteOutcome]]:
-        """Each group is one Collections call; up to COMPOSITE_COLLECTIONS of them go in one
-        Composite call, which the daily API limit counts once."""
-        outcomes: list[list[WriteOutcome]] = []
-        for start in range(0, len(groups), COMPOSITE_COLLECTIONS):
-            chunk = groups[start:start + COMPOSITE_COLLECTIONS]
-            calls = [self._call(group) for group in chunk]
-            try:
-                answers = self.client.collections_many(calls)
-            except CrmRetryable as error:
-                outcomes += [[WriteOutcome.failed("RETRYABLE", str(error), True, w.crm_id)
-                              for w in group] for group in chunk]
-                continue
-            outcomes += [[_outcome(write, result) for write, result in
-                          zip(group, answer, strict=True)]
-                         for group, answer in zip(chunk, answers, strict=True)]
+        """Each group is one Collections call; they go as Composite calls of up to
+        COMPOSITE_COLLECTIONS (the daily API limit counts each once), up to IN_FLIGHT of
+        them at once. A limit met or a refusal stops the batch: WritesStopped carries every
+        write's outcome, so that the run records them before it stops."""
+        calls = [self._call(group) for group in groups]
+        self.client.limit_reached = None
+        try:
+            answers = self.client.collections_pipelined(calls)
+        except WritesStopped as stopped:
+            raise PortWritesStopped(_outcomes(groups, stopped.results), stopped) from None
+        outcomes = _outcomes(groups, answers)
+        if self.client.limit_reached is not None:
+            raise PortWritesStopped(outcomes, self.client.limit_reached)
         return outcomes
 
     def _call(self, group: Sequence[RecordWrite]) -> Any:
@@ -135,6 +136,12 @@ class SalesforceGateway:
             records.append(body)
         action = "upsert" if first.action == "create" and keyed else first.action
         return collections_call(action, first.stream, records, first.auto_assign, KEY_FIELD)
+
+
+def _outcomes(groups: Sequence[Sequence[RecordWrite]], answers: list[list[dict[str, Any]]]
+              ) -> list[list[WriteOutcome]]:
+    return [[_outcome(write, result) for write, result in zip(group, answer, strict=True)]
+            for group, answer in zip(groups, answers, strict=True)]
 
 
 def _row(record: dict[str, Any]) -> CrmRow:
