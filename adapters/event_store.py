@@ -148,7 +148,8 @@ class SyncLedger(Application[UUID]):
         with datastore.get_connection() as connection, \
                 connection.cursor(row_factory=tuple_row) as cursor:
             cursor.execute(query, [list(ids)])
-            return cursor.fetchall()
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+            return rows
 
     def decide(self, command: Callable[[], T]) -> T:
         """Run load-decide-save; a save that lost a race is redone on fresh state."""

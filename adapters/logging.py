@@ -70,7 +70,7 @@ def redact_secrets(_logger: Any, _name: str, event_dict: MutableMapping[str, Any
     return event_dict
 
 
-class _StderrHandler(logging.StreamHandler):
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to the sys.stderr of the moment (a test, or a redirect, replaces it)."""
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -46,12 +46,14 @@ class Logged(NamedTuple):
 
 def hex_of(value: Any) -> str | None:
     """A stored UUID's 32 hex digits."""
-    return value["_data_"] if isinstance(value, dict) else value
+    found = value["_data_"] if isinstance(value, dict) else value
+    return None if found is None else str(found)
 
 
 def text_of(value: Any) -> str | None:
     """A stored datetime's ISO text (what `isoformat()` gave when it was saved)."""
-    return value["_data_"] if isinstance(value, dict) else value
+    found = value["_data_"] if isinstance(value, dict) else value
+    return None if found is None else str(found)
 
 
 def _loads(state: bytes) -> Any:

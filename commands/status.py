@@ -138,7 +138,7 @@ class _Failing:
     def failing(self, step: Step | None, entry: dict[str, Any], latest: str | None) -> bool:
         app_id, crm_id = entry["record"]["app"], entry["record"]["crm"]
         if step is None or self.org is None:
-            return entry["last_run"] == latest  # a step since removed: as the Logs say
+            return bool(entry["last_run"] == latest)  # a step since removed: as the Logs say
         if step.is_people and not step.inbound:
             if crm_id:
                 return self._record_failing(step.crm_object, crm_id)
@@ -154,7 +154,7 @@ class _Failing:
             return isinstance(task, Task) and task.last_error is not None
         if crm_id:
             return self._record_failing(step.crm_object, crm_id)
-        return entry["last_run"] == latest
+        return bool(entry["last_run"] == latest)
 
     def _record_failing(self, sobject: str, crm_id: str) -> bool:
         assert self.org is not None

@@ -195,7 +195,7 @@ def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now
     pending intents are reconciled by this run's steps."""
     def start() -> str | None:
         cache = AggregateCache(app)
-        lease = cache.get(run_lease_id(crm))
+        lease = cache.get(run_lease_id(crm), RunLease)
         if lease is None:
             lease = RunLease.open(crm, ctx)
             cache.add(lease)

@@ -119,7 +119,7 @@ class RunContext:
 
 def step_cursor(run: RunContext, step: Step, cache: AggregateCache) -> StepCursor:
     """The step's cursor, opened on its first run."""
-    cursor = cache.get(step_cursor_id(run.crm, step.name))
+    cursor = cache.get(step_cursor_id(run.crm, step.name), StepCursor)
     if cursor is None:
         cursor = StepCursor.open(run.crm, step.name, run.ctx)
         cache.add(cursor)

@@ -28,9 +28,8 @@ def marker(text: str) -> dict[str, str]:
 
 def held_digest(value: Any) -> str | None:
     """The digest a logged value stands for, or None when the value is the text itself."""
-    if isinstance(value, dict) and set(value) == {DIGEST} and isinstance(value[DIGEST], str):
-        return value[DIGEST]
-    return None
+    digest = value.get(DIGEST) if isinstance(value, dict) and set(value) == {DIGEST} else None
+    return digest if isinstance(digest, str) else None
 
 
 def withhold(kind: str, details: dict[str, Any], recorded: Mapping[str, Any] | None,

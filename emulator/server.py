@@ -65,7 +65,7 @@ class LoggedApp:
             status.append(code)
             return start_response(code, headers, *rest)
 
-        body = self.app(environ, record_status)
+        body: Iterable[bytes] = self.app(environ, record_status)
         elapsed = (time.perf_counter() - started) * 1000
         path = environ.get("PATH_INFO", "")
         self.log.write(f"{self.crm} {environ.get('REQUEST_METHOD')} {path} "
