@@ -216,10 +216,29 @@ class PipedriveGateway:
                                        write.crm_id)
 
     def _patch(self, person_id: str, fields: Mapping[str, Any], created: bool) -> WriteOutcome:
+        fields = self._completed(person_id, fields)
         data = self.client.call("persons_write", "PATCH", f"/api/v2/persons/{int(person_id)}",
                                 json=_body(fields),
                                 retry_failures=False).get("data") or {}
         return WriteOutcome(crm_id=str(data.get("id") or person_id), created=created)
+
+    def _completed(self, person_id: str, fields: Mapping[str, Any]) -> Mapping[str, Any]:
+        """What an update needs of the person as Pipedrive holds it, read first (one call,
+        only when needed): v2 replaces the emails (or phones) with the array a PATCH carries,
+        so a new primary goes with the others the person has, none lost; and `name` is
+        composed of both names, so one name changed goes with the other one it has."""
+        contacts = [many for single, many in (("email", "emails"), ("phone", "phones"))
+                    if fields.get(single) not in (None, "") and many not in fields]
+        parts = ("first_name", "last_name")
+        one_name = not fields.get("name") and sum(part in fields for part in parts) == 1
+        if not contacts and not one_name:
+            return fields
+        person = self.client.call("persons_read", "GET",
+                                  f"/api/v2/persons/{int(person_id)}").get("data") or {}
+        completed = {**fields, **{many: list(person.get(many) or ()) for many in contacts}}
+        if one_name:
+            completed.update({part: person.get(part) for part in parts if part not in fields})
+        return completed
 
     def _landed(self, write: RecordWrite, key: str | None) -> str | None:
         """The person an earlier attempt of this create made: found by its key, or, without
@@ -326,24 +345,30 @@ def _body(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _contacts(primary: Any, known: Any) -> list[dict[str, Any]]:
-    """Emails (or phones) for a write: the given one primary, then the others known, once."""
-    values: list[str] = []
+    """Emails (or phones) for a write: the given one primary, then the others known, once,
+    each keeping the label it had (a new one is labelled work)."""
+    entries = list(_entries(known))
+    labels = {value.lower(): label for value, label in entries}
+    chosen: list[tuple[str, str]] = []
     if primary not in (None, ""):
-        values.append(str(primary).strip())
-    for other in _values(known):
-        if other.lower() not in (v.lower() for v in values):
-            values.append(other)
-    return [{"value": value, "primary": index == 0, "label": LABEL}
-            for index, value in enumerate(values)]
+        value = str(primary).strip()
+        chosen.append((value, labels.get(value.lower(), LABEL)))
+    for value, label in entries:
+        if value.lower() not in (v.lower() for v, _ in chosen):
+            chosen.append((value, label))
+    return [{"value": value, "primary": index == 0, "label": label}
+            for index, (value, label) in enumerate(chosen)]
 
 
-def _values(known: Any) -> Iterable[str]:
+def _entries(known: Any) -> Iterable[tuple[str, str]]:
+    """(value, label) of the emails or phones known: plain values, or v2's objects."""
     if isinstance(known, str):
         known = [known]
     for entry in known or ():
         value = entry.get("value") if isinstance(entry, Mapping) else entry
+        label = (entry.get("label") if isinstance(entry, Mapping) else None) or LABEL
         if value not in (None, ""):
-            yield str(value).strip()
+            yield str(value).strip(), str(label)
 
 
 def _rfc3339(moment: datetime) -> str:
