@@ -57,6 +57,13 @@ class DryRunGateway:
     def by_emails(self, stream: str, emails: Sequence[str]) -> Iterator[list[CrmRow]]:
         return self.real.by_emails(stream, emails)
 
+    def find(self, stream: str, conditions: Sequence[Mapping[str, Any]],
+             fields: Sequence[str]) -> Iterator[list[CrmRow]]:
+        return self.real.find(stream, conditions, fields)
+
+    def by_keys(self, stream: str, keys: Sequence[str]) -> dict[str, str]:
+        return self.real.by_keys(stream, keys)
+
     def picklist(self, stream: str, name: str) -> list[tuple[str, str]]:
         return self.real.picklist(stream, name)
 
@@ -74,6 +81,9 @@ class DryRunGateway:
 
     def parse_stamp(self, stamp: str) -> datetime:
         return self.real.parse_stamp(stamp)
+
+    def as_held(self, stream: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return self.real.as_held(stream, fields)
 
     def describe(self, stream: str) -> dict[str, Any]:
         return self.real.describe(stream)

@@ -113,7 +113,7 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         lock.release()
         raise
     kill_point("run.started")
-    fatal = False
+    fatal = limited = False
     try:
         catch_up(app, list(LIVE.values()))
         _load_directory(run)
@@ -131,7 +131,7 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         if only is None:
             catch_up(app, list(LIVE.values()))
             every = [s for s in integration.steps() if s.enabled]
-            run_activities(run, activity_steps(every), full)
+            run_activities(run, activity_steps(every, crm), full)
             run_statuses(run, status_steps(every), full)
     except MassChangesRefused as error:
         # Nothing was written to the CRM: the due people stay due for the run that says yes.
@@ -140,6 +140,7 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
                            "code": "MASS_CHANGE", "message": str(error)})
     except CrmLimitReached as error:
         # The step stops cleanly; its cursor holds, and the next run resumes from it.
+        limited = True
         run.errors.append({"step": None, "record": {"app": None, "crm": None},
                            "code": "REQUEST_LIMIT_EXCEEDED", "message": str(error)})
     except CrmError as error:
@@ -161,7 +162,7 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         raise
     finally:
         try:
-            outcome = _finish(app, crm, run, fatal)
+            outcome = _finish(app, crm, run, fatal, limited)
         finally:
             lock.release()
     return RunReport(run_id=run_id, outcome=outcome, counts=run.counts,
@@ -219,7 +220,8 @@ def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now
                           "the store; try again", busy=True) from None
 
 
-def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:
+def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool,
+            limited: bool = False) -> str:
     kill_point("run.before_finish")
     matches = _take_matches(run)
 
@@ -227,7 +229,8 @@ def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool) -> str:
         cache = AggregateCache(app)
         sync_run = cache.get(sync_run_id(run.run_id))
         sync_run.finish(run.counts, dict(run.skip_reasons), run.errors, fatal, run.now,
-                        run.ctx, api_calls=dict(run.gateway.calls), notes=run.notes)
+                        run.ctx, api_calls=dict(run.gateway.calls), notes=run.notes,
+                        limited=limited)
         cache.get(run_lease_id(crm)).finish(run.run_id, run.ctx)
         _record_readings(run, cache, matches)
         kill_point("run.finish_decided")

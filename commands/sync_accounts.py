@@ -7,20 +7,18 @@ crashed create never makes a second Account."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from syncledger.adapters.aggregate_cache import AggregateCache
-from syncledger.adapters.crm_errors import CrmRetryable
 from syncledger.adapters.kill_points import kill_point
-from syncledger.adapters.salesforce import soql
-from syncledger.adapters.salesforce.client import COLLECTION_SIZE, KEY_FIELD, RETRYABLE_CODES
 from syncledger.commands.sync_context import RunContext
 from syncledger.domain.account_name import AccountName
 from syncledger.domain.crm_record import Account
 from syncledger.domain.ids import account_name_id, crm_record_id, natural_id
+from syncledger.domain.ports import RecordWrite, WritesStopped
 from syncledger.domain.steps import Step
 
 ACCOUNT_NAME = "Account.Name"
+ACCOUNT = "Account"
 ACCOUNT_UNRESOLVED = object()  # a name not looked up yet this chunk
 
 
@@ -38,10 +36,10 @@ def resolve_accounts(run: RunContext, step: Step, names: list[str]
     """Lowercased company name -> AccountId (or why none could be made), for every name."""
     resolved: dict[str, str | AccountFailure] = {}
     cache = AggregateCache(run.app)
-    cache.prefetch(account_name_id("salesforce", run.org, name) for name in names)
+    cache.prefetch(account_name_id(run.crm, run.org, name) for name in names)
     unknown = []
     for name in names:
-        held = cache.get(account_name_id("salesforce", run.org, name))
+        held = cache.get(account_name_id(run.crm, run.org, name))
         if held is not None and held.account_id:
             resolved[name.lower()] = held.account_id
         else:
@@ -49,9 +47,9 @@ def resolve_accounts(run: RunContext, step: Step, names: list[str]
     found = _found_by_name(run, unknown)
     to_create = []
     for name in unknown:
-        holder = cache.get(account_name_id("salesforce", run.org, name))
+        holder = cache.get(account_name_id(run.crm, run.org, name))
         if holder is None:
-            holder = AccountName.open("salesforce", run.org, name, run.ctx)
+            holder = AccountName.open(run.crm, run.org, name, run.ctx)
             cache.add(holder)
         if name.lower() in found:
             holder.found(found[name.lower()], run.ctx)
@@ -61,8 +59,9 @@ def resolve_accounts(run: RunContext, step: Step, names: list[str]
             to_create.append(holder)
     run.app.save(*cache.changed())  # the intents, before any call
     kill_point("accounts.intents_saved")
-    for start in range(0, len(to_create), COLLECTION_SIZE):
-        batch = to_create[start:start + COLLECTION_SIZE]
+    size = run.gateway.group_size
+    for start in range(0, len(to_create), size):
+        batch = to_create[start:start + size]
         resolved.update(_create(run, step, cache, batch))
     return resolved
 
@@ -70,13 +69,13 @@ def resolve_accounts(run: RunContext, step: Step, names: list[str]
 def _found_by_name(run: RunContext, names: list[str]) -> dict[str, str]:
     """Accounts already in the CRM, by lowercased Name (Salesforce compares Names without
     case): the oldest by CreatedDate, Id, as for people."""
-    rows: list[dict[str, Any]] = []
-    for query in soql.by_keys("Account", ["Id", "Name", "CreatedDate"], "Name", names):
-        for page in run.client.query(query):
-            rows.extend(page)
+    if not names:
+        return {}
+    rows = [row for page in run.gateway.find(ACCOUNT, [{"Name": name} for name in names],
+                                             ["Id", "Name", "CreatedDate"]) for row in page]
     found: dict[str, str] = {}
-    for row in sorted(rows, key=lambda r: (str(r.get("CreatedDate") or ""), str(r["Id"]))):
-        found.setdefault(str(row.get("Name") or "").strip().lower(), str(row["Id"]))
+    for row in sorted(rows, key=lambda r: (str(r.values.get("CreatedDate") or ""), r.id)):
+        found.setdefault(str(row.values.get("Name") or "").strip().lower(), row.id)
     return found
 
 
@@ -86,36 +85,30 @@ def _key(run: RunContext, name: str) -> str:
 
 def _create(run: RunContext, step: Step, cache: AggregateCache, holders: list[AccountName]
             ) -> dict[str, str | AccountFailure]:
-    keyed = "Account" not in run.integration.missing_keys
-    records = [{"Name": h.name, **({KEY_FIELD: h.pending_key} if keyed else {})}
-               for h in holders]
+    writes = [RecordWrite(stream=ACCOUNT, action="create", fields={"Name": h.name},
+                          key=str(h.pending_key)) for h in holders]
+    stopped: Exception | None = None
     try:
-        if keyed:
-            answers = run.client.upsert("Account", KEY_FIELD, records, True)
-        else:
-            answers = run.client.create("Account", records, True)
-    except CrmRetryable as error:
-        answers = [{"success": False, "errors": [{"statusCode": "RETRYABLE",
-                                                  "message": str(error)}]} for _ in records]
+        [answers] = run.gateway.write([writes])
+    except WritesStopped as stop:  # a limit or a refusal: record what landed, then stop
+        [answers], stopped = stop.outcomes, stop.cause
     kill_point("accounts.after_write")
     resolved: dict[str, str | AccountFailure] = {}
     tallies: list[tuple[str, tuple[str, str] | None]] = []
     for holder, answer in zip(holders, answers, strict=True):
-        if answer.get("success"):
-            account_id = str(answer["id"])
+        if answer.ok:
+            account_id = str(answer.crm_id)
             holder.created(account_id, run.ctx)
-            mirror = cache.get(crm_record_id("salesforce", run.org, "Account", account_id))
+            mirror = cache.get(crm_record_id(run.crm, run.org, ACCOUNT, account_id))
             if mirror is None:
-                mirror = Account.discover("salesforce", run.org, account_id, run.ctx)
+                mirror = Account.discover(run.crm, run.org, account_id, run.ctx)
                 cache.add(mirror)
             mirror.record_written(account_id, run.ctx, content={"Name": holder.name})
             resolved[holder.name.lower()] = account_id
             tallies.append(("created", None))
             continue
-        refusal = (answer.get("errors") or [{}])[0]
-        code = str(refusal.get("statusCode", "UNKNOWN"))
-        message = str(refusal.get("message", ""))
-        holder.create_failed(code, message, code in RETRYABLE_CODES, run.ctx)
+        code, message = str(answer.code), answer.message
+        holder.create_failed(code, message, answer.retryable, run.ctx)
         resolved[holder.name.lower()] = AccountFailure(
             f"Account {holder.name!r} could not be created ({code})")
         tallies.append(("failed", (code, message)))
@@ -126,4 +119,6 @@ def _create(run: RunContext, step: Step, cache: AggregateCache, holders: list[Ac
             run.count("accounts", outcome)
         else:
             run.error(step, "accounts", None, None, *failure)
+    if stopped is not None:
+        raise stopped
     return resolved

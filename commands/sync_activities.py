@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from functools import partial
 from itertools import islice
 from typing import Any
@@ -23,19 +23,9 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from syncledger.adapters.aggregate_cache import AggregateCache
-from syncledger.adapters.crm_errors import CrmRetryable
 from syncledger.adapters.held_contents import Held, held_contents, held_for, release
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.old_bytes import drop_old_bytes
-from syncledger.adapters.salesforce import soql
-from syncledger.adapters.salesforce.client import (
-    COLLECTION_SIZE,
-    COMPOSITE_COLLECTIONS,
-    KEY_FIELD,
-    RETRYABLE_CODES,
-    CollectionsCall,
-    collections_call,
-)
 from syncledger.commands.sync_context import (
     RunContext,
     changed_originators,
@@ -54,7 +44,13 @@ from syncledger.domain.ids import app_person_id, crm_record_id, natural_id
 from syncledger.domain.message_bodies import marked, revealed
 from syncledger.domain.ownership import outbound_owner
 from syncledger.domain.person import Person
-from syncledger.domain.steps import Step, step_owner_mappings, step_owner_match
+from syncledger.domain.ports import RecordWrite, WriteOutcome, WritesStopped
+from syncledger.domain.steps import (
+    STATUS_TARGET,
+    Step,
+    step_owner_mappings,
+    step_owner_match,
+)
 from syncledger.domain.task import Task
 from syncledger.projections.event_index import subjects_of
 from syncledger.projections.registry import EVENT_INDEX
@@ -65,14 +61,15 @@ ACTIVITY_TOPICS = [get_topic(Activity.Recorded), get_topic(Activity.Changed)]  #
 LINK_TOPICS = [get_topic(Person.Linked)]  # type: ignore[attr-defined]
 STATUS_TOPICS = [get_topic(Person.Updated), get_topic(Person.Recorded),  # type: ignore[attr-defined]
                  get_topic(Person.Linked)]  # type: ignore[attr-defined]
+LEAD = "Lead"  # the object whose Status the status steps write
 NOT_LINKED = "person not linked yet"
 FILTERED_OUT = "filtered out by every step"
 # Fields Salesforce lets a create set but refuses on an update (INVALID_FIELD_FOR_INSERT_UPDATE,
 # also on an upsert that finds its record).
 CREATE_ONLY = {"Task": frozenset({"TaskSubtype"}), "Note": frozenset({"ParentId"})}
-# Activities decided (and their intents saved) together: as many as one Composite call of
-# five full collections carries.
-ACTIVITY_CHUNK = COLLECTION_SIZE * COMPOSITE_COLLECTIONS
+# Activities decided (and their intents saved) together: for Salesforce, as many as one
+# Composite call of five full collections carries.
+ACTIVITY_CHUNK = 1000
 WRITE_ATTEMPTS = 4  # of a batch whose answer is lost, each after looking at what landed
 LOST = ("Salesforce did not answer the write ({error}); it may have landed, so the next run "
         "looks it up before sending it again")
@@ -115,13 +112,13 @@ def updatable(sobject: str, fields: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if k not in create_only}
 
 
-def activity_steps(steps: list[Step]) -> list[Step]:
+def activity_steps(steps: list[Step], crm: str) -> list[Step]:
     return [s for s in steps if s.enabled and s.source in KIND_OF_SOURCE
-            and s.target.startswith("salesforce")]
+            and s.target.startswith(f"{crm}.")]
 
 
 def status_steps(steps: list[Step]) -> list[Step]:
-    return [s for s in steps if s.enabled and s.target == "salesforce.lead_statuses"]
+    return [s for s in steps if s.enabled and s.target == STATUS_TARGET]
 
 
 def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
@@ -139,7 +136,7 @@ def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
     by_kind: dict[str, dict[str, list[Step]]] = defaultdict(dict)
     for step in steps:
         by_kind[KIND_OF_SOURCE[step.source]].setdefault(step.crm_object, []).append(step)
-    describe = {"Task": run.client.describe("Task")} if any(
+    describe = {"Task": run.gateway.describe("Task")} if any(
         k != "note" for k in by_kind) else {}
     ordered = sorted(due)
     released = 0
@@ -186,14 +183,14 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, list[Step]]]
     cache.prefetch(chunk)
     activities = [a for a in (cache.get(i) for i in chunk) if isinstance(a, Activity)]
     cache.prefetch([*(app_person_id(a.person) for a in activities),
-                    *(Task.create_id("salesforce", run.org, a.id) for a in activities)])
+                    *(Task.create_id(run.crm, run.org, a.id) for a in activities)])
     held = held_for(run.app.database, [a.id for a in activities])
     planner = ActivityPlanner(run, by_kind, describe, cache, held)
     writes = [w for w in (planner.plan(aid) for aid in chunk) if w is not None]
     planner.reconcile(writes)
     run.app.save(*cache.changed())  # intents first
     kill_point("activities.intents_saved")
-    results, lost = _send(run, planner, writes)
+    results, lost, stopped = _send(run, planner, writes)
     kill_point("activities.after_write")  # the CRM holds the writes; the log only intents
     cache = AggregateCache(run.app)
     stay_due = set(planner.waiting)
@@ -205,19 +202,17 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, list[Step]]]
                       LOST.format(error=lost))
             stay_due.add(write.activity.id.hex)
             continue
-        if result.get("success"):
-            task.record_written(str(result.get("id") or write.crm_id), run.ctx)
+        if result.ok:
+            task.record_written(str(result.crm_id or write.crm_id), run.ctx)
             # New to the CRM as far as the log knew, even when a lost answer hid its create.
             run.count(kind, "created" if write.task.crm_record is None else "updated")
             if write.held_seq is not None:
                 planner.settled[write.activity.id] = write.held_seq
             continue
-        error = (result.get("errors") or [{}])[0]
-        code = str(error.get("statusCode", "UNKNOWN"))
-        retryable = code in RETRYABLE_CODES
-        task.record_write_failed(code, str(error.get("message", "")), retryable, run.ctx)
+        code, retryable = str(result.code), result.retryable
+        task.record_write_failed(code, result.message, retryable, run.ctx)
         run.error(write.step, kind, write.activity.key, task.crm_record, code,
-                  str(error.get("message", "")))
+                  result.message)
         if retryable:
             stay_due.add(write.activity.id.hex)
     steps = {s.name: s for kinds in by_kind.values() for group in kinds.values()
@@ -238,7 +233,10 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, list[Step]]]
                     {k: [None, v] for k, v in write.fields.items()})
     # Only once the accepted writes are recorded: a crash before leaves the bodies held
     # for the retry.
-    return release(run.app.database, planner.settled)
+    released = release(run.app.database, planner.settled)
+    if stopped is not None:
+        raise stopped
+    return released
 
 
 class ActivityPlanner:
@@ -251,8 +249,7 @@ class ActivityPlanner:
         self.held = held or {}
         # Activities whose held bodies can go (activity -> last held row read).
         self.settled: dict[UUID, int] = {}
-        self.lengths = {f["name"]: f.get("length") for f in
-                        describe.get("Task", {}).get("fields", [])}
+        self.lengths = {name: f.get("length") for name, f in describe.get("Task", {}).items()}
         self.waiting: list[str] = []
         self.skips: list[tuple[str, str, Step | None, str]] = []
 
@@ -280,9 +277,9 @@ class ActivityPlanner:
         if chosen is None:
             return None
         step, owner = chosen
-        task = self.cache.get(Task.create_id("salesforce", self.run.org, activity.id))
+        task = self.cache.get(Task.create_id(self.run.crm, self.run.org, activity.id))
         if task is None:
-            task = Task.plan("salesforce", self.run.org, activity.id, person.subject,
+            task = Task.plan(self.run.crm, self.run.org, activity.id, person.subject,
                              self.run.ctx)
             self.cache.add(task)
         # With store_contents = false the log holds a body's digest, not the body: the
@@ -301,8 +298,9 @@ class ActivityPlanner:
         # created keeps the owner the CRM holds.
         by_default = activity.owner is None and person.owner_by_default \
             and task.crm_record is not None
+        owner_field = self.run.gateway.people.owner_field
         if owner.owner and not by_default:
-            fields["OwnerId"] = owner.owner
+            fields[owner_field] = owner.owner
         # An intent with no result (a crash), or a create that failed, may have landed.
         unsure = task.pending is not None or (task.crm_record is None
                                               and task.last_error is not None)
@@ -316,7 +314,7 @@ class ActivityPlanner:
         if missing:
             held_fields = self._without_body(activity, task, action, fields, held_fields)
         return ActivityWrite(step, task, activity, sobject, action, fields,
-                             auto_assign="OwnerId" not in fields, unsure=unsure,
+                             auto_assign=owner_field not in fields, unsure=unsure,
                              crm_id=task.crm_record, held_fields=held_fields,
                              held_seq=held.seq if held else None)
 
@@ -365,8 +363,8 @@ class ActivityPlanner:
 
     def _target(self, kind: str, person: Person) -> tuple[list[Step], str] | None:
         steps = self.by_kind[kind]
-        for sobject in ("Contact", "Lead"):
-            link = person.links.get(f"salesforce:{sobject}")
+        for sobject in self.run.gateway.people.streams:
+            link = person.links.get(f"{self.run.crm}:{sobject}")
             if link and not link["deleted"] and sobject in steps:
                 return steps[sobject], link["id"]
         return None
@@ -389,43 +387,35 @@ class ActivityPlanner:
         unsure = [w for w in writes if w.unsure and w.action == "create"]
         notes = {w.task.key: w for w in unsure if w.sobject == "Note"}
         tasks = [w for w in unsure if w.sobject == "Task"]
+        gateway = self.run.gateway
         if notes:
-            conditions = [f"Title LIKE {soql.quote('%[' + key + ']')}" for key in notes]
-            for row in self._rows(soql.any_of("Note", ["Id", "Title"], conditions)):
-                note = notes.pop(_note_key(str(row.get("Title") or "")), None)
-                if note is not None:
-                    note.found(str(row["Id"]))
+            for key, crm_id in gateway.by_keys("Note", list(notes)).items():
+                notes[key].found(crm_id)
         if tasks and "Task" not in self.run.integration.missing_keys:
             keyed = {w.task.key: w for w in tasks}
-            for row in self._rows(soql.by_keys("Task", ["Id", KEY_FIELD], KEY_FIELD,
-                                               sorted(keyed))):
-                task = keyed.pop(str(row.get(KEY_FIELD) or ""), None)
-                if task is not None:
-                    task.found(str(row["Id"]))
+            for key, crm_id in gateway.by_keys("Task", sorted(keyed)).items():
+                keyed[key].found(crm_id)
         elif tasks:
             by_natural: dict[tuple[str, str, str], list[ActivityWrite]] = defaultdict(list)
             for write in tasks:
                 by_natural[_natural_key(write.fields)].append(write)
-            conditions = [f"(WhoId = {soql.quote(str(f['WhoId']))} AND Subject = "
-                          f"{soql.quote(str(f['Subject']))} AND ActivityDate = "
-                          f"{f['ActivityDate']})"
+            conditions = [{"WhoId": f["WhoId"], "Subject": f["Subject"],
+                           "ActivityDate": _date(f["ActivityDate"])}
                           for f in (group[0].fields for group in by_natural.values())]
             fields = ["Id", "WhoId", "Subject", "ActivityDate"]
-            for row in self._rows(soql.any_of("Task", fields, conditions)):
-                waiting = by_natural.get(_natural_key(row))
-                if waiting:  # each CRM record answers for one write
-                    waiting.pop(0).found(str(row["Id"]))
-
-    def _rows(self, queries: Iterator[str]) -> Iterator[dict[str, Any]]:
-        for query in queries:
-            for page in self.run.client.query(query):
-                yield from page
+            for page in gateway.find("Task", conditions, fields):
+                for row in page:
+                    waiting = by_natural.get(_natural_key(dict(row.values)))
+                    if waiting:  # each CRM record answers for one write
+                        waiting.pop(0).found(row.id)
 
 
-def _note_key(title: str) -> str:
-    """The idempotency key a Note's Title ends with (`... [key]`)."""
-    _, bracket, key = title.rstrip().rpartition("[")
-    return key[:-1].lower() if bracket and key.endswith("]") else ""
+def _date(value: Any) -> Any:
+    """An ActivityDate as a date, so that the CRM compares it as one."""
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return value
 
 
 def _natural_key(fields: dict[str, Any]) -> tuple[str, str, str]:
@@ -437,62 +427,57 @@ def _natural_key(fields: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def _send(run: RunContext, planner: ActivityPlanner, writes: list[ActivityWrite]
-          ) -> tuple[list[dict[str, Any] | None], str]:
-    """Each write's answer, None where none came back. A batch is sent once by the client
-    (never retried blindly: it may have landed); when its answer is lost, its creates are
-    looked up and what is still to do is sent again, a few times, then left pending for
+          ) -> tuple[list[WriteOutcome | None], str, Exception | None]:
+    """Each write's outcome, None where no answer came back, and what stopped the batch (a
+    limit, a refusal) for the run to stop on once the outcomes are recorded. A batch is sent
+    once (never retried blindly: it may have landed); when its answer is lost, its creates
+    are looked up and what is still to do is sent again, a few times, then left pending for
     the next run to look up."""
-    results: dict[int, dict[str, Any]] = {}
+    results: dict[int, WriteOutcome] = {}
     todo = list(range(len(writes)))
     lost = ""
+    stopped: Exception | None = None
     for attempt in range(WRITE_ATTEMPTS):
         if attempt:
             time.sleep(min(2.0, 0.05 * 2 ** attempt))
             for index in todo:
                 writes[index].unsure = True
             planner.reconcile([writes[i] for i in todo])
-        unanswered: list[int] = []
         groups: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
         for index in todo:
             write = writes[index]
             groups[(write.sobject, write.action, write.auto_assign)].append(index)
-        # Collections of 200 that share object, action and headers, five to a Composite call.
-        collections = [(group, indexes[start:start + COLLECTION_SIZE])
-                       for group, indexes in groups.items()
-                       for start in range(0, len(indexes), COLLECTION_SIZE)]
-        for first in range(0, len(collections), COMPOSITE_COLLECTIONS):
-            batch = collections[first:first + COMPOSITE_COLLECTIONS]
-            calls = [_call(run, sobject, action, auto_assign, [writes[i] for i in indexes])
-                     for (sobject, action, auto_assign), indexes in batch]
-            try:
-                with run.client.tried_once():
-                    answers = run.client.collections_many(calls)
-            except CrmRetryable as error:
-                lost = str(error)
-                unanswered += [i for _, indexes in batch for i in indexes]
-                continue
-            for (_, indexes), answered in zip(batch, answers, strict=True):
-                results.update(zip(indexes, answered, strict=True))
+        # Groups that share object, action and headers, as the gateway takes them.
+        size = run.gateway.group_size
+        batches = [indexes[start:start + size] for indexes in groups.values()
+                   for start in range(0, len(indexes), size)]
+        requests = [[_request(writes[i]) for i in indexes] for indexes in batches]
+        try:
+            answers = run.gateway.write(requests)
+        except WritesStopped as stop:
+            answers, stopped = stop.outcomes, stop.cause
+        unanswered: list[int] = []
+        for indexes, answered in zip(batches, answers, strict=True):
+            for index, outcome in zip(indexes, answered, strict=True):
+                if outcome.unanswered and stopped is None:
+                    lost = outcome.message
+                    unanswered.append(index)
+                else:
+                    results[index] = outcome
         todo = sorted(unanswered)
-        if not todo:
+        if not todo or stopped is not None:
             break
-    return [results.get(i) for i in range(len(writes))], lost
+    return [results.get(i) for i in range(len(writes))], lost, stopped
 
 
-def _call(run: RunContext, sobject: str, action: str, auto_assign: bool,
-          writes: list[ActivityWrite]) -> CollectionsCall:
-    keyed = "Task" not in run.integration.missing_keys
-    records = []
-    for write in writes:
-        body = write.sent_fields()
-        if action == "update":
-            body["Id"] = write.crm_id or write.task.crm_record
-        if sobject == "Task" and keyed:
-            body[KEY_FIELD] = write.task.key
-        records.append(body)
-    upsert = sobject == "Task" and action == "create" and keyed
-    return collections_call("upsert" if upsert else action, sobject, records, auto_assign,
-                            KEY_FIELD)
+def _request(write: ActivityWrite) -> RecordWrite:
+    """A Task carries its key (an upsert on it when created); a Note's ends its Title."""
+    body = write.sent_fields()
+    return RecordWrite(stream=write.sobject, action="update" if write.action == "update"
+                       else "create", fields=body,
+                       key=write.task.key if write.sobject == "Task" else "",
+                       crm_id=write.crm_id or write.task.crm_record,
+                       auto_assign=write.auto_assign)
 
 
 def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
@@ -504,13 +489,34 @@ def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
     start = 0 if full else min(step_cursor(run, s, AggregateCache(run.app)).position for s in steps)
     # From the start every person with a Lead is due: read a page at a time rather than
     # held as a set (a person without a Lead has no Status to write).
-    due = all_people(run, linked_to="Lead") if start == 0 else \
+    due = all_people(run, linked_to=LEAD) if start == 0 else \
         iter(sorted(changed_originators(run, start, position, STATUS_TOPICS)))
-    while chunk := list(islice(due, COLLECTION_SIZE)):
+    while chunk := list(islice(due, run.gateway.group_size)):
         run.app.decide(partial(_write_statuses, run, steps, chunk))
         run.advanced("statuses", len(chunk))
     _advance(run, steps, position)
     kill_point("statuses.advanced")
+
+
+def _write_statuses_again(run: RunContext, requests: list[RecordWrite]
+                          ) -> tuple[list[WriteOutcome], Exception | None]:
+    """Status updates, sent again while a retryable failure or a lost answer leaves some
+    undone, a few times: setting a field to a value is the same once or twice."""
+    answers: dict[int, WriteOutcome] = {}
+    todo = list(range(len(requests)))
+    for attempt in range(WRITE_ATTEMPTS):
+        if not todo:
+            break
+        if attempt:
+            time.sleep(min(2.0, 0.05 * 2 ** attempt))
+        try:
+            [sent] = run.gateway.write([[requests[i] for i in todo]])
+        except WritesStopped as stop:
+            answers.update(zip(todo, stop.outcomes[0], strict=True))
+            return [answers[i] for i in range(len(requests))], stop.cause
+        answers.update(zip(todo, sent, strict=True))
+        todo = [i for i, outcome in zip(todo, sent, strict=True) if outcome.retryable]
+    return [answers[i] for i in range(len(requests))], None
 
 
 def _write_statuses(run: RunContext, steps: list[Step], chunk: list[UUID]) -> None:
@@ -519,19 +525,19 @@ def _write_statuses(run: RunContext, steps: list[Step], chunk: list[UUID]) -> No
     when a value first needs it."""
     cache = AggregateCache(run.app)
     cache.prefetch(chunk)
-    cache.prefetch(crm_record_id("salesforce", run.org, "Lead", link["id"])
+    cache.prefetch(crm_record_id(run.crm, run.org, LEAD, link["id"])
                    for person in (cache.get(p) for p in chunk) if isinstance(person, Person)
-                   for key, link in person.links.items() if key == "salesforce:Lead")
+                   for key, link in person.links.items() if key == f"{run.crm}:{LEAD}")
     writes: list[tuple[Any, dict[str, Any], Step, Person]] = []
     skips: list[str] = []
     for person_id in chunk:
         person = cache.get(person_id)
         if not isinstance(person, Person) or person.forgotten or person.deleted:
             continue
-        link = person.links.get("salesforce:Lead")
+        link = person.links.get(f"{run.crm}:{LEAD}")
         if not link or link["deleted"]:
             continue
-        mirror = cache.get(crm_record_id("salesforce", run.org, "Lead", link["id"]))
+        mirror = cache.get(crm_record_id(run.crm, run.org, LEAD, link["id"]))
         if mirror is None or mirror.converted:
             continue  # never on a converted lead
         step, status, reasons = lead_status(run, steps, person, mirror.content.get("Status"))
@@ -543,22 +549,24 @@ def _write_statuses(run: RunContext, steps: list[Step], chunk: list[UUID]) -> No
         writes.append((mirror, {"Id": link["id"], "Status": status}, step, person))
     run.app.save(*cache.changed())
     kill_point("statuses.intents_saved")
-    answers = run.client.update("Lead", [body for _, body, _, _ in writes], True) \
-        if writes else []
+    # The Status alone, with no key: the Lead's own key stays the one its writes carry.
+    requests = [RecordWrite(stream=LEAD, action="update", fields={"Status": body["Status"]},
+                            key="", crm_id=body["Id"]) for _, body, _, _ in writes]
+    answers, stopped = _write_statuses_again(run, requests)
     kill_point("statuses.after_write")
     cache = AggregateCache(run.app)
     for (mirror, body, step, person), answer in zip(writes, answers, strict=True):
         fresh = cache.get(mirror.id)
-        if answer.get("success"):
+        if answer.ok:
             fresh.record_written(body["Id"], run.ctx)
             run.count("statuses", "updated")
         else:
-            error = (answer.get("errors") or [{}])[0]
-            fresh.record_write_failed(str(error.get("statusCode")),
-                                      str(error.get("message")), False, run.ctx)
-            run.error(step, "statuses", person.app_id, body["Id"],
-                      str(error.get("statusCode")), str(error.get("message")))
+            fresh.record_write_failed(str(answer.code), answer.message, False, run.ctx)
+            run.error(step, "statuses", person.app_id, body["Id"], str(answer.code),
+                      answer.message)
     run.app.save(*cache.changed())
     kill_point("statuses.results_saved")
+    if stopped is not None:
+        raise stopped
     for reason in skips:
         run.skip("statuses", reason)

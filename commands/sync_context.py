@@ -12,8 +12,6 @@ from uuid import UUID
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.adapters.salesforce.client import SalesforceClient
-from syncledger.adapters.salesforce.gateway import SalesforceGateway
 from syncledger.commands.error_subjects import error_subject
 from syncledger.domain.context import Context
 from syncledger.domain.ids import step_cursor_id
@@ -64,13 +62,6 @@ class RunContext:
     @property
     def crm(self) -> str:
         return self.gateway.crm
-
-    @property
-    def client(self) -> SalesforceClient:
-        """The Salesforce client, for the steps only Salesforce has (activities, Accounts,
-        Lead Statuses): they have not moved behind the gateway yet."""
-        assert isinstance(self.gateway, SalesforceGateway)
-        return self.gateway.client
 
     @property
     def org(self) -> str:

@@ -39,7 +39,13 @@ from syncledger.domain.ownership import agrees, outbound_owner
 from syncledger.domain.person import Person
 from syncledger.domain.ports import RecordWrite, WriteOutcome, WritesStopped
 from syncledger.domain.step_cursor import StepCursor
-from syncledger.domain.steps import FilterRule, Step, step_owner_mappings, step_owner_match
+from syncledger.domain.steps import (
+    STATUS_TARGET,
+    FilterRule,
+    Step,
+    step_owner_mappings,
+    step_owner_match,
+)
 from syncledger.projections.crm_records import by_emails, linked_counts
 from syncledger.projections.event_names import event_name, events_of
 from syncledger.projections.people import touched_elsewhere
@@ -53,7 +59,6 @@ SELF_CAUSED = tuple(event_name(e) for e in (_person.Linked, _person.LinkDeleted,
                                             _person.CrmCreateRequested, _person.CrmCreateFailed))
 PLAN_CHUNK = 500  # due people decided (and their intents saved) together
 PEOPLE_PAGE = 5000  # person ids read at a time when every person is due
-STATUS_TARGET = "salesforce.lead_statuses"
 NO_STATUS = "no matching Lead Status"
 
 
@@ -632,8 +637,8 @@ class Planner:
         mirror_id = crm_record_id(self.run.crm, self.run.org, sobject, crm_id)
         mirror = self.cache.get(mirror_id)
         known = normalise(mirror.content) if mirror is not None else {}
-        changes = {k: v for k, v in normalise(record).items()
-                   if k != owner_field and known.get(k) != v}
+        held = normalise(self.run.gateway.as_held(sobject, record))
+        changes = {k: v for k, v in held.items() if k != owner_field and known.get(k) != v}
         if known.get(opt_out) and opt_out in changes:
             changes.pop(opt_out)  # an opt-out is never undone from here
         blanked = blanks(changes, known, {m.crm: m.app for m in step.field_mappings},
@@ -712,7 +717,8 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
             if mirror is None:
                 mirror = MIRRORS[write.sobject].discover(run.crm, run.org, crm_id, run.ctx)
                 cache.add(mirror)
-            mirror.record_written(crm_id, run.ctx, content=write.record)
+            mirror.record_written(crm_id, run.ctx,
+                                  content=run.gateway.as_held(write.sobject, write.record))
             mirror.link_person(person.id, run.ctx)
             person.link(run.crm, write.sobject, crm_id,
                         run.record_url(write.sobject, crm_id), run.ctx)

@@ -152,10 +152,12 @@ class CrmRecord(Aggregate):
                            record_id=record_id, created=created, cause=ctx.cause,
                            actor=ctx.actor)
 
-    def rank(self) -> tuple[int, str, str]:
+    def rank(self) -> tuple[int, str, int, str]:
         """Which of several records with one email a person links to: a Contact first, then
-        the oldest by CreatedDate, Id."""
-        return (0 if self.sobject == "Contact" else 1, self.created or "", self.crm_record)
+        the oldest by CreatedDate, Id (ids of one length compare as text; Pipedrive's are
+        numbers, and 9 comes before 10)."""
+        return (0 if self.sobject == "Contact" else 1, self.created or "",
+                len(self.crm_record), self.crm_record)
 
     def skip(self, reason: str, detail: str | None, ctx: Context) -> None:
         """Why this record was not synced, kept on the record (the Logs count reasons)."""

@@ -49,13 +49,16 @@ class RecordWrite:
     stream: str
     action: Literal["create", "update"]
     fields: Mapping[str, Any]
-    key: str
+    key: str  # "" for a write that carries none (it changes a record another write keyed)
     crm_id: str | None = None
     # Whether the CRM may apply its own assignment rules (no owner is sent).
     auto_assign: bool = True
     # A create whose earlier attempt may have landed (its intent was pending): an adapter
     # without an external-id upsert looks for the key before it creates.
     reconcile: bool = False
+
+
+NO_ANSWER = "RETRYABLE"  # the code of a write whose call got no answer
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,11 @@ class WriteOutcome:
     @property
     def ok(self) -> bool:
         return self.code is None
+
+    @property
+    def unanswered(self) -> bool:
+        """No answer came back (the call failed on its way): the write may have landed."""
+        return self.code == NO_ANSWER
 
     @classmethod
     def failed(cls, code: str, message: str, retryable: bool,
@@ -151,6 +159,17 @@ class CrmGateway(Protocol):
         """Records with any of the emails, in as few calls as the CRM allows."""
         ...
 
+    def find(self, stream: str, conditions: Sequence[Mapping[str, Any]],
+             fields: Sequence[str]) -> Iterator[list[CrmRow]]:
+        """Records meeting any of the conditions (each: field -> value, every one equal; a
+        `date` value compares as a date), reading `fields`, in as few calls as it may."""
+        ...
+
+    def by_keys(self, stream: str, keys: Sequence[str]) -> dict[str, str]:
+        """Of these idempotency keys, those a record of the stream carries: key -> record
+        id (how a write that may have landed is found before it is sent again)."""
+        ...
+
     def write(self, groups: Sequence[Sequence[RecordWrite]]) -> list[list[WriteOutcome]]:
         """Each group shares a stream, an action and `auto_assign`; the adapter sends them
         in as few calls as it may, each write once (never retried blindly: a write whose
@@ -176,6 +195,12 @@ class CrmGateway(Protocol):
         ...
 
     def parse_stamp(self, stamp: str) -> datetime: ...
+
+    def as_held(self, stream: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """What the CRM will hold once these fields are written, by the names a pull reads
+        (Pipedrive keeps a composed name, split again at its first space): what the mirror
+        records of a write, and what a planned write is compared with."""
+        ...
 
     def describe(self, stream: str) -> dict[str, Any]:
         """The stream's fields as the CRM describes them: name -> {length, ...}."""

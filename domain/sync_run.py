@@ -15,16 +15,20 @@ from syncledger.domain.ids import sync_run_id
 COUNT_KINDS = ("people", "contacts", "leads", "persons", "accounts", "emails", "tasks",
                "calls", "notes", "linkedin", "statuses")
 COUNT_KEYS = ("created", "updated", "skipped", "failed")
-OUTCOMES = ("succeeded", "partial", "failed", "interrupted")
+OUTCOMES = ("succeeded", "partial", "limited", "failed", "interrupted")
 
 
 def empty_counts() -> dict[str, dict[str, int]]:
     return {kind: dict.fromkeys(COUNT_KEYS, 0) for kind in COUNT_KINDS}
 
 
-def outcome_of(counts: dict[str, dict[str, int]], fatal: bool) -> str:
+def outcome_of(counts: dict[str, dict[str, int]], fatal: bool, limited: bool = False) -> str:
+    """`limited`: a CRM limit or the api_budget stopped a step before its end (the next run
+    resumes it), which says more than how its records fared."""
     if fatal:
         return "failed"
+    if limited:
+        return "limited"
     failed = sum(kind["failed"] for kind in counts.values())
     return "partial" if failed else "succeeded"
 
@@ -77,14 +81,16 @@ class SyncRun(Aggregate):
 
     def finish(self, counts: dict[str, dict[str, int]], skip_reasons: dict[str, int],
                errors: list[dict[str, Any]], fatal: bool, at: datetime, ctx: Context,
-               api_calls: dict[str, int] | None = None, notes: list[str] | None = None) -> None:
+               api_calls: dict[str, int] | None = None, notes: list[str] | None = None,
+               limited: bool = False) -> None:
         """`notes`: what the Logs should say beyond counts (a truncated field, ...).
         An error about one person carries `subject`, the hex of that person's key: its
         `message` is personal (domain.privacy.PERSONAL_ITEMS)."""
         if self.outcome != "running":
             raise RuntimeError(f"run {self.run_id} already ended ({self.outcome})")
         self._finished(counts=counts, skip_reasons=skip_reasons, errors=errors,
-                       outcome=outcome_of(counts, fatal), api_calls=api_calls or {},
+                       outcome=outcome_of(counts, fatal, limited),
+                       api_calls=api_calls or {},
                        notes=notes or [], at=at, cause=ctx.cause, actor=ctx.actor)
 
     def interrupt(self, at: datetime, ctx: Context) -> None:

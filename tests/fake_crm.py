@@ -36,7 +36,7 @@ but Salesforce, so such a fake serves the handlers' own tests for now).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -191,6 +191,20 @@ class FakeCrm:
             batch = {e.lower() for e in emails[start:start + EMAILS_PER_READ]}
             yield [self._row(r, [self.people.email_field]) for r in self.live(stream)
                    if str(r.fields.get(self.people.email_field) or "").lower() in batch]
+
+    def find(self, stream: str, conditions: Sequence[Mapping[str, Any]],
+             fields: Sequence[str]) -> Iterator[list[CrmRow]]:
+        self._spend("reads")
+        yield [self._row(r, fields) for r in self.live(stream)
+               if any(all(str(r.fields.get(k)) == str(v) for k, v in c.items())
+                      for c in conditions)]
+
+    def by_keys(self, stream: str, keys: Sequence[str]) -> dict[str, str]:
+        self._spend("reads")
+        return {key: self._keys[(stream, key)] for key in keys if (stream, key) in self._keys}
+
+    def as_held(self, stream: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(fields)
 
     def write(self, groups: Sequence[Sequence[RecordWrite]]) -> list[list[WriteOutcome]]:
         """One call per `groups_at_once` groups (as one Composite call of Collections)."""

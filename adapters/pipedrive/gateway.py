@@ -88,6 +88,18 @@ class PipedriveGateway:
     def record_url(self, stream: str, record_id: str) -> str:
         return f"{self.client.base}/person/{record_id}"
 
+    def as_held(self, stream: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """v2 keeps `name` and splits it at its first space: a first name of two words
+        comes back as one, its second word starting the last name."""
+        held = dict(fields)
+        parts = ("first_name", "last_name")
+        if fields.get("name") or not all(part in fields for part in parts):
+            return held
+        composed = " ".join(str(fields[p]).strip() for p in parts if fields.get(p))
+        first, _, last = composed.partition(" ")
+        held.update(first_name=first or None, last_name=last.strip() or None)
+        return held
+
     def describe(self, stream: str) -> dict[str, Any]:
         _person(stream)
         return {str(f["key"]): {"length": 0, "type": str(f.get("field_type") or "varchar"),
@@ -175,6 +187,41 @@ class PipedriveGateway:
                     if email.lower() in (str(v).lower() for v in item.get("emails") or ())]
             if rows:
                 yield rows
+
+    def find(self, stream: str, conditions: Sequence[Mapping[str, Any]],
+             fields: Sequence[str]) -> Iterator[list[CrmRow]]:
+        """One exact search per condition, on the first of its fields v2 searches (email,
+        phone, name, a custom field); the persons found that meet every field of it."""
+        _person(stream)
+        for condition in conditions:
+            searched = next((name for name in condition if name in SEARCHED or _custom(name)),
+                            None)
+            if searched is None:
+                raise ValueError(f"Pipedrive searches persons by {', '.join(sorted(SEARCHED))}"
+                                 f" or a custom field, not by {', '.join(condition)}")
+            term = str(condition[searched])
+            rows = [_search_row(item) for item in self._search(
+                term, searched if searched in SEARCHED else "custom_fields")]
+            met = [row for row in rows if all(
+                str(value).lower() in (str(v).lower() for v in _every(row, name))
+                for name, value in condition.items())]
+            if met:
+                yield met
+
+    def by_keys(self, stream: str, keys: Sequence[str]) -> dict[str, str]:
+        """Persons carrying these keys in the key field: an exact search a key (none
+        without the field: then a create is found again by its email)."""
+        _person(stream)
+        key = self.key_field()
+        found: dict[str, str] = {}
+        if key is None:
+            return found
+        for wanted in keys:
+            ids = sorted(int(item["id"]) for item in self._search(wanted, "custom_fields")
+                         if wanted in (item.get("custom_fields") or ()))
+            if ids:
+                found[wanted] = str(ids[0])
+        return found
 
     # -- writes -----------------------------------------------------------------------------
     def write(self, groups: Sequence[Sequence[RecordWrite]]) -> list[list[WriteOutcome]]:
@@ -270,6 +317,16 @@ class PipedriveGateway:
 def _person(stream: str) -> None:
     if stream != PERSON:
         raise ValueError(f"Pipedrive has no stream {stream!r} here; its people are {PERSON}")
+
+
+SEARCHED = frozenset({"email", "phone", "name"})  # the standard fields v2 searches exactly
+
+
+def _every(row: CrmRow, name: str) -> list[Any]:
+    """A row's values of a field, every one for the emails and phones."""
+    many = {"email": "emails", "phone": "phones"}.get(name)
+    values = row.values.get(many) if many else None
+    return list(values) if values else [row.values.get(name)]
 
 
 def _custom(name: str) -> bool:

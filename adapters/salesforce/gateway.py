@@ -8,7 +8,7 @@ run read besides records in the `Readings` it is given, for the run to record.""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from syncledger.adapters.salesforce import soql
@@ -31,6 +31,10 @@ PEOPLE = PeopleSchema(streams=("Contact", "Lead"), owner_field="OwnerId",
                       required={"Lead": ("LastName", "Company"), "Contact": ("LastName",)},
                       observed={"Lead": ("Status",)}, app_key_prefix="sf",
                       kinds={"Lead": "leads", "Contact": "contacts"})
+
+
+# The objects that hold KEY_FIELD (a Note takes no custom field: its key ends its Title).
+KEYED = frozenset({"Lead", "Contact", "Account", "Task"})
 
 
 class SalesforceGateway:
@@ -68,6 +72,9 @@ class SalesforceGateway:
     def record_url(self, stream: str, record_id: str) -> str:
         return f"{self.instance_url}/lightning/r/{stream}/{record_id}/view"
 
+    def as_held(self, stream: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(fields)
+
     def describe(self, stream: str) -> dict[str, Any]:
         return {f["name"]: f for f in self.client.describe(stream)["fields"]}
 
@@ -88,6 +95,40 @@ class SalesforceGateway:
         for query in soql.by_emails(stream, fields, emails):
             for page in self.client.query(query):
                 yield [_row(record) for record in page]
+
+    def find(self, stream: str, conditions: Sequence[Mapping[str, Any]],
+             fields: Sequence[str]) -> Iterator[list[CrmRow]]:
+        names = {name for condition in conditions for name in condition}
+        if len(names) == 1:  # one field: `Name IN (...)`
+            [name] = names
+            queries = soql.by_keys(stream, fields, name,
+                                   [str(c[name]) for c in conditions])
+        else:
+            queries = soql.any_of(stream, fields, [
+                "(" + " AND ".join(f"{k} = {_literal(v)}" for k, v in c.items()) + ")"
+                for c in conditions])
+        for query in queries:
+            for page in self.client.query(query):
+                yield [_row(record) for record in page]
+
+    def by_keys(self, stream: str, keys: Sequence[str]) -> dict[str, str]:
+        """A Note takes no custom field: its key ends its Title (`... [key]`); the others
+        carry it in KEY_FIELD."""
+        found: dict[str, str] = {}
+        if stream == "Note":
+            conditions = [f"Title LIKE {soql.quote('%[' + key + ']')}" for key in keys]
+            queries = soql.any_of("Note", ["Id", "Title"], conditions)
+        else:
+            queries = soql.by_keys(stream, ["Id", KEY_FIELD], KEY_FIELD, sorted(keys))
+        wanted = set(keys)
+        for query in queries:
+            for page in self.client.query(query):
+                for row in page:
+                    key = note_key(str(row.get("Title") or "")) if stream == "Note" \
+                        else str(row.get(KEY_FIELD) or "")
+                    if key in wanted:
+                        found.setdefault(key, str(row["Id"]))
+        return found
 
     def users(self) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -125,17 +166,28 @@ class SalesforceGateway:
 
     def _call(self, group: Sequence[RecordWrite]) -> Any:
         first = group[0]
-        keyed = first.stream not in self.missing_keys
+        keyed = first.stream in KEYED and first.stream not in self.missing_keys
         records = []
         for write in group:
             body = dict(write.fields)
-            if keyed:
+            if keyed and write.key:
                 body[KEY_FIELD] = write.key
             if write.action == "update":
                 body["Id"] = write.crm_id
             records.append(body)
         action = "upsert" if first.action == "create" and keyed else first.action
         return collections_call(action, first.stream, records, first.auto_assign, KEY_FIELD)
+
+
+def note_key(title: str) -> str:
+    """The idempotency key a Note's Title ends with (`... [key]`)."""
+    _, bracket, key = title.rstrip().rpartition("[")
+    return key[:-1].lower() if bracket and key.endswith("]") else ""
+
+
+def _literal(value: Any) -> str:
+    """A SOQL value: a date unquoted, as SOQL compares dates; anything else a string."""
+    return value.isoformat() if isinstance(value, date) else soql.quote(str(value))
 
 
 def _outcomes(groups: Sequence[Sequence[RecordWrite]], answers: list[list[dict[str, Any]]]

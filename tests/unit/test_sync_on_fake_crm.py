@@ -352,7 +352,7 @@ def test_a_spent_budget_stops_the_run_and_the_next_one_resumes(
     stopped = world.sync()
     assert [e["code"] for e in stopped.errors] == ["REQUEST_LIMIT_EXCEEDED"]
     assert 0 < stopped.counts["people"]["created"] < 5
-    assert stopped.outcome == "succeeded"  # a spent budget is no failure: it resumes
+    assert stopped.outcome == "limited"  # a spent budget is no failure: it resumes
     world.crm.limit = (0, 100)  # a larger limit: the next run takes the rest, from the cursor
     rest = world.sync()
     assert rest.counts["people"]["created"] == 5 - stopped.counts["people"]["created"]

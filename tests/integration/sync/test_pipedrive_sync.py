@@ -174,15 +174,6 @@ def test_outbound_people_become_persons_with_a_composed_name_arrays_and_their_ke
             pd.people()["person2@example.com"]["last_name"]) == ("Mary", "Ann Smith")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: the echo of a composed name is taken for a change made in Pipedrive. "
-    "commands/sync_outbound.py _record_result (mirror.record_written(..., "
-    "content=write.record), ~line 720) records first_name None / last_name 'Solo' as what "
-    "Pipedrive holds, but v2 takes only `name` and splits it itself (first word -> "
-    "first_name); the next pull (sync_inbound.py BatchDecisions.record, mirror.observe "
-    "~line 139, then _settle) reads first_name 'Solo', last_name None as a CRM change and "
-    "rewrites the app person (and 'Mary Ann'/'Smith' as 'Mary'/'Ann Smith'): the parts of "
-    "a composed field (PeopleSchema.composed) are never compared as the CRM composes them"))
 def test_names_pipedrive_splits_otherwise_read_back_as_they_were_written(pd: Company) -> None:
     # Given app people with a last name only, and with a first name of two words, created
     # in Pipedrive as the names "Solo" and "Mary Ann Smith"
@@ -573,12 +564,6 @@ def test_a_merged_persons_person_is_relinked_to_the_survivor(pd: Company) -> Non
     assert [(link["id"], link["deleted"]) for link in same["links"]] == [("2", False)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: domain/crm_record.py CrmRecord.rank() (~line 201) orders records of one email "
-    "by (created, crm_record) with the id compared as a string, so of persons added at one "
-    "time Pipedrive's '10' ranks before '9' and sync_inbound.py _claim_crm_email (~line "
-    "219, mirror.rank() < holder.rank()) hands the claim to person 10: numeric ids must "
-    "order as numbers"))
 def test_persons_sharing_an_email_make_one_person_linked_to_the_oldest(pd: Company) -> None:
     # Given three persons with one email, added at one time: ids 9, 10 and 11
     pd.load(persons=[pd_person(n, emails=[{"value": "same@example.com", "primary": True,
@@ -731,6 +716,7 @@ def test_a_spent_daily_budget_stops_the_run_cleanly_and_the_next_resumes(
     stopped = pd.sync()
     # Then it stops at the budget, saying so in the Logs
     assert [e["code"] for e in stopped.errors] == ["REQUEST_LIMIT_EXCEEDED"]
+    assert stopped.outcome == "limited"
     (logged,) = views.logs(caught_up(pd.app), stopped.run_id)
     assert logged["errors"][0]["code"] == "REQUEST_LIMIT_EXCEEDED"
     assert "budget" in logged["errors"][0]["message"]
