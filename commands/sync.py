@@ -27,7 +27,7 @@ from syncledger.commands.sync_activities import (
     run_statuses,
     status_steps,
 )
-from syncledger.commands.sync_context import RunContext, step_cursor
+from syncledger.commands.sync_context import RunContext, RunSettings, Tally, step_cursor
 from syncledger.commands.sync_inbound import run_inbound_step
 from syncledger.commands.sync_outbound import (
     MassChangesRefused,
@@ -100,12 +100,13 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
             raise SyncRefused(str(error), crm=True) from None
     run_id = run_id or uuid4().hex[:12]
     ctx = Context(cause=f"run:{run_id}", actor=actor)
-    run = RunContext(app=app, gateway=gateway,
-                     integration=integration, run_id=run_id, ctx=ctx, now=now,
-                     connecting_member=integration.connected_by or _connecting(actor),
-                     should_stop=should_stop, plan=plan, progress=progress,
-                     recreate=recreate and only is not None,
-                     allow_mass_changes=allow_mass_changes)
+    settings = RunSettings(run_id=run_id, ctx=ctx, now=now,
+                           connecting_member=integration.connected_by or _connecting(actor),
+                           should_stop=should_stop, progress=progress,
+                           recreate=recreate and only is not None,
+                           allow_mass_changes=allow_mass_changes)
+    run = RunContext(app=app, gateway=gateway, integration=integration, settings=settings,
+                     tally=Tally(plan=plan))
     lock = _take_run_lock(app, crm)
     try:
         interrupted = _start(app, crm, run_id, integration, now, ctx, full, only)
@@ -136,40 +137,36 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
     except MassChangesRefused as error:
         # Nothing was written to the CRM: the due people stay due for the run that says yes.
         fatal = True
-        run.errors.append({"step": None, "record": {"app": None, "crm": None},
-                           "code": "MASS_CHANGE", "message": str(error)})
+        run.tally.run_failed("MASS_CHANGE", str(error))
     except CrmLimitReached as error:
         # The step stops cleanly; its cursor holds, and the next run resumes from it.
         limited = True
-        run.errors.append({"step": None, "record": {"app": None, "crm": None},
-                           "code": "REQUEST_LIMIT_EXCEEDED", "message": str(error)})
+        run.tally.run_failed("REQUEST_LIMIT_EXCEEDED", str(error))
     except CrmError as error:
         fatal = True
         code = "FATAL" if isinstance(error, CrmFatal) else "RETRYABLE"
-        run.errors.append({"step": None, "record": {"app": None, "crm": None},
-                           "code": code, "message": str(error)})
+        run.tally.run_failed(code, str(error))
     except Exception as error:
         # A failure of our own: the run is recorded as failed, naming it, never as a
         # success; the traceback goes to the log, for whoever debugs it.
         fatal = True
-        run.errors.append({"step": None, "record": {"app": None, "crm": None},
-                           "code": "INTERNAL", "message": f"{type(error).__name__}: {error}"})
+        run.tally.run_failed("INTERNAL", f"{type(error).__name__}: {error}")
         log.error("sync run failed", run_id=run_id, exc_info=True)
     except BaseException as error:  # an interrupt: recorded as failed, then passed on
         fatal = True
-        run.errors.append({"step": None, "record": {"app": None, "crm": None},
-                           "code": "INTERRUPTED", "message": type(error).__name__})
+        run.tally.run_failed("INTERRUPTED", type(error).__name__)
         raise
     finally:
         try:
             outcome = _finish(app, crm, run, fatal, limited)
         finally:
             lock.release()
-    return RunReport(run_id=run_id, outcome=outcome, counts=run.counts,
-                     skip_reasons=dict(run.skip_reasons), errors=run.errors,
-                     notes=run.notes, interrupted=interrupted,
+    tally = run.tally
+    return RunReport(run_id=run_id, outcome=outcome, counts=tally.counts,
+                     skip_reasons=dict(tally.skip_reasons), errors=tally.errors_json(),
+                     notes=tally.notes, interrupted=interrupted,
                      mass_changes=[{**c.to_json(), "over_limit": c.too_many(
-                         integration.settings.mass_change_limit)} for c in run.mass_changes])
+                         integration.settings.mass_change_limit)} for c in tally.mass_changes])
 
 
 def _connecting(actor: str) -> str | None:
@@ -228,8 +225,9 @@ def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool,
     def finish() -> str:
         cache = AggregateCache(app)
         sync_run = cache.get(sync_run_id(run.run_id))
-        sync_run.finish(run.counts, dict(run.skip_reasons), run.errors, fatal, run.now,
-                        run.ctx, api_calls=dict(run.gateway.calls), notes=run.notes,
+        tally = run.tally
+        sync_run.finish(tally.counts, dict(tally.skip_reasons), tally.errors_json(), fatal,
+                        run.now, run.ctx, api_calls=dict(run.gateway.calls), notes=tally.notes,
                         limited=limited)
         cache.get(run_lease_id(crm)).finish(run.run_id, run.ctx)
         _record_readings(run, cache, matches)
@@ -269,8 +267,8 @@ def _record_readings(run: RunContext, cache: AggregateCache,
     if readings is None:
         readings = CrmReadings.open(crm, run.ctx)
         cache.add(readings)
-    if run.crm_user_emails:  # empty: the run failed before it read them
-        readings.read_users(run.crm_user_emails, run.ctx)
+    if run.directory.crm_user_emails:  # empty: the run failed before it read them
+        readings.read_users(run.directory.crm_user_emails, run.ctx)
     seen = run.gateway.readings
     if seen is None:
         return
@@ -325,7 +323,8 @@ def _load_directory(run: RunContext) -> None:
     with run.app.database.reader.connect() as connection:
         table = DIRECTORY.tables["directory"]
         members = entries(connection, table, "team_member")
-        run.lists = entries(connection, table, "list")
-        run.saved_filters = entries(connection, table, "saved_filter")
-    run.member_emails = {key: str(attrs.get("email") or "") for key, attrs in members.items()}
-    run.crm_user_emails.update(run.gateway.users())
+        run.directory.lists = entries(connection, table, "list")
+        run.directory.saved_filters = entries(connection, table, "saved_filter")
+    run.directory.member_emails = {key: str(attrs.get("email") or "")
+                                   for key, attrs in members.items()}
+    run.directory.crm_user_emails.update(run.gateway.users())

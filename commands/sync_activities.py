@@ -331,8 +331,9 @@ class ActivityPlanner:
                 continue
             owner = outbound_owner(activity.owner or person.owner,
                                    step_owner_mappings(step, settings),
-                                   step_owner_match(step, settings), self.run.member_emails,
-                                   self.run.crm_user_by_email)
+                                   step_owner_match(step, settings),
+                                   self.run.directory.member_emails,
+                                   self.run.directory.crm_user_by_email)
             if not owner.skip:
                 return step, owner
             refusal = refusal or (owner.skip, step)
@@ -357,7 +358,7 @@ class ActivityPlanner:
         unsent = [k for k in held_fields
                   if normalise_value(k, fields.get(k)) != task.written_content.get(k)]
         if unsent:
-            self.run.notes.append(f"{activity.kind} {activity.key}: its body is no longer "
+            self.run.note(f"{activity.kind} {activity.key}: its body is no longer "
                                   f"held, so {', '.join(sorted(unsent))} went without it")
         return held_fields
 
@@ -375,7 +376,7 @@ class ActivityPlanner:
             value = fields.get(name)
             if isinstance(value, str) and length and len(value) > length:
                 fields[name] = value[:length]
-                self.run.notes.append(f"{activity.kind} {activity.key}: {name} truncated to "
+                self.run.note(f"{activity.kind} {activity.key}: {name} truncated to "
                                       f"{length} characters")
 
     def reconcile(self, writes: list[ActivityWrite]) -> None:

@@ -23,41 +23,121 @@ from syncledger.domain.steps import Step
 from syncledger.domain.sync_run import COUNT_KEYS, empty_counts
 
 
-@dataclass
-class RunContext:
-    app: SyncLedger
-    gateway: CrmGateway
-    integration: Integration
+@dataclass(frozen=True)
+class RunSettings:
+    """What the run was asked to do, fixed for its whole length."""
+
     run_id: str
     ctx: Context
-    now: datetime
+    now: datetime  # the run's business time
+    # Who owns what syncs in with no other owner: the member who connected, else the one
+    # running the sync.
     connecting_member: str | None
-    crm_user_emails: dict[str, str] = field(default_factory=dict)  # CRM user id -> email
-    member_emails: dict[str, str] = field(default_factory=dict)  # team member -> email
-    lists: dict[str, dict[str, Any]] = field(default_factory=dict)
-    saved_filters: dict[str, dict[str, Any]] = field(default_factory=dict)
-    counts: dict[str, dict[str, int]] = field(default_factory=empty_counts)
-    skip_reasons: Counter[str] = field(default_factory=Counter)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
     # A SIGTERM lets the current page or batch finish, then the run ends there.
     should_stop: Callable[[], bool] = lambda: False
-    # Steps whose configuration changed: everything they cover is decided again.
-    fresh_steps: set[str] = field(default_factory=set)
-    # A dry run collects, per record, what the run decided (`sync --dry-run`).
-    plan: list[dict[str, Any]] | None = None
-    # The Lead Status picklist (lowercased label or API name -> API name), read once a run
-    # by whichever of the outbound Leads step and the status steps needs it first.
-    lead_statuses: dict[str, str] | None = None
     # Told (label, how many) as each batch of records is decided: the command's progress bars.
     progress: Callable[[str, int], None] | None = None
     # `sync --record KEY --recreate`: the one way a record deleted in the CRM comes back.
     recreate: bool = False
     # `sync --allow-mass-changes`: the mass-change guard counts, but does not stop the run.
     allow_mass_changes: bool = False
+
+
+@dataclass
+class Directory:
+    """Who is who, read once at the start of a run: the CRM's users and the app's team
+    members (each by email), lists and saved filters."""
+
+    crm_user_emails: dict[str, str] = field(default_factory=dict)  # CRM user id -> email
+    member_emails: dict[str, str] = field(default_factory=dict)  # team member -> email
+    lists: dict[str, dict[str, Any]] = field(default_factory=dict)
+    saved_filters: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def crm_user_by_email(self) -> dict[str, str]:
+        return {email.lower(): user for user, email in self.crm_user_emails.items() if email}
+
+    @property
+    def member_by_email(self) -> dict[str, str]:
+        return {email.lower(): member for member, email in self.member_emails.items() if email}
+
+
+@dataclass(frozen=True)
+class RunError:
+    """One error in the Logs: about a record of a step, or (no step) about the run."""
+
+    code: str
+    message: str
+    step: str | None = None
+    app: str | None = None
+    crm: str | None = None
+    # Whose key seals the message, when it is about a person (see error_subjects).
+    subject: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"step": self.step, "record": {"app": self.app,
+                                                                "crm": self.crm},
+                                 "code": self.code, "message": self.message}
+        if self.step is not None:
+            found["subject"] = self.subject
+        return found
+
+
+@dataclass
+class Tally:
+    """What reaches the Logs: counts per kind, skip reasons, errors, notes; with a dry run's
+    plan and the mass-change guard's counts."""
+
+    counts: dict[str, dict[str, int]] = field(default_factory=empty_counts)
+    skip_reasons: Counter[str] = field(default_factory=Counter)
+    errors: list[RunError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # A dry run collects, per record, what the run decided (`sync --dry-run`).
+    plan: list[dict[str, Any]] | None = None
     # What the outbound people steps' plans would change on linked records (the guard's
     # counts), when the run looked.
     mass_changes: list[StepChanges] = field(default_factory=list)
+
+    def kind(self, kind: str) -> dict[str, int]:
+        """A kind's counts; a CRM's own kind appears once counted."""
+        return self.counts.setdefault(kind, dict.fromkeys(COUNT_KEYS, 0))
+
+    def run_failed(self, code: str, message: str) -> None:
+        """An error about the run, not one record: it stopped there."""
+        self.errors.append(RunError(code, message))
+
+    def errors_json(self) -> list[dict[str, Any]]:
+        return [error.to_json() for error in self.errors]
+
+
+@dataclass
+class RunContext:
+    """One run: its settings, the store, the CRM gateway, the integration, who is who, and
+    the tally; with what it learns as it goes."""
+
+    app: SyncLedger
+    gateway: CrmGateway
+    integration: Integration
+    settings: RunSettings
+    directory: Directory = field(default_factory=Directory)
+    tally: Tally = field(default_factory=Tally)
+    # Steps whose configuration changed: everything they cover is decided again.
+    fresh_steps: set[str] = field(default_factory=set)
+    # The Lead Status picklist (lowercased label or API name -> API name), read once a run
+    # by whichever of the outbound Leads step and the status steps needs it first.
+    lead_statuses: dict[str, str] | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.settings.run_id
+
+    @property
+    def ctx(self) -> Context:
+        return self.settings.ctx
+
+    @property
+    def now(self) -> datetime:
+        return self.settings.now
 
     @property
     def crm(self) -> str:
@@ -68,44 +148,38 @@ class RunContext:
         assert self.integration.org_id is not None
         return self.integration.org_id
 
-    @property
-    def crm_user_by_email(self) -> dict[str, str]:
-        return {email.lower(): user for user, email in self.crm_user_emails.items() if email}
-
-    @property
-    def member_by_email(self) -> dict[str, str]:
-        return {email.lower(): member for member, email in self.member_emails.items() if email}
-
     def record_url(self, stream: str, record_id: str) -> str:
         return self.gateway.record_url(stream, record_id)
 
-    def _kind(self, kind: str) -> dict[str, int]:
-        """A kind's counts; a CRM's own kind (Pipedrive's persons) appears once counted."""
-        return self.counts.setdefault(kind, dict.fromkeys(COUNT_KEYS, 0))
-
     def advanced(self, label: str, records: int) -> None:
-        if self.progress is not None:
-            self.progress(label, records)
+        if self.settings.progress is not None:
+            self.settings.progress(label, records)
+
+    def should_stop(self) -> bool:
+        return self.settings.should_stop()
+
+    def note(self, *notes: str) -> None:
+        self.tally.notes.extend(notes)
 
     def count(self, kind: str, outcome: str) -> None:
-        self._kind(kind)[outcome] += 1
+        self.tally.kind(kind)[outcome] += 1
 
     def planned(self, step: Step, app: str | None, crm: str | None, action: str,
                 reason: str | None, changes: dict[str, list[Any]] | None = None) -> None:
-        if self.plan is not None:
-            self.plan.append({"step": step.name, "record": {"app": app, "crm": crm},
-                              "action": action, "reason": reason, "changes": changes or {}})
+        if self.tally.plan is not None:
+            self.tally.plan.append({"step": step.name, "record": {"app": app, "crm": crm},
+                                    "action": action, "reason": reason,
+                                    "changes": changes or {}})
 
     def skip(self, kind: str, reason: str) -> None:
-        self._kind(kind)["skipped"] += 1
-        self.skip_reasons[reason] += 1
+        self.tally.kind(kind)["skipped"] += 1
+        self.tally.skip_reasons[reason] += 1
 
     def error(self, step: Step, kind: str, app: str | None, crm: str | None, code: str,
               message: str) -> None:
-        self._kind(kind)["failed"] += 1
-        self.errors.append({"step": step.name, "record": {"app": app, "crm": crm},
-                            "code": code, "message": message,
-                            "subject": error_subject(self.app, kind, app)})
+        self.tally.kind(kind)["failed"] += 1
+        self.tally.errors.append(RunError(code, message, step.name, app, crm,
+                                          error_subject(self.app, kind, app)))
 
 
 def step_cursor(run: RunContext, step: Step, cache: AggregateCache) -> StepCursor:

@@ -151,8 +151,8 @@ class BatchDecisions:
             return
         settings = run.integration.settings
         decision = inbound_owner(record.owner, step_owner_mappings(step, settings),
-                                 step_owner_match(step, settings), run.crm_user_emails,
-                                 run.member_by_email, run.connecting_member)
+                                 step_owner_match(step, settings), run.directory.crm_user_emails,
+                                 run.directory.member_by_email, run.settings.connecting_member)
         if decision.skip:
             self._skip(record, decision.skip)
             return
@@ -244,7 +244,7 @@ class BatchDecisions:
         app_claim = self.cache.get(email_claim_id("app", email))
         if isinstance(person, Person):  # forgotten: a new life, under a new key
             person.restart(data, at, run.ctx, owner_by_default)
-            run.notes.append(f"person {person.app_id} had been forgotten; recorded again "
+            run.note(f"person {person.app_id} had been forgotten; recorded again "
                              f"from {run.crm.capitalize()} under a new key")
         else:
             app_id = _app_key(run, mirror.sobject, mirror.crm_record)
@@ -310,8 +310,9 @@ class BatchDecisions:
         self._settle(person, master, values, {}, True, at)
         settings = run.integration.settings
         decision = inbound_owner(master.owner, step_owner_mappings(self.step, settings),
-                                 step_owner_match(self.step, settings), run.crm_user_emails,
-                                 run.member_by_email, run.connecting_member)
+                                 step_owner_match(self.step, settings),
+                                 run.directory.crm_user_emails, run.directory.member_by_email,
+                                 run.settings.connecting_member)
         if not decision.skip and not decision.by_default and decision.owner != person.owner:
             person.reassign_owner(decision.owner, at, run.ctx, reason=decision.why)
         person.link(run.crm, master.sobject, master.crm_record,

@@ -165,10 +165,10 @@ def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Descr
                                f"{write.record[owner_field]}")
             example = f"{write.person.app_id}: {', '.join(said)}"
             changes[write.sobject].add(owner, write.blanked, example)
-    run.mass_changes = list(changes.values())
+    run.tally.mass_changes = list(changes.values())
     limit = run.integration.settings.mass_change_limit
-    message = refusal(run.mass_changes, limit)
-    if message is not None and not run.allow_mass_changes:
+    message = refusal(run.tally.mass_changes, limit)
+    if message is not None and not run.settings.allow_mass_changes:
         raise MassChangesRefused(message)
 
 
@@ -435,7 +435,7 @@ class Planner:
         crm = self.run.crm
         people = [p for p in (self.cache.get(pid) for pid in chunk)
                   if isinstance(p, Person) and not p.forgotten and not p.deleted
-                  and (self.run.recreate or p.removed_record(crm) is None)]
+                  and (self.run.settings.recreate or p.removed_record(crm) is None)]
         email_field = self.run.gateway.people.email_field
         for sobject in self.steps:
             unsure = [p.email for p in people
@@ -464,7 +464,7 @@ class Planner:
         if not isinstance(person, Person) or person.deleted or person.forgotten:
             return None
         removed = person.removed_record(self.run.crm)
-        if removed is not None and not self.run.recreate:
+        if removed is not None and not self.run.settings.recreate:
             self._removed(person, removed)
             return None
         sobject, crm_id = self._target(person)
@@ -485,8 +485,8 @@ class Planner:
                 return None
         settings = self.run.integration.settings
         pairs, match = step_owner_mappings(step, settings), step_owner_match(step, settings)
-        owner = outbound_owner(person.owner, pairs, match, self.run.member_emails,
-                               self.run.crm_user_by_email)
+        owner = outbound_owner(person.owner, pairs, match, self.run.directory.member_emails,
+                               self.run.directory.crm_user_by_email)
         if owner.skip:
             self.skips.append((kind, owner.skip, step, person.app_id, crm_id))
             return None
@@ -497,8 +497,9 @@ class Planner:
         # An owner given by default is no one's decision: never sent to an existing record.
         by_default = person.owner_by_default and crm_id is not None
         if owner.owner and not by_default and not (mirror is not None and agrees(
-                person.owner, mirror.owner, pairs, match, self.run.crm_user_emails,
-                self.run.member_by_email, self.run.connecting_member)):
+                person.owner, mirror.owner, pairs, match, self.run.directory.crm_user_emails,
+                self.run.directory.member_by_email,
+                self.run.settings.connecting_member)):
             record[people.owner_field] = owner.owner
         missing = [f for f in people.required.get(sobject, ()) if not record.get(f)
                    and not any(record.get(part) for part in people.composed.get(f, ()))]
@@ -526,7 +527,7 @@ class Planner:
         if write is not None:
             write.status = status is not None and "Status" in write.record
         if not self.preview:
-            self.run.notes.extend(notes)
+            self.run.note(*notes)
         return write
 
     def account_field(self, sobject: str) -> str | None:
@@ -678,7 +679,7 @@ def passes_filter(run: RunContext, step: Step, person: Person) -> bool:
               "inbox_category": person.inbox_category, "flags": person.flags,
               "lists": person.lists, **person.fields}
     if chosen.list is not None:
-        wanted = {chosen.list} | {key for key, attrs in run.lists.items()
+        wanted = {chosen.list} | {key for key, attrs in run.directory.lists.items()
                                   if attrs.get("name") == chosen.list}
         if not wanted & set(person.lists):
             return False
@@ -687,7 +688,7 @@ def passes_filter(run: RunContext, step: Step, person: Person) -> bool:
             if SAVED_FLAG_FILTERS[chosen.saved] not in person.flags:
                 return False
         else:
-            saved = run.saved_filters.get(chosen.saved, {})
+            saved = run.directory.saved_filters.get(chosen.saved, {})
             rules = [FilterRule(**rule) for rule in saved.get("rules", [])]
             if not all_match(rules, values):
                 return False
