@@ -1,22 +1,25 @@
 """The gateway factory: the one place that knows which adapter speaks for which CRM. A sync
 run asks here for a live gateway, a dry run's (reads for real, writes nothing) or a
-replay's (answers from what a past run recorded, calls nothing)."""
+replay's (answers from what a past run recorded, calls nothing), and the replay how the CRM's
+recorded answers are keyed. With its sibling adapters/crm_connections.py (connect, login,
+catalog) it is the only module outside adapters/salesforce and adapters/pipedrive that
+imports them (an import-linter contract in pyproject.toml holds it)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
-from syncledger.adapters.credentials import load_credentials, save_credentials
+from syncledger.adapters.credentials import load_credentials
+from syncledger.adapters.crm_connections import pipedrive_client, salesforce_client
 from syncledger.adapters.database import Database
 from syncledger.adapters.dry_run_gateway import DryRunGateway
-from syncledger.adapters.pipedrive.client import PipedriveClient, PipedriveCredentials
 from syncledger.adapters.pipedrive.gateway import PipedriveGateway
+from syncledger.adapters.recorded_answers import AnswerKeys, RecordedAnswers
 from syncledger.adapters.salesforce.client import SalesforceClient, SalesforceCredentials
 from syncledger.adapters.salesforce.dry_run_client import DryRunClient
 from syncledger.adapters.salesforce.gateway import SalesforceGateway
 from syncledger.adapters.salesforce.readings import Readings
-from syncledger.adapters.salesforce.replay_client import RecordedAnswers, ReplayClient
+from syncledger.adapters.salesforce.replay_client import ANSWER_KEYS, ReplayClient
 from syncledger.domain.integration import Integration
 from syncledger.domain.ports import CrmGateway
 
@@ -30,10 +33,7 @@ def live_gateway(database: Database, integration: Integration) -> CrmGateway:
     crm = integration.crm
     if crm == "pipedrive":
         return _pipedrive(database)
-    credentials = SalesforceCredentials(**load_credentials(database, crm))
-    client = SalesforceClient(credentials, on_refresh=lambda fresh: save_credentials(
-        database, crm, asdict(fresh)))
-    return _salesforce(client, integration)
+    return _salesforce(salesforce_client(database, crm), integration)
 
 
 def dry_run_gateway(database: Database, integration: Integration) -> CrmGateway:
@@ -45,12 +45,23 @@ def dry_run_gateway(database: Database, integration: Integration) -> CrmGateway:
 
 def replay_gateway(answers: Any, integration: Integration) -> tuple[CrmGateway, list[str]]:
     """The gateway, and the list it fills with what the record could not answer."""
-    if integration.crm != "salesforce":
-        raise GatewayRefused(f"replay --run decides again only Salesforce runs so far, not "
-                             f"{integration.crm} ones")
+    _replayable(integration.crm)
     assert isinstance(answers, RecordedAnswers)
     client = ReplayClient(answers)
     return _salesforce(client, integration), client.gaps
+
+
+def answer_keys(crm: str) -> AnswerKeys:
+    """How the answers a run of this CRM recorded are keyed for its replay gateway: the
+    query a pull is found by, the field a write's key travels in, a modstamp's form."""
+    _replayable(crm)
+    return ANSWER_KEYS
+
+
+def _replayable(crm: str) -> None:
+    if crm != "salesforce":
+        raise GatewayRefused(f"replay --run decides again only Salesforce runs so far, not "
+                             f"{crm} ones")
 
 
 def _salesforce(client: SalesforceClient, integration: Integration) -> SalesforceGateway:
@@ -59,5 +70,4 @@ def _salesforce(client: SalesforceClient, integration: Integration) -> Salesforc
 
 
 def _pipedrive(database: Database) -> PipedriveGateway:
-    credentials = PipedriveCredentials(**load_credentials(database, "pipedrive"))
-    return PipedriveGateway(PipedriveClient(credentials))
+    return PipedriveGateway(pipedrive_client(database))

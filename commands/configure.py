@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.credentials import CredentialsError
+from syncledger.adapters.crm_connections import catalog_for
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.kill_points import kill_point
 from syncledger.commands.config_file import configuration_toml
@@ -135,15 +136,7 @@ def crm_catalog(app: SyncLedger, crm: str) -> CrmCatalog:
         raise NotConnected(f"{crm} is not connected, and this needs its fields and users: "
                            f"run `syncledger connect {crm}` first")
     try:
-        if crm == "pipedrive":
-            from syncledger.adapters.pipedrive.catalog import PipedriveCatalog
-            from syncledger.commands.connect_pipedrive import pipedrive_client
-
-            return PipedriveCatalog(pipedrive_client(app))
-        from syncledger.adapters.salesforce.catalog import SalesforceCatalog
-        from syncledger.commands.connect import salesforce_client
-
-        return SalesforceCatalog(salesforce_client(app))
+        return catalog_for(app.database, integration)
     except CredentialsError as error:
         raise NotConnected(str(error)) from None
 

@@ -4,28 +4,25 @@ fields exist (describe), keep the credentials encrypted, record the facts (never
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
+from syncledger.adapters import crm_connections
 from syncledger.adapters.aggregate_cache import AggregateCache
-from syncledger.adapters.credentials import (
-    forget_credentials,
-    load_credentials,
-    save_credentials,
-)
-from syncledger.adapters.event_store import SyncLedger
-from syncledger.adapters.salesforce import oauth
-from syncledger.adapters.salesforce.client import (
-    KEY_FIELD,
+from syncledger.adapters.credentials import forget_credentials, save_credentials
+from syncledger.adapters.crm_connections import (
+    SALESFORCE_KEY_FIELD,
+    LoginRequest,
     SalesforceClient,
     SalesforceCredentials,
 )
+from syncledger.adapters.event_store import SyncLedger
 from syncledger.domain.context import Context
 from syncledger.domain.ids import integration_id
 from syncledger.domain.integration import Integration
 
-KEYED_OBJECTS = ("Lead", "Contact", "Account", "Task")
+KEY_FIELD = SALESFORCE_KEY_FIELD  # the external id field a write's idempotency key goes in
 
 
 @dataclass
@@ -48,34 +45,30 @@ def integration_of(app: SyncLedger, crm: str, ctx: Context) -> Integration:
 
 def connect_salesforce(app: SyncLedger, credentials: SalesforceCredentials, environment: str,
                        actor: str) -> Connection:
-    client = SalesforceClient(credentials)
-    info = client.userinfo()
-    organization = client.organization()
-    missing = [sobject for sobject in KEYED_OBJECTS
-               if not any(f["name"] == KEY_FIELD for f in client.describe(sobject)["fields"])]
+    org = crm_connections.check_salesforce(credentials)
     connection = Connection(
-        crm="salesforce", org_id=str(info.get("organization_id") or organization["Id"]),
-        org_name=str(organization.get("Name") or ""), environment=environment,
-        instance_url=client.credentials.instance_url, user_id=str(info["user_id"]),
-        user_email=info.get("email"), missing_keys=missing)
-    if bool(organization.get("IsSandbox")) != (environment == "sandbox"):
+        crm="salesforce", org_id=org.org_id, org_name=org.org_name, environment=environment,
+        instance_url=org.instance_url, user_id=org.user_id, user_email=org.user_email,
+        missing_keys=org.missing_keys)
+    if org.sandbox != (environment == "sandbox"):
         connection.warnings.append(
-            f"the org is {'a sandbox' if organization.get('IsSandbox') else 'production'} "
+            f"the org is {'a sandbox' if org.sandbox else 'production'} "
             f"but --environment is {environment}")
-    if missing:
+    if org.missing_keys:
         connection.warnings.append(
             f"{KEY_FIELD} (Text(64), unique, external id) is missing on "
-            f"{', '.join(missing)}: writes there fall back to natural keys, so activities are "
-            "at-least-once; an admin can add the field once")
-    save_credentials(app.database, "salesforce", asdict(client.credentials))
+            f"{', '.join(org.missing_keys)}: writes there fall back to natural keys, so "
+            "activities are at-least-once; an admin can add the field once")
+    save_credentials(app.database, "salesforce", org.credentials)
     record_connection(app, connection, actor)
     return connection
 
 
-def login_salesforce(app: SyncLedger, request: oauth.LoginRequest, environment: str,
+def login_salesforce(app: SyncLedger, request: LoginRequest, environment: str,
                      actor: str, open_browser: Callable[[str], Any]) -> Connection:
     """The OAuth web-server flow with PKCE in the browser, then connect with its tokens."""
-    return connect_salesforce(app, oauth.login(request, open_browser), environment, actor)
+    credentials = crm_connections.login_salesforce(request, open_browser)
+    return connect_salesforce(app, credentials, environment, actor)
 
 
 def record_connection(app: SyncLedger, connection: Connection, actor: str) -> None:
@@ -97,10 +90,7 @@ def record_connection(app: SyncLedger, connection: Connection, actor: str) -> No
 
 def salesforce_client(app: SyncLedger) -> SalesforceClient:
     """The client for the stored credentials; a refreshed token is stored again."""
-    stored = load_credentials(app.database, "salesforce")
-    credentials = SalesforceCredentials(**stored)
-    return SalesforceClient(credentials, on_refresh=lambda fresh: save_credentials(
-        app.database, "salesforce", asdict(fresh)))
+    return crm_connections.salesforce_client(app.database)
 
 
 def disconnect(app: SyncLedger, crm: str, actor: str) -> None:

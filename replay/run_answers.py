@@ -1,5 +1,6 @@
-"""The CRM's answers to a past run, rebuilt from what the run recorded, for the replay client
-(adapters/salesforce/replay_client.py):
+"""The CRM's answers to a past run, rebuilt from what the run recorded, for the replay gateway
+(adapters/gateways.py `replay_gateway`), as the plain data of adapters/recorded_answers.py
+keyed as the factory's `answer_keys` says:
 
 - the records each inbound step pulled: a record's `Observed` event holds its mapped content,
   owner and SystemModstamp; its mirror holds its id, CreatedDate and conversion; the step's
@@ -29,14 +30,8 @@ from sqlalchemy import select
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.adapters.salesforce import soql
-from syncledger.adapters.salesforce.client import KEY_FIELD
-from syncledger.adapters.salesforce.replay_client import (
-    RecordedAnswers,
-    RecordedPull,
-    WriteAnswers,
-    select_part,
-)
+from syncledger.adapters.gateways import answer_keys
+from syncledger.adapters.recorded_answers import RecordedAnswers, RecordedPull, WriteAnswers
 from syncledger.domain.content import content_hash
 from syncledger.domain.crm_readings import CrmReadings, RunMatches, crm_readings_id
 from syncledger.domain.crm_record import CrmRecord
@@ -51,6 +46,7 @@ from syncledger.projections.event_names import events_of, own_name
 from syncledger.projections.registry import CRM_RECORDS
 from syncledger.replay.run_record import RunRecord
 
+CRM = "salesforce"  # the CRM whose runs replay --run decides again (so far, the only one)
 SEAL_TOPIC = get_topic(LogSealed)
 TRACKED = (CrmRecord.Event, CrmReadings.Event, RunMatches.Event, Task.Event)  # state read
 
@@ -94,8 +90,9 @@ class _Rebuilt:
                             | {crm_readings_id(run.crm)})
         self.states: dict[UUID, Any] = {}  # pre-run state advanced by the run's events
         self.steps = [s for s in integration.steps() if s.enabled and s.is_people
-                      and s.inbound and s.source.startswith("salesforce")]
-        self.writes = WriteAnswers(KEY_FIELD)
+                      and s.inbound and s.source.startswith(CRM)]
+        self.keys = answer_keys(CRM)
+        self.writes = WriteAnswers(self.keys.key_field)
         self.observed: list[tuple[int, Any]] = []  # (position, Observed)
         self.deleted: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.pages_ended: dict[UUID, list[tuple[int, str, str]]] = defaultdict(list)
@@ -209,7 +206,7 @@ class _Rebuilt:
 
     def _pulls(self) -> dict[str, RecordedPull]:
         pulls: dict[str, RecordedPull] = {}
-        by_cursor = {step_cursor_id("salesforce", s.name): s for s in self.steps}
+        by_cursor = {step_cursor_id(CRM, s.name): s for s in self.steps}
         saves = self._seals()
         step_of_save: dict[int, Step] = {}
         for cursor, ends in self.pages_ended.items():
@@ -217,8 +214,8 @@ class _Rebuilt:
                 for position, _, _ in ends:
                     step_of_save[bisect_left(saves, position)] = by_cursor[cursor]
         for step in self.steps:
-            pull = pulls.setdefault(_query(step), RecordedPull())
-            cursor_id = step_cursor_id("salesforce", step.name)
+            pull = pulls.setdefault(self.keys.pull_key(step), RecordedPull())
+            cursor_id = step_cursor_id(CRM, step.name)
             pull.boundaries += [(m, r) for _, m, r in self.pages_ended.get(cursor_id, [])]
             if self._full_pull(step, cursor_id):
                 pull.known += self._known(step.crm_object)
@@ -234,7 +231,7 @@ class _Rebuilt:
                 continue
             if not event.content and event.content_hash != content_hash({}):
                 forgotten += 1
-            pulls[_query(pulled_by)].observed.append(
+            pulls[self.keys.pull_key(pulled_by)].observed.append(
                 self._record(mirror, event.content, event.modstamp, event.owner))
         if forgotten:
             self.notes.append(f"{forgotten} records the run observed belong to people "
@@ -272,7 +269,7 @@ class _Rebuilt:
             final = self.states.get(mirror_id, mirror)
             # An unchanged record's SystemModstamp was not observed; the run kept it only
             # as the business time of what it decided about the record's person.
-            modstamp = soql.salesforce_datetime(at) if at is not None else mirror.modstamp
+            modstamp = self.keys.modstamp(at) if at is not None else mirror.modstamp
             known.append(self._record(final, mirror.content, modstamp, mirror.owner))
         return known
 
@@ -334,10 +331,6 @@ def _created_records(events: list[tuple[int, Any]]) -> set[str]:
                     created.add(written.crm_record)
                 intents.discard(event.originator_id)
     return created
-
-
-def _query(step: Step) -> str:
-    return select_part(soql.changed_since(step.crm_object, soql.inbound_fields(step), None))
 
 
 def _success(record_id: str, created: bool) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """A Salesforce client for `replay --run`: it answers a past run's questions from what that
-run recorded (replay/run_answers.py rebuilds them from the log) and never calls the CRM.
+run recorded (replay/run_answers.py rebuilds them from the log as the plain data of
+adapters/recorded_answers.py, keyed as ANSWER_KEYS says) and never calls the CRM.
 
 Queries are answered with the records the run observed, writes with the results the run
 recorded for them. What the record cannot answer is answered as empty, or a write as a
@@ -8,87 +9,30 @@ comes from today's code from one that comes from a missing answer."""
 
 from __future__ import annotations
 
-import re
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
 from syncledger.adapters.crm_errors import CrmFatal
+from syncledger.adapters.recorded_answers import (
+    AnswerKeys,
+    Record,
+    RecordedAnswers,
+    RecordedPull,
+)
 from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import (
     IN_FLIGHT,
+    KEY_FIELD,
     CollectionsCall,
     SalesforceClient,
     SalesforceCredentials,
 )
-from syncledger.domain.content import content_hash
 from syncledger.domain.crm_readings import match_key
+from syncledger.domain.steps import Step
 
 PREFIX = {"Lead": "00Q", "Contact": "003", "Account": "001", "Task": "00T", "Note": "002"}
-NOTE_KEY = re.compile(r"\[([0-9a-f]{32})\]$")
-
-Record = dict[str, Any]
-
-
-@dataclass
-class RecordedPull:
-    """What one inbound query returned, as far as the run recorded it."""
-
-    observed: list[Record] = field(default_factory=list)  # records the run observed
-    known: list[Record] = field(default_factory=list)  # mirrored before the run: a full
-    #                                                    pull returns them too
-    boundaries: list[tuple[str, str]] = field(default_factory=list)  # (SystemModstamp, Id)
-    #                                                                  ending each page
-
-
-@dataclass
-class WriteAnswers:
-    """The results the run recorded, found again by the write's idempotency key, its record
-    id, or (a create without the key field) the hash of what it sends."""
-
-    key_field: str
-    by_key: dict[str, deque[Record]] = field(default_factory=dict)
-    by_id: dict[str, deque[Record]] = field(default_factory=dict)
-    by_content: dict[str, deque[Record]] = field(default_factory=dict)
-    _used: set[int] = field(default_factory=set)
-
-    def add(self, answer: Record, key: str | None = None, record_id: str | None = None,
-            content: dict[str, Any] | None = None) -> None:
-        if key:
-            self.by_key.setdefault(key, deque()).append(answer)
-        if record_id:
-            self.by_id.setdefault(record_id, deque()).append(answer)
-        if content:
-            self.by_content.setdefault(content_hash(content), deque()).append(answer)
-
-    def answer_for(self, sobject: str, body: Record) -> Record | None:
-        note = NOTE_KEY.search(str(body.get("Title") or "")) if sobject == "Note" else None
-        sent = {k: v for k, v in body.items() if k not in (self.key_field, "Id")}
-        queues = (self.by_key.get(str(body.get(self.key_field) or "")),
-                  self.by_key.get(note.group(1)) if note else None,
-                  self.by_id.get(str(body.get("Id") or "")),
-                  self.by_content.get(content_hash(sent)))
-        for queue in queues:
-            while queue:
-                answer = queue.popleft()
-                if id(answer) not in self._used:  # one answer sits in several indexes
-                    self._used.add(id(answer))
-                    return answer
-        return None
-
-
-@dataclass
-class RecordedAnswers:
-    users: list[Record] | None  # None: the run did not record them
-    lengths: dict[str, dict[str, int]]  # object -> text field -> length
-    lead_statuses: list[Record] | None
-    pulls: dict[str, RecordedPull]  # "SELECT ... FROM Object" -> what it returned
-    deletions: dict[str, list[Record]]  # object -> deleted or merged records
-    matches: dict[str, dict[str, list[tuple[str, bool]]]] | None  # object -> match key ->
-    #                                                  (Id, IsConverted); None: not recorded
-    writes: WriteAnswers
 
 
 class ReplayClient(SalesforceClient):
@@ -203,6 +147,16 @@ class ReplayClient(SalesforceClient):
     def _gap(self, text: str) -> None:
         if text not in self.gaps:
             self.gaps.append(text)
+
+
+def pull_key(step: Step) -> str:
+    """What an inbound step's pull is recorded under: its query's `SELECT ... FROM Object`."""
+    return select_part(soql.changed_since(step.crm_object, soql.inbound_fields(step), None))
+
+
+# How a Salesforce run's answers are keyed (the factory gives it to replay/run_answers.py).
+ANSWER_KEYS = AnswerKeys(key_field=KEY_FIELD, pull_key=pull_key,
+                         modstamp=soql.salesforce_datetime)
 
 
 def select_part(query: str) -> str:

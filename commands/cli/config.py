@@ -15,11 +15,16 @@ import typer
 from rich.table import Column, Table
 
 from syncledger.adapters.credentials import CredentialsError
+from syncledger.adapters.crm_connections import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_PORT,
+    LoginRequest,
+    PipedriveCredentials,
+    SalesforceCredentials,
+    login_url_for,
+)
 from syncledger.adapters.crm_errors import CrmError
 from syncledger.adapters.key_encryption import KeyEncryptionError
-from syncledger.adapters.pipedrive.client import PipedriveCredentials
-from syncledger.adapters.salesforce import oauth
-from syncledger.adapters.salesforce.client import SalesforceCredentials
 from syncledger.commands import configure
 from syncledger.commands.cli.common import (
     JSON_OPTION,
@@ -141,14 +146,14 @@ def connect_salesforce_command(
     refresh_token_file: Path = typer.Option(None, "--refresh-token-file",
                                             help="a file holding a refresh token"),
     client_id: str = typer.Option(None, "--client-id", help="the connected app's consumer "
-                                  f"key (default with --login: {oauth.DEFAULT_CLIENT_ID})"),
+                                  f"key (default with --login: {DEFAULT_CLIENT_ID})"),
     environment: str = typer.Option("production", "--environment",
                                     help="production or sandbox"),
     login_url: str = typer.Option(None, "--login-url", help="with --login: the login host "
                                   "(default login.salesforce.com; test.salesforce.com for "
                                   "a sandbox)"),
     ca_cert: Path = typer.Option(None, "--ca-cert", help="trust this CA (the emulator's)"),
-    port: int = typer.Option(oauth.DEFAULT_PORT, "--port", envvar=OAUTH_PORT_ENV,
+    port: int = typer.Option(DEFAULT_PORT, "--port", envvar=OAUTH_PORT_ENV,
                              hidden=True, help="the redirect listener's port"),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -160,9 +165,9 @@ def connect_salesforce_command(
             if instance_url or token or token_file or refresh_token_file:
                 raise UserError("--login takes no --instance-url or token: the login "
                                 "gives them")
-            request = oauth.LoginRequest(
-                login_url=oauth.login_url_for(environment, login_url),
-                client_id=client_id or oauth.DEFAULT_CLIENT_ID, port=port,
+            request = LoginRequest(
+                login_url=login_url_for(environment, login_url),
+                client_id=client_id or DEFAULT_CLIENT_ID, port=port,
                 ca_cert=_ca_cert(ca_cert))
             connection = login_salesforce(store, request, environment, settings.actor,
                                           open_browser)

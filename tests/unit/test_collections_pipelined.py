@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from syncledger.adapters.recorded_answers import RecordedAnswers, WriteAnswers
 from syncledger.adapters.salesforce.client import (
     COLLECTION_SIZE,
     KEY_FIELD,
@@ -15,11 +16,7 @@ from syncledger.adapters.salesforce.client import (
     SalesforceCredentials,
     collections_call,
 )
-from syncledger.adapters.salesforce.replay_client import (
-    RecordedAnswers,
-    ReplayClient,
-    WriteAnswers,
-)
+from syncledger.adapters.salesforce.replay_client import ReplayClient
 
 
 def replay() -> ReplayClient:
