@@ -18,10 +18,14 @@ FLAGS = ["opened", "replied", "bounced", "opted_out", "to_call", "clicked"]
 START = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 
 
-def app_lines(people: int, seed: int = 1, activities: bool = True) -> Iterator[dict[str, Any]]:
+def app_lines(people: int, seed: int = 1, activities: bool = True, *,
+              phones: bool = False) -> Iterator[dict[str, Any]]:
+    """`phones`: most people get a phone field too (Pipedrive's Default profile maps it), drawn
+    from a generator of its own, so the rest of the data is the same with or without."""
     faker = Faker()
     faker.seed_instance(seed)
     rng = random.Random(seed)
+    phone_rng = random.Random(f"phones {seed}")
     for member, email, name in TEAM:
         yield {"kind": "team_member", "id": member, "email": email, "name": name}
     yield {"kind": "sequence", "id": "seq-q4", "name": "Q4 outreach",
@@ -38,7 +42,8 @@ def app_lines(people: int, seed: int = 1, activities: bool = True) -> Iterator[d
                "owner": rng.choice(TEAM)[0], "status": rng.choice(STATUSES),
                "flags": sorted(rng.sample(FLAGS, rng.randint(0, 2))),
                "lists": ["l-webinar"] if n % 5 == 0 else [],
-               "fields": {"title": faker.job()}, "at": at.isoformat()}
+               "fields": {"title": faker.job(), **_phone(phone_rng, phones)},
+               "at": at.isoformat()}
         if activities and n % 3 == 0:
             yield {"kind": "email", "id": f"e-{n}", "person": f"p-{n}",
                    "owner": rng.choice(TEAM)[0], "at": (at + timedelta(hours=1)).isoformat(),
@@ -51,8 +56,16 @@ def app_lines(people: int, seed: int = 1, activities: bool = True) -> Iterator[d
                    "notes": faker.sentence()}
 
 
-def write_app_data(path: Path, people: int, seed: int = 1, activities: bool = True) -> Path:
+def _phone(rng: random.Random, wanted: bool) -> dict[str, str]:
+    if not wanted or rng.random() >= 0.8:
+        return {}
+    return {"phone": f"+1 {rng.randrange(200, 1000)}-{rng.randrange(200, 1000)}-"
+                     f"{rng.randrange(10_000):04d}"}
+
+
+def write_app_data(path: Path, people: int, seed: int = 1, activities: bool = True, *,
+                   phones: bool = False) -> Path:
     with path.open("w", encoding="utf-8") as handle:
-        for line in app_lines(people, seed, activities):
+        for line in app_lines(people, seed, activities, phones=phones):
             handle.write(json.dumps(line) + "\n")
     return path

@@ -292,12 +292,17 @@ def emulator_serve(crm: str = typer.Option(..., "--crm", help="salesforce or pip
 
 @app.command("demo")
 def demo_command(directory: Path = typer.Option(Path("demo"), "--dir",
-                                                help="where the demo store goes")) -> None:
-    """The tour: a Salesforce emulator with generated data, an app import, a sync under
-    each profile, then the Logs and a few linked people (the store stays in --dir)."""
+                                                help="where the demo store goes"),
+                 crm: str = typer.Option("salesforce", "--crm",
+                                         help="salesforce or pipedrive")) -> None:
+    """The tour: a Salesforce (or Pipedrive) emulator with generated data, an app import, a
+    sync under each profile, then the Logs and a few linked people (the store stays in
+    --dir)."""
     from syncledger.commands.cli.demo import run_demo
 
-    run_demo(directory, out)
+    if crm not in ("salesforce", "pipedrive"):
+        raise UserError(f"--crm {crm}: expected salesforce or pipedrive")
+    run_demo(directory, out, crm)
 
 
 @app.command("web")
