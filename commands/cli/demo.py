@@ -16,14 +16,15 @@ from rich.table import Table
 from rich.text import Text
 
 from syncledger.adapters.aggregate_cache import AggregateCache
+from syncledger.adapters.crm_connections import PipedriveCredentials, SalesforceCredentials
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import views
 from syncledger.commands.app_import import import_file
 from syncledger.commands.cli.common import steps_progress
 from syncledger.commands.config_file import configuration_toml, read_configuration
 from syncledger.commands.configure import apply_configuration, switch_integration
-from syncledger.commands.connect import SalesforceCredentials, connect_salesforce
-from syncledger.commands.connect_pipedrive import PipedriveCredentials, connect_pipedrive
+from syncledger.commands.connect import connect_salesforce
+from syncledger.commands.connect_pipedrive import connect_pipedrive
 from syncledger.commands.sample_app_data import TEAM, write_app_data
 from syncledger.commands.session import caught_up, store_session
 from syncledger.commands.sync import RunReport, run_sync
