@@ -31,10 +31,11 @@ from syncledger.commands.sync_context import RunContext, changed_originators, st
 from syncledger.domain.activity_mapping import lead_status_for
 from syncledger.domain.content import normalise, normalise_value
 from syncledger.domain.crm_record import MIRRORS, CrmRecord
-from syncledger.domain.field_mapping import app_to_crm, app_value, blanks, is_empty
+from syncledger.domain.field_mapping import app_value
 from syncledger.domain.filters import SAVED_FLAG_FILTERS, all_match
 from syncledger.domain.ids import crm_record_id, natural_id
 from syncledger.domain.mass_changes import MINIMUM, StepChanges, refusal
+from syncledger.domain.outbound_plan import record_content, update_changes
 from syncledger.domain.ownership import agrees, outbound_owner
 from syncledger.domain.person import Person
 from syncledger.domain.ports import RecordWrite, WriteOutcome, WritesStopped
@@ -147,7 +148,9 @@ def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Descr
     with run.app.database.reader.connect() as connection:
         totals = linked_counts(connection, CRM_RECORDS.tables["crm_records"], run.crm,
                                run.org)
-    changes = {sobject: StepChanges(step.name, sobject, totals.get(sobject, 0))
+    owner_field = run.gateway.people.owner_field
+    changes = {sobject: StepChanges(step.name, sobject, totals.get(sobject, 0),
+                                    owner_field=owner_field)
                for sobject, step in steps.items()}
     for chunk in linked:
         cache = AggregateCache(run.app)
@@ -157,7 +160,6 @@ def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Descr
             write = planner.plan(person_id)
             if write is None or write.action != "update":
                 continue
-            owner_field = run.gateway.people.owner_field
             owner = owner_field in write.record
             said = [f"{name} emptied" for name in write.blanked]
             if owner:
@@ -600,22 +602,12 @@ class Planner:
                   "last_name": person.last_name, "account": person.account,
                   "status": person.status, "inbox_category": person.inbox_category,
                   "fields": person.fields}
-        record = app_to_crm(values, step.field_mappings)
-        identities = {m.crm for m in step.field_mappings if m.app == "email"}
-        notes = []
-        for name, value in list(record.items()):
-            length = fields.get(name, {}).get("length")
-            if isinstance(value, str) and length and len(value) > length:
-                if name in identities:
-                    return record, [], (f"{name} longer than the CRM's {length} "
-                                        "characters (an identity is never truncated)")
-                record[name] = value[:length]
-                notes.append(f"{person.app_id}: {sobject}.{name} truncated to {length} "
-                             "characters")
-        # Always sent, so the record we create reads back exactly as we wrote it; an update
-        # never clears a CRM opt-out (see _update).
-        record[self.run.gateway.people.opt_out_field] = "opted_out" in person.flags
-        return record, notes, None
+        content = record_content(values, step.field_mappings,
+                                 {name: f.get("length") for name, f in fields.items()},
+                                 "opted_out" in person.flags,
+                                 self.run.gateway.people.opt_out_field,
+                                 f"{person.app_id}: {sobject}")
+        return content.record, content.notes, content.refusal
 
     def _create(self, step: Step, person: Person, sobject: str,
                 record: dict[str, Any]) -> Write:
@@ -638,16 +630,13 @@ class Planner:
         mirror_id = crm_record_id(self.run.crm, self.run.org, sobject, crm_id)
         mirror = self.cache.get(mirror_id)
         known = normalise(mirror.content) if mirror is not None else {}
-        held = normalise(self.run.gateway.as_held(sobject, record))
-        changes = {k: v for k, v in held.items() if k != owner_field and known.get(k) != v}
-        if known.get(opt_out) and opt_out in changes:
-            changes.pop(opt_out)  # an opt-out is never undone from here
-        blanked = blanks(changes, known, {m.crm: m.app for m in step.field_mappings},
-                         person.cleared)
-        for name in [k for k in changes if is_empty(changes[k]) and k not in blanked]:
-            changes.pop(name)  # an empty value the app never chose: the CRM keeps its own
-        if owner_field in record and (mirror is None or mirror.owner != record[owner_field]):
-            changes[owner_field] = record[owner_field]
+        held = normalise({k: v for k, v in self.run.gateway.as_held(sobject, record).items()
+                          if k != owner_field})
+        planned = update_changes(held, known, record.get(owner_field),
+                                 mirror.owner if mirror is not None else None, owner_field,
+                                 opt_out, {m.crm: m.app for m in step.field_mappings},
+                                 person.cleared)
+        changes, blanked = planned.changes, planned.blanked
         if not changes:
             return None
         if mirror is None:

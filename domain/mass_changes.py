@@ -20,6 +20,7 @@ class StepChanges:
     owners: int = 0
     blanks: int = 0
     examples: list[str] = field(default_factory=list)  # "p-1: OwnerId 005A -> 005B"
+    owner_field: str = "OwnerId"  # how the CRM names a record's owner
 
     def add(self, owner: bool, blanked: list[str], example: str) -> None:
         self.owners += owner
@@ -32,7 +33,8 @@ class StepChanges:
 
     def to_json(self) -> dict[str, object]:
         return {"step": self.step, "object": self.kind, "linked": self.linked,
-                "owner_changes": self.owners, "blanked": self.blanks,
+                "owner_field": self.owner_field, "owner_changes": self.owners,
+                "blanked": self.blanks,
                 "examples": list(self.examples)}
 
 
@@ -45,7 +47,7 @@ def refusal(changes: list[StepChanges], limit: float) -> str | None:
     for c in over:
         counts = []
         if c.owners:
-            counts.append(f"OwnerId on {c.owners} of {c.linked} linked {c.kind}s")
+            counts.append(f"{c.owner_field} on {c.owners} of {c.linked} linked {c.kind}s")
         if c.blanks:
             counts.append(f"blank a filled field on {c.blanks} of {c.linked}")
         parts.append(f"step {c.step!r} would change {' and '.join(counts)} "

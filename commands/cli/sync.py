@@ -291,7 +291,8 @@ def _dry_run(as_json: bool, full: bool, crm: str | None) -> None:
     out.print(table)
     for change in result["mass_changes"]:
         if change["owner_changes"] or change["blanked"]:
-            out.print(f"{change['step']}: OwnerId changed on {change['owner_changes']} and a "
+            out.print(f"{change['step']}: {change['owner_field']} changed on "
+                      f"{change['owner_changes']} and a "
                       f"filled field blanked on {change['blanked']} of {change['linked']} "
                       f"linked {change['object']}s"
                       + (" (over mass_change_limit: a real run stops; "
