@@ -65,6 +65,7 @@ def _save_batch(run: RunContext, step: Step, batch: list[CrmRow]) -> None:
     cursor = step_cursor(run, step, cache)
     last = batch[-1]
     cursor.advance_inbound(last.stamp, last.id, run.ctx)
+    _fold_new(cache)
     kill_point("inbound.batch_decided")
     run.app.save(*cache.changed())
     decisions.tally()
@@ -82,8 +83,9 @@ def _prefetch_batch(run: RunContext, step: Step, cache: AggregateCache,
                     *(email_claim_id(side, e) for e in emails),
                     *(email_claim_id("app", e) for e in emails),
                     *(Person.create_id(_app_key(run, step.crm_object, r.id)) for r in batch)])
-    holders = [a.holder for a in (cache.get(email_claim_id(k, e)) for e in emails
-                                  for k in (side, "app")) if a is not None and a.holder]
+    claims = [c for c in (cache.get(email_claim_id(k, e)) for e in emails
+                          for k in (side, "app")) if c is not None]
+    holders = [h for c in claims for h in (c.holder, c.holder_on(side)) if h]
     people = [m.person for m in (cache.get(crm_record_id(run.crm, run.org, step.crm_object,
                                                          r.id))
                                  for r in batch) if m is not None and m.person]
@@ -208,17 +210,18 @@ class BatchDecisions:
         """One person per email: a Contact first, then the oldest record; the others are
         skipped naming the record that won."""
         side = f"{self.run.crm}:{self.run.org}"
-        claim = self.cache.get(email_claim_id(side, email))
+        claim = self._crm_claim(email)
         if claim is None:
-            self.cache.add(EmailClaim.claim(side, email, mirror.id, self.run.ctx))
+            self.cache.add(EmailClaim.claim_on(side, email, mirror.id, self.run.ctx))
             return None
-        if claim.holder in (None, mirror.id):
-            claim.take(mirror.id, self.run.ctx)
+        held_by = claim.holder_on(side)
+        if held_by in (None, mirror.id):
+            claim.take_on(side, mirror.id, self.run.ctx)
             return None
-        holder = self.cache.get(claim.holder)
+        holder = self.cache.get(held_by)
         if holder is None or holder.deleted or mirror.rank() < holder.rank():
-            claim.release(claim.holder, self.run.ctx)
-            claim.take(mirror.id, self.run.ctx)
+            claim.release_on(side, held_by, self.run.ctx)
+            claim.take_on(side, mirror.id, self.run.ctx)
             if holder is not None and holder.person is not None:
                 mirror.link_person(holder.person, self.run.ctx)
             return None
@@ -227,6 +230,13 @@ class BatchDecisions:
         mirror.skip("duplicate email", f"{holder.sobject} {holder.crm_record} won",
                     self.run.ctx)
         return "duplicate email"
+
+    def _crm_claim(self, email: str) -> EmailClaim | None:
+        """The claim of `email` in this org: one made for the org alone before issue 22
+        serves it still; else the email's one claim, which holds the org's side too."""
+        side = f"{self.run.crm}:{self.run.org}"
+        claim = self.cache.get(email_claim_id(side, email), EmailClaim)
+        return claim or self.cache.get(email_claim_id("app", email), EmailClaim)
 
     def _person(self, mirror: CrmRecord, values: dict[str, Any], owner: str | None,
                 at: Any, owner_by_default: bool) -> tuple[Person | None, bool]:
@@ -320,10 +330,10 @@ class BatchDecisions:
         master.link_person(person.id, run.ctx)
         email = values.get("email")
         side = f"{run.crm}:{run.org}"
-        claim = self.cache.get(email_claim_id(side, str(email))) if email else None
-        if claim is not None and claim.holder == merged.id:
-            claim.release(merged.id, run.ctx)
-            claim.take(master.id, run.ctx)
+        claim = self._crm_claim(str(email)) if email else None
+        if claim is not None and claim.holder_on(side) == merged.id:
+            claim.release_on(side, merged.id, run.ctx)
+            claim.take_on(side, master.id, run.ctx)
 
     def _move_app_claim(self, person: Person, email: str) -> None:
         old = self.cache.get(email_claim_id("app", person.email))
@@ -349,6 +359,15 @@ class BatchDecisions:
             person.join_sequence(mapping.sequence, mapping.step, mapping.ignore_step_delay,
                                  at, self.run.ctx)
             return
+
+
+def _fold_new(cache: AggregateCache) -> None:
+    """Records and claims made in this batch record their first facts in one event each."""
+    for aggregate in cache.changed():
+        if isinstance(aggregate, CrmRecord):
+            aggregate.fold_into_discovery()
+        elif isinstance(aggregate, EmailClaim):
+            aggregate.fold_into_claim()
 
 
 def _app_key(run: RunContext, stream: str, record_id: str) -> str:

@@ -5,6 +5,7 @@ and the history say which object a fact is about."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +24,12 @@ class CrmRecord(Aggregate):
         return crm_record_id(crm, org, sobject, record_id)
 
     class Discovered(Aggregate.Created):
+        """From version 2 (issue 22), a record discovered by an inbound pull carries its
+        first observation (content, its hash, modstamp, owner: as an Observed's) and the
+        person it was linked to in the same save; None when it carries neither, as every
+        version 1 Discovered."""
+
+        class_version = 2
         crm: str
         org: str
         sobject: str
@@ -30,6 +37,16 @@ class CrmRecord(Aggregate):
         created: str | None
         cause: str
         actor: str
+        content: dict[str, Any] | None = None  # personal: sealed as an Observed's is
+        content_hash: str | None = None
+        modstamp: str | None = None
+        owner: str | None = None
+        person: UUID | None = None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.update(content=None, content_hash=None, modstamp=None, owner=None,
+                         person=None)
 
     class PersonLinked(Aggregate.Event):
         person: UUID
@@ -125,18 +142,20 @@ class CrmRecord(Aggregate):
                                     "retryable": self.retryable}
 
     def __init__(self, crm: str, org: str, sobject: str, record_id: str, created: str | None,
-                 cause: str, actor: str) -> None:
+                 cause: str, actor: str, content: dict[str, Any] | None = None,
+                 content_hash: str | None = None, modstamp: str | None = None,
+                 owner: str | None = None, person: UUID | None = None) -> None:
         self.crm = crm
         self.created = created
-        self.person: UUID | None = None
+        self.person: UUID | None = person
         self.skipped: tuple[str, str | None] | None = None
         self.org = org
         self.sobject = sobject
         self.crm_record = record_id
-        self.content: dict[str, Any] = {}
-        self.content_hash: str | None = None
-        self.modstamp: str | None = None
-        self.owner: str | None = None
+        self.content: dict[str, Any] = content if content is not None else {}
+        self.content_hash: str | None = content_hash
+        self.modstamp: str | None = modstamp
+        self.owner: str | None = owner
         self.converted = False
         self.converted_contact: str | None = None
         self.deleted = False
@@ -151,6 +170,35 @@ class CrmRecord(Aggregate):
         return cls._create(cls.Discovered, crm=crm, org=org, sobject=cls.SOBJECT,
                            record_id=record_id, created=created, cause=ctx.cause,
                            actor=ctx.actor)
+
+    def fold_into_discovery(self) -> None:
+        """A record discovered in this unit of work: its first observation and person link,
+        still unsaved, become part of its Discovered event (one event where there were
+        three). What follows another kind of event (a skip, a conversion) stays as it is,
+        renumbered; the record's state does not change."""
+        pending = self._pending_events
+        if not pending or not isinstance(pending[0], CrmRecord.Discovered) \
+                or pending[0].originator_version != 1:
+            return
+        folded: dict[str, Any] = {}
+        count = 1
+        for event in pending[1:]:
+            if isinstance(event, CrmRecord.Observed):
+                folded.update(content=event.content, content_hash=event.content_hash,
+                              modstamp=event.modstamp, owner=event.owner)
+            elif isinstance(event, CrmRecord.PersonLinked):
+                folded["person"] = event.person
+            else:
+                break
+            count += 1
+        if count == 1:
+            return
+        rest = [replace(event, originator_version=version)  # type: ignore[type-var]
+                for version, event in enumerate(pending[count:], start=2)]
+        discovered: Any = pending[0]
+        pending[:] = [replace(discovered, **folded), *rest]
+        self._version = len(pending)
+        self._modified_on = pending[-1].timestamp
 
     def rank(self) -> tuple[int, str, int, str]:
         """Which of several records with one email a person links to: a Contact first, then

@@ -1,10 +1,17 @@
 """Which person (app side) or CRM record (per org) holds an email.
 
 Saved in the same atomic save as its holder, so two writers can never make two people of one
-email: the loser's save conflicts on the claim's version and its command is retried."""
+email: the loser's save conflicts on the claim's version and its command is retried.
+
+From issue 22 on, an email has one claim, the app side's (its id from the email and "app"),
+which also holds the record that holds the email in each CRM org (`sides`); a claim made on
+its own for an org's side before then (its id from the email and the org's side) keeps
+serving that email and org. A claim made and then taken in one unit of work records one
+event (`fold_into_claim`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -23,20 +30,43 @@ class EmailTaken(ValueError):
 class EmailClaim(Aggregate):
     """The email itself is not stored: the claim's id is derived from it."""
 
-    @staticmethod
-    def create_id(claim_id: UUID, **_: Any) -> UUID:
-        return claim_id
+    class Claimed(Aggregate.Created):
+        """Version 2: `sides` (other sides' holders) added; the claim's id, which is the
+        event's originator, no longer repeated as `claim_id`."""
+
+        class_version = 2
+        side: str
+        holder: UUID | None
+        cause: str
+        actor: str
+        sides: dict[str, UUID] | None = None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.pop("claim_id", None)
+            state["sides"] = None
 
     @classmethod
-    def claim(cls, side: str, email: str, holder: UUID, ctx: Context) -> EmailClaim:
-        return cls(claim_id=email_claim_id(side, email), side=side, holder=holder,
-                   cause=ctx.cause, actor=ctx.actor)
+    def claim(cls, side: str, email: str, holder: UUID | None, ctx: Context,
+              sides: dict[str, UUID] | None = None) -> EmailClaim:
+        return cls._create(cls.Claimed, id=email_claim_id(side, email), side=side,
+                           holder=holder, sides=sides or None, cause=ctx.cause,
+                           actor=ctx.actor)
 
-    @event("Claimed")
-    def __init__(self, claim_id: UUID, side: str, holder: UUID, cause: str,
-                 actor: str) -> None:
+    @classmethod
+    def claim_on(cls, side: str, email: str, holder: UUID, ctx: Context) -> EmailClaim:
+        """The email's claim, first made for a CRM org's `side`: no person holds it yet."""
+        return cls.claim("app", email, None, ctx, sides={side: holder})
+
+    def __init__(self, side: str, holder: UUID | None, cause: str, actor: str,
+                 sides: dict[str, UUID] | None = None) -> None:
         self.side = side
         self.holder: UUID | None = holder
+        self.sides: dict[str, UUID] = dict(sides or {})
+
+    def holder_on(self, side: str) -> UUID | None:
+        """Who holds the email on `side`: this claim's own side, or another it holds."""
+        return self.holder if side == self.side else self.sides.get(side)
 
     def take(self, holder: UUID, ctx: Context) -> None:
         if self.holder == holder:
@@ -50,6 +80,37 @@ class EmailClaim(Aggregate):
             return
         self._released(holder=holder, cause=ctx.cause, actor=ctx.actor)
 
+    def take_on(self, side: str, holder: UUID, ctx: Context) -> None:
+        if side == self.side:
+            self.take(holder, ctx)
+            return
+        current = self.sides.get(side)
+        if current == holder:
+            return
+        if current is not None:
+            raise EmailTaken(current)
+        self._side_taken(side=side, holder=holder, cause=ctx.cause, actor=ctx.actor)
+
+    def release_on(self, side: str, holder: UUID, ctx: Context) -> None:
+        if side == self.side:
+            self.release(holder, ctx)
+            return
+        if self.sides.get(side) != holder:
+            return
+        self._side_released(side=side, holder=holder, cause=ctx.cause, actor=ctx.actor)
+
+    def fold_into_claim(self) -> None:
+        """A claim made in this unit of work and taken, released or taken on another side
+        since, still unsaved: one Claimed event holding where it ended."""
+        pending = self._pending_events
+        if len(pending) < 2 or not isinstance(pending[0], EmailClaim.Claimed) \
+                or pending[0].originator_version != 1:
+            return
+        claimed: Any = pending[0]
+        pending[:] = [replace(claimed, holder=self.holder, sides=dict(self.sides) or None)]
+        self._version = 1
+        self._modified_on = pending[0].timestamp
+
     @event("Taken")
     def _taken(self, holder: UUID, cause: str, actor: str) -> None:
         self.holder = holder
@@ -57,3 +118,11 @@ class EmailClaim(Aggregate):
     @event("Released")
     def _released(self, holder: UUID, cause: str, actor: str) -> None:
         self.holder = None
+
+    @event("SideTaken")
+    def _side_taken(self, side: str, holder: UUID, cause: str, actor: str) -> None:
+        self.sides[side] = holder
+
+    @event("SideReleased")
+    def _side_released(self, side: str, holder: UUID, cause: str, actor: str) -> None:
+        self.sides.pop(side, None)

@@ -57,21 +57,29 @@ class CrmRecords(AggregateRows):
         kind = event.kind.rpartition(".")[2]
         data = event.data
         if kind == DISCOVERED:
+            # From issue 22 a Discovered may carry the first observation and person link.
             rows[uuid] = {"uuid": uuid, "crm": data["crm"], "org": data["org"],
                           "object": data["sobject"], "record_id": data["record_id"],
-                          "email": None, "person": None, "converted": False, "deleted": False}
+                          "email": _email(data.get("content")),
+                          "person": hex_of(data.get("person")), "converted": False,
+                          "deleted": False}
             return
         row = rows[uuid]
         if kind in (OBSERVED, WRITTEN):
-            email = data["content"].get("Email") or data["content"].get("email")
+            email = _email(data["content"])
             if email:
-                row["email"] = str(email).lower()
+                row["email"] = email
         elif kind == PERSON_LINKED:
             row["person"] = hex_of(data["person"])
         elif kind == CONVERTED:
             row["converted"] = True
         elif kind == REMOVED:
             row["deleted"] = True
+
+
+def _email(content: dict[str, Any] | None) -> str | None:
+    email = (content.get("Email") or content.get("email")) if content else None
+    return str(email).lower() if email else None
 
 
 def by_emails(connection: Connection, table: Table, crm: str, org: str,

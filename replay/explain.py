@@ -58,6 +58,8 @@ SEQUENCE_LEFT = type_name(_person.SequenceLeft)
 PERSON_FORGOTTEN = type_name(_person.Forgotten)  # FORGOTTEN is the value it leaves
 CONFLICT_RESOLVED = own_name(_person.ConflictResolved)
 OBSERVED = own_name(CrmRecord.Observed)
+# From issue 22 a record's Discovered may carry its first observation: read as one.
+DISCOVERED = own_name(CrmRecord.Discovered)
 WRITE_REQUESTED = own_name(CrmRecord.WriteRequested)
 WRITTEN = own_name(CrmRecord.Written)
 
@@ -265,6 +267,8 @@ class _Chain:
             return None
         if kind == PERSON_FORGOTTEN:
             return FORGOTTEN if name in (*PERSONAL, "fields") else MISSING
+        if kind.endswith(DISCOVERED) and getattr(event, "content", None) is None:
+            return MISSING  # discovered without an observation: it says nothing of fields
         for container in ("values", "attributes"):
             found = _in(getattr(event, container, None), name, sub)
             if found is not MISSING:
@@ -351,7 +355,7 @@ def _words(kind: str, source: str, value: Any, previous: Any) -> str:
     if kind == PERSON_FORGOTTEN:
         return "forgotten: the value reads as [forgotten] from here on, everywhere"
     if not source.startswith("person "):
-        if kind.endswith(OBSERVED):
+        if kind.endswith((OBSERVED, DISCOVERED)):
             return f"{source} was observed holding {shown(value)}"
         if kind.endswith(WRITE_REQUESTED):
             return f"a write of {shown(value)} to {source} was requested"

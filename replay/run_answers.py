@@ -62,6 +62,8 @@ WRITE_REQUESTED = own_name(CrmRecord.WriteRequested, _task.WriteRequested)
 WRITTEN = own_name(CrmRecord.Written, _task.Written)
 WRITE_FAILED = own_name(CrmRecord.WriteFailed, _task.WriteFailed)
 OBSERVED = own_name(CrmRecord.Observed)
+# From issue 22 a record's Discovered may carry its first observation and person link.
+DISCOVERED = own_name(CrmRecord.Discovered)
 SKIPPED = own_name(CrmRecord.Skipped)
 PERSON_LINKED = own_name(CrmRecord.PersonLinked)
 CONVERTED = own_name(CrmRecord.Converted)
@@ -124,7 +126,8 @@ class _Rebuilt:
                 self._person_write(oid, kind, event, creating)
             elif isinstance(event, CrmRecord.Event | Task.Event):
                 self._record_event(oid, kind, event, writing)
-                if kind == OBSERVED:
+                if kind == OBSERVED or (kind == DISCOVERED
+                                        and getattr(event, "content", None) is not None):
                     self.observed.append((position, event))
 
     def _advance(self, oid: UUID, event: Any) -> Any:
@@ -175,7 +178,8 @@ class _Rebuilt:
                             content=content if action == "create" else None)
         elif kind == CONVERTED:
             self.account[oid] = event.account_id
-        if kind in (SKIPPED, PERSON_LINKED, CONVERTED):
+        if kind in (SKIPPED, PERSON_LINKED, CONVERTED) or (
+                kind == DISCOVERED and event.person is not None):
             self.touched.add(oid)  # decided about by an inbound step
         elif kind == REMOVED:
             self.deleted[state.sobject].append({"Id": state.crm_record,

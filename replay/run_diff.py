@@ -54,9 +54,14 @@ REMOVED = own_name(CrmRecord.Removed)
 WRITE_REQUESTED = own_name(CrmRecord.WriteRequested, _task.WriteRequested)
 WRITTEN = own_name(CrmRecord.Written, _task.Written)
 WRITE_FAILED = own_name(CrmRecord.WriteFailed, _task.WriteFailed)
+DISCOVERED = own_name(CrmRecord.Discovered)
+PERSON_LINKED = own_name(CrmRecord.PersonLinked)
 # who the record is, not a decision
-IDENTITY = (own_name(CrmRecord.Discovered), own_name(CrmRecord.PersonLinked),
-            own_name(_task.Planned))
+IDENTITY = (DISCOVERED, PERSON_LINKED, own_name(_task.Planned))
+# What a Discovered carries from issue 22 on (its first observation, its person), read as
+# the Observed and PersonLinked facts a record recorded apart before, so that a run recorded
+# in either shape compares equal to its replay in the other.
+FIRST_OBSERVATION = ("content", "content_hash", "modstamp", "owner")
 WRITES = (CREATE_REQUESTED, CREATE_FAILED, WRITE_REQUESTED, WRITTEN, WRITE_FAILED)
 
 Fact = tuple[str, dict[str, Any]]
@@ -77,7 +82,25 @@ def decisions(events: Iterable[tuple[int, Any]]) -> dict[UUID, list[Fact]]:
         if name.startswith(BOOKKEEPING):
             continue
         data = {k: plain(v) for k, v in vars(event).items() if k not in HIDDEN}
-        facts.setdefault(event.originator_id, []).append((name, data))
+        found = facts.setdefault(event.originator_id, [])
+        if isinstance(event, CrmRecord.Discovered):
+            found += _discovery_facts(name, data)
+        else:
+            found.append((name, data))
+    return facts
+
+
+def _discovery_facts(name: str, data: dict[str, Any]) -> list[Fact]:
+    """A Discovered as the facts it stands for: the discovery, the first observation, the
+    person link."""
+    owner = name.rsplit(".", 1)[0]
+    observed = {k: data.pop(k, None) for k in FIRST_OBSERVATION}
+    person = data.pop("person", None)
+    facts: list[Fact] = [(name, data)]
+    if observed["content"] is not None:
+        facts.append((f"{owner}.{OBSERVED}", observed))
+    if person is not None:
+        facts.append((f"{owner}.{PERSON_LINKED}", {"person": person}))
     return facts
 
 

@@ -1,0 +1,115 @@
+"""Issue 22: a record, and an email's claim, made in one unit of work record their first facts
+in one event each; the state they replay into is the same as from the separate events."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from syncledger.domain.context import Context
+from syncledger.domain.crm_record import Contact, CrmRecord, Lead
+from syncledger.domain.email_claim import EmailClaim, EmailTaken
+from syncledger.domain.ids import email_claim_id
+
+CTX = Context(cause="run:r1", actor="system")
+SIDE = "salesforce:00D1"
+
+
+def replayed(events: list[Any]) -> Any:
+    aggregate = None
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
+def state(aggregate: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(aggregate).items() if k != "_pending_events"}
+
+
+def test_a_new_records_observation_and_person_link_fold_into_its_discovery() -> None:
+    person = uuid4()
+    contact = Contact.discover("salesforce", "00D1", "003A", CTX, created="2026-01-01")
+    contact.observe({"Email": "Ada@Example.com", "LastName": "L"}, "t1", "005A", CTX)
+    contact.link_person(person, CTX)
+    apart = replayed(list(contact.pending_events))
+
+    contact.fold_into_discovery()
+    events = contact.collect_events()
+    assert [type(e).__qualname__ for e in events] == ["Contact.Discovered"]
+    assert events[0].content == {"Email": "ada@example.com", "LastName": "L"}
+    assert (events[0].modstamp, events[0].owner, events[0].person) == ("t1", "005A", person)
+    folded = replayed(events)
+    assert state(folded) == state(contact)
+    # The same record as from the three events, one version on.
+    assert {k: v for k, v in state(folded).items() if k not in ("_modified_on", "_version")} \
+        == {k: v for k, v in state(apart).items() if k not in ("_modified_on", "_version")}
+
+
+def test_what_follows_another_kind_of_event_stays_and_is_renumbered() -> None:
+    lead = Lead.discover("salesforce", "00D1", "00QA", CTX)
+    lead.observe({"LastName": "L"}, "t1", "005A", CTX)
+    lead.skip("duplicate email", "Contact 003A won", CTX)
+    lead.link_person(uuid4(), CTX)
+    lead.fold_into_discovery()
+    events = lead.collect_events()
+    assert [(type(e).__qualname__, e.originator_version) for e in events] == [
+        ("Lead.Discovered", 1), ("Lead.Skipped", 2), ("Lead.PersonLinked", 3)]
+    assert lead.version == 3
+    assert state(replayed(events)) == state(lead)
+
+
+def test_a_saved_record_and_a_discovery_alone_are_left_as_they_are() -> None:
+    contact = Contact.discover("salesforce", "00D1", "003A", CTX)
+    contact.fold_into_discovery()
+    assert [e.content for e in contact.collect_events()] == [None]
+    contact.observe({"LastName": "L"}, "t1", "005A", CTX)
+    contact.fold_into_discovery()
+    assert [type(e).__qualname__ for e in contact.collect_events()] == ["Contact.Observed"]
+
+
+def test_a_discovery_of_version_1_reads_with_nothing_observed() -> None:
+    stored = {"crm": "salesforce", "org": "00D1", "sobject": "Contact", "record_id": "003A",
+              "created": None, "cause": "run:r0", "actor": "system"}
+    CrmRecord.Discovered.upcast_v1_v2(stored)
+    assert stored["content"] is None and stored["person"] is None
+    assert CrmRecord.Discovered.class_version == Contact.Discovered.class_version == 2
+
+
+def test_an_emails_claim_made_for_a_record_then_taken_by_a_person_is_one_event() -> None:
+    record, person = uuid4(), uuid4()
+    claim = EmailClaim.claim_on(SIDE, "Ada@Example.com", record, CTX)
+    assert claim.id == email_claim_id("app", "ada@example.com")
+    assert (claim.holder, claim.holder_on(SIDE), claim.holder_on("app")) == (None, record, None)
+    claim.take(person, CTX)
+    claim.fold_into_claim()
+    events = claim.collect_events()
+    assert [type(e).__qualname__ for e in events] == ["EmailClaim.Claimed"]
+    assert (events[0].holder, events[0].sides) == (person, {SIDE: record})
+    assert not hasattr(events[0], "claim_id")  # the event's originator already is
+    again = replayed(events)
+    assert (again.holder, again.holder_on(SIDE), again.side) == (person, record, "app")
+
+
+def test_a_side_is_held_by_one_record_at_a_time() -> None:
+    first, second, person = uuid4(), uuid4(), uuid4()
+    claim = EmailClaim.claim("app", "ada@example.com", person, CTX)
+    claim.collect_events()
+    claim.take_on(SIDE, first, CTX)
+    with pytest.raises(EmailTaken):
+        claim.take_on(SIDE, second, CTX)
+    claim.release_on(SIDE, second, CTX)  # not its holder: nothing
+    claim.release_on(SIDE, first, CTX)
+    claim.take_on(SIDE, second, CTX)
+    claim.fold_into_claim()  # saved before: its events stay apart
+    assert [type(e).__qualname__ for e in claim.collect_events()] == [
+        "EmailClaim.SideTaken", "EmailClaim.SideReleased", "EmailClaim.SideTaken"]
+    assert (claim.holder, claim.holder_on(SIDE)) == (person, second)
+
+
+def test_a_claim_of_version_1_reads_with_no_other_side() -> None:
+    stored = {"claim_id": uuid4(), "side": SIDE, "holder": uuid4(), "cause": "run:r0",
+              "actor": "system"}
+    EmailClaim.Claimed.upcast_v1_v2(stored)
+    assert "claim_id" not in stored and stored["sides"] is None
