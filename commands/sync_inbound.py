@@ -19,6 +19,7 @@ from syncledger.domain.email_claim import EmailClaim
 from syncledger.domain.field_mapping import app_value, crm_to_app, settle
 from syncledger.domain.filters import all_match
 from syncledger.domain.ids import crm_record_id, email_claim_id, step_cursor_id
+from syncledger.domain.inbound_rules import OwnerChange, sequence_move, takes_owner
 from syncledger.domain.ownership import inbound_owner
 from syncledger.domain.person import Person
 from syncledger.domain.ports import CrmRow, Removal
@@ -181,9 +182,9 @@ class BatchDecisions:
                                    first_link or first_observation, at)
             # The default owner is for new people only: an existing person keeps its owner
             # unless a rule (a pair, an email match) maps the record's owner.
-            if not decision.by_default and decision.owner != person.owner and (
-                    first_link or person.owner_by_default
-                    or (not learnt_owner and record.owner != previous_owner)):
+            if takes_owner(OwnerChange(decision.owner, decision.by_default), person.owner,
+                           first_link, person.owner_by_default, learnt_owner, record.owner,
+                           previous_owner):
                 person.reassign_owner(decision.owner, at, run.ctx, reason=decision.why)
         if record.opted_out:
             person.flag("opted_out", at, run.ctx)  # an opt-out is never undone from here
@@ -347,18 +348,14 @@ class BatchDecisions:
 
     def _route_to_sequence(self, person: Person, owner: str | None, created: bool,
                            at: Any) -> None:
-        for mapping in self.step.sequence_mappings:
-            if mapping.owner not in (owner, "*"):
-                continue
-            if mapping.only_new_records and not created:
-                return
-            if person.sequence and person.sequence.get("id") == mapping.sequence:
-                return  # already in it: stays where it is
-            if person.sequence:
-                person.leave_sequence(person.sequence["id"], at, self.run.ctx)
-            person.join_sequence(mapping.sequence, mapping.step, mapping.ignore_step_delay,
-                                 at, self.run.ctx)
+        current = person.sequence.get("id") if person.sequence else None
+        move = sequence_move(self.step.sequence_mappings, owner, created, current)
+        if move is None:
             return
+        if move.leave is not None:
+            person.leave_sequence(move.leave, at, self.run.ctx)
+        person.join_sequence(move.join.sequence, move.join.step, move.join.ignore_step_delay,
+                             at, self.run.ctx)
 
 
 def _fold_new(cache: AggregateCache) -> None:

@@ -212,6 +212,9 @@ def test_the_owner_the_crm_gave_a_lead_we_created_is_learnt_not_taken_by_whoever
                                                "failed": 0}, actor
             people = views.people(caught_up(sqlite_store), None)
             assert [p["owner"] for p in people] == ["tm-carol"], actor
+            # The email's claim notes which Lead holds it on the CRM side, the first time
+            # the Lead is read (one claim an email, since issue 22): the person is untouched.
             person_events = [e for e in views.history(sqlite_store, "p-1")
-                             if e["position"] > (head or 0)]
+                             if e["position"] > (head or 0)
+                             and not e["type"].startswith("EmailClaim")]
             assert [e["type"] for e in person_events] == [], actor
