@@ -13,8 +13,11 @@ from syncledger.adapters.credentials import load_credentials
 from syncledger.adapters.crm_connections import pipedrive_client, salesforce_client
 from syncledger.adapters.database import Database
 from syncledger.adapters.dry_run_gateway import DryRunGateway
+from syncledger.adapters.pipedrive import gateway as pipedrive
 from syncledger.adapters.pipedrive.gateway import PipedriveGateway
 from syncledger.adapters.recorded_answers import AnswerKeys, RecordedAnswers
+from syncledger.adapters.replay_gateway import KEY as replay_gateway_key
+from syncledger.adapters.replay_gateway import ReplayGateway, pull_key
 from syncledger.adapters.salesforce.client import SalesforceClient, SalesforceCredentials
 from syncledger.adapters.salesforce.dry_run_client import DryRunClient
 from syncledger.adapters.salesforce.gateway import SalesforceGateway
@@ -22,10 +25,7 @@ from syncledger.adapters.salesforce.readings import Readings
 from syncledger.adapters.salesforce.replay_client import ANSWER_KEYS, ReplayClient
 from syncledger.domain.integration import Integration
 from syncledger.domain.ports import CrmGateway
-
-
-class GatewayRefused(ValueError):
-    """No run can drive this CRM (yet)."""
+from syncledger.domain.steps import read_fields
 
 
 def live_gateway(database: Database, integration: Integration) -> CrmGateway:
@@ -45,8 +45,15 @@ def dry_run_gateway(database: Database, integration: Integration) -> CrmGateway:
 
 def replay_gateway(answers: Any, integration: Integration) -> tuple[CrmGateway, list[str]]:
     """The gateway, and the list it fills with what the record could not answer."""
-    _replayable(integration.crm)
     assert isinstance(answers, RecordedAnswers)
+    if integration.crm == "pipedrive":
+        base = integration.instance_url or ""
+        gateway = ReplayGateway(
+            "pipedrive", pipedrive.PEOPLE, answers,
+            record_url=lambda _, record_id: f"{base}/person/{record_id}",
+            parse_stamp=pipedrive.parse_stamp,
+            as_held=lambda _, fields: pipedrive.as_held(fields))
+        return gateway, gateway.gaps
     client = ReplayClient(answers)
     return _salesforce(client, integration), client.gaps
 
@@ -54,14 +61,11 @@ def replay_gateway(answers: Any, integration: Integration) -> tuple[CrmGateway, 
 def answer_keys(crm: str) -> AnswerKeys:
     """How the answers a run of this CRM recorded are keyed for its replay gateway: the
     query a pull is found by, the field a write's key travels in, a modstamp's form."""
-    _replayable(crm)
+    if crm == "pipedrive":
+        return AnswerKeys(key_field=replay_gateway_key,
+                          pull_key=lambda step: pull_key(step.crm_object, read_fields(step)),
+                          modstamp=pipedrive.modstamp)
     return ANSWER_KEYS
-
-
-def _replayable(crm: str) -> None:
-    if crm != "salesforce":
-        raise GatewayRefused(f"replay --run decides again only Salesforce runs so far, not "
-                             f"{crm} ones")
 
 
 def _salesforce(client: SalesforceClient, integration: Integration) -> SalesforceGateway:

@@ -89,3 +89,29 @@ class AnswerKeys:
     key_field: str  # the field a write's idempotency key travels in
     pull_key: Callable[[Step], str]  # what an inbound step's pull is recorded under
     modstamp: Callable[[datetime], str]  # a moment as the CRM writes a record's modstamp
+
+
+def paged(pull: RecordedPull, full: bool) -> list[list[Record]]:
+    """The records in pull order (modstamp, id), cut where the run's pages ended; a full
+    pull (a step's first, or one reset) returns the records known before the run too."""
+    records = {r["Id"]: r for r in (pull.known if full else [])}
+    records.update({r["Id"]: r for r in pull.observed})
+    ordered = sorted(records.values(), key=_order)
+    pages: list[list[Record]] = []
+    page: list[Record] = []
+    bounds = iter(sorted(pull.boundaries))
+    bound = next(bounds, None)
+    for record in ordered:
+        while bound is not None and _order(record) > bound:
+            if page:
+                pages.append(page)
+                page = []
+            bound = next(bounds, None)
+        page.append(record)
+    if page:
+        pages.append(page)
+    return pages or [[]]
+
+
+def _order(record: Record) -> tuple[str, str]:
+    return str(record.get("SystemModstamp") or ""), str(record["Id"])

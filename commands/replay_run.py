@@ -17,7 +17,7 @@ from uuid import UUID
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.adapters.gateways import GatewayRefused, replay_gateway
+from syncledger.adapters.gateways import replay_gateway
 from syncledger.commands.session import store_session
 from syncledger.commands.sync import SyncRefused, run_sync
 from syncledger.domain.app_records import Activity
@@ -74,10 +74,7 @@ def replay_run(app: SyncLedger, run_id: str) -> RunReplay:
         if as_it_stood is None:
             raise ReplayRefused(f"run {run_id} cannot be decided again: {record.crm} was "
                                 "not connected")
-        try:
-            gateway, gaps = replay_gateway(answers, as_it_stood)
-        except GatewayRefused as refused:
-            raise ReplayRefused(f"run {run_id} cannot be decided again: {refused}") from None
+        gateway, gaps = replay_gateway(answers, as_it_stood)
         plan: list[dict[str, Any]] = []
         try:
             report = run_sync(copy, record.actor, record.started_at, full=record.full,

@@ -46,7 +46,6 @@ from syncledger.projections.event_names import events_of, own_name
 from syncledger.projections.registry import CRM_RECORDS
 from syncledger.replay.run_record import RunRecord
 
-CRM = "salesforce"  # the CRM whose runs replay --run decides again (so far, the only one)
 SEAL_TOPIC = get_topic(LogSealed)
 TRACKED = (CrmRecord.Event, CrmReadings.Event, RunMatches.Event, Task.Event)  # state read
 
@@ -92,8 +91,8 @@ class _Rebuilt:
                             | {crm_readings_id(run.crm)})
         self.states: dict[UUID, Any] = {}  # pre-run state advanced by the run's events
         self.steps = [s for s in integration.steps() if s.enabled and s.is_people
-                      and s.inbound and s.source.startswith(CRM)]
-        self.keys = answer_keys(CRM)
+                      and s.inbound and s.source.startswith(f"{run.crm}.")]
+        self.keys = answer_keys(run.crm)
         self.writes = WriteAnswers(self.keys.key_field)
         self.observed: list[tuple[int, Any]] = []  # (position, Observed)
         self.deleted: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -155,7 +154,7 @@ class _Rebuilt:
             return
         key, content = intent
         answer = (_success(event.record_id, created=True) if kind == LINKED
-                  else _failure(event.code, event.message))
+                  else _failure(event.code, event.message, event.retryable))
         self.writes.add(answer, key=key, content=content)
 
     def _earlier_intent(self, oid: UUID) -> tuple[str, dict[str, Any]] | None:
@@ -172,7 +171,8 @@ class _Rebuilt:
             # (a create's Written on a mirror has no intent of its own: the person has it)
             key, action, content = writing.pop(oid)
             answer = (_success(event.crm_record, created=action == "create")
-                      if kind == WRITTEN else _failure(event.code, event.message))
+                      if kind == WRITTEN else _failure(event.code, event.message,
+                                                       event.retryable))
             self.writes.add(answer, key=key or None,
                             record_id=getattr(event, "crm_record", None) or state.crm_record,
                             content=content if action == "create" else None)
@@ -210,7 +210,7 @@ class _Rebuilt:
 
     def _pulls(self) -> dict[str, RecordedPull]:
         pulls: dict[str, RecordedPull] = {}
-        by_cursor = {step_cursor_id(CRM, s.name): s for s in self.steps}
+        by_cursor = {step_cursor_id(self.run.crm, s.name): s for s in self.steps}
         saves = self._seals()
         step_of_save: dict[int, Step] = {}
         for cursor, ends in self.pages_ended.items():
@@ -219,7 +219,7 @@ class _Rebuilt:
                     step_of_save[bisect_left(saves, position)] = by_cursor[cursor]
         for step in self.steps:
             pull = pulls.setdefault(self.keys.pull_key(step), RecordedPull())
-            cursor_id = step_cursor_id(CRM, step.name)
+            cursor_id = step_cursor_id(self.run.crm, step.name)
             pull.boundaries += [(m, r) for _, m, r in self.pages_ended.get(cursor_id, [])]
             if self._full_pull(step, cursor_id):
                 pull.known += self._known(step.crm_object)
@@ -341,5 +341,7 @@ def _success(record_id: str, created: bool) -> dict[str, Any]:
     return {"id": record_id, "success": True, "errors": [], "created": created}
 
 
-def _failure(code: str, message: str) -> dict[str, Any]:
-    return {"success": False, "errors": [{"statusCode": code, "message": message}]}
+def _failure(code: str, message: str, retryable: bool) -> dict[str, Any]:
+    """As Salesforce answers a refused record; `retryable` for a replay through the port."""
+    return {"success": False, "errors": [{"statusCode": code, "message": message,
+                                          "retryable": retryable}]}

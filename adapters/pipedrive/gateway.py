@@ -78,27 +78,13 @@ class PipedriveGateway:
         return self.client.api_limit()
 
     def parse_stamp(self, stamp: str) -> datetime:
-        """v2's RFC 3339 (`2026-03-01T09:00:00Z`) or v1's `2026-03-01 09:00:00` (UTC)."""
-        text = stamp.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        parsed = datetime.fromisoformat(text)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return parse_stamp(stamp)
 
     def record_url(self, stream: str, record_id: str) -> str:
         return f"{self.client.base}/person/{record_id}"
 
     def as_held(self, stream: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """v2 keeps `name` and splits it at its first space: a first name of two words
-        comes back as one, its second word starting the last name."""
-        held = dict(fields)
-        parts = ("first_name", "last_name")
-        if fields.get("name") or not all(part in fields for part in parts):
-            return held
-        composed = " ".join(str(fields[p]).strip() for p in parts if fields.get(p))
-        first, _, last = composed.partition(" ")
-        held.update(first_name=first or None, last_name=last.strip() or None)
-        return held
+        return as_held(fields)
 
     def describe(self, stream: str) -> dict[str, Any]:
         _person(stream)
@@ -312,6 +298,33 @@ class PipedriveGateway:
         if self._key_field is None:
             self._key_field = (key_field(self.client.person_fields()),)
         return self._key_field[0]
+
+
+def parse_stamp(stamp: str) -> datetime:
+    """v2's RFC 3339 (`2026-03-01T09:00:00Z`) or v1's `2026-03-01 09:00:00` (UTC)."""
+    text = stamp.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def modstamp(moment: datetime) -> str:
+    """A moment as v2 writes a person's update_time."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def as_held(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """v2 keeps `name` and splits it at its first space: a first name of two words comes
+    back as one, its second word starting the last name."""
+    held = dict(fields)
+    parts = ("first_name", "last_name")
+    if fields.get("name") or not all(part in fields for part in parts):
+        return held
+    composed = " ".join(str(fields[p]).strip() for p in parts if fields.get(p))
+    first, _, last = composed.partition(" ")
+    held.update(first_name=first or None, last_name=last.strip() or None)
+    return held
 
 
 def _person(stream: str) -> None:

@@ -19,7 +19,7 @@ from syncledger.adapters.recorded_answers import (
     AnswerKeys,
     Record,
     RecordedAnswers,
-    RecordedPull,
+    paged,
 )
 from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import (
@@ -90,7 +90,7 @@ class ReplayClient(SalesforceClient):
             self._gap(f"not recorded, answered as no rows: {query[:120]}")
             return [[]]
         full = " WHERE " not in query  # a first or a reset pull returns every record
-        return _paged(pull, full)
+        return paged(pull, full)
 
     def _matches(self, sobject: str, emails: list[str], converted: bool) -> list[Record]:
         if self.answers.matches is None:
@@ -162,28 +162,3 @@ ANSWER_KEYS = AnswerKeys(key_field=KEY_FIELD, pull_key=pull_key,
 def select_part(query: str) -> str:
     """`SELECT ... FROM Object`: which inbound step asks, whatever its watermark."""
     return query.split(" WHERE ")[0].split(" ORDER BY ")[0].strip()
-
-
-def _paged(pull: RecordedPull, full: bool) -> list[list[Record]]:
-    """The records in query order (SystemModstamp, Id), cut where the run's pages ended."""
-    records = {r["Id"]: r for r in (pull.known if full else [])}
-    records.update({r["Id"]: r for r in pull.observed})
-    ordered = sorted(records.values(), key=_order)
-    pages: list[list[Record]] = []
-    page: list[Record] = []
-    bounds = iter(sorted(pull.boundaries))
-    bound = next(bounds, None)
-    for record in ordered:
-        while bound is not None and _order(record) > bound:
-            if page:
-                pages.append(page)
-                page = []
-            bound = next(bounds, None)
-        page.append(record)
-    if page:
-        pages.append(page)
-    return pages or [[]]
-
-
-def _order(record: Record) -> tuple[str, str]:
-    return str(record.get("SystemModstamp") or ""), str(record["Id"])

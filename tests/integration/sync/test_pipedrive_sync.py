@@ -40,6 +40,7 @@ from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import views
 from syncledger.commands.configure import ConfigRejected
+from syncledger.commands.replay_run import replay_run
 from syncledger.commands.session import caught_up, open_store
 from syncledger.commands.status import status
 from syncledger.domain.ids import app_person_id, integration_id, run_lease_id
@@ -839,3 +840,25 @@ def test_syncs_converge_without_ping_pong_or_missed_changes(
         finally:
             app.close()
             app.database.dispose()
+
+
+# -- replay --run ---------------------------------------------------------------------------
+def test_a_pipedrive_run_is_decided_again_the_same_without_calling_pipedrive(
+        pd: Company) -> None:
+    # Given a first run (persons in, people out) and an incremental second one
+    pd.load(persons=[pd_person(1), pd_person(2, owner=BOB)])
+    pd.import_lines([app_person(3)])
+    first = pd.sync()
+    pd.tick()
+    pd.edit(1, name="Ada Renamed")
+    pd.import_lines([app_person(4)])
+    second = pd.sync()
+    assert (first.outcome, second.outcome) == ("succeeded", "succeeded")
+    for run in (first, second):
+        calls, head = pd.calls(), pd.app.recorder.max_notification_id()
+        # When each is decided again with today's code
+        replay = replay_run(pd.app, run.run_id)
+        # Then it decides the same, calls nothing and appends nothing
+        assert replay.differences == [] and replay.counts["now"] == replay.counts["recorded"]
+        assert replay.outcome == {"recorded": "succeeded", "now": "succeeded"}
+        assert pd.calls() == calls and pd.app.recorder.max_notification_id() == head
