@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -223,8 +224,17 @@ def _in_workers(app: SyncLedger, shadows: Sequence[Projection], tasks: list[Task
     """Run the tasks in `count` processes; yields each task as it is done."""
     kinds = [type(p) for p in shadows]
     context = multiprocessing.get_context(_start_method(app))
+    if isinstance(context, multiprocessing.context.ForkServerContext):
+        # The fork server imports what this process holds of the package (from the command
+        # line, all of it: each worker imports the caller's main module), so that a worker
+        # forked from it has nothing left to import. A `__main__` would run a command.
+        package = __name__.partition(".")[0]
+        context.set_forkserver_preload(sorted(
+            name for name in sys.modules
+            if name.startswith(f"{package}.") and not name.endswith(".__main__")))
     with ProcessPoolExecutor(max_workers=min(count, len(tasks)), mp_context=context,
-                             initializer=_open_worker, initargs=(app.store.url,)) as pool:
+                             initializer=_open_worker,
+                             initargs=(app.store.url, dict(os.environ))) as pool:
         futures = {pool.submit(_task_in_worker, kinds, task, head): task for task in tasks}
         for future in as_completed(futures):
             future.result()
@@ -232,17 +242,24 @@ def _in_workers(app: SyncLedger, shadows: Sequence[Projection], tasks: list[Task
 
 
 def _start_method(app: SyncLedger) -> str:
-    """A fork starts a worker at once, where a new interpreter first imports the package
-    (half a second). It is safe only without threads (PostgreSQL's pool runs some), and the
-    worker opens a store of its own, never touching the connections it inherits."""
+    """A fork starts a worker at once, where a new interpreter first imports the package and
+    the caller's main module (half a second; a second and a half from the command line). It
+    is safe only without threads (PostgreSQL's pool runs some), and the worker opens a store
+    of its own, never touching the connections it inherits. Else the workers are forked
+    from a fork server: one new interpreter, which imports all that once (and serves the
+    process's later rebuilds too)."""
     if app.store.kind == "sqlite" and threading.active_count() == 1:
         return "fork"
-    return "spawn"
+    return "forkserver"
 
 
-def _open_worker(url: str) -> None:
+def _open_worker(url: str, environ: dict[str, str]) -> None:
     from syncledger.commands.session import open_store  # the worker's own store
 
+    # The caller's environment as it is now (its key, its configuration), not the one a
+    # fork server started with.
+    os.environ.clear()
+    os.environ.update(environ)
     global _worker_app
     _worker_app = open_store(url)
 
