@@ -42,31 +42,29 @@ from syncledger.domain.person import Person
 from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import Step
 from syncledger.domain.task import Task
-from syncledger.projections.event_names import events_of, own_name
+from syncledger.projections.event_names import own_name
 from syncledger.projections.registry import CRM_RECORDS
+from syncledger.replay.event_kinds import (
+    CONVERTED,
+    CREATE_FAILED,
+    CREATE_REQUESTED,
+    DISCOVERED,
+    INBOUND_ADVANCED,
+    LINKED,
+    OBSERVED,
+    PERSON_LINKED,
+    RECONFIGURED,
+    REMOVED,
+    SKIPPED,
+    WRITE_FAILED,
+    WRITE_REQUESTED,
+    WRITTEN,
+)
 from syncledger.replay.run_record import RunRecord
 
 SEAL_TOPIC = get_topic(LogSealed)
 TRACKED = (CrmRecord.Event, CrmReadings.Event, RunMatches.Event, Task.Event)  # state read
 
-# The events the answers are read from, by their names within their aggregates, named after
-# their classes (see event_names); a record's write events and a task's are routed as one.
-_person, _cursor, _task = events_of(Person), events_of(StepCursor), events_of(Task)
-INBOUND_ADVANCED = own_name(_cursor.InboundAdvanced)
-RECONFIGURED = own_name(_cursor.Reconfigured)
-CREATE_REQUESTED = own_name(_person.CrmCreateRequested)
-CREATE_FAILED = own_name(_person.CrmCreateFailed)
-LINKED = own_name(_person.Linked)
-WRITE_REQUESTED = own_name(CrmRecord.WriteRequested, _task.WriteRequested)
-WRITTEN = own_name(CrmRecord.Written, _task.Written)
-WRITE_FAILED = own_name(CrmRecord.WriteFailed, _task.WriteFailed)
-OBSERVED = own_name(CrmRecord.Observed)
-# From issue 22 a record's Discovered may carry its first observation and person link.
-DISCOVERED = own_name(CrmRecord.Discovered)
-SKIPPED = own_name(CrmRecord.Skipped)
-PERSON_LINKED = own_name(CrmRecord.PersonLinked)
-CONVERTED = own_name(CrmRecord.Converted)
-REMOVED = own_name(CrmRecord.Removed)
 
 
 def recorded_answers(source: SyncLedger, before: SyncLedger, run: RunRecord

@@ -23,8 +23,31 @@ from syncledger.domain.run_lease import RunLease
 from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import Step
 from syncledger.domain.sync_run import SyncRun
-from syncledger.domain.task import Task
-from syncledger.projections.event_names import events_of, name_prefix, own_name
+from syncledger.projections.event_names import name_prefix
+from syncledger.replay.event_kinds import (
+    CONFLICT_RESOLVED,
+    CONVERTED,
+    CREATE_FAILED,
+    CREATE_REQUESTED,
+    DISCOVERED,
+    EMAIL_CHANGED,
+    LINK_DELETED,
+    LINKED,
+    OBSERVED,
+    OWNER_REASSIGNED,
+    PERSON_LINKED,
+    RECORDED,
+    REMOVED,
+    RESTARTED,
+    SEQUENCE_JOINED,
+    SEQUENCE_LEFT,
+    SKIPPED,
+    TASK_PLANNED,
+    UPDATED,
+    WRITE_FAILED,
+    WRITE_REQUESTED,
+    WRITTEN,
+)
 from syncledger.replay.history import HIDDEN, plain
 
 # Events are told apart by names derived from their classes (see event_names): a renamed
@@ -32,32 +55,8 @@ from syncledger.replay.history import HIDDEN, plain
 BOOKKEEPING = tuple(name_prefix(a) for a in (StepCursor, SyncRun, RunLease, CrmReadings,
                                              RunMatches, EmailClaim, Integration))
 PERSON = name_prefix(Person)
-_person, _task = events_of(Person), events_of(Task)
-# A person's events, by their names within it.
-RECORDED = own_name(_person.Recorded)
-RESTARTED = own_name(_person.Restarted)
-UPDATED = own_name(_person.Updated)
-EMAIL_CHANGED = own_name(_person.EmailChanged)
-OWNER_REASSIGNED = own_name(_person.OwnerReassigned)
-SEQUENCE_JOINED = own_name(_person.SequenceJoined)
-SEQUENCE_LEFT = own_name(_person.SequenceLeft)
-LINKED = own_name(_person.Linked)
-LINK_DELETED = own_name(_person.LinkDeleted)
-CONFLICT_RESOLVED = own_name(_person.ConflictResolved)
-CREATE_REQUESTED = own_name(_person.CrmCreateRequested)
-CREATE_FAILED = own_name(_person.CrmCreateFailed)
-# A CRM record's events (and a task's writes, named alike).
-OBSERVED = own_name(CrmRecord.Observed)
-SKIPPED = own_name(CrmRecord.Skipped)
-CONVERTED = own_name(CrmRecord.Converted)
-REMOVED = own_name(CrmRecord.Removed)
-WRITE_REQUESTED = own_name(CrmRecord.WriteRequested, _task.WriteRequested)
-WRITTEN = own_name(CrmRecord.Written, _task.Written)
-WRITE_FAILED = own_name(CrmRecord.WriteFailed, _task.WriteFailed)
-DISCOVERED = own_name(CrmRecord.Discovered)
-PERSON_LINKED = own_name(CrmRecord.PersonLinked)
 # who the record is, not a decision
-IDENTITY = (DISCOVERED, PERSON_LINKED, own_name(_task.Planned))
+IDENTITY = (DISCOVERED, PERSON_LINKED, TASK_PLANNED)
 # What a Discovered carries from issue 22 on (its first observation, its person), read as
 # the Observed and PersonLinked facts a record recorded apart before, so that a run recorded
 # in either shape compares equal to its replay in the other.
