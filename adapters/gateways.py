@@ -13,6 +13,7 @@ from syncledger.adapters.credentials import load_credentials
 from syncledger.adapters.crm_connections import pipedrive_client, salesforce_client
 from syncledger.adapters.database import Database
 from syncledger.adapters.dry_run_gateway import DryRunGateway
+from syncledger.adapters.match_readings import MatchReadings
 from syncledger.adapters.pipedrive import gateway as pipedrive
 from syncledger.adapters.pipedrive.gateway import PipedriveGateway
 from syncledger.adapters.recorded_answers import AnswerKeys, RecordedAnswers
@@ -74,4 +75,4 @@ def _salesforce(client: SalesforceClient, integration: Integration) -> Salesforc
 
 
 def _pipedrive(database: Database) -> PipedriveGateway:
-    return PipedriveGateway(pipedrive_client(database))
+    return PipedriveGateway(pipedrive_client(database), readings=MatchReadings())

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from syncledger.adapters.crm_errors import CrmFatal
+from syncledger.adapters.match_readings import MatchReadings
 from syncledger.adapters.pipedrive.client import (
     PipedriveClient,
     PipedriveRejected,
@@ -57,9 +58,11 @@ class PipedriveGateway:
     group_size = GROUP_SIZE
     groups_at_once = 1  # nothing packs several groups in one call
 
-    def __init__(self, client: PipedriveClient, page_size: int = PAGE) -> None:
+    def __init__(self, client: PipedriveClient, page_size: int = PAGE,
+                 readings: MatchReadings | None = None) -> None:
         self.client = client
         self.page_size = page_size
+        self._readings = readings
         self._key_field: tuple[str | None] | None = None  # looked up once, None if absent
 
     @property
@@ -67,9 +70,9 @@ class PipedriveGateway:
         return self.client.calls
 
     @property
-    def readings(self) -> None:
-        """Nothing besides records is kept for a replay of a Pipedrive run (yet)."""
-        return None
+    def readings(self) -> MatchReadings | None:
+        """The email look-ups the run made, kept for its replay."""
+        return self._readings
 
     def spend_at_most(self, calls: int) -> None:
         self.client.budget = calls
@@ -171,6 +174,8 @@ class PipedriveGateway:
             seen.add(email.lower())
             rows = [_search_row(item) for item in self._search(email, "email")
                     if email.lower() in (str(v).lower() for v in item.get("emails") or ())]
+            if self._readings is not None:
+                self._readings.asked(stream, email, [row.id for row in rows])
             if rows:
                 yield rows
 

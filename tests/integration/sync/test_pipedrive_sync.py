@@ -862,3 +862,21 @@ def test_a_pipedrive_run_is_decided_again_the_same_without_calling_pipedrive(
         assert replay.differences == [] and replay.counts["now"] == replay.counts["recorded"]
         assert replay.outcome == {"recorded": "succeeded", "now": "succeeded"}
         assert pd.calls() == calls and pd.app.recorder.max_notification_id() == head
+
+
+def test_a_run_that_matched_by_search_is_decided_again_from_its_recorded_matches(
+        pd: Company) -> None:
+    # Given a run with only the outbound step on, which matched app people by search
+    pd.configure(change=lambda s: replace(s, enabled=s.name != IN))
+    pd.load(persons=[pd_person(1, emails=[{"value": "person1@example.com", "primary": True,
+                                           "label": "work"}])])
+    pd.import_lines([app_person(1), app_person(2)])
+    run = pd.sync()
+    assert pd.calls()["search"] == 2
+    calls = pd.calls()
+    # When it is decided again
+    replay = replay_run(pd.app, run.run_id)
+    # Then its recorded matches answer the searches: the same decisions, nothing called
+    assert replay.differences == [] and replay.counts["now"] == replay.counts["recorded"]
+    assert not [gap for gap in replay.not_replayed if "match" in gap]
+    assert pd.calls() == calls
