@@ -167,14 +167,17 @@ def fold_span(app: SyncLedger, folded: Sequence[AggregateRows], span: IdSpan,
         for rows in span_pages(app, span, head, PAGE, _topics(folded)):
             going_on = rows[-1][1]  # the page's last aggregate may have more events
             decoded = decoder.decode(rows, keys)
-            for topic in {row[3] for row in rows}:
+            page = {row[3] for row in rows}
+            for topic in page:
                 for projection, wanted in zip(folded, topics, strict=True):
                     if projection.wants(topic):
                         wanted.add(topic)
-            # One pass over the page per view, each a comprehension: the events of a span
-            # are mostly one view's, and a loop routing each event costs more than reading it.
-            events = [decoded if len(folded) == 1 else
-                      [e for e in decoded if e.topic in wanted] for wanted in topics]
+            # A page is mostly one view's whole, passed as it is; else one pass over it per
+            # view that reads some, each a comprehension (a loop routing each event costs
+            # more than reading it).
+            events = [decoded if wanted >= page else
+                      [e for e in decoded if e.topic in wanted] if wanted & page else []
+                      for wanted in topics]
             for projection, rows_of, done, mine in zip(folded, held, complete, events,
                                                        strict=True):
                 projection.apply_all(rows_of, mine)
