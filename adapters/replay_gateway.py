@@ -32,6 +32,7 @@ def pull_key(stream: str, fields: Sequence[str]) -> str:
 
 
 class ReplayGateway:
+    call_kinds: tuple[str, ...] = ("read", "search", "write")
     group_size = 50
     groups_at_once = 1
 

@@ -67,7 +67,7 @@ class CrmNotChosen(NotConnected):
 class CrmCatalog(Protocol):
     def objects(self) -> tuple[str, ...]: ...
 
-    def fields(self, sobject: str) -> dict[str, CrmField]: ...
+    def fields(self, stream: str) -> dict[str, CrmField]: ...
 
     def users(self) -> dict[str, CrmUser]: ...
 
@@ -174,8 +174,8 @@ def known_for(app: SyncLedger, config: Configuration) -> Known:
     if objects or crm_users:
         catalog = crm_catalog(app, config.crm)
         described = {o: catalog.fields(o) for o in sorted(objects)}
-        for sobject in sorted(related_objects(config, described) - set(described)):
-            described[sobject] = catalog.fields(sobject)
+        for stream in sorted(related_objects(config, described) - set(described)):
+            described[stream] = catalog.fields(stream)
         users = catalog.users() if crm_users else None
     saved, lists = referenced_filters(config)
     cache = AggregateCache(app)

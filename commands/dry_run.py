@@ -18,9 +18,6 @@ from syncledger.domain.ids import integration_id
 from syncledger.domain.integration import Integration
 from syncledger.replay.copy_log import copy_log
 
-STATS_KEYS = ("total", "query", "query_more", "describe", "sobject_read", "sobject_write",
-              "collections", "collections_read", "bulk", "auth")
-
 
 def dry_run(app: SyncLedger, actor: str, now: datetime, full: bool = False,
             crm: str = "salesforce") -> dict[str, Any]:
@@ -36,7 +33,7 @@ def dry_run(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         # The guard's counts are shown on top of the plan, which goes to its end.
         report = run_sync(copy, actor, now, full=full, crm=crm, gateway=gateway, plan=plan,
                           allow_mass_changes=True)
-    calls = dict.fromkeys(STATS_KEYS, 0)
+    calls = dict.fromkeys(("total", *gateway.call_kinds), 0)
     for kind, spent in gateway.calls.items():
         calls[kind] = calls.get(kind, 0) + spent
     calls["total"] = sum(v for k, v in calls.items() if k != "total")

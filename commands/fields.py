@@ -9,33 +9,38 @@ from typing import Any
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.configure import crm_catalog, custom_person_fields
 from syncledger.domain.config_rules import WRITABLE_RELATED
-from syncledger.domain.field_types import APP_CORE_FIELDS, APP_OWNER_FIELD, MULTI_SELECT, CrmField
+from syncledger.domain.field_types import (
+    APP_CORE_FIELDS,
+    APP_OWNER_FIELD,
+    MULTIPLE_OPTIONS,
+    CrmField,
+)
 
 
 def list_fields(app: SyncLedger, crm: str, objects: list[str] | None) -> dict[str, Any]:
     """{"crm": {object: [field rows]}, "app": [field rows]}; every key always present."""
     catalog = crm_catalog(app, crm)
     crm_rows: dict[str, list[dict[str, Any]]] = {}
-    for sobject in objects or catalog.objects():
-        fields = catalog.fields(sobject)
+    for stream in objects or catalog.objects():
+        fields = catalog.fields(stream)
         rows = [crm_row(f) for f in fields.values()]
         for owner, path in WRITABLE_RELATED:
             relationship, _, name = path.partition(".")
             reference = next((f for f in fields.values() if f.relationship == relationship),
                              None)
-            if owner == sobject and reference is not None:
+            if owner == stream and reference is not None:
                 related = catalog.fields(reference.reference_to[0]).get(name)
                 if related is not None:
                     rows.append(crm_row(related, path, f"through {reference.name}: People → "
-                                        f"{sobject}s finds or creates the {relationship} "
+                                        f"{stream}s finds or creates the {relationship} "
                                         f"by {name}"))
-        crm_rows[sobject] = rows
+        crm_rows[stream] = rows
     return {"crm": crm_rows, "app": app_rows(app)}
 
 
 def crm_row(field: CrmField, name: str | None = None, note: str | None = None
             ) -> dict[str, Any]:
-    mappable = field.type != MULTI_SELECT
+    mappable = field.type != MULTIPLE_OPTIONS
     if not mappable:
         note = "multi-select picklist: the app has none, so it cannot be mapped"
     elif note is None and not field.writable:

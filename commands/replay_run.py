@@ -127,7 +127,7 @@ def _identity(source: SyncLedger, copy: SyncLedger, aggregate_id: UUID) -> Ident
                             link["object"] if link else None)
         if isinstance(found, CrmRecord):
             person = cache.get(found.person) if found.person else None
-            return Identity(getattr(person, "app_id", None), found.crm_record, found.sobject)
+            return Identity(getattr(person, "app_id", None), found.crm_record, found.stream)
         if isinstance(found, Task):
             activity = cache.get(found.activity)
             key = activity.key if isinstance(activity, Activity) else None

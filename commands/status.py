@@ -156,9 +156,9 @@ class _Failing:
             return self._record_failing(step.crm_object, crm_id)
         return bool(entry["last_run"] == latest)
 
-    def _record_failing(self, sobject: str, crm_id: str) -> bool:
+    def _record_failing(self, stream: str, crm_id: str) -> bool:
         assert self.org is not None
-        record = self.cache.get(crm_record_id(self.crm, self.org, sobject, crm_id))
+        record = self.cache.get(crm_record_id(self.crm, self.org, stream, crm_id))
         return isinstance(record, CrmRecord) and record.last_error is not None
 
 

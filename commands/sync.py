@@ -272,16 +272,16 @@ def _record_readings(run: RunContext, cache: AggregateCache,
     seen = run.gateway.readings
     if seen is None:
         return
-    for sobject, lengths in seen.lengths.items():
-        readings.read_lengths(sobject, lengths, run.ctx)
+    for stream, lengths in seen.lengths.items():
+        readings.read_lengths(stream, lengths, run.ctx)
     if seen.lead_statuses is not None:
         readings.read_lead_statuses(seen.lead_statuses, run.ctx)
-    for sobject, (asked, rows) in matches.items():
+    for stream, (asked, rows) in matches.items():
         answers = cache.get(run_matches_id(run.run_id))
         if answers is None:
             answers = RunMatches.open(run.run_id, run.ctx)
             cache.add(answers)
-        answers.answer(sobject, asked, rows, run.ctx)
+        answers.answer(stream, asked, rows, run.ctx)
 
 
 def _follow_configuration(run: RunContext) -> set[str]:

@@ -81,7 +81,7 @@ class ActivityWrite:
     step: Step
     task: Task
     activity: Activity
-    sobject: str  # Task | Note
+    stream: str  # Task | Note
     action: str  # create | update
     fields: dict[str, Any]
     auto_assign: bool
@@ -97,18 +97,18 @@ class ActivityWrite:
     def sent_fields(self) -> dict[str, Any]:
         sent = {**self.fields, **self.held_fields}
         sent = {k: v for k, v in sent.items() if k not in self.held_fields or v is not None}
-        return updatable(self.sobject, sent) if self.action == "update" else sent
+        return updatable(self.stream, sent) if self.action == "update" else sent
 
     def found(self, crm_id: str) -> None:
         """The create landed already: it goes as an update of that record."""
         self.action = "update"
         self.crm_id = crm_id
-        self.fields = updatable(self.sobject, self.fields)
-        self.held_fields = updatable(self.sobject, self.held_fields)
+        self.fields = updatable(self.stream, self.fields)
+        self.held_fields = updatable(self.stream, self.held_fields)
 
 
-def updatable(sobject: str, fields: dict[str, Any]) -> dict[str, Any]:
-    create_only = CREATE_ONLY.get(sobject, frozenset())
+def updatable(stream: str, fields: dict[str, Any]) -> dict[str, Any]:
+    create_only = CREATE_ONLY.get(stream, frozenset())
     return {k: v for k, v in fields.items() if k not in create_only}
 
 
@@ -285,7 +285,7 @@ class ActivityPlanner:
         # With store_contents = false the log holds a body's digest, not the body: the
         # intent records the digest, and the held body goes out in its place.
         shown, missing = revealed(activity.details, held.bodies if held else {})
-        sobject = "Note" if activity.kind == "note" else "Task"
+        stream = "Note" if activity.kind == "note" else "Task"
         fields = self._fields(activity, marked(activity.details), who, task.key,
                               step.include_contents)
         sent = self._fields(activity, shown, who, task.key, step.include_contents)
@@ -310,10 +310,10 @@ class ActivityPlanner:
             return None
         action = "update" if task.crm_record else "create"
         if action == "update":
-            fields = updatable(sobject, fields)
+            fields = updatable(stream, fields)
         if missing:
             held_fields = self._without_body(activity, task, action, fields, held_fields)
-        return ActivityWrite(step, task, activity, sobject, action, fields,
+        return ActivityWrite(step, task, activity, stream, action, fields,
                              auto_assign=owner_field not in fields, unsure=unsure,
                              crm_id=task.crm_record, held_fields=held_fields,
                              held_seq=held.seq if held else None)
@@ -364,10 +364,10 @@ class ActivityPlanner:
 
     def _target(self, kind: str, person: Person) -> tuple[list[Step], str] | None:
         steps = self.by_kind[kind]
-        for sobject in self.run.gateway.people.streams:
-            link = person.links.get(f"{self.run.crm}:{sobject}")
-            if link and not link["deleted"] and sobject in steps:
-                return steps[sobject], link["id"]
+        for stream in self.run.gateway.people.streams:
+            link = person.links.get(f"{self.run.crm}:{stream}")
+            if link and not link["deleted"] and stream in steps:
+                return steps[stream], link["id"]
         return None
 
     def _truncate(self, activity: Activity, fields: dict[str, Any]) -> None:
@@ -386,8 +386,8 @@ class ActivityPlanner:
         ActivityDate. A record found takes the create as an update, without the fields
         only a create may set (an upsert that finds its record refuses TaskSubtype)."""
         unsure = [w for w in writes if w.unsure and w.action == "create"]
-        notes = {w.task.key: w for w in unsure if w.sobject == "Note"}
-        tasks = [w for w in unsure if w.sobject == "Task"]
+        notes = {w.task.key: w for w in unsure if w.stream == "Note"}
+        tasks = [w for w in unsure if w.stream == "Task"]
         gateway = self.run.gateway
         if notes:
             for key, crm_id in gateway.by_keys("Note", list(notes)).items():
@@ -440,14 +440,14 @@ def _send(run: RunContext, planner: ActivityPlanner, writes: list[ActivityWrite]
     stopped: Exception | None = None
     for attempt in range(WRITE_ATTEMPTS):
         if attempt:
-            time.sleep(min(2.0, 0.05 * 2 ** attempt))
+            _back_off(attempt)
             for index in todo:
                 writes[index].unsure = True
             planner.reconcile([writes[i] for i in todo])
         groups: dict[tuple[str, str, bool], list[int]] = defaultdict(list)
         for index in todo:
             write = writes[index]
-            groups[(write.sobject, write.action, write.auto_assign)].append(index)
+            groups[(write.stream, write.action, write.auto_assign)].append(index)
         # Groups that share object, action and headers, as the gateway takes them.
         size = run.gateway.group_size
         batches = [indexes[start:start + size] for indexes in groups.values()
@@ -471,12 +471,17 @@ def _send(run: RunContext, planner: ActivityPlanner, writes: list[ActivityWrite]
     return [results.get(i) for i in range(len(writes))], lost, stopped
 
 
+def _back_off(attempt: int) -> None:
+    """A moment before a batch goes again: the CRM that lost an answer may be busy."""
+    time.sleep(min(2.0, 0.05 * 2 ** attempt))
+
+
 def _request(write: ActivityWrite) -> RecordWrite:
     """A Task carries its key (an upsert on it when created); a Note's ends its Title."""
     body = write.sent_fields()
-    return RecordWrite(stream=write.sobject, action="update" if write.action == "update"
+    return RecordWrite(stream=write.stream, action="update" if write.action == "update"
                        else "create", fields=body,
-                       key=write.task.key if write.sobject == "Task" else "",
+                       key=write.task.key if write.stream == "Task" else "",
                        crm_id=write.crm_id or write.task.crm_record,
                        auto_assign=write.auto_assign)
 
@@ -509,7 +514,7 @@ def _write_statuses_again(run: RunContext, requests: list[RecordWrite]
         if not todo:
             break
         if attempt:
-            time.sleep(min(2.0, 0.05 * 2 ** attempt))
+            _back_off(attempt)
         try:
             [sent] = run.gateway.write([[requests[i] for i in todo]])
         except WritesStopped as stop:

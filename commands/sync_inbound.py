@@ -228,7 +228,7 @@ class BatchDecisions:
             return None
         if mirror.converted:
             return "converted lead"
-        mirror.skip("duplicate email", f"{holder.sobject} {holder.crm_record} won",
+        mirror.skip("duplicate email", f"{holder.stream} {holder.crm_record} won",
                     self.run.ctx)
         return "duplicate email"
 
@@ -258,7 +258,7 @@ class BatchDecisions:
             run.note(f"person {person.app_id} had been forgotten; recorded again "
                              f"from {run.crm.capitalize()} under a new key")
         else:
-            app_id = _app_key(run, mirror.sobject, mirror.crm_record)
+            app_id = _app_key(run, mirror.stream, mirror.crm_record)
             existing = self.cache.get(Person.create_id(app_id))
             if existing is not None:  # an earlier person for this record kept its email
                 return None, False
@@ -326,8 +326,8 @@ class BatchDecisions:
                                  run.settings.connecting_member)
         if not decision.skip and not decision.by_default and decision.owner != person.owner:
             person.reassign_owner(decision.owner, at, run.ctx, reason=decision.why)
-        person.link(run.crm, master.sobject, master.crm_record,
-                    run.record_url(master.sobject, master.crm_record), run.ctx)
+        person.link(run.crm, master.stream, master.crm_record,
+                    run.record_url(master.stream, master.crm_record), run.ctx)
         master.link_person(person.id, run.ctx)
         email = values.get("email")
         side = f"{run.crm}:{run.org}"

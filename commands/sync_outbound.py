@@ -67,7 +67,7 @@ NO_STATUS = "no matching Lead Status"
 class Write:
     step: Step
     person: Person
-    sobject: str
+    stream: str
     action: str  # create | update
     record: dict[str, Any]  # the fields sent
     crm_id: str | None = None
@@ -81,7 +81,7 @@ class Write:
     @property
     def group(self) -> tuple[str, str, bool]:
         """What one collections call must share: object, action and headers."""
-        return self.sobject, self.action, self.headers_auto_assign
+        return self.stream, self.action, self.headers_auto_assign
 
 
 def outbound_steps(steps: list[Step], crm: str) -> dict[str, Step]:
@@ -149,9 +149,9 @@ def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Descr
         totals = linked_counts(connection, CRM_RECORDS.tables["crm_records"], run.crm,
                                run.org)
     owner_field = run.gateway.people.owner_field
-    changes = {sobject: StepChanges(step.name, sobject, totals.get(sobject, 0),
+    changes = {stream: StepChanges(step.name, stream, totals.get(stream, 0),
                                     owner_field=owner_field)
-               for sobject, step in steps.items()}
+               for stream, step in steps.items()}
     for chunk in linked:
         cache = AggregateCache(run.app)
         cache.prefetch(chunk)
@@ -166,7 +166,7 @@ def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Descr
                 said.insert(0, f"{owner_field} {write.before.get(owner_field)} -> "
                                f"{write.record[owner_field]}")
             example = f"{write.person.app_id}: {', '.join(said)}"
-            changes[write.sobject].add(owner, write.blanked, example)
+            changes[write.stream].add(owner, write.blanked, example)
     run.tally.mass_changes = list(changes.values())
     limit = run.integration.settings.mass_change_limit
     message = refusal(run.tally.mass_changes, limit)
@@ -215,8 +215,8 @@ def _owners_read_alike(run: RunContext, steps: dict[str, Step]) -> bool:
                if s.enabled and s.inbound and s.is_people}
     return all(step_owner_mappings(step, settings) == step_owner_mappings(other, settings)
                and step_owner_match(step, settings) == step_owner_match(other, settings)
-               for sobject, step in steps.items()
-               if (other := inbound.get(sobject)) is not None)
+               for stream, step in steps.items()
+               if (other := inbound.get(stream)) is not None)
 
 
 def _not_made_by_this_run(run: RunContext, chunk: list[UUID]) -> list[UUID]:
@@ -298,10 +298,10 @@ class Describes:
         self.run = run
         self._fields: dict[str, dict[str, Any]] = {}
 
-    def fields(self, sobject: str) -> dict[str, Any]:
-        if sobject not in self._fields:
-            self._fields[sobject] = self.run.gateway.describe(sobject)
-        return self._fields[sobject]
+    def fields(self, stream: str) -> dict[str, Any]:
+        if stream not in self._fields:
+            self._fields[stream] = self.run.gateway.describe(stream)
+        return self._fields[stream]
 
 
 class Batches:
@@ -362,7 +362,7 @@ def _record_results(run: RunContext, steps: dict[str, Step], writes: list[Write]
                     results: list[WriteOutcome]) -> list[Callable[[], None]]:
     cache = AggregateCache(run.app)
     cache.prefetch(w.person.id for w in writes)
-    cache.prefetch(crm_record_id(run.crm, run.org, w.sobject, str(r.crm_id or w.crm_id))
+    cache.prefetch(crm_record_id(run.crm, run.org, w.stream, str(r.crm_id or w.crm_id))
                    for w, r in zip(writes, results, strict=True) if r.crm_id or w.crm_id)
     tallies: list[Callable[[], None]] = []
     stay_due = [w.person.id.hex for w, r in zip(writes, results, strict=True)
@@ -439,18 +439,18 @@ class Planner:
                   if isinstance(p, Person) and not p.forgotten and not p.deleted
                   and (self.run.settings.recreate or p.removed_record(crm) is None)]
         email_field = self.run.gateway.people.email_field
-        for sobject in self.steps:
+        for stream in self.steps:
             unsure = [p.email for p in people
                       if not any(not link["deleted"] for link in p.links.values())
-                      and (sobject not in pulled or (p.pending_create is not None and
-                                                     sobject in self.run.integration.missing_keys))]
+                      and (stream not in pulled or (p.pending_create is not None and
+                                                     stream in self.run.integration.missing_keys))]
             if not unsure:
                 continue
-            for page in self.run.gateway.by_emails(sobject, sorted(set(unsure))):
+            for page in self.run.gateway.by_emails(stream, sorted(set(unsure))):
                 for row in page:
                     email = row.values.get(email_field)
                     if email and row.converted is None:
-                        self.queried.setdefault((sobject, str(email).lower()), row.id)
+                        self.queried.setdefault((stream, str(email).lower()), row.id)
 
     def tally(self) -> None:
         """Into the run's counts and plan, once the batch's save went through."""
@@ -469,19 +469,19 @@ class Planner:
         if removed is not None and not self.run.settings.recreate:
             self._removed(person, removed)
             return None
-        sobject, crm_id = self._target(person)
+        stream, crm_id = self._target(person)
         if removed is not None and removed["object"] in self.steps and crm_id is None:
-            sobject = removed["object"]  # --recreate: the object that was deleted
-        if sobject is None:
+            stream = removed["object"]  # --recreate: the object that was deleted
+        if stream is None:
             return None
-        step = self.steps[sobject]
+        step = self.steps[stream]
         people = self.run.gateway.people
-        kind = people.kinds[sobject]
+        kind = people.kinds[stream]
         if not passes_filter(self.run, step, person):
             return None
         mirror = None
         if crm_id is not None:
-            mirror = self.cache.get(crm_record_id(self.run.crm, self.run.org, sobject, crm_id))
+            mirror = self.cache.get(crm_record_id(self.run.crm, self.run.org, stream, crm_id))
             if mirror is not None and mirror.converted:
                 self.skips.append((kind, "converted lead", step, person.app_id, crm_id))
                 return None
@@ -492,7 +492,7 @@ class Planner:
         if owner.skip:
             self.skips.append((kind, owner.skip, step, person.app_id, crm_id))
             return None
-        record, notes, identity = self._content(step, person, sobject)
+        record, notes, identity = self._content(step, person, stream)
         if identity is not None:  # cut, it would be another address: never linked as if
             self.skips.append((kind, identity, step, person.app_id, crm_id))
             return None
@@ -503,14 +503,14 @@ class Planner:
                 self.run.directory.member_by_email,
                 self.run.settings.connecting_member)):
             record[people.owner_field] = owner.owner
-        missing = [f for f in people.required.get(sobject, ()) if not record.get(f)
+        missing = [f for f in people.required.get(stream, ()) if not record.get(f)
                    and not any(record.get(part) for part in people.composed.get(f, ()))]
         if missing and crm_id is None:
             self.skips.append((kind, f"missing required field {missing[0]}", step,
                                person.app_id, crm_id))
             self.stay_due.append(person.id.hex)
             return None
-        if self.account_field(sobject) is not None:
+        if self.account_field(stream) is not None:
             account = self._account(step, person, mirror)
             if account is ACCOUNT_UNRESOLVED:
                 self.awaiting_account.append(person_id)  # planned again once resolved
@@ -521,21 +521,21 @@ class Planner:
                 self.skips.append((kind, account.reason, step, person.app_id, crm_id))
                 self.stay_due.append(person.id.hex)
                 return None
-        status = self._status(person, mirror) if sobject == "Lead" else None
+        status = self._status(person, mirror) if stream == "Lead" else None
         if status is not None:
             record["Status"] = status
-        write = self._create(step, person, sobject, record) if crm_id is None \
-            else self._update(step, person, sobject, crm_id, record)
+        write = self._create(step, person, stream, record) if crm_id is None \
+            else self._update(step, person, stream, crm_id, record)
         if write is not None:
             write.status = status is not None and "Status" in write.record
         if not self.preview:
             self.run.note(*notes)
         return write
 
-    def account_field(self, sobject: str) -> str | None:
+    def account_field(self, stream: str) -> str | None:
         """The app field a Contacts step maps to `Account.Name`, if it does."""
-        step = self.steps.get(sobject)
-        return account_app_field(step) if sobject == "Contact" and step else None
+        step = self.steps.get(stream)
+        return account_app_field(step) if stream == "Contact" and step else None
 
     def _account(self, step: Step, person: Person, mirror: CrmRecord | None
                  ) -> str | object | None:
@@ -549,12 +549,12 @@ class Planner:
 
     def _removed(self, person: Person, link: dict[str, Any]) -> None:
         """A person whose record was deleted or merged away in the CRM: never re-created."""
-        sobject = link["object"] if link["object"] in self.steps else next(iter(self.steps))
-        step = self.steps[sobject]
+        stream = link["object"] if link["object"] in self.steps else next(iter(self.steps))
+        step = self.steps[stream]
         if passes_filter(self.run, step, person):
             reason = f"merged into {link['merged_into']}" if link.get("merged_into") \
                 else "deleted in CRM"
-            self.skips.append((self.run.gateway.people.kinds[sobject], reason, step,
+            self.skips.append((self.run.gateway.people.kinds[stream], reason, step,
                                person.app_id, link["id"]))
         return None
 
@@ -568,17 +568,17 @@ class Planner:
 
     def _target(self, person: Person) -> tuple[str | None, str | None]:
         streams = self.run.gateway.people.streams
-        for sobject in streams:
-            link = person.links.get(f"{self.run.crm}:{sobject}")
+        for stream in streams:
+            link = person.links.get(f"{self.run.crm}:{stream}")
             if link and not link["deleted"]:
-                return (sobject, link["id"]) if sobject in self.steps else (None, None)
+                return (stream, link["id"]) if stream in self.steps else (None, None)
         matched = self._match_by_email(person)
         if matched is not None:
             return matched
-        for sobject in streams:
-            found = self.queried.get((sobject, person.email))
-            if found is not None and sobject in self.steps:
-                return sobject, found
+        for stream in streams:
+            found = self.queried.get((stream, person.email))
+            if found is not None and stream in self.steps:
+                return stream, found
         # A new person is created as the last stream a step writes (for Salesforce a
         # prospect is a Lead, never both).
         return [s for s in streams if s in self.steps][-1], None
@@ -587,17 +587,17 @@ class Planner:
         with self.run.app.database.reader.connect() as connection:
             rows = by_emails(connection, CRM_RECORDS.tables["crm_records"], self.run.crm,
                              self.run.org, [person.email])
-        for sobject in self.run.gateway.people.streams:
+        for stream in self.run.gateway.people.streams:
             for row in rows:
-                if row["object"] == sobject and sobject in self.steps and not row["converted"]:
-                    return sobject, row["record_id"]
+                if row["object"] == stream and stream in self.steps and not row["converted"]:
+                    return stream, row["record_id"]
         return None
 
-    def _content(self, step: Step, person: Person, sobject: str
+    def _content(self, step: Step, person: Person, stream: str
                  ) -> tuple[dict[str, Any], list[str], str | None]:
         """The fields a write sends, the truncations to note in the Logs, and the skip
         reason when an identity field (the email) is longer than the CRM's field."""
-        fields = self.describe.fields(sobject)
+        fields = self.describe.fields(stream)
         values = {"email": person.email, "first_name": person.first_name,
                   "last_name": person.last_name, "account": person.account,
                   "status": person.status, "inbox_category": person.inbox_category,
@@ -606,31 +606,31 @@ class Planner:
                                  {name: f.get("length") for name, f in fields.items()},
                                  "opted_out" in person.flags,
                                  self.run.gateway.people.opt_out_field,
-                                 f"{person.app_id}: {sobject}")
+                                 f"{person.app_id}: {stream}")
         return content.record, content.notes, content.refusal
 
-    def _create(self, step: Step, person: Person, sobject: str,
+    def _create(self, step: Step, person: Person, stream: str,
                 record: dict[str, Any]) -> Write:
-        key = natural_id(f"key:{self.run.org}:{sobject}:{person.id.hex}").hex
+        key = natural_id(f"key:{self.run.org}:{stream}:{person.id.hex}").hex
         removed = person.removed_record(self.run.crm)
         if removed is not None:  # --recreate: a new record, never the deleted one's key
-            key = natural_id(f"key:{self.run.org}:{sobject}:{person.id.hex}:after:"
+            key = natural_id(f"key:{self.run.org}:{stream}:{person.id.hex}:after:"
                              f"{removed['id']}").hex
         pending = person.pending_create is not None and person.pending_create.get("key") == key
         if not pending:
-            person.request_create(self.run.crm, sobject, key, record, self.run.ctx)
-        return Write(step, person, sobject, "create", record, key=key,
+            person.request_create(self.run.crm, stream, key, record, self.run.ctx)
+        return Write(step, person, stream, "create", record, key=key,
                      headers_auto_assign=self.run.gateway.people.owner_field not in record,
                      reconcile=pending)
 
-    def _update(self, step: Step, person: Person, sobject: str, crm_id: str,
+    def _update(self, step: Step, person: Person, stream: str, crm_id: str,
                 record: dict[str, Any]) -> Write | None:
         people = self.run.gateway.people
         owner_field, opt_out = people.owner_field, people.opt_out_field
-        mirror_id = crm_record_id(self.run.crm, self.run.org, sobject, crm_id)
+        mirror_id = crm_record_id(self.run.crm, self.run.org, stream, crm_id)
         mirror = self.cache.get(mirror_id)
         known = normalise(mirror.content) if mirror is not None else {}
-        held = normalise({k: v for k, v in self.run.gateway.as_held(sobject, record).items()
+        held = normalise({k: v for k, v in self.run.gateway.as_held(stream, record).items()
                           if k != owner_field})
         planned = update_changes(held, known, record.get(owner_field),
                                  mirror.owner if mirror is not None else None, owner_field,
@@ -640,17 +640,17 @@ class Planner:
         if not changes:
             return None
         if mirror is None:
-            cls = MIRRORS[sobject]
+            cls = MIRRORS[stream]
             mirror = cls.discover(self.run.crm, self.run.org, crm_id, self.run.ctx)
             self.cache.add(mirror)
             mirror.link_person(person.id, self.run.ctx)
-        key = natural_id(f"key:{self.run.org}:{sobject}:{person.id.hex}").hex
+        key = natural_id(f"key:{self.run.org}:{stream}:{person.id.hex}").hex
         mirror.request_write(key, "update", changes, self.run.ctx)
-        if f"{self.run.crm}:{sobject}" not in person.links:
-            person.link(self.run.crm, sobject, crm_id, self.run.record_url(sobject, crm_id),
+        if f"{self.run.crm}:{stream}" not in person.links:
+            person.link(self.run.crm, stream, crm_id, self.run.record_url(stream, crm_id),
                         self.run.ctx)
         before = {**known, owner_field: mirror.owner}
-        return Write(step, person, sobject, "update", changes, crm_id=crm_id, key=key,
+        return Write(step, person, stream, "update", changes, crm_id=crm_id, key=key,
                      headers_auto_assign=owner_field not in changes, before=before,
                      blanked=blanked)
 
@@ -686,7 +686,7 @@ def passes_filter(run: RunContext, step: Step, person: Person) -> bool:
 
 def _send(run: RunContext, groups: list[list[Write]]) -> list[WriteOutcome]:
     """The groups through the gateway; the outcomes in the order of the writes."""
-    requests = [[RecordWrite(stream=w.sobject, action="create" if w.action == "create"
+    requests = [[RecordWrite(stream=w.stream, action="create" if w.action == "create"
                              else "update", fields=w.record, key=w.key, crm_id=w.crm_id,
                              auto_assign=w.headers_auto_assign, reconcile=w.reconcile)
                  for w in group] for group in groups]
@@ -697,21 +697,21 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
                    result: WriteOutcome, tallies: list[Callable[[], None]]) -> bool:
     """Returns whether the person stays due (a failure a retry may mend); what goes into the
     run's counts and errors is added to `tallies`."""
-    kind = run.gateway.people.kinds[write.sobject]
+    kind = run.gateway.people.kinds[write.stream]
     person = cache.get(write.person.id)
     if result.ok:
         crm_id = str(result.crm_id or write.crm_id)
-        mirror_id = crm_record_id(run.crm, run.org, write.sobject, crm_id)
+        mirror_id = crm_record_id(run.crm, run.org, write.stream, crm_id)
         mirror = cache.get(mirror_id)
         if write.action == "create":
             if mirror is None:
-                mirror = MIRRORS[write.sobject].discover(run.crm, run.org, crm_id, run.ctx)
+                mirror = MIRRORS[write.stream].discover(run.crm, run.org, crm_id, run.ctx)
                 cache.add(mirror)
             mirror.record_written(crm_id, run.ctx,
-                                  content=run.gateway.as_held(write.sobject, write.record))
+                                  content=run.gateway.as_held(write.stream, write.record))
             mirror.link_person(person.id, run.ctx)
-            person.link(run.crm, write.sobject, crm_id,
-                        run.record_url(write.sobject, crm_id), run.ctx)
+            person.link(run.crm, write.stream, crm_id,
+                        run.record_url(write.stream, crm_id), run.ctx)
         else:
             mirror.record_written(crm_id, run.ctx)
         tallies.append(partial(run.count, kind,
@@ -723,7 +723,7 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
     if write.action == "create":
         person.record_create_failed(code, message, retryable, run.ctx)
     else:
-        mirror = cache.get(crm_record_id(run.crm, run.org, write.sobject, str(write.crm_id)))
+        mirror = cache.get(crm_record_id(run.crm, run.org, write.stream, str(write.crm_id)))
         mirror.record_write_failed(code, message, retryable, run.ctx)
     tallies.append(partial(run.error, write.step, kind, write.person.app_id, write.crm_id, code,
                            message))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from syncledger.domain.field_types import (
-    MULTI_SELECT,
+    MULTIPLE_OPTIONS,
     CrmField,
     app_field_type,
     relationship_field,
@@ -343,7 +343,7 @@ def _mapping_problems(crm: str, step: Step, known: Known,
         if crm_problem or crm_field is None:
             bad(f"{where}.crm", crm_problem or f"unknown field {mapping.crm}")
             continue
-        if crm_field.type == MULTI_SELECT:
+        if crm_field.type == MULTIPLE_OPTIONS:
             bad(f"{where}.crm", f"{mapping.crm} is a multi-select picklist; the app has no "
                                 "multi-select fields, so it cannot be mapped")
             continue

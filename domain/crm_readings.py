@@ -54,11 +54,11 @@ class CrmReadings(Aggregate):
             return
         self._users_read(users=ordered, cause=ctx.cause, actor=ctx.actor)
 
-    def read_lengths(self, sobject: str, lengths: dict[str, int], ctx: Context) -> None:
+    def read_lengths(self, stream: str, lengths: dict[str, int], ctx: Context) -> None:
         ordered = dict(sorted(lengths.items()))
-        if ordered == self.lengths.get(sobject):
+        if ordered == self.lengths.get(stream):
             return
-        self._lengths_read(sobject=sobject, lengths=ordered, cause=ctx.cause,
+        self._lengths_read(sobject=stream, lengths=ordered, cause=ctx.cause,
                            actor=ctx.actor)
 
     def read_lead_statuses(self, statuses: list[dict[str, str]], ctx: Context) -> None:
@@ -96,11 +96,11 @@ class RunMatches(Aggregate):
         self.asked: dict[str, int] = {}  # object -> emails asked
         self.rows: dict[str, list[list[Any]]] = {}  # object -> [match key, Id, IsConverted]
 
-    def answer(self, sobject: str, asked: int, rows: list[list[Any]], ctx: Context) -> None:
+    def answer(self, stream: str, asked: int, rows: list[list[Any]], ctx: Context) -> None:
         """`rows` in the order the CRM returned them: the first unconverted one wins."""
         if not asked:
             return
-        self._answered(sobject=sobject, asked=asked, rows=rows, cause=ctx.cause,
+        self._answered(sobject=stream, asked=asked, rows=rows, cause=ctx.cause,
                        actor=ctx.actor)
 
     @event("Answered")

@@ -150,7 +150,9 @@ class CrmRecord(Aggregate):
         self.person: UUID | None = person
         self.skipped: tuple[str, str | None] | None = None
         self.org = org
-        self.sobject = sobject
+        # The stored events say `sobject`, Salesforce's word, for what the engine calls a
+        # stream (Contact, Lead, person).
+        self.stream = sobject
         self.crm_record = record_id
         self.content: dict[str, Any] = content if content is not None else {}
         self.content_hash: str | None = content_hash
@@ -204,7 +206,7 @@ class CrmRecord(Aggregate):
         """Which of several records with one email a person links to: a Contact first, then
         the oldest by CreatedDate, Id (ids of one length compare as text; Pipedrive's are
         numbers, and 9 comes before 10)."""
-        return (0 if self.sobject == "Contact" else 1, self.created or "",
+        return (0 if self.stream == "Contact" else 1, self.created or "",
                 len(self.crm_record), self.crm_record)
 
     def skip(self, reason: str, detail: str | None, ctx: Context) -> None:

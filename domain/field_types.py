@@ -13,7 +13,7 @@ from typing import Any
 TEXT_TYPES = frozenset({"string", "email", "phone", "url", "textarea", "picklist",
                         "combobox"})
 NUMBER_TYPES = frozenset({"double", "currency", "int", "percent"})
-MULTI_SELECT = "multipicklist"
+MULTIPLE_OPTIONS = "multipicklist"  # a field of several options (Pipedrive's `set` too)
 
 # The app's person fields a mapping can name, with their types; any other name is a key of
 # the person's `fields` (written `title` or `fields.title`).
@@ -64,17 +64,17 @@ def canonical_app_field(name: str) -> str:
     return name
 
 
-def resolve_crm_field(sobject: str, name: str, fields: Mapping[str, CrmField],
+def resolve_crm_field(crm_object: str, name: str, fields: Mapping[str, CrmField],
                       objects: Mapping[str, Mapping[str, CrmField]]
                       ) -> tuple[CrmField | None, str | None]:
     """The field a name means, following one relationship (`Account.Name`)."""
     if "." not in name:
         found = fields.get(name)
-        return (found, None) if found else (None, _unknown(sobject, name, fields))
+        return (found, None) if found else (None, _unknown(crm_object, name, fields))
     relationship, _, rest = name.partition(".")
     reference = relationship_field(fields, relationship)
     if reference is None:
-        return None, f"{sobject} has no relationship {relationship!r}"
+        return None, f"{crm_object} has no relationship {relationship!r}"
     if len(reference.reference_to) != 1:
         return None, (f"{relationship} may point at {', '.join(reference.reference_to)}; "
                       "only a relationship to one object can be mapped")
@@ -92,11 +92,11 @@ def relationship_field(fields: Mapping[str, CrmField], name: str) -> CrmField | 
     return next((f for f in fields.values() if f.relationship == name), None)
 
 
-def _unknown(sobject: str, name: str, fields: Mapping[str, CrmField]) -> str:
+def _unknown(crm_object: str, name: str, fields: Mapping[str, CrmField]) -> str:
     close = difflib.get_close_matches(name, list(fields), n=1)
     folded = {f.casefold(): f for f in fields}
     hint = folded.get(name.casefold()) or (close[0] if close else None)
-    return f"unknown field {name} on {sobject}" + (f" (did you mean {hint}?)" if hint else "")
+    return f"unknown field {name} on {crm_object}" + (f" (did you mean {hint}?)" if hint else "")
 
 
 def type_mismatch(app_type: str, crm_field: CrmField, inbound: bool) -> str | None:

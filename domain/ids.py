@@ -52,10 +52,10 @@ def email_claim_id(side: str, email: str) -> UUID:
     return natural_id(f"email:{side}:{email.strip().lower()}")
 
 
-def crm_record_id(crm: str, org: str, sobject: str, record: str) -> UUID:
+def crm_record_id(crm: str, org: str, stream: str, record: str) -> UUID:
     if crm == "pipedrive":
-        return natural_id(f"pipedrive:{org}:{sobject}:{record}")
-    return natural_id(f"{crm}:{org}:{sobject}:{record}")
+        return natural_id(f"pipedrive:{org}:{stream}:{record}")
+    return natural_id(f"{crm}:{org}:{stream}:{record}")
 
 
 def integration_id(crm: str) -> UUID:

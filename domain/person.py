@@ -159,22 +159,22 @@ class Person(Aggregate):
                               ignore_step_delay=ignore_step_delay, at=at, cause=ctx.cause,
                               actor=ctx.actor)
 
-    def link(self, crm: str, sobject: str, record_id: str, url: str | None,
+    def link(self, crm: str, stream: str, record_id: str, url: str | None,
              ctx: Context) -> None:
-        link_key = f"{crm}:{sobject}"
+        link_key = f"{crm}:{stream}"
         current = self.links.get(link_key)
         if current and current["id"] == record_id and not current["deleted"]:
             return
-        self._linked(crm=crm, sobject=sobject, record_id=record_id, url=url, cause=ctx.cause,
+        self._linked(crm=crm, sobject=stream, record_id=record_id, url=url, cause=ctx.cause,
                      actor=ctx.actor)
 
-    def mark_link_deleted(self, crm: str, sobject: str, record_id: str, ctx: Context,
+    def mark_link_deleted(self, crm: str, stream: str, record_id: str, ctx: Context,
                           merged_into: str | None = None) -> None:
         """`merged_into`: the master of a merge that another person already follows."""
-        current = self.links.get(f"{crm}:{sobject}")
+        current = self.links.get(f"{crm}:{stream}")
         if not current or current["id"] != record_id or current["deleted"]:
             return
-        self._link_deleted(crm=crm, sobject=sobject, record_id=record_id, cause=ctx.cause,
+        self._link_deleted(crm=crm, sobject=stream, record_id=record_id, cause=ctx.cause,
                            actor=ctx.actor, merged_into=merged_into)
 
     def removed_record(self, crm: str) -> dict[str, Any] | None:
@@ -214,10 +214,10 @@ class Person(Aggregate):
                       attributes={"flags": sorted({*self.flags, flag})}, at=at,
                       cause=ctx.cause, actor=ctx.actor)
 
-    def request_create(self, crm: str, sobject: str, key: str, content: dict[str, Any],
+    def request_create(self, crm: str, stream: str, key: str, content: dict[str, Any],
                        ctx: Context) -> None:
         """The intent to create this person's record, recorded before the call."""
-        self._create_requested(subject=self.subject, crm=crm, sobject=sobject, key=key,
+        self._create_requested(subject=self.subject, crm=crm, sobject=stream, key=key,
                                content=content, cause=ctx.cause, actor=ctx.actor)
 
     def record_create_failed(self, code: str, message: str, retryable: bool,
@@ -225,7 +225,7 @@ class Person(Aggregate):
         if self.pending_create is None:
             raise PersonError("no create was requested")
         self._create_failed(crm=self.pending_create["crm"],
-                            sobject=self.pending_create["sobject"], code=code, message=message,
+                            sobject=self.pending_create["stream"], code=code, message=message,
                             retryable=retryable, cause=ctx.cause, actor=ctx.actor,
                             subject=self.subject)
 
@@ -241,6 +241,7 @@ class Person(Aggregate):
         self._forgotten(generation=self.generation, cause=ctx.cause, actor=ctx.actor)
 
     # -- facts ------------------------------------------------------------------------------
+    # Their `sobject` is the stored name (Salesforce's word) of what the engine calls a stream.
     @event("ConflictResolved")
     def _conflict_resolved(self, subject: UUID, field: str, policy: str, winner: str,
                            values: dict[str, Any], cause: str, actor: str) -> None:
@@ -249,7 +250,7 @@ class Person(Aggregate):
     @event("CrmCreateRequested")
     def _create_requested(self, subject: UUID, crm: str, sobject: str, key: str,
                           content: dict[str, Any], cause: str, actor: str) -> None:
-        self.pending_create = {"crm": crm, "sobject": sobject, "key": key}
+        self.pending_create = {"crm": crm, "stream": sobject, "key": key}
 
     @event("CrmCreateFailed")
     def _create_failed(self, crm: str, sobject: str, code: str, message: str, retryable: bool,

@@ -135,6 +135,8 @@ class CrmGateway(Protocol):
 
     crm: str
     people: PeopleSchema
+    # The kinds its calls are counted by in `calls`, reported even when none was made.
+    call_kinds: tuple[str, ...]
     # Writes one group may hold, and how many full groups `write` packs best at once.
     group_size: int
     groups_at_once: int

@@ -180,7 +180,7 @@ class _Rebuilt:
                 kind == DISCOVERED and event.person is not None):
             self.touched.add(oid)  # decided about by an inbound step
         elif kind == REMOVED:
-            self.deleted[state.sobject].append({"Id": state.crm_record,
+            self.deleted[state.stream].append({"Id": state.crm_record,
                                                 "MasterRecordId": event.master_record_id,
                                                 "SystemModstamp": None})
 
@@ -226,8 +226,8 @@ class _Rebuilt:
         for position, event in self.observed:
             mirror = self.states[event.originator_id]
             pulled_by = step_of_save.get(bisect_left(saves, position))
-            if pulled_by is None or pulled_by.crm_object != mirror.sobject:
-                pulled_by = next((s for s in self.steps if s.crm_object == mirror.sobject),
+            if pulled_by is None or pulled_by.crm_object != mirror.stream:
+                pulled_by = next((s for s in self.steps if s.crm_object == mirror.stream),
                                  None)
             if pulled_by is None:
                 continue
@@ -288,7 +288,7 @@ class _Rebuilt:
                 owner: str | None) -> dict[str, Any]:
         record = {"Id": mirror.crm_record, "SystemModstamp": modstamp,
                   "CreatedDate": mirror.created, "OwnerId": owner, **content}
-        if mirror.sobject == "Lead":
+        if mirror.stream == "Lead":
             record.update(IsConverted=mirror.converted,
                           ConvertedContactId=mirror.converted_contact,
                           ConvertedAccountId=self.account.get(mirror.id))

@@ -37,7 +37,7 @@ class RecordEntry:
     reason: str | None
     app: str | None = None  # the person's or activity's app id
     crm: str | None = None  # the CRM record id
-    sobject: str | None = None
+    stream: str | None = None  # the CRM record's object (Contact, Lead, Task, person)
     url: str | None = None  # the CRM record's page, where the link recorded it
     person: str | None = None  # the person's app id, for a link to their page
     forgotten: bool = False
@@ -97,24 +97,24 @@ def _entry(cache: AggregateCache, ids: list[UUID], facts: dict[UUID, list[Fact]]
             entry.app = entry.person = found.app_id
             entry.forgotten = bool(getattr(found, "forgotten", False))
         elif isinstance(found, CrmRecord):
-            entry.crm, entry.sobject = found.crm_record, found.sobject
+            entry.crm, entry.stream = found.crm_record, found.stream
             if writes or entry.kind == "people" and len(ids) == 1:
-                entry.kind = OBJECT_KIND.get(found.sobject, entry.kind)
+                entry.kind = OBJECT_KIND.get(found.stream, entry.kind)
         elif isinstance(found, Task):
             activity = cache.get(found.activity)
-            entry.crm, entry.sobject = found.crm_record, "Task"
+            entry.crm, entry.stream = found.crm_record, "Task"
             if isinstance(activity, Activity):
                 entry.app, entry.person = activity.key, activity.person
                 entry.kind = COUNT_KIND.get(activity.kind, entry.kind)
-                entry.sobject = "Note" if activity.kind == "note" else "Task"
+                entry.stream = "Note" if activity.kind == "note" else "Task"
     if writes and entry.kind == "people":
         # A create the CRM refused leaves no mirror record: the intent names the object.
         written = str(values.get("write", "")).rpartition(" ")[2]
         entry.kind = OBJECT_KIND.get(written, entry.kind)
-        entry.sobject = entry.sobject or written or None
+        entry.stream = entry.stream or written or None
     person = next((p for p in map(cache.get, ids) if isinstance(p, Person)), None)
-    if person is not None and entry.sobject:
-        link = person.links.get(f"{_crm_of(cache, ids)}:{entry.sobject}")
+    if person is not None and entry.stream:
+        link = person.links.get(f"{_crm_of(cache, ids)}:{entry.stream}")
         if link and link.get("id") == entry.crm:
             entry.url = link.get("url")
     if entry.forgotten:  # what the run changed of them is theirs: none of it is shown

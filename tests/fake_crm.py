@@ -89,6 +89,7 @@ class FakeCrm:
         default_factory=lambda: {("Lead", "Status"): list(LEAD_STATUSES)})
     url: str = "https://fake-crm.example"
     limit: tuple[int, int] | None = None  # what api_limit() says
+    call_kinds: tuple[str, ...] = ("reads", "writes")
     group_size: int = 200
     groups_at_once: int = 5
     readings: None = None

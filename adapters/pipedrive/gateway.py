@@ -55,6 +55,8 @@ LABEL = "work"  # the label a new email or phone gets
 class PipedriveGateway:
     crm = "pipedrive"
     people = PEOPLE
+    call_kinds: tuple[str, ...] = ("persons_list", "persons_read", "persons_write", "search",
+                                   "users", "fields", "recents")
     group_size = GROUP_SIZE
     groups_at_once = 1  # nothing packs several groups in one call
 

@@ -40,6 +40,9 @@ KEYED = frozenset({"Lead", "Contact", "Account", "Task"})
 class SalesforceGateway:
     crm = "salesforce"
     people = PEOPLE
+    call_kinds: tuple[str, ...] = ("query", "query_more", "describe", "sobject_read",
+                                   "sobject_write", "collections", "collections_read", "bulk",
+                                   "auth")
     group_size = COLLECTION_SIZE
     # Enough full Collections calls to keep IN_FLIGHT Composite calls busy.
     groups_at_once = COMPOSITE_COLLECTIONS * IN_FLIGHT

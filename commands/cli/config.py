@@ -239,7 +239,7 @@ def disconnect_command(crm: str = CRM_OPTION, as_json: bool = JSON_OPTION) -> No
 
 
 def fields_command(
-    sobject: list[str] = typer.Option(None, "--object", help="a CRM object (repeatable; "
+    stream: list[str] = typer.Option(None, "--object", help="a CRM object (repeatable; "
                                       "default: the people objects)"),
     crm: str = CRM_OPTION,
     as_json: bool = JSON_OPTION,
@@ -248,7 +248,7 @@ def fields_command(
     from syncledger.commands.fields import list_fields
 
     with user_errors(), store_session(settings.store) as store:
-        listing = list_fields(store, configure.chosen_crm(store, crm), sobject or None)
+        listing = list_fields(store, configure.chosen_crm(store, crm), stream or None)
     if as_json:
         print_json(listing)
         return

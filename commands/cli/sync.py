@@ -298,9 +298,9 @@ def _dry_run(as_json: bool, full: bool, crm: str | None) -> None:
                       + (" (over mass_change_limit: a real run stops; "
                          "--allow-mass-changes lets it go)" if change["over_limit"] else ""))
     calls = result["api_calls"]
-    out.print(f"dry run: nothing written. The real run would spend {calls['total']} API calls "
-              f"({calls['query'] + calls['query_more']} query pages, {calls['collections']} "
-              "collection writes)")
+    spent = ", ".join(f"{n} {kind}" for kind, n in calls.items() if kind != "total" and n)
+    out.print(f"dry run: nothing written. The real run would spend {calls['total']} API calls"
+              + (f" ({spent})" if spent else ""))
     _print_errors(result["errors"])
     if result["outcome"] == "failed":
         out.print("the dry run failed: the real run would stop there too")
