@@ -121,8 +121,9 @@ def _identity(source: SyncLedger, copy: SyncLedger, aggregate_id: UUID) -> Ident
         cache = AggregateCache(store)
         found = cache.get(aggregate_id)
         if isinstance(found, Person):
-            link = next((found.links[k] for k in ("salesforce:Contact", "salesforce:Lead")
-                         if k in found.links), None)
+            # A Contact before a Lead (a converted lead's person holds both), then any other.
+            link = min(found.links.values(), default=None,
+                       key=lambda k: (k["object"] != "Contact", k["object"] != "Lead"))
             return Identity(found.app_id, link["id"] if link else None,
                             link["object"] if link else None)
         if isinstance(found, CrmRecord):
