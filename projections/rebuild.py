@@ -257,7 +257,7 @@ def _start_method(app: SyncLedger) -> str:
 
 
 def _open_worker(url: str, environ: dict[str, str]) -> None:
-    from syncledger.commands.session import open_store  # the worker's own store
+    from syncledger.adapters.store_opening import open_store  # the worker's own store
 
     # The caller's environment as it is now (its key, its configuration), not the one a
     # fork server started with.
