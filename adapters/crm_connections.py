@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from syncledger.adapters.call_budget import CallBudget
 from syncledger.adapters.credentials import load_credentials, save_credentials
 from syncledger.adapters.database import Database
 from syncledger.adapters.pipedrive.catalog import PipedriveCatalog
@@ -95,15 +96,17 @@ def login_salesforce(request: LoginRequest, open_browser: Callable[[str], Any]
     return oauth.login(request, open_browser)
 
 
-def salesforce_client(database: Database, crm: str = "salesforce") -> SalesforceClient:
+def salesforce_client(database: Database, crm: str = "salesforce",
+                      budget: CallBudget | None = None) -> SalesforceClient:
     """The client for the stored credentials; a refreshed token is stored again."""
     credentials = SalesforceCredentials(**load_credentials(database, crm))
     return SalesforceClient(credentials, on_refresh=lambda fresh: save_credentials(
-        database, crm, asdict(fresh)))
+        database, crm, asdict(fresh)), budget=budget)
 
 
-def pipedrive_client(database: Database) -> PipedriveClient:
-    return PipedriveClient(PipedriveCredentials(**load_credentials(database, "pipedrive")))
+def pipedrive_client(database: Database, budget: CallBudget | None = None) -> PipedriveClient:
+    return PipedriveClient(PipedriveCredentials(**load_credentials(database, "pipedrive")),
+                           budget=budget)
 
 
 def catalog_for(database: Database, integration: Integration

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from syncledger.adapters.call_budget import CallBudget
 from syncledger.adapters.credentials import load_credentials
 from syncledger.adapters.crm_connections import pipedrive_client, salesforce_client
 from syncledger.adapters.database import Database
@@ -34,14 +35,16 @@ def live_gateway(database: Database, integration: Integration) -> CrmGateway:
     crm = integration.crm
     if crm == "pipedrive":
         return _pipedrive(database)
-    return _salesforce(salesforce_client(database, crm), integration)
+    budget = CallBudget()
+    return _salesforce(salesforce_client(database, crm, budget), integration, budget)
 
 
 def dry_run_gateway(database: Database, integration: Integration) -> CrmGateway:
     if integration.crm == "pipedrive":
         return DryRunGateway(_pipedrive(database))
     credentials = SalesforceCredentials(**load_credentials(database, integration.crm))
-    return _salesforce(DryRunClient(credentials), integration)
+    budget = CallBudget()
+    return _salesforce(DryRunClient(credentials, budget), integration, budget)
 
 
 def replay_gateway(answers: Any, integration: Integration) -> tuple[CrmGateway, list[str]]:
@@ -56,7 +59,9 @@ def replay_gateway(answers: Any, integration: Integration) -> tuple[CrmGateway, 
             as_held=lambda _, fields: pipedrive.as_held(fields))
         return gateway, gateway.gaps
     client = ReplayClient(answers)
-    return _salesforce(client, integration), client.gaps
+    # Nothing to keep for a replay of its own: it reads only what the run kept.
+    return SalesforceGateway(client, integration.instance_url or "",
+                             missing_keys=integration.missing_keys), client.gaps
 
 
 def answer_keys(crm: str) -> AnswerKeys:
@@ -69,10 +74,14 @@ def answer_keys(crm: str) -> AnswerKeys:
     return ANSWER_KEYS
 
 
-def _salesforce(client: SalesforceClient, integration: Integration) -> SalesforceGateway:
+def _salesforce(client: SalesforceClient, integration: Integration, budget: CallBudget
+                ) -> SalesforceGateway:
     return SalesforceGateway(client, integration.instance_url or "",
-                             missing_keys=integration.missing_keys, readings=Readings())
+                             missing_keys=integration.missing_keys, readings=Readings(),
+                             budget=budget)
 
 
 def _pipedrive(database: Database) -> PipedriveGateway:
-    return PipedriveGateway(pipedrive_client(database), readings=MatchReadings())
+    budget = CallBudget()
+    return PipedriveGateway(pipedrive_client(database, budget), readings=MatchReadings(),
+                            budget=budget)

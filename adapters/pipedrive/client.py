@@ -20,6 +20,7 @@ from typing import Any
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
+from syncledger.adapters.call_budget import CallBudget
 from syncledger.adapters.crm_errors import CrmFatal, CrmLimitReached, CrmRetryable, untrusted
 
 V1_PAGE = 500
@@ -75,11 +76,11 @@ class DailyBudget:
 class PipedriveClient:
     def __init__(self, credentials: PipedriveCredentials,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 budget: CallBudget | None = None) -> None:
         self.credentials = credentials
         self.base = credentials.api_url.rstrip("/")
-        self.calls: Counter[str] = Counter()
-        self.budget: int | None = None  # calls this client may spend in all (api_budget)
+        self.budget = budget or CallBudget()  # the run's api_budget, spent call by call
         self.daily: DailyBudget | None = None  # as the last answer told it
         self.sleep = sleep
         self.clock = clock
@@ -89,6 +90,10 @@ class PipedriveClient:
         self.session.trust_env = False
         self.session.verify = credentials.ca_cert or True
         self.session.headers["x-api-token"] = credentials.api_token
+
+    @property
+    def calls(self) -> Counter[str]:
+        return self.budget.calls
 
     # -- the one HTTP layer ---------------------------------------------------------------
     def call(self, kind: str, method: str, path: str, *, retry_failures: bool = True,
@@ -104,11 +109,8 @@ class PipedriveClient:
 
     def _attempt(self, kind: str, method: str, path: str,
                  kwargs: dict[str, Any]) -> dict[str, Any]:
-        if self.budget is not None and self.calls.total() >= self.budget:
-            raise CrmLimitReached(f"the api_budget for today is spent ({self.budget} calls "
-                                  "in this run)")
+        self.budget.spend(kind)  # refused before any wait for the burst window
         self._await_window()
-        self.calls[kind] += 1
         try:
             response = self.session.request(method, f"{self.base}{path}", timeout=30, **kwargs)
         except requests.exceptions.SSLError:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from syncledger.adapters.call_budget import CallBudget
 from syncledger.adapters.crm_errors import CrmFatal
 from syncledger.adapters.match_readings import MatchReadings
 from syncledger.adapters.pipedrive.client import (
@@ -61,8 +62,10 @@ class PipedriveGateway:
     groups_at_once = 1  # nothing packs several groups in one call
 
     def __init__(self, client: PipedriveClient, page_size: int = PAGE,
-                 readings: MatchReadings | None = None) -> None:
+                 readings: MatchReadings | None = None, budget: CallBudget | None = None
+                 ) -> None:
         self.client = client
+        self._budget = budget or client.budget  # the one the factory gave them both
         self.page_size = page_size
         self._readings = readings
         self._key_field: tuple[str | None] | None = None  # looked up once, None if absent
@@ -77,7 +80,7 @@ class PipedriveGateway:
         return self._readings
 
     def spend_at_most(self, calls: int) -> None:
-        self.client.budget = calls
+        self._budget.limit = calls
 
     def api_limit(self) -> tuple[int, int] | None:
         return self.client.api_limit()

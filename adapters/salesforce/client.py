@@ -35,11 +35,11 @@ from tenacity import (
     wait_exponential,
 )
 
+from syncledger.adapters.call_budget import CallBudget
 from syncledger.adapters.crm_errors import CrmFatal, CrmLimitReached, CrmRetryable, untrusted
 from syncledger.adapters.salesforce import answers
 from syncledger.adapters.salesforce.answers import MalformedAnswer
 from syncledger.adapters.salesforce.paging import QueryPages
-from syncledger.adapters.salesforce.readings import Readings
 
 API_VERSION = "59.0"
 COLLECTION_SIZE = 200
@@ -158,13 +158,11 @@ class SalesforceClient:
     attempts = 4  # of a call whose failure a retry can help
 
     def __init__(self, credentials: SalesforceCredentials,
-                 on_refresh: Callable[[SalesforceCredentials], None] | None = None) -> None:
+                 on_refresh: Callable[[SalesforceCredentials], None] | None = None,
+                 budget: CallBudget | None = None) -> None:
         self.credentials = credentials
         self.on_refresh = on_refresh
-        self.calls: Counter[str] = Counter()
-        self.budget: int | None = None  # calls this client may still spend (api_budget)
-        # A sync run sets this to keep what it read beyond records, for `replay --run`.
-        self.readings: Readings | None = None
+        self.budget = budget or CallBudget()  # the run's api_budget, spent call by call
         self._prepare_threads()
         if credentials.ca_cert and not Path(credentials.ca_cert).is_file():
             raise CrmFatal(f"the CA certificate {credentials.ca_cert} given at connect is not "
@@ -240,13 +238,13 @@ class SalesforceClient:
         finally:
             self._local.attempts = before
 
+    @property
+    def calls(self) -> Counter[str]:
+        return self.budget.calls
+
     def _spend(self, kind: str) -> None:
         """Count one call, refused with CrmLimitReached once the budget is spent."""
-        with self._lock:
-            if self.budget is not None and self.calls.total() >= self.budget:
-                raise CrmLimitReached(f"the api_budget for today is spent ({self.budget} "
-                                      "calls in this run)")
-            self.calls[kind] += 1
+        self.budget.spend(kind)
         admitted = getattr(self._local, "admitted", None)
         if admitted is not None:  # a pipelined call: the next one may now be admitted
             self._local.admitted = None
@@ -324,8 +322,7 @@ class SalesforceClient:
 
     def refresh(self) -> None:
         base = self.credentials.login_url or self.credentials.instance_url
-        with self._lock:
-            self.calls["auth"] += 1
+        self.budget.count("auth")
         try:
             response = self.session.post(f"{base}/services/oauth2/token", data={
                 "grant_type": "refresh_token", "refresh_token": self.credentials.refresh_token,
@@ -353,15 +350,11 @@ class SalesforceClient:
             more=lambda url: self.call("query_more", lambda sf: answers.query_page(
                 sf.query_more(url, identifier_is_url=True), soql, fields)),
             counted=bool(fields))  # a COUNT() query's total is its answer, with no records
-        if self.readings is not None:
-            return self.readings.watch(soql, iter(pages))
         return iter(pages)
 
     def describe(self, sobject: str) -> dict[str, Any]:
         result = self.call("describe", lambda sf: answers.describe(
             sf.restful(f"sobjects/{sobject}/describe"), sobject))
-        if self.readings is not None:
-            self.readings.described(sobject, result)
         return result
 
     def userinfo(self) -> dict[str, Any]:

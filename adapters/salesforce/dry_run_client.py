@@ -6,6 +6,7 @@ from __future__ import annotations
 from itertools import count
 from typing import Any
 
+from syncledger.adapters.call_budget import CallBudget
 from syncledger.adapters.salesforce.client import (
     IN_FLIGHT,
     CollectionsCall,
@@ -17,8 +18,9 @@ PREFIX = {"Lead": "00Q", "Contact": "003", "Account": "001", "Task": "00T", "Not
 
 
 class DryRunClient(SalesforceClient):
-    def __init__(self, credentials: SalesforceCredentials) -> None:
-        super().__init__(credentials)
+    def __init__(self, credentials: SalesforceCredentials, budget: CallBudget | None = None
+                 ) -> None:
+        super().__init__(credentials, budget=budget)
         self._ids = count(1)
 
     def collections_pipelined(self, calls: list[CollectionsCall], in_flight: int = IN_FLIGHT

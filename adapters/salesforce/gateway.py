@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from syncledger.adapters.call_budget import CallBudget
 from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import (
     COLLECTION_SIZE,
@@ -48,23 +49,27 @@ class SalesforceGateway:
     groups_at_once = COMPOSITE_COLLECTIONS * IN_FLIGHT
 
     def __init__(self, client: SalesforceClient, instance_url: str,
-                 missing_keys: Sequence[str] = (), readings: Readings | None = None) -> None:
+                 missing_keys: Sequence[str] = (), readings: Readings | None = None,
+                 budget: CallBudget | None = None) -> None:
         self.client = client
+        self._budget = budget or client.budget  # the one the factory gave them both
         self.instance_url = instance_url
         # Objects without the key field: their creates cannot be upserts on it.
         self.missing_keys = frozenset(missing_keys)
-        client.readings = readings
+        self._readings = readings
 
     @property
     def readings(self) -> Readings | None:
-        return self.client.readings
+        """What the run read besides records (lengths, Lead Statuses, email matches), kept
+        for its replay; None when nothing is kept (a replay's own gateway)."""
+        return self._readings
 
     @property
     def calls(self) -> Mapping[str, int]:
         return self.client.calls
 
     def spend_at_most(self, calls: int) -> None:
-        self.client.budget = calls
+        self._budget.limit = calls
 
     def api_limit(self) -> tuple[int, int] | None:
         return self.client.api_limit()
@@ -79,24 +84,32 @@ class SalesforceGateway:
         return dict(fields)
 
     def describe(self, stream: str) -> dict[str, Any]:
-        return {f["name"]: f for f in self.client.describe(stream)["fields"]}
+        answer = self.client.describe(stream)
+        if self._readings is not None:
+            self._readings.described(stream, answer)
+        return {f["name"]: f for f in answer["fields"]}
+
+    def _query(self, query: str, include_deleted: bool = False
+               ) -> Iterator[list[dict[str, Any]]]:
+        pages = self.client.query(query, include_deleted=include_deleted)
+        return pages if self._readings is None else self._readings.watch(query, pages)
 
     # -- reads ------------------------------------------------------------------------------
     def changed(self, stream: str, fields: Sequence[str], since: datetime | None
                 ) -> Iterator[list[CrmRow]]:
         query = soql.changed_since(stream, soql.pulled_fields(stream, fields), since)
-        for page in self.client.query(query):
+        for page in self._query(query):
             yield [_row(record) for record in page]
 
     def removed(self, stream: str, since: datetime) -> Iterator[list[Removal]]:
-        for page in self.client.query(soql.deleted_since(stream, since), include_deleted=True):
+        for page in self._query(soql.deleted_since(stream, since), include_deleted=True):
             yield [Removal(str(r["Id"]), r.get("SystemModstamp"), r.get("MasterRecordId"))
                    for r in page]
 
     def by_emails(self, stream: str, emails: Sequence[str]) -> Iterator[list[CrmRow]]:
         fields = ["Id", "Email"] + (["IsConverted"] if stream == "Lead" else [])
         for query in soql.by_emails(stream, fields, emails):
-            for page in self.client.query(query):
+            for page in self._query(query):
                 yield [_row(record) for record in page]
 
     def find(self, stream: str, conditions: Sequence[Mapping[str, Any]],
@@ -111,7 +124,7 @@ class SalesforceGateway:
                 "(" + " AND ".join(f"{k} = {_literal(v)}" for k, v in c.items()) + ")"
                 for c in conditions])
         for query in queries:
-            for page in self.client.query(query):
+            for page in self._query(query):
                 yield [_row(record) for record in page]
 
     def by_keys(self, stream: str, keys: Sequence[str]) -> dict[str, str]:
@@ -125,7 +138,7 @@ class SalesforceGateway:
             queries = soql.by_keys(stream, ["Id", KEY_FIELD], KEY_FIELD, sorted(keys))
         wanted = set(keys)
         for query in queries:
-            for page in self.client.query(query):
+            for page in self._query(query):
                 for row in page:
                     key = note_key(str(row.get("Title") or "")) if stream == "Note" \
                         else str(row.get(KEY_FIELD) or "")
@@ -135,7 +148,7 @@ class SalesforceGateway:
 
     def users(self) -> dict[str, str]:
         found: dict[str, str] = {}
-        for page in self.client.query("SELECT Id, Email FROM User"):
+        for page in self._query("SELECT Id, Email FROM User"):
             found.update({row["Id"]: row.get("Email") or "" for row in page})
         return found
 
@@ -145,7 +158,7 @@ class SalesforceGateway:
         if (stream, name) == ("Lead", "Status"):
             query = "SELECT ApiName, MasterLabel FROM LeadStatus"
             return [(str(row["ApiName"]), str(row["MasterLabel"]))
-                    for page in self.client.query(query) for row in page]
+                    for page in self._query(query) for row in page]
         described = self.describe(stream).get(name, {})
         return [(str(v["value"]), str(v.get("label") or v["value"]))
                 for v in described.get("picklistValues") or ()]

@@ -9,11 +9,11 @@ comes from today's code from one that comes from a missing answer."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from itertools import count
 from typing import Any
 
+from syncledger.adapters.call_budget import CallBudget
 from syncledger.adapters.crm_errors import CrmFatal
 from syncledger.adapters.recorded_answers import (
     AnswerKeys,
@@ -40,9 +40,7 @@ class ReplayClient(SalesforceClient):
         # Not the parent's: no session and no connection, so nothing can reach the CRM.
         self.credentials = SalesforceCredentials(instance_url="replay:", access_token="")
         self.on_refresh = None
-        self.calls: Counter[str] = Counter()
-        self.budget = None
-        self.readings = None
+        self.budget = CallBudget()  # counted, never limited: a replay spends nothing
         self._prepare_threads()
         self.answers = answers
         self.gaps: list[str] = []  # what the record could not answer, in words

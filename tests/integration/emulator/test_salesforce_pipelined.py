@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from conftest import Org
 
+from syncledger.adapters.call_budget import CallBudget
 from syncledger.adapters.salesforce.client import (
     KEY_FIELD,
     RETRYABLE_CODES,
@@ -24,10 +25,11 @@ from syncledger.adapters.salesforce.dry_run_client import DryRunClient
 POISON = "Poison"  # a LastName the emulator's `match` aims a fault at
 
 
-def client(org: Org, refresh: bool = False) -> SalesforceClient:
+def client(org: Org, refresh: bool = False, budget: int | None = None) -> SalesforceClient:
     return SalesforceClient(SalesforceCredentials(
         instance_url=org.emu.url, access_token=org.emu.token, ca_cert=str(org.emu.ca_cert),
-        refresh_token=org.emu.token if refresh else None, client_id="x" if refresh else None))
+        refresh_token=org.emu.token if refresh else None, client_id="x" if refresh else None),
+        budget=CallBudget(budget))
 
 
 def lead_calls(count: int, size: int = 3, poisoned: int | None = None) -> list[CollectionsCall]:
@@ -111,8 +113,7 @@ def test_a_composite_call_that_fails_fails_only_its_records(org: Org, fault: dic
 
 
 def test_a_spent_budget_leaves_the_last_composite_calls_unsent(org: Org) -> None:
-    sf = client(org)
-    sf.budget = 2
+    sf = client(org, budget=2)
     results = sf.collections_pipelined(lead_calls(20))  # four Composite calls
     assert codes(results) == [{"ok"}] * 10 + [{"REQUEST_LIMIT_EXCEEDED"}] * 10
     assert "REQUEST_LIMIT_EXCEEDED" in RETRYABLE_CODES
