@@ -23,6 +23,7 @@ from syncledger.commands.input_values import (
 from syncledger.domain.field_types import canonical_app_field
 from syncledger.domain.schedule import too_long
 from syncledger.domain.steps import (
+    PEOPLE_RECORDS,
     Configuration,
     FieldMapping,
     IntegrationSettings,
@@ -267,7 +268,7 @@ _EMPTY_DEFAULTS: dict[str, Any] = {
 
 
 def _owner_pair_lines(crm: str, crm_user: str, member: str) -> list[str]:
-    records = "Contacts and Leads" if crm == "salesforce" else "persons"
+    records = PEOPLE_RECORDS[crm]
     return [
         "# The pre-set ownership pair: the connected CRM user and you. Switched on (remove the",
         f"# leading #), it applies to every people step: {records} that user owns come in",

@@ -16,11 +16,12 @@ from syncledger.commands.session import store_session
 from syncledger.commands.sync import SyncRefused, run_sync
 from syncledger.domain.ids import integration_id
 from syncledger.domain.integration import Integration
+from syncledger.domain.steps import FIRST_CRM
 from syncledger.replay.copy_log import copy_log
 
 
 def dry_run(app: SyncLedger, actor: str, now: datetime, full: bool = False,
-            crm: str = "salesforce") -> dict[str, Any]:
+            crm: str = FIRST_CRM) -> dict[str, Any]:
     integration = AggregateCache(app).get(integration_id(crm), Integration)
     if integration is None or not integration.connected:
         raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first",

@@ -22,6 +22,7 @@ from syncledger.commands.sync import SyncRefused, run_sync
 from syncledger.commands.sync_outbound import PERSON_TOPICS
 from syncledger.domain.ids import sync_run_id
 from syncledger.domain.schedule import should_run
+from syncledger.domain.steps import FIRST_CRM
 from syncledger.projections.event_index import positions_for
 from syncledger.projections.registry import EVENT_INDEX
 
@@ -39,7 +40,7 @@ class Worker:
     report: Callable[[str, dict[str, Any]], None]
     follow: timedelta = FOLLOW
     max_runs: int | None = None  # for tests and one-shot use
-    crms: list[str] = field(default_factory=lambda: ["salesforce"])  # a run each
+    crms: list[str] = field(default_factory=lambda: [FIRST_CRM])  # a run each
 
     def __post_init__(self) -> None:
         self.stop = threading.Event()

@@ -40,6 +40,7 @@ from syncledger.domain.ids import integration_id, run_lease_id, sync_run_id
 from syncledger.domain.integration import Integration
 from syncledger.domain.ports import CrmGateway
 from syncledger.domain.run_lease import RunLease
+from syncledger.domain.steps import FIRST_CRM
 from syncledger.domain.sync_run import SyncRun
 from syncledger.projections.directory import entries
 from syncledger.projections.logs import api_calls_since
@@ -75,7 +76,7 @@ class RunReport:
 
 
 def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
-             only: set[UUID] | None = None, crm: str = "salesforce",
+             only: set[UUID] | None = None, crm: str = FIRST_CRM,
              should_stop: Callable[[], bool] = lambda: False,
              gateway: CrmGateway | None = None,
              plan: list[dict[str, Any]] | None = None,

@@ -194,6 +194,10 @@ DEFAULT_SAVED_FILTERS = ("Opened", "Replied", "Bounced", "Opted out", "To call",
 OWNER_MATCHES = ("email",)
 PROFILES = ("default", "custom")
 CRMS = ("salesforce", "pipedrive")
+# The CRM a caller naming none means: the first supported, the only one before Pipedrive.
+FIRST_CRM = CRMS[0]
+# What the people a CRM's people steps sync are called there, in words.
+PEOPLE_RECORDS = {"salesforce": "Contacts and Leads", "pipedrive": "persons"}
 
 
 def step_kinds(crm: str) -> list[tuple[str, str]]:
