@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 from functools import partial
 from itertools import islice
 from typing import Any
@@ -33,24 +32,24 @@ from syncledger.commands.sync_context import (
     step_cursor,
 )
 from syncledger.commands.sync_outbound import all_people, lead_status, passes_filter
-from syncledger.domain.activity_mapping import (
-    COUNT_KIND,
-    note_fields,
-    task_fields,
+from syncledger.domain.activity_mapping import COUNT_KIND
+from syncledger.domain.activity_plan import (
+    ActivityFacts,
+    ActivityRules,
+    NothingToDo,
+    PersonFacts,
+    Skip,
+    TaskMirror,
+    plan_activity,
+    task_lookup,
+    task_natural_key,
+    updatable,
 )
 from syncledger.domain.app_records import Activity
-from syncledger.domain.content import normalise_value
 from syncledger.domain.ids import app_person_id, crm_record_id, natural_id
-from syncledger.domain.message_bodies import marked, revealed
-from syncledger.domain.ownership import outbound_owner
 from syncledger.domain.person import Person
 from syncledger.domain.ports import RecordWrite, WriteOutcome, WritesStopped
-from syncledger.domain.steps import (
-    STATUS_TARGET,
-    Step,
-    step_owner_mappings,
-    step_owner_match,
-)
+from syncledger.domain.steps import STATUS_TARGET, Step
 from syncledger.domain.task import Task
 from syncledger.projections.event_index import subjects_of
 from syncledger.projections.registry import EVENT_INDEX
@@ -62,18 +61,12 @@ LINK_TOPICS = [get_topic(Person.Linked)]  # type: ignore[attr-defined]
 STATUS_TOPICS = [get_topic(Person.Updated), get_topic(Person.Recorded),  # type: ignore[attr-defined]
                  get_topic(Person.Linked)]  # type: ignore[attr-defined]
 LEAD = "Lead"  # the object whose Status the status steps write
-NOT_LINKED = "person not linked yet"
-FILTERED_OUT = "filtered out by every step"
-# Fields Salesforce lets a create set but refuses on an update (INVALID_FIELD_FOR_INSERT_UPDATE,
-# also on an upsert that finds its record).
-CREATE_ONLY = {"Task": frozenset({"TaskSubtype"}), "Note": frozenset({"ParentId"})}
 # Activities decided (and their intents saved) together: for Salesforce, as many as one
 # Composite call of five full collections carries.
 ACTIVITY_CHUNK = 1000
 WRITE_ATTEMPTS = 4  # of a batch whose answer is lost, each after looking at what landed
 LOST = ("Salesforce did not answer the write ({error}); it may have landed, so the next run "
         "looks it up before sending it again")
-TRUNCATED = ("Subject", "Description")  # the text fields an activity can overflow
 
 
 @dataclass
@@ -105,11 +98,6 @@ class ActivityWrite:
         self.crm_id = crm_id
         self.fields = updatable(self.stream, self.fields)
         self.held_fields = updatable(self.stream, self.held_fields)
-
-
-def updatable(stream: str, fields: dict[str, Any]) -> dict[str, Any]:
-    create_only = CREATE_ONLY.get(stream, frozenset())
-    return {k: v for k, v in fields.items() if k not in create_only}
 
 
 def activity_steps(steps: list[Step], crm: str) -> list[Step]:
@@ -226,8 +214,7 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, list[Step]]]
     kill_point("activities.results_saved")
     for kind, reason, skipped_step, key in planner.skips:
         run.skip(kind, reason)
-        if skipped_step is not None:
-            run.planned(skipped_step, key, None, "skip", reason)
+        run.planned(skipped_step, key, None, "skip", reason)
     for write in writes:
         run.planned(write.step, write.activity.key, write.crm_id, write.action, None,
                     {k: [None, v] for k, v in write.fields.items()})
@@ -240,6 +227,9 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, list[Step]]]
 
 
 class ActivityPlanner:
+    """Loads what an activity's plan is decided over (domain.activity_plan), and applies the
+    plan: a skip to report, held bodies to release, or an intent recorded on its Task."""
+
     def __init__(self, run: RunContext, by_kind: dict[str, dict[str, list[Step]]],
                  describe: dict[str, Any], cache: AggregateCache,
                  held: dict[UUID, Held] | None = None) -> None:
@@ -247,137 +237,53 @@ class ActivityPlanner:
         self.by_kind = by_kind
         self.cache = cache
         self.held = held or {}
+        self.rules = ActivityRules(
+            run.crm, run.gateway.people.streams, by_kind, run.integration.settings,
+            run.gateway.people.owner_field,
+            {name: f.get("length") for name, f in describe.get("Task", {}).items()},
+            run.directory.member_emails, run.directory.crm_user_by_email)
         # Activities whose held bodies can go (activity -> last held row read).
         self.settled: dict[UUID, int] = {}
-        self.lengths = {name: f.get("length") for name, f in describe.get("Task", {}).items()}
         self.waiting: list[str] = []
-        self.skips: list[tuple[str, str, Step | None, str]] = []
+        self.skips: list[tuple[str, str, Step, str]] = []
 
     def plan(self, activity_id: UUID) -> ActivityWrite | None:
         activity = self.cache.get(activity_id)
-        if not isinstance(activity, Activity) or activity.kind not in self.by_kind:
-            return None
-        kind = COUNT_KIND[activity.kind]
-        person = self.cache.get(app_person_id(activity.person))
-        held = self.held.get(activity.id)
+        person = self.cache.get(app_person_id(activity.person)) \
+            if isinstance(activity, Activity) else None
         if not isinstance(person, Person):
             return None
-        if person.forgotten or person.deleted:
-            if held is not None:  # it will never go to the CRM
+        held = self.held.get(activity.id)
+        task_id = Task.create_id(self.run.crm, self.run.org, activity.id)
+        task = self.cache.get(task_id)
+        decided = plan_activity(self.rules, _activity_facts(activity, held),
+                                _person_facts(person), self._selecting(activity.kind, person),
+                                _mirror(task_id, task))
+        if isinstance(decided, Skip):
+            self.skips.append((COUNT_KIND[activity.kind], decided.reason, decided.step,
+                               activity.key))
+            if decided.waits:
+                self.waiting.append(activity.id.hex)
+            return None
+        self.run.note(*decided.notes)
+        if isinstance(decided, NothingToDo):
+            if decided.release_held and held is not None:
                 self.settled[activity.id] = held.seq
             return None
-        target = self._target(activity.kind, person)
-        if target is None:
-            first = next(iter(self.by_kind[activity.kind].values()))[0]
-            self.skips.append((kind, NOT_LINKED, first, activity.key))
-            self.waiting.append(activity.id.hex)
-            return None
-        steps, who = target
-        chosen = self._choose(activity, person, steps)
-        if chosen is None:
-            return None
-        step, owner = chosen
-        task = self.cache.get(Task.create_id(self.run.crm, self.run.org, activity.id))
         if task is None:
             task = Task.plan(self.run.crm, self.run.org, activity.id, person.subject,
                              self.run.ctx)
             self.cache.add(task)
-        # With store_contents = false the log holds a body's digest, not the body: the
-        # intent records the digest, and the held body goes out in its place.
-        shown, missing = revealed(activity.details, held.bodies if held else {})
-        stream = "Note" if activity.kind == "note" else "Task"
-        fields = self._fields(activity, marked(activity.details), who, task.key,
-                              step.include_contents)
-        sent = self._fields(activity, shown, who, task.key, step.include_contents)
-        held_fields = {k: sent.get(k) for k in fields.keys() | sent.keys()
-                       if sent.get(k) != fields.get(k)}
-        self._truncate(activity, sent)
-        fields = {k: fields[k] if k in held_fields else sent[k] for k in fields}
-        held_fields = {k: sent.get(k) for k in held_fields}
-        # An owner the person got by default is no one's decision: a Task we already
-        # created keeps the owner the CRM holds.
-        by_default = activity.owner is None and person.owner_by_default \
-            and task.crm_record is not None
-        owner_field = self.run.gateway.people.owner_field
-        if owner.owner and not by_default:
-            fields[owner_field] = owner.owner
-        # An intent with no result (a crash), or a create that failed, may have landed.
-        unsure = task.pending is not None or (task.crm_record is None
-                                              and task.last_error is not None)
-        if not task.request_write(fields, self.run.ctx):
-            if held is not None:  # the CRM holds this already
-                self.settled[activity.id] = held.seq
-            return None
-        action = "update" if task.crm_record else "create"
-        if action == "update":
-            fields = updatable(stream, fields)
-        if missing:
-            held_fields = self._without_body(activity, task, action, fields, held_fields)
-        return ActivityWrite(step, task, activity, stream, action, fields,
-                             auto_assign=owner_field not in fields, unsure=unsure,
-                             crm_id=task.crm_record, held_fields=held_fields,
-                             held_seq=held.seq if held else None)
+        task.request_write(decided.content, self.run.ctx)
+        return ActivityWrite(decided.step, task, activity, decided.stream, decided.action,
+                             decided.fields, decided.auto_assign, decided.unsure,
+                             decided.crm_id, decided.held_fields,
+                             held.seq if held else None)
 
-    def _choose(self, activity: Activity, person: Person, steps: list[Step]
-                ) -> tuple[Step, Any] | None:
-        """The first step that selects the activity (its filter passes and its owner rules
-        give an owner): that step writes it, once. None, with the skip recorded, when no
-        step does."""
-        kind = COUNT_KIND[activity.kind]
-        settings = self.run.integration.settings
-        refusal: tuple[str, Step] | None = None
-        for step in steps:
-            if not passes_filter(self.run, step, person):
-                continue
-            owner = outbound_owner(activity.owner or person.owner,
-                                   step_owner_mappings(step, settings),
-                                   step_owner_match(step, settings),
-                                   self.run.directory.member_emails,
-                                   self.run.directory.crm_user_by_email)
-            if not owner.skip:
-                return step, owner
-            refusal = refusal or (owner.skip, step)
-        reason, step = refusal or (FILTERED_OUT, steps[0])
-        self.skips.append((kind, reason, step, activity.key))
-        return None
-
-    def _fields(self, activity: Activity, details: dict[str, Any], who: str, key: str,
-                include: bool) -> dict[str, Any]:
-        if activity.kind == "note":
-            return note_fields(details, who, key, include)
-        return task_fields(activity.kind, details, activity.at,
-                           self.run.integration.settings.timezone, who, include)
-
-    def _without_body(self, activity: Activity, task: Task, action: str,
-                      fields: dict[str, Any], held_fields: dict[str, Any]) -> dict[str, Any]:
-        """A body the log names but no longer holds (sent already, or its person forgotten):
-        written without it rather than failing. On an update the CRM keeps what it has;
-        only a body it never accepted is worth a note in the Logs."""
-        if action == "update":
-            held_fields = dict.fromkeys(held_fields)
-        unsent = [k for k in held_fields
-                  if normalise_value(k, fields.get(k)) != task.written_content.get(k)]
-        if unsent:
-            self.run.note(f"{activity.kind} {activity.key}: its body is no longer "
-                                  f"held, so {', '.join(sorted(unsent))} went without it")
-        return held_fields
-
-    def _target(self, kind: str, person: Person) -> tuple[list[Step], str] | None:
-        steps = self.by_kind[kind]
-        for stream in self.run.gateway.people.streams:
-            link = person.links.get(f"{self.run.crm}:{stream}")
-            if link and not link["deleted"] and stream in steps:
-                return steps[stream], link["id"]
-        return None
-
-    def _truncate(self, activity: Activity, fields: dict[str, Any]) -> None:
-        for name in TRUNCATED:
-            length = self.lengths.get(name)
-            value = fields.get(name)
-            if isinstance(value, str) and length and len(value) > length:
-                fields[name] = value[:length]
-                self.run.note(f"{activity.kind} {activity.key}: {name} truncated to "
-                                      f"{length} characters")
+    def _selecting(self, kind: str, person: Person) -> frozenset[str]:
+        """The steps carrying the kind whose filter selects the person."""
+        return frozenset(step.name for steps in self.by_kind.get(kind, {}).values()
+                         for step in steps if passes_filter(self.run, step, person))
 
     def reconcile(self, writes: list[ActivityWrite]) -> None:
         """Creates that may have landed are looked up before anything is written again, a
@@ -399,32 +305,31 @@ class ActivityPlanner:
         elif tasks:
             by_natural: dict[tuple[str, str, str], list[ActivityWrite]] = defaultdict(list)
             for write in tasks:
-                by_natural[_natural_key(write.fields)].append(write)
-            conditions = [{"WhoId": f["WhoId"], "Subject": f["Subject"],
-                           "ActivityDate": _date(f["ActivityDate"])}
-                          for f in (group[0].fields for group in by_natural.values())]
+                by_natural[task_natural_key(write.fields)].append(write)
+            conditions = [task_lookup(group[0].fields) for group in by_natural.values()]
             fields = ["Id", "WhoId", "Subject", "ActivityDate"]
             for page in gateway.find("Task", conditions, fields):
                 for row in page:
-                    waiting = by_natural.get(_natural_key(dict(row.values)))
+                    waiting = by_natural.get(task_natural_key(dict(row.values)))
                     if waiting:  # each CRM record answers for one write
                         waiting.pop(0).found(row.id)
 
 
-def _date(value: Any) -> Any:
-    """An ActivityDate as a date, so that the CRM compares it as one."""
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return value
+def _activity_facts(activity: Activity, held: Held | None) -> ActivityFacts:
+    return ActivityFacts(activity.kind, activity.key, activity.details, activity.at,
+                         activity.owner, held.bodies if held else {})
 
 
-def _natural_key(fields: dict[str, Any]) -> tuple[str, str, str]:
-    """A Task without the key field: WhoId (the 15 characters both id forms share), Subject
-    (as SOQL compares it, case-insensitive) and ActivityDate."""
-    who = str(fields.get("WhoId") or "")
-    return (who[:15], str(fields.get("Subject") or "").lower(),
-            str(fields.get("ActivityDate") or ""))
+def _person_facts(person: Person) -> PersonFacts:
+    return PersonFacts(person.links, person.owner, person.owner_by_default, person.forgotten,
+                       person.deleted)
+
+
+def _mirror(task_id: UUID, task: Task | None) -> TaskMirror:
+    if task is None:
+        return TaskMirror(task_id.hex)
+    return TaskMirror(task.key, task.crm_record, task.written_hash, task.written_content,
+                      task.pending is not None, task.last_error is not None)
 
 
 def _send(run: RunContext, planner: ActivityPlanner, writes: list[ActivityWrite]
