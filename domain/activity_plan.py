@@ -234,7 +234,7 @@ def _unsent(held_fields: Mapping[str, Any], fields: Mapping[str, Any],
 
 def task_natural_key(fields: Mapping[str, Any]) -> tuple[str, str, str]:
     """A Task without the key field: WhoId (the 15 characters both id forms share), Subject
-    (as SOQL compares it, case-insensitive) and ActivityDate."""
+    (case-insensitive, as the CRM compares it) and ActivityDate."""
     who = str(fields.get("WhoId") or "")
     return (who[:15], str(fields.get("Subject") or "").lower(),
             str(fields.get("ActivityDate") or ""))
