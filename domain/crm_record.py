@@ -15,25 +15,27 @@ from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.content import content_hash, normalise
 from syncledger.domain.context import Context
 from syncledger.domain.ids import crm_record_id
+from syncledger.domain.upcasts import stream_renamed
 
 
 class CrmRecord(CausedAggregate):
-    SOBJECT = "Record"
+    STREAM = "Record"
 
     @staticmethod
-    def create_id(crm: str, org: str, sobject: str, record_id: str, **_: Any) -> UUID:
-        return crm_record_id(crm, org, sobject, record_id)
+    def create_id(crm: str, org: str, stream: str, record_id: str, **_: Any) -> UUID:
+        return crm_record_id(crm, org, stream, record_id)
 
     class Discovered(Aggregate.Created):
         """From version 2 (issue 22), a record discovered by an inbound pull carries its
         first observation (content, its hash, modstamp, owner: as an Observed's) and the
         person it was linked to in the same save; None when it carries neither, as every
-        version 1 Discovered."""
+        version 1 Discovered. Version 3 stores `stream` under its own name (see
+        domain.upcasts)."""
 
-        class_version = 2
+        class_version = 3
         crm: str
         org: str
-        sobject: str
+        stream: str
         record_id: str
         created: str | None
         content: dict[str, Any] | None = None  # personal: sealed as an Observed's is
@@ -47,7 +49,9 @@ class CrmRecord(CausedAggregate):
             state.update(content=None, content_hash=None, modstamp=None, owner=None,
                          person=None)
 
-    def __init__(self, crm: str, org: str, sobject: str, record_id: str, created: str | None,
+        upcast_v2_v3 = staticmethod(stream_renamed)
+
+    def __init__(self, crm: str, org: str, stream: str, record_id: str, created: str | None,
                  content: dict[str, Any] | None = None, content_hash: str | None = None,
                  modstamp: str | None = None, owner: str | None = None,
                  person: UUID | None = None) -> None:
@@ -56,9 +60,7 @@ class CrmRecord(CausedAggregate):
         self.person: UUID | None = person
         self.skipped: tuple[str, str | None] | None = None
         self.org = org
-        # The stored events say `sobject`, Salesforce's word, for what the engine calls a
-        # stream (Contact, Lead, person).
-        self.stream = sobject
+        self.stream = stream  # Contact, Lead, person
         self.crm_record = record_id
         self.content: dict[str, Any] = content if content is not None else {}
         self.content_hash: str | None = content_hash
@@ -75,7 +77,7 @@ class CrmRecord(CausedAggregate):
     @classmethod
     def discover(cls, crm: str, org: str, record_id: str, ctx: Context,
                  created: str | None = None) -> Any:
-        return cls._begin(cls.Discovered, ctx, crm=crm, org=org, sobject=cls.SOBJECT,
+        return cls._begin(cls.Discovered, ctx, crm=crm, org=org, stream=cls.STREAM,
                           record_id=record_id, created=created)
 
     def fold_into_discovery(self) -> None:
@@ -234,19 +236,19 @@ class CrmRecord(CausedAggregate):
 
 
 class Lead(CrmRecord):
-    SOBJECT = "Lead"
+    STREAM = "Lead"
 
 
 class Contact(CrmRecord):
-    SOBJECT = "Contact"
+    STREAM = "Contact"
 
 
 class Account(CrmRecord):
-    SOBJECT = "Account"
+    STREAM = "Account"
 
 
 class PipedrivePerson(CrmRecord):
-    SOBJECT = "person"
+    STREAM = "person"
 
 
 MIRRORS: dict[str, type[CrmRecord]] = {"Lead": Lead, "Contact": Contact, "Account": Account,

@@ -60,7 +60,7 @@ class CrmRecords(AggregateRows):
         if kind == DISCOVERED:
             # From issue 22 a Discovered may carry the first observation and person link.
             rows[uuid] = {"uuid": uuid, "crm": data["crm"], "org": data["org"],
-                          "object": data["sobject"], "record_id": data["record_id"],
+                          "object": data["stream"], "record_id": data["record_id"],
                           "email": _email(data.get("content")),
                           "person": hex_of(data.get("person")), "converted": False,
                           "deleted": False}

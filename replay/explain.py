@@ -194,8 +194,8 @@ class _Chain:
             integration = integrations[event.crm]
             org = getattr(integration, "org_id", None)
             if org:
-                mirror = crm_record_id(event.crm, org, event.sobject, event.record_id)
-                self.labels[mirror] = f"{event.crm} {event.sobject} {event.record_id}"
+                mirror = crm_record_id(event.crm, org, event.stream, event.record_id)
+                self.labels[mirror] = f"{event.crm} {event.stream} {event.record_id}"
             names.update(_crm_names(self.field, _steps(integration, event.crm)))
         self.crm_names = tuple(sorted(names))
         return self.labels
