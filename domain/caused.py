@@ -2,9 +2,9 @@
 
 The two are declared once, on the aggregate's base `Event`; its `@event` methods take the
 event's own facts only, and `_happened` triggers one with the context's two (`_begin`
-creates the aggregate from its created event likewise). (Called
-directly, an `@event` method passes on exactly its own arguments as the event's: it could
-not take a Context without storing it, nor leave the cause and actor out.)"""
+creates the aggregate from its created event likewise). Called directly, an `@event`
+method passes on exactly its own arguments as the event's: it could not take a Context
+without storing it, nor leave the cause and actor out."""
 
 from __future__ import annotations
 
