@@ -57,9 +57,9 @@ from syncledger.projections.registry import EVENT_INDEX
 KIND_OF_SOURCE = {"app.emails": "email", "app.calls": "call", "app.tasks": "task",
                   "app.linkedin": "linkedin", "app.notes": "note"}
 ACTIVITY_TOPICS = [get_topic(Activity.Recorded), get_topic(Activity.Changed)]  # type: ignore[attr-defined]
-LINK_TOPICS = [get_topic(Person.Linked)]  # type: ignore[attr-defined]
+LINK_TOPICS = [get_topic(Person.Linked)]
 STATUS_TOPICS = [get_topic(Person.Updated), get_topic(Person.Recorded),  # type: ignore[attr-defined]
-                 get_topic(Person.Linked)]  # type: ignore[attr-defined]
+                 get_topic(Person.Linked)]
 LEAD = "Lead"  # the object whose Status the status steps write
 # Activities decided (and their intents saved) together: for Salesforce, as many as one
 # Composite call of five full collections carries.

@@ -199,7 +199,7 @@ class BatchDecisions:
 
     def _mirror(self, record: CrmRow) -> CrmRecord:
         cls = MIRRORS[self.step.crm_object]
-        mirror_id = crm_record_id(self.run.crm, self.run.org, cls.SOBJECT, record.id)
+        mirror_id = crm_record_id(self.run.crm, self.run.org, cls.STREAM, record.id)
         mirror = self.cache.get(mirror_id, CrmRecord)
         if mirror is None:
             mirror = cls.discover(self.run.crm, self.run.org, record.id, self.run.ctx,

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.changes import newer_changes
 from syncledger.domain.context import Context
 from syncledger.domain.ids import (
@@ -21,45 +22,35 @@ from syncledger.domain.ids import (
 )
 
 
-class AppRecord(Aggregate):
+class AppRecord(CausedAggregate):
     """A record whose whole state is a dict of attributes, changed last-writer-wins."""
 
     class Recorded(Aggregate.Created):
         key: str
         attributes: dict[str, Any]
         at: datetime
-        cause: str
-        actor: str
 
-    class Changed(Aggregate.Event):
-        attributes: dict[str, Any]
-        at: datetime
-        cause: str
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.attributes.update(self.attributes)
-            for name in self.attributes:
-                aggregate.times[name] = self.at
-
-    def __init__(self, key: str, attributes: dict[str, Any], at: datetime, cause: str,
-                 actor: str) -> None:
+    def __init__(self, key: str, attributes: dict[str, Any], at: datetime) -> None:
         self.key = key
         self.attributes = dict(attributes)
         self.times = dict.fromkeys(attributes, at)
 
     @classmethod
     def record(cls, key: str, attributes: dict[str, Any], at: datetime, ctx: Context) -> Any:
-        return cls._create(cls.Recorded, key=key, attributes=attributes, at=at,
-                           cause=ctx.cause, actor=ctx.actor)
+        return cls._begin(cls.Recorded, ctx, key=key, attributes=attributes, at=at)
 
     def change(self, attributes: dict[str, Any], at: datetime, ctx: Context) -> bool:
         accepted = newer_changes(self.attributes, self.times, attributes, at)
         if not accepted:
             return False
-        self.trigger_event(self.Changed, attributes=accepted, at=at, cause=ctx.cause,
-                           actor=ctx.actor)
+        self._happened(self._changed, ctx, attributes=accepted, at=at)
         return True
+
+    @event("Changed")
+    def _changed(self, attributes: dict[str, Any], at: datetime) -> None:
+        self.attributes.update(attributes)
+        for name in attributes:
+            self.times[name] = at
 
 
 class TeamMember(AppRecord):

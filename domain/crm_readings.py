@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 
 from syncledger.domain.context import Context
 from syncledger.domain.ids import natural_id
+from syncledger.domain.upcasts import stream_renamed
 
 
 def crm_readings_id(crm: str) -> UUID:
@@ -58,7 +59,7 @@ class CrmReadings(Aggregate):
         ordered = dict(sorted(lengths.items()))
         if ordered == self.lengths.get(stream):
             return
-        self._lengths_read(sobject=stream, lengths=ordered, cause=ctx.cause,
+        self._lengths_read(stream=stream, lengths=ordered, cause=ctx.cause,
                            actor=ctx.actor)
 
     def read_lead_statuses(self, statuses: list[dict[str, str]], ctx: Context) -> None:
@@ -70,10 +71,20 @@ class CrmReadings(Aggregate):
     def _users_read(self, users: dict[str, str], cause: str, actor: str) -> None:
         self.users = dict(users)
 
-    @event("LengthsRead")
-    def _lengths_read(self, sobject: str, lengths: dict[str, int], cause: str,
+    class LengthsRead(Aggregate.Event):
+        """Until version 2 its `stream` was stored under another name (see domain.upcasts)."""
+
+        class_version = 2
+        stream: str
+        lengths: dict[str, int]
+        cause: str
+        actor: str
+        upcast_v1_v2 = staticmethod(stream_renamed)
+
+    @event(LengthsRead)
+    def _lengths_read(self, stream: str, lengths: dict[str, int], cause: str,
                       actor: str) -> None:
-        self.lengths[sobject] = dict(lengths)
+        self.lengths[stream] = dict(lengths)
 
     @event("LeadStatusesRead")
     def _lead_statuses_read(self, statuses: list[dict[str, str]], cause: str,
@@ -100,11 +111,22 @@ class RunMatches(Aggregate):
         """`rows` in the order the CRM returned them: the first unconverted one wins."""
         if not asked:
             return
-        self._answered(sobject=stream, asked=asked, rows=rows, cause=ctx.cause,
+        self._answered(stream=stream, asked=asked, rows=rows, cause=ctx.cause,
                        actor=ctx.actor)
 
-    @event("Answered")
-    def _answered(self, sobject: str, asked: int, rows: list[list[Any]], cause: str,
+    class Answered(Aggregate.Event):
+        """Until version 2 its `stream` was stored under another name (see domain.upcasts)."""
+
+        class_version = 2
+        stream: str
+        asked: int
+        rows: list[list[Any]]
+        cause: str
+        actor: str
+        upcast_v1_v2 = staticmethod(stream_renamed)
+
+    @event(Answered)
+    def _answered(self, stream: str, asked: int, rows: list[list[Any]], cause: str,
                   actor: str) -> None:
-        self.asked[sobject] = self.asked.get(sobject, 0) + asked
-        self.rows.setdefault(sobject, []).extend([list(r) for r in rows])
+        self.asked[stream] = self.asked.get(stream, 0) + asked
+        self.rows.setdefault(stream, []).extend([list(r) for r in rows])

@@ -9,34 +9,35 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, event
 
+from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.content import content_hash, normalise
 from syncledger.domain.context import Context
 from syncledger.domain.ids import crm_record_id
+from syncledger.domain.upcasts import stream_renamed
 
 
-class CrmRecord(Aggregate):
-    SOBJECT = "Record"
+class CrmRecord(CausedAggregate):
+    STREAM = "Record"
 
     @staticmethod
-    def create_id(crm: str, org: str, sobject: str, record_id: str, **_: Any) -> UUID:
-        return crm_record_id(crm, org, sobject, record_id)
+    def create_id(crm: str, org: str, stream: str, record_id: str, **_: Any) -> UUID:
+        return crm_record_id(crm, org, stream, record_id)
 
     class Discovered(Aggregate.Created):
         """From version 2 (issue 22), a record discovered by an inbound pull carries its
         first observation (content, its hash, modstamp, owner: as an Observed's) and the
         person it was linked to in the same save; None when it carries neither, as every
-        version 1 Discovered."""
+        version 1 Discovered. Version 3 stores `stream` under its own name (see
+        domain.upcasts)."""
 
-        class_version = 2
+        class_version = 3
         crm: str
         org: str
-        sobject: str
+        stream: str
         record_id: str
         created: str | None
-        cause: str
-        actor: str
         content: dict[str, Any] | None = None  # personal: sealed as an Observed's is
         content_hash: str | None = None
         modstamp: str | None = None
@@ -48,111 +49,18 @@ class CrmRecord(Aggregate):
             state.update(content=None, content_hash=None, modstamp=None, owner=None,
                          person=None)
 
-    class PersonLinked(Aggregate.Event):
-        person: UUID
-        cause: str
-        actor: str
+        upcast_v2_v3 = staticmethod(stream_renamed)
 
-        def apply(self, aggregate: Any) -> None:
-            aggregate.person = self.person
-
-    class Observed(Aggregate.Event):
-        content: dict[str, Any]
-        content_hash: str
-        modstamp: str | None
-        owner: str | None
-        cause: str
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.content = self.content
-            aggregate.content_hash = self.content_hash
-            aggregate.modstamp = self.modstamp
-            aggregate.owner = self.owner
-            aggregate.skipped = None  # a skip describes what was decided about one content
-
-    class Skipped(Aggregate.Event):
-        reason: str
-        detail: str | None
-        cause: str
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.skipped = (self.reason, self.detail)
-
-    class Converted(Aggregate.Event):
-        contact_id: str | None
-        account_id: str | None
-        cause: str
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.converted = True
-            aggregate.converted_contact = self.contact_id
-
-    class Removed(Aggregate.Event):
-        master_record_id: str | None  # set when the record was merged into another
-        cause: str
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.deleted = True
-            aggregate.merged_into = self.master_record_id
-
-    class WriteRequested(Aggregate.Event):
-        key: str
-        action: str  # create | update
-        content: dict[str, Any]
-        cause: str
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.pending = {"key": self.key, "action": self.action,
-                                 "content": self.content}
-
-    class Written(Aggregate.Event):
-        key: str
-        crm_record: str
-        content: dict[str, Any]
-        cause: str
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.pending = None
-            aggregate.crm_record = self.crm_record
-            aggregate.last_written = self.content
-            aggregate.last_error = None
-            # What we wrote is what the CRM now holds: its echo then records nothing.
-            written = {k: v for k, v in self.content.items() if k != "OwnerId"}
-            aggregate.content = {**aggregate.content, **written}
-            aggregate.content_hash = content_hash(aggregate.content)
-            aggregate.owner = self.content.get("OwnerId", aggregate.owner)
-
-    class WriteFailed(Aggregate.Event):
-        key: str
-        code: str
-        message: str  # may quote the person's values: personal (domain.privacy)
-        retryable: bool
-        cause: str
-        actor: str
-
-        def apply(self, aggregate: Any) -> None:
-            aggregate.pending = None
-            aggregate.last_error = {"code": self.code, "message": self.message,
-                                    "retryable": self.retryable}
-
-    def __init__(self, crm: str, org: str, sobject: str, record_id: str, created: str | None,
-                 cause: str, actor: str, content: dict[str, Any] | None = None,
-                 content_hash: str | None = None, modstamp: str | None = None,
-                 owner: str | None = None, person: UUID | None = None) -> None:
+    def __init__(self, crm: str, org: str, stream: str, record_id: str, created: str | None,
+                 content: dict[str, Any] | None = None, content_hash: str | None = None,
+                 modstamp: str | None = None, owner: str | None = None,
+                 person: UUID | None = None) -> None:
         self.crm = crm
         self.created = created
         self.person: UUID | None = person
         self.skipped: tuple[str, str | None] | None = None
         self.org = org
-        # The stored events say `sobject`, Salesforce's word, for what the engine calls a
-        # stream (Contact, Lead, person).
-        self.stream = sobject
+        self.stream = stream  # Contact, Lead, person
         self.crm_record = record_id
         self.content: dict[str, Any] = content if content is not None else {}
         self.content_hash: str | None = content_hash
@@ -169,9 +77,8 @@ class CrmRecord(Aggregate):
     @classmethod
     def discover(cls, crm: str, org: str, record_id: str, ctx: Context,
                  created: str | None = None) -> Any:
-        return cls._create(cls.Discovered, crm=crm, org=org, sobject=cls.SOBJECT,
-                           record_id=record_id, created=created, cause=ctx.cause,
-                           actor=ctx.actor)
+        return cls._begin(cls.Discovered, ctx, crm=crm, org=org, stream=cls.STREAM,
+                          record_id=record_id, created=created)
 
     def fold_into_discovery(self) -> None:
         """A record discovered in this unit of work: its first observation and person link,
@@ -182,21 +89,22 @@ class CrmRecord(Aggregate):
         if not pending or not isinstance(pending[0], CrmRecord.Discovered) \
                 or pending[0].originator_version != 1:
             return
+        observed, linked = self._fact_class(self._observed), self._fact_class(self._person_linked)
         folded: dict[str, Any] = {}
         count = 1
-        for event in pending[1:]:
-            if isinstance(event, CrmRecord.Observed):
-                folded.update(content=event.content, content_hash=event.content_hash,
-                              modstamp=event.modstamp, owner=event.owner)
-            elif isinstance(event, CrmRecord.PersonLinked):
-                folded["person"] = event.person
+        for fact in pending[1:]:
+            if isinstance(fact, observed):
+                folded.update(content=fact.content, content_hash=fact.content_hash,
+                              modstamp=fact.modstamp, owner=fact.owner)
+            elif isinstance(fact, linked):
+                folded["person"] = fact.person
             else:
                 break
             count += 1
         if count == 1:
             return
-        rest = [replace(event, originator_version=version)  # type: ignore[type-var]
-                for version, event in enumerate(pending[count:], start=2)]
+        rest = [replace(fact, originator_version=version)  # type: ignore[type-var]
+                for version, fact in enumerate(pending[count:], start=2)]
         discovered: Any = pending[0]
         pending[:] = [replace(discovered, **folded), *rest]
         self._version = len(pending)
@@ -213,13 +121,12 @@ class CrmRecord(Aggregate):
         """Why this record was not synced, kept on the record (the Logs count reasons)."""
         if self.skipped is not None and tuple(self.skipped) == (reason, detail):
             return
-        self.trigger_event(self.Skipped, reason=reason, detail=detail, cause=ctx.cause,
-                           actor=ctx.actor)
+        self._happened(self._skipped, ctx, reason=reason, detail=detail)
 
     def link_person(self, person: UUID, ctx: Context) -> None:
         if self.person == person:
             return
-        self.trigger_event(self.PersonLinked, person=person, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._person_linked, ctx, person=person)
 
     # -- decisions --------------------------------------------------------------------------
     def observe(self, content: dict[str, Any], modstamp: str | None, owner: str | None,
@@ -229,8 +136,8 @@ class CrmRecord(Aggregate):
         digest = content_hash(normalised)
         if digest == self.content_hash and owner == self.owner:
             return False
-        self.trigger_event(self.Observed, content=normalised, content_hash=digest,
-                           modstamp=modstamp, owner=owner, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._observed, ctx, content=normalised, content_hash=digest,
+                       modstamp=modstamp, owner=owner)
         return True
 
     def is_echo(self, content: dict[str, Any]) -> bool:
@@ -244,21 +151,19 @@ class CrmRecord(Aggregate):
                        ctx: Context) -> None:
         if self.converted:
             return
-        self.trigger_event(self.Converted, contact_id=contact_id, account_id=account_id,
-                           cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._converted, ctx, contact_id=contact_id, account_id=account_id)
 
     def mark_removed(self, master_record_id: str | None, ctx: Context) -> None:
         if self.deleted:
             return
-        self.trigger_event(self.Removed, master_record_id=master_record_id, cause=ctx.cause,
-                           actor=ctx.actor)
+        self._happened(self._removed, ctx, master_record_id=master_record_id)
 
     def request_write(self, key: str, action: str, content: dict[str, Any],
                       ctx: Context) -> None:
         if self.converted:
             raise ValueError("a converted lead is never written")
-        self.trigger_event(self.WriteRequested, key=key, action=action,
-                           content=normalise(content), cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._write_requested, ctx, key=key, action=action,
+                       content=normalise(content))
 
     def record_written(self, crm_record: str, ctx: Context,
                        content: dict[str, Any] | None = None) -> None:
@@ -267,32 +172,83 @@ class CrmRecord(Aggregate):
             raise ValueError("no write was requested")
         written = content if content is not None else self.pending["content"]  # type: ignore[index]
         key = self.pending["key"] if self.pending else ""
-        self.trigger_event(self.Written, key=key, crm_record=crm_record,
-                           content=normalise(written), cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._written, ctx, key=key, crm_record=crm_record,
+                       content=normalise(written))
 
     def record_write_failed(self, code: str, message: str, retryable: bool,
                             ctx: Context) -> None:
         if self.pending is None:
             raise ValueError("no write was requested")
-        self.trigger_event(self.WriteFailed, key=self.pending["key"], code=code,
-                           message=message, retryable=retryable, cause=ctx.cause,
-                           actor=ctx.actor)
+        self._happened(self._write_failed, ctx, key=self.pending["key"], code=code,
+                       message=message, retryable=retryable)
+
+    # -- facts ------------------------------------------------------------------------------
+    @event("PersonLinked")
+    def _person_linked(self, person: UUID) -> None:
+        self.person = person
+
+    @event("Observed")
+    def _observed(self, content: dict[str, Any], content_hash: str, modstamp: str | None,
+                  owner: str | None) -> None:
+        self.content = content
+        self.content_hash = content_hash
+        self.modstamp = modstamp
+        self.owner = owner
+        self.skipped = None  # a skip describes what was decided about one content
+
+    @event("Skipped")
+    def _skipped(self, reason: str, detail: str | None) -> None:
+        self.skipped = (reason, detail)
+
+    @event("Converted")
+    def _converted(self, contact_id: str | None, account_id: str | None) -> None:
+        self.converted = True
+        self.converted_contact = contact_id
+
+    @event("Removed")
+    def _removed(self, master_record_id: str | None) -> None:
+        # `master_record_id`: set when the record was merged into another
+        self.deleted = True
+        self.merged_into = master_record_id
+
+    @event("WriteRequested")
+    def _write_requested(self, key: str, action: str, content: dict[str, Any]) -> None:
+        # `action`: create | update
+        self.pending = {"key": key, "action": action, "content": content}
+
+    @event("Written")
+    def _written(self, key: str, crm_record: str, content: dict[str, Any]) -> None:
+        self.pending = None
+        self.crm_record = crm_record
+        self.last_written = content
+        self.last_error = None
+        # What we wrote is what the CRM now holds: its echo then records nothing.
+        written = {k: v for k, v in content.items() if k != "OwnerId"}
+        self.content = {**self.content, **written}
+        self.content_hash = content_hash(self.content)
+        self.owner = content.get("OwnerId", self.owner)
+
+    @event("WriteFailed")
+    def _write_failed(self, key: str, code: str, message: str, retryable: bool) -> None:
+        # `message` may quote the person's values: personal (domain.privacy)
+        self.pending = None
+        self.last_error = {"code": code, "message": message, "retryable": retryable}
 
 
 class Lead(CrmRecord):
-    SOBJECT = "Lead"
+    STREAM = "Lead"
 
 
 class Contact(CrmRecord):
-    SOBJECT = "Contact"
+    STREAM = "Contact"
 
 
 class Account(CrmRecord):
-    SOBJECT = "Account"
+    STREAM = "Account"
 
 
 class PipedrivePerson(CrmRecord):
-    SOBJECT = "person"
+    STREAM = "person"
 
 
 MIRRORS: dict[str, type[CrmRecord]] = {"Lead": Lead, "Contact": Contact, "Account": Account,

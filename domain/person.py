@@ -12,6 +12,7 @@ from syncledger.domain.changes import newer_changes
 from syncledger.domain.context import Context
 from syncledger.domain.ids import app_person_id, person_subject_id
 from syncledger.domain.privacy import FORGOTTEN
+from syncledger.domain.upcasts import stream_renamed
 
 # Personal values are encrypted per person in the store (domain.privacy names them).
 PROFILE_KEYS = ("first_name", "last_name", "account")
@@ -165,7 +166,7 @@ class Person(Aggregate):
         current = self.links.get(link_key)
         if current and current["id"] == record_id and not current["deleted"]:
             return
-        self._linked(crm=crm, sobject=stream, record_id=record_id, url=url, cause=ctx.cause,
+        self._linked(crm=crm, stream=stream, record_id=record_id, url=url, cause=ctx.cause,
                      actor=ctx.actor)
 
     def mark_link_deleted(self, crm: str, stream: str, record_id: str, ctx: Context,
@@ -174,7 +175,7 @@ class Person(Aggregate):
         current = self.links.get(f"{crm}:{stream}")
         if not current or current["id"] != record_id or current["deleted"]:
             return
-        self._link_deleted(crm=crm, sobject=stream, record_id=record_id, cause=ctx.cause,
+        self._link_deleted(crm=crm, stream=stream, record_id=record_id, cause=ctx.cause,
                            actor=ctx.actor, merged_into=merged_into)
 
     def removed_record(self, crm: str) -> dict[str, Any] | None:
@@ -217,7 +218,7 @@ class Person(Aggregate):
     def request_create(self, crm: str, stream: str, key: str, content: dict[str, Any],
                        ctx: Context) -> None:
         """The intent to create this person's record, recorded before the call."""
-        self._create_requested(subject=self.subject, crm=crm, sobject=stream, key=key,
+        self._create_requested(subject=self.subject, crm=crm, stream=stream, key=key,
                                content=content, cause=ctx.cause, actor=ctx.actor)
 
     def record_create_failed(self, code: str, message: str, retryable: bool,
@@ -225,7 +226,7 @@ class Person(Aggregate):
         if self.pending_create is None:
             raise PersonError("no create was requested")
         self._create_failed(crm=self.pending_create["crm"],
-                            sobject=self.pending_create["stream"], code=code, message=message,
+                            stream=self.pending_create["stream"], code=code, message=message,
                             retryable=retryable, cause=ctx.cause, actor=ctx.actor,
                             subject=self.subject)
 
@@ -241,19 +242,63 @@ class Person(Aggregate):
         self._forgotten(generation=self.generation, cause=ctx.cause, actor=ctx.actor)
 
     # -- facts ------------------------------------------------------------------------------
-    # Their `sobject` is the stored name (Salesforce's word) of what the engine calls a stream.
+    # The events naming a stream are declared apart, for their upcasters: until version 2
+    # they stored it under another name (see domain.upcasts).
+    class CrmCreateRequested(Aggregate.Event):
+        class_version = 2
+        subject: UUID
+        crm: str
+        stream: str
+        key: str
+        content: dict[str, Any]
+        cause: str
+        actor: str
+        upcast_v1_v2 = staticmethod(stream_renamed)
+
+    class CrmCreateFailed(Aggregate.Event):
+        class_version = 2
+        crm: str
+        stream: str
+        code: str
+        message: str
+        retryable: bool
+        cause: str
+        actor: str
+        subject: UUID | None = None
+        upcast_v1_v2 = staticmethod(stream_renamed)
+
+    class Linked(Aggregate.Event):
+        class_version = 2
+        crm: str
+        stream: str
+        record_id: str
+        url: str | None
+        cause: str
+        actor: str
+        upcast_v1_v2 = staticmethod(stream_renamed)
+
+    class LinkDeleted(Aggregate.Event):
+        class_version = 2
+        crm: str
+        stream: str
+        record_id: str
+        cause: str
+        actor: str
+        merged_into: str | None = None
+        upcast_v1_v2 = staticmethod(stream_renamed)
+
     @event("ConflictResolved")
     def _conflict_resolved(self, subject: UUID, field: str, policy: str, winner: str,
                            values: dict[str, Any], cause: str, actor: str) -> None:
         pass
 
-    @event("CrmCreateRequested")
-    def _create_requested(self, subject: UUID, crm: str, sobject: str, key: str,
+    @event(CrmCreateRequested)
+    def _create_requested(self, subject: UUID, crm: str, stream: str, key: str,
                           content: dict[str, Any], cause: str, actor: str) -> None:
-        self.pending_create = {"crm": crm, "stream": sobject, "key": key}
+        self.pending_create = {"crm": crm, "stream": stream, "key": key}
 
-    @event("CrmCreateFailed")
-    def _create_failed(self, crm: str, sobject: str, code: str, message: str, retryable: bool,
+    @event(CrmCreateFailed)
+    def _create_failed(self, crm: str, stream: str, code: str, message: str, retryable: bool,
                        cause: str, actor: str, subject: UUID | None = None) -> None:
         # The CRM's message may quote the person's values: it is personal (domain.privacy),
         # encrypted under `subject`, the person's key now (none in events before it was).
@@ -308,19 +353,19 @@ class Person(Aggregate):
     def _sequence_left(self, sequence: str, at: datetime, cause: str, actor: str) -> None:
         self.sequence = None
 
-    @event("Linked")
-    def _linked(self, crm: str, sobject: str, record_id: str, url: str | None, cause: str,
+    @event(Linked)
+    def _linked(self, crm: str, stream: str, record_id: str, url: str | None, cause: str,
                 actor: str) -> None:
         self.pending_create = None
-        self.links[f"{crm}:{sobject}"] = {"crm": crm, "object": sobject, "id": record_id,
-                                          "url": url, "deleted": False}
+        self.links[f"{crm}:{stream}"] = {"crm": crm, "object": stream, "id": record_id,
+                                         "url": url, "deleted": False}
 
-    @event("LinkDeleted")
-    def _link_deleted(self, crm: str, sobject: str, record_id: str, cause: str,
+    @event(LinkDeleted)
+    def _link_deleted(self, crm: str, stream: str, record_id: str, cause: str,
                       actor: str, merged_into: str | None = None) -> None:
-        self.links[f"{crm}:{sobject}"]["deleted"] = True
+        self.links[f"{crm}:{stream}"]["deleted"] = True
         if merged_into is not None:
-            self.links[f"{crm}:{sobject}"]["merged_into"] = merged_into
+            self.links[f"{crm}:{stream}"]["merged_into"] = merged_into
 
     @event("Deleted")
     def _deleted(self, at: datetime, cause: str, actor: str) -> None:

@@ -21,16 +21,17 @@ from syncledger.adapters.in_lists import in_slices
 from syncledger.adapters.plain_events import Logged, hex_of
 from syncledger.domain.crm_record import CrmRecord
 from syncledger.projections.base import AggregateRows, Rows
-from syncledger.projections.event_names import module_prefix, own_name
+from syncledger.projections.event_names import events_of, module_prefix, own_name
 
 # Every record class (Lead, Contact, ...) has its own copy of each event: the view routes on
 # the name they share (see event_names).
+_record = events_of(CrmRecord)
 DISCOVERED = own_name(CrmRecord.Discovered)
-OBSERVED = own_name(CrmRecord.Observed)
-WRITTEN = own_name(CrmRecord.Written)
-PERSON_LINKED = own_name(CrmRecord.PersonLinked)
-CONVERTED = own_name(CrmRecord.Converted)
-REMOVED = own_name(CrmRecord.Removed)
+OBSERVED = own_name(_record.Observed)
+WRITTEN = own_name(_record.Written)
+PERSON_LINKED = own_name(_record.PersonLinked)
+CONVERTED = own_name(_record.Converted)
+REMOVED = own_name(_record.Removed)
 
 
 class CrmRecords(AggregateRows):
@@ -59,7 +60,7 @@ class CrmRecords(AggregateRows):
         if kind == DISCOVERED:
             # From issue 22 a Discovered may carry the first observation and person link.
             rows[uuid] = {"uuid": uuid, "crm": data["crm"], "org": data["org"],
-                          "object": data["sobject"], "record_id": data["record_id"],
+                          "object": data["stream"], "record_id": data["record_id"],
                           "email": _email(data.get("content")),
                           "person": hex_of(data.get("person")), "converted": False,
                           "deleted": False}

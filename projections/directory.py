@@ -10,14 +10,14 @@ from sqlalchemy import JSON, Column, Connection, MetaData, String, Table, select
 from syncledger.adapters.plain_events import Logged
 from syncledger.domain.app_records import AppRecord, PersonList, SavedFilter, Sequence, TeamMember
 from syncledger.projections.base import AggregateRows, Rows
-from syncledger.projections.event_names import event_name, topic_prefix
+from syncledger.projections.event_names import event_name, events_of, topic_prefix
 
 RECORDS: dict[type[AppRecord], str] = {TeamMember: "team_member", PersonList: "list",
                                        SavedFilter: "saved_filter", Sequence: "sequence"}
 # Each record class has its own copy of AppRecord's events: routed on their names, derived
 # from the classes (see event_names), to the entry kind they make.
 RECORDED = {event_name(cls.Recorded): kind for cls, kind in RECORDS.items()}
-CHANGED = {event_name(cls.Changed) for cls in RECORDS}
+CHANGED = {event_name(events_of(cls).Changed) for cls in RECORDS}
 
 
 class Directory(AggregateRows):

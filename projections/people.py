@@ -112,8 +112,8 @@ def _apply(rows: Rows, event: Logged) -> None:
         row["sequence"] = None
     elif kind == LINKED:
         links = [link for link in row["links"]
-                 if (link["crm"], link["object"]) != (data["crm"], data["sobject"])]
-        links.append({"crm": data["crm"], "object": data["sobject"], "id": data["record_id"],
+                 if (link["crm"], link["object"]) != (data["crm"], data["stream"])]
+        links.append({"crm": data["crm"], "object": data["stream"], "id": data["record_id"],
                       "url": data["url"], "deleted": False})
         row["links"] = links
     elif kind == LINK_DELETED:

@@ -12,6 +12,7 @@ from syncledger.domain.task import Task
 from syncledger.projections.event_names import events_of, own_name
 
 _person, _cursor, _task = events_of(Person), events_of(StepCursor), events_of(Task)
+_record = events_of(CrmRecord)
 # A person's events.
 RECORDED = own_name(_person.Recorded)
 RESTARTED = own_name(_person.Restarted)
@@ -31,12 +32,12 @@ RECONFIGURED = own_name(_cursor.Reconfigured)
 # A CRM record's (and a task's writes, named alike). A record's Discovered may carry its
 # first observation and person link (issue 22).
 DISCOVERED = own_name(CrmRecord.Discovered)
-OBSERVED = own_name(CrmRecord.Observed)
-SKIPPED = own_name(CrmRecord.Skipped)
-PERSON_LINKED = own_name(CrmRecord.PersonLinked)
-CONVERTED = own_name(CrmRecord.Converted)
-REMOVED = own_name(CrmRecord.Removed)
-WRITE_REQUESTED = own_name(CrmRecord.WriteRequested, _task.WriteRequested)
-WRITTEN = own_name(CrmRecord.Written, _task.Written)
-WRITE_FAILED = own_name(CrmRecord.WriteFailed, _task.WriteFailed)
+OBSERVED = own_name(_record.Observed)
+SKIPPED = own_name(_record.Skipped)
+PERSON_LINKED = own_name(_record.PersonLinked)
+CONVERTED = own_name(_record.Converted)
+REMOVED = own_name(_record.Removed)
+WRITE_REQUESTED = own_name(_record.WriteRequested, _task.WriteRequested)
+WRITTEN = own_name(_record.Written, _task.Written)
+WRITE_FAILED = own_name(_record.WriteFailed, _task.WriteFailed)
 TASK_PLANNED = own_name(_task.Planned)

@@ -49,7 +49,7 @@ MISSING = object()
 
 # The events explain tells apart, named after their classes (see event_names): a person's by
 # their type, and the others by the name any aggregate's event of that kind ends with.
-_person = events_of(Person)
+_person, _record = events_of(Person), events_of(CrmRecord)
 LINKED = type_name(_person.Linked)
 RECORDED = type_name(_person.Recorded)
 RESTARTED = type_name(_person.Restarted)
@@ -57,11 +57,11 @@ SEQUENCE_JOINED = type_name(_person.SequenceJoined)
 SEQUENCE_LEFT = type_name(_person.SequenceLeft)
 PERSON_FORGOTTEN = type_name(_person.Forgotten)  # FORGOTTEN is the value it leaves
 CONFLICT_RESOLVED = own_name(_person.ConflictResolved)
-OBSERVED = own_name(CrmRecord.Observed)
+OBSERVED = own_name(_record.Observed)
 # From issue 22 a record's Discovered may carry its first observation: read as one.
 DISCOVERED = own_name(CrmRecord.Discovered)
-WRITE_REQUESTED = own_name(CrmRecord.WriteRequested)
-WRITTEN = own_name(CrmRecord.Written)
+WRITE_REQUESTED = own_name(_record.WriteRequested)
+WRITTEN = own_name(_record.Written)
 
 
 class UnknownField(ValueError):
@@ -194,8 +194,8 @@ class _Chain:
             integration = integrations[event.crm]
             org = getattr(integration, "org_id", None)
             if org:
-                mirror = crm_record_id(event.crm, org, event.sobject, event.record_id)
-                self.labels[mirror] = f"{event.crm} {event.sobject} {event.record_id}"
+                mirror = crm_record_id(event.crm, org, event.stream, event.record_id)
+                self.labels[mirror] = f"{event.crm} {event.stream} {event.record_id}"
             names.update(_crm_names(self.field, _steps(integration, event.crm)))
         self.crm_names = tuple(sorted(names))
         return self.labels

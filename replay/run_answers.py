@@ -200,9 +200,9 @@ class _Rebuilt:
         matches: dict[str, dict[str, list[tuple[str, bool]]]] = {}
         for state in self.states.values():
             if isinstance(state, RunMatches):
-                for sobject in state.asked:
-                    found = matches.setdefault(sobject, {})
-                    for key, record_id, converted in state.rows.get(sobject, []):
+                for stream in state.asked:
+                    found = matches.setdefault(stream, {})
+                    for key, record_id, converted in state.rows.get(stream, []):
                         found.setdefault(key, []).append((record_id, bool(converted)))
         return matches
 
@@ -244,7 +244,7 @@ class _Rebuilt:
         cursor = self.cache.get(cursor_id)
         return cursor is None or cursor.watermark is None or cursor_id in self.reset
 
-    def _known(self, sobject: str) -> list[dict[str, Any]]:
+    def _known(self, stream: str) -> list[dict[str, Any]]:
         """The records of the object mirrored before the run that a full pull returned
         unchanged and the run decided something about (a reset step decides on them again),
         and those skipped or converted before, which it skips again without a trace.
@@ -255,7 +255,7 @@ class _Rebuilt:
         table = CRM_RECORDS.tables["crm_records"]
         with self.before.database.reader.connect() as connection:
             ids = [UUID(u) for u in connection.scalars(select(table.c.uuid).where(
-                table.c.object == sobject, table.c.org == self.integration.org_id,
+                table.c.object == stream, table.c.org == self.integration.org_id,
                 table.c.deleted.is_(False)))]
         self.cache.prefetch(ids)
         decided_at = self._decided_at()

@@ -70,7 +70,7 @@ Fact = tuple[str, dict[str, Any]]
 class Identity:
     app: str | None  # the person or activity id
     crm: str | None  # the CRM record id
-    sobject: str | None  # Contact, Lead, Task, ...
+    stream: str | None  # Contact, Lead, Task, ...
 
 
 def decisions(events: Iterable[tuple[int, Any]]) -> dict[UUID, list[Fact]]:
@@ -120,7 +120,7 @@ def differences(recorded: dict[UUID, list[Fact]], now: dict[UUID, list[Fact]],
     for ids in groups.values():
         app = next((identities[i].app for i in ids if identities[i].app), None)
         crm = next((identities[i].crm for i in ids if identities[i].crm), None)
-        sobject = next((identities[i].sobject for i in ids if identities[i].sobject), None)
+        stream = next((identities[i].stream for i in ids if identities[i].stream), None)
         before = [f for i in ids for f in recorded.get(i, [])]
         after = [f for i in ids for f in now.get(i, [])]
         planned = [e for e in plan if (app is not None and e["record"]["app"] == app)
@@ -128,7 +128,7 @@ def differences(recorded: dict[UUID, list[Fact]], now: dict[UUID, list[Fact]],
         was, was_values = side(before, [])
         is_, is_values = side(after, planned)
         names = sorted(was_values.keys() | is_values.keys())
-        step = planned[0]["step"] if planned else _step_of(before + after, sobject, steps)
+        step = planned[0]["step"] if planned else _step_of(before + after, stream, steps)
         entries.append({
             "step": step, "record": {"app": app, "crm": crm}, "recorded": was, "now": is_,
             "changes": {n: [was_values.get(n), is_values.get(n)] for n in names
@@ -208,14 +208,14 @@ def _person_fact(values: dict[str, Any], kind: str, data: dict[str, Any]) -> Non
     elif kind == SEQUENCE_LEFT:
         values["sequence"] = None
     elif kind == LINKED:
-        values[f"link.{data['sobject']}"] = data["record_id"]
+        values[f"link.{data['stream']}"] = data["record_id"]
     elif kind == LINK_DELETED:
-        values[f"link.{data['sobject']}"] = f"{data['record_id']} (deleted)"
+        values[f"link.{data['stream']}"] = f"{data['record_id']} (deleted)"
     elif kind == CONFLICT_RESOLVED:
         values[f"conflict.{data['field']}"] = data["winner"]
     elif kind == CREATE_REQUESTED:
-        values["write"] = f"create {data['sobject']}"
-        _spread(values, data.get("content") or {}, f"{data['sobject']}.")
+        values["write"] = f"create {data['stream']}"
+        _spread(values, data.get("content") or {}, f"{data['stream']}.")
     elif kind == CREATE_FAILED:
         values["error"] = f"{data['code']}: {data['message']}"
     else:
@@ -231,10 +231,10 @@ def _spread(values: dict[str, Any], data: dict[str, Any], prefix: str = "") -> N
             values[f"{prefix}{key}"] = value
 
 
-def _step_of(facts: list[Fact], sobject: str | None, steps: list[Step]) -> str | None:
+def _step_of(facts: list[Fact], stream: str | None, steps: list[Step]) -> str | None:
     """The step a record's facts came from, when the replay planned nothing for it."""
     outbound = any(name.rsplit(".", 1)[-1] in WRITES for name, _ in facts)
     for step in steps:
-        if step.is_people and step.crm_object == sobject and step.inbound != outbound:
+        if step.is_people and step.crm_object == stream and step.inbound != outbound:
             return step.name
     return None

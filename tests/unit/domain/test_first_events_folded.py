@@ -74,7 +74,7 @@ def test_a_discovery_of_version_1_reads_with_nothing_observed() -> None:
               "created": None, "cause": "run:r0", "actor": "system"}
     CrmRecord.Discovered.upcast_v1_v2(stored)
     assert stored["content"] is None and stored["person"] is None
-    assert CrmRecord.Discovered.class_version == Contact.Discovered.class_version == 2
+    assert CrmRecord.Discovered.class_version == Contact.Discovered.class_version == 3
 
 
 def test_an_emails_claim_made_for_a_record_then_taken_by_a_person_is_one_event() -> None:

@@ -1,0 +1,61 @@
+"""An aggregate whose every event says who and what caused it (a Context's cause and actor).
+
+The two are declared once, on the aggregate's base `Event`; its `@event` methods take the
+event's own facts only, and `_happened` triggers one with the context's two (`_begin`
+creates the aggregate from its created event likewise). Called directly, an `@event`
+method passes on exactly its own arguments as the event's: it could not take a Context
+without storing it, nor leave the cause and actor out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Self
+
+from eventsourcing.domain import Aggregate, CommandMethodDecorator, event
+
+from syncledger.domain.context import Context
+
+
+class CausedAggregate(Aggregate):
+    class Event(Aggregate.Event):
+        cause: str  # "import:<id>", "run:<id>", "config:<id>", "forget:<id>"
+        actor: str
+
+    if TYPE_CHECKING:  # not at run time, where the library would make it a dataclass field
+        # The event class of each @event method, by the method's name.
+        _facts: ClassVar[dict[str, type[Aggregate.Event]]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # An @event method triggers the event class of the class that declares it, and only
+        # that class applies it. A subclass (Lead, Contact) has events of its own, as its
+        # log names them (Lead.Observed beside Contact.Observed): it declares its parents'
+        # @event methods again, for the library to make them its own.
+        own = vars(cls)
+        for base in cls.__mro__[1:]:
+            for name, method in vars(base).items():
+                if _is_fact(name, method) and name not in own:
+                    setattr(cls, name, event(method.event_cls_name)(method.decorated_func))
+        super().__init_subclass__(**kwargs)
+        cls._facts = {name: getattr(cls, method.event_cls_name)
+                      for name, method in vars(cls).items() if _is_fact(name, method)}
+
+    @classmethod
+    def _begin(cls, created: type[Aggregate.Created], ctx: Context, /, **facts: Any) -> Self:
+        """A new aggregate, from its created event with `facts` and the context's two."""
+        return cls._create(created, cause=ctx.cause, actor=ctx.actor, **facts)
+
+    def _happened(self, fact: Callable[..., None], ctx: Context, /, **facts: Any) -> None:
+        """The event of the @event method `fact`, with `facts` and the context's cause and
+        actor: `self._happened(self._observed, ctx, content=...)`."""
+        self.trigger_event(self._facts[fact.__name__], cause=ctx.cause, actor=ctx.actor,
+                           **facts)
+
+    def _fact_class(self, fact: Callable[..., None]) -> type[Any]:
+        """The event class of the @event method `fact` in this aggregate's class (its
+        attributes, made from the method's signature, are out of the type checker's sight)."""
+        return self._facts[fact.__name__]
+
+
+def _is_fact(name: str, method: Any) -> bool:
+    return isinstance(method, CommandMethodDecorator) and name != "__init__" \
+        and method.event_cls_name is not None
