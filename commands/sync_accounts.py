@@ -6,25 +6,17 @@ crashed create never makes a second Account."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.kill_points import kill_point
 from syncledger.commands.sync_context import RunContext
 from syncledger.domain.account_name import AccountName
 from syncledger.domain.crm_record import Account
 from syncledger.domain.ids import account_name_id, crm_record_id, natural_id
+from syncledger.domain.outbound_person_plan import ACCOUNT_NAME, AccountFailure
 from syncledger.domain.ports import RecordWrite, WritesStopped
 from syncledger.domain.steps import Step
 
-ACCOUNT_NAME = "Account.Name"
 ACCOUNT = "Account"
-ACCOUNT_UNRESOLVED = object()  # a name not looked up yet this chunk
-
-
-@dataclass(frozen=True)
-class AccountFailure:
-    reason: str  # the skip reason of the Contacts that wait for it
 
 
 def account_app_field(step: Step) -> str | None:

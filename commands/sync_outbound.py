@@ -21,22 +21,32 @@ from sqlalchemy import select
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.kill_points import kill_point
-from syncledger.commands.sync_accounts import (
-    ACCOUNT_UNRESOLVED,
-    AccountFailure,
-    account_app_field,
-    resolve_accounts,
-)
+from syncledger.commands.sync_accounts import account_app_field, resolve_accounts
 from syncledger.commands.sync_context import RunContext, changed_originators, step_cursor
 from syncledger.domain.activity_mapping import lead_status_for
-from syncledger.domain.content import normalise, normalise_value
-from syncledger.domain.crm_record import MIRRORS, CrmRecord
+from syncledger.domain.content import normalise_value
+from syncledger.domain.crm_record import MIRRORS
 from syncledger.domain.field_mapping import app_value
 from syncledger.domain.filters import SAVED_FLAG_FILTERS, all_match
-from syncledger.domain.ids import crm_record_id, natural_id
+from syncledger.domain.ids import crm_record_id
 from syncledger.domain.mass_changes import MINIMUM, StepChanges, refusal
-from syncledger.domain.outbound_plan import record_content, update_changes
-from syncledger.domain.ownership import agrees, outbound_owner
+from syncledger.domain.outbound_person_plan import (
+    ACCOUNT_NAME,
+    AccountFailure,
+    AccountLookup,
+    AwaitAccount,
+    Create,
+    HeldRecord,
+    OutboundPerson,
+    OutboundPlan,
+    OutboundRules,
+    Owners,
+    RemovedRecord,
+    Skip,
+    Target,
+    Update,
+    plan_outbound,
+)
 from syncledger.domain.person import Person
 from syncledger.domain.ports import RecordWrite, WriteOutcome, WritesStopped
 from syncledger.domain.step_cursor import StepCursor
@@ -61,6 +71,7 @@ SELF_CAUSED = tuple(event_name(e) for e in (_person.Linked, _person.LinkDeleted,
 PLAN_CHUNK = 500  # due people decided (and their intents saved) together
 PEOPLE_PAGE = 5000  # person ids read at a time when every person is due
 NO_STATUS = "no matching Lead Status"
+ACCOUNT_STREAM = "Contact"  # the stream whose step may name its record's Account
 
 
 @dataclass
@@ -271,10 +282,9 @@ def _plan_chunk(run: RunContext, steps: dict[str, Step], describe: Describes,
     planner.prefetch(chunk)
     planner.writes = [w for w in (planner.plan(pid) for pid in chunk) if w is not None]
     if planner.awaiting_account:
-        awaiting, planner.awaiting_account = planner.awaiting_account, []
-        names = {n.lower(): n for pid in awaiting
-                 if (n := _account_name(planner, cache.get(pid)))}
-        planner.accounts.update(resolve_accounts(run, steps["Contact"],
+        awaiting, planner.awaiting_account = planner.awaiting_account, {}
+        names = {name.lower(): name for name in awaiting.values()}
+        planner.accounts.update(resolve_accounts(run, steps[ACCOUNT_STREAM],
                                                  sorted(names.values())))
         planner.writes += [w for w in (planner.plan(pid) for pid in awaiting)
                            if w is not None]
@@ -302,6 +312,9 @@ class Describes:
         if stream not in self._fields:
             self._fields[stream] = self.run.gateway.describe(stream)
         return self._fields[stream]
+
+    def lengths(self, stream: str) -> dict[str, int | None]:
+        return {name: f.get("length") for name, f in self.fields(stream).items()}
 
 
 class Batches:
@@ -351,9 +364,12 @@ class Batches:
             raise stopped
 
 
-def _account_name(planner: Planner, person: Person) -> str | None:
-    field_name = planner.account_field("Contact") or ""
-    name = normalise_value("Account.Name", app_value(
+def _account_name(field_name: str | None, person: Person) -> str | None:
+    """The company a person's Contact names, as Account names compare (`field_name`: the
+    app field the Contacts step maps to the Account's name)."""
+    if field_name is None:
+        return None
+    name = normalise_value(ACCOUNT_NAME, app_value(
         {"account": person.account, "fields": person.fields}, field_name))
     return str(name) if name else None
 
@@ -412,6 +428,10 @@ def lead_status(run: RunContext, steps: list[Step], person: Person, current: str
 
 
 class Planner:
+    """Plans due people one at a time: reads what the plan needs (the target, its mirror,
+    the Account looked up), asks `plan_outbound`, and records what it decides (the intents
+    on the aggregates, the skips, who stays due)."""
+
     def __init__(self, run: RunContext, steps: dict[str, Step], describe: Describes,
                  cache: AggregateCache, statuses: list[Step] | None = None,
                  preview: bool = False) -> None:
@@ -421,13 +441,22 @@ class Planner:
         self.cache = cache
         self.statuses = statuses or []  # the status steps on, whose Lead Status a Lead carries
         self.writes: list[Write] = []
-        self.describe = describe
         self.stay_due: list[str] = []
         self.skips: list[tuple[str, str, Step, str, str | None]] = []
         self.queried: dict[tuple[str, str], str] = {}  # (object, email) -> record id
         # Company name (lowercased) -> AccountId, or why the Account could not be made.
         self.accounts: dict[str, str | AccountFailure] = {}
-        self.awaiting_account: list[UUID] = []  # Contacts whose Account is looked up first
+        # Contacts whose Account is looked up first, with the company each names.
+        self.awaiting_account: dict[UUID, str] = {}
+        contacts = steps.get(ACCOUNT_STREAM)
+        self.account_field = account_app_field(contacts) if contacts is not None else None
+        people, directory = run.gateway.people, run.directory
+        self.rules = OutboundRules(
+            steps, run.integration.settings, people,
+            Owners(directory.member_emails, directory.crm_user_emails,
+                   directory.member_by_email, directory.crm_user_by_email,
+                   run.settings.connecting_member),
+            run.org, describe.lengths, run.gateway.as_held, run.settings.recreate)
 
     def prefetch(self, chunk: list[UUID]) -> None:
         """Match by email in batched queries where no inbound step keeps the mirror current
@@ -466,194 +495,116 @@ class Planner:
         if not isinstance(person, Person) or person.deleted or person.forgotten:
             return None
         removed = person.removed_record(self.run.crm)
-        if removed is not None and not self.run.settings.recreate:
-            self._removed(person, removed)
-            return None
-        stream, crm_id = self._target(person)
-        if removed is not None and removed["object"] in self.steps and crm_id is None:
-            stream = removed["object"]  # --recreate: the object that was deleted
-        if stream is None:
-            return None
-        step = self.steps[stream]
-        people = self.run.gateway.people
-        kind = people.kinds[stream]
-        if not passes_filter(self.run, step, person):
-            return None
-        mirror = None
-        if crm_id is not None:
-            mirror = self.cache.get(crm_record_id(self.run.crm, self.run.org, stream, crm_id))
-            if mirror is not None and mirror.converted:
-                self.skips.append((kind, "converted lead", step, person.app_id, crm_id))
-                return None
-        settings = self.run.integration.settings
-        pairs, match = step_owner_mappings(step, settings), step_owner_match(step, settings)
-        owner = outbound_owner(person.owner, pairs, match, self.run.directory.member_emails,
-                               self.run.directory.crm_user_by_email)
-        if owner.skip:
-            self.skips.append((kind, owner.skip, step, person.app_id, crm_id))
-            return None
-        record, notes, identity = self._content(step, person, stream)
-        if identity is not None:  # cut, it would be another address: never linked as if
-            self.skips.append((kind, identity, step, person.app_id, crm_id))
-            return None
-        # An owner given by default is no one's decision: never sent to an existing record.
-        by_default = person.owner_by_default and crm_id is not None
-        if owner.owner and not by_default and not (mirror is not None and agrees(
-                person.owner, mirror.owner, pairs, match, self.run.directory.crm_user_emails,
-                self.run.directory.member_by_email,
-                self.run.settings.connecting_member)):
-            record[people.owner_field] = owner.owner
-        missing = [f for f in people.required.get(stream, ()) if not record.get(f)
-                   and not any(record.get(part) for part in people.composed.get(f, ()))]
-        if missing and crm_id is None:
-            self.skips.append((kind, f"missing required field {missing[0]}", step,
-                               person.app_id, crm_id))
-            self.stay_due.append(person.id.hex)
-            return None
-        if self.account_field(stream) is not None:
-            account = self._account(step, person, mirror)
-            if account is ACCOUNT_UNRESOLVED:
-                self.awaiting_account.append(person_id)  # planned again once resolved
-                return None
-            if isinstance(account, str):
-                record["AccountId"] = account
-            elif isinstance(account, AccountFailure):  # not created: tried again next run
-                self.skips.append((kind, account.reason, step, person.app_id, crm_id))
-                self.stay_due.append(person.id.hex)
-                return None
-        status = self._status(person, mirror) if stream == "Lead" else None
-        if status is not None:
-            record["Status"] = status
-        write = self._create(step, person, stream, record) if crm_id is None \
-            else self._update(step, person, stream, crm_id, record)
-        if write is not None:
-            write.status = status is not None and "Status" in write.record
-        if not self.preview:
-            self.run.note(*notes)
-        return write
+        # A record removed in the CRM is re-created only by --recreate: else none is looked
+        # for (the plan skips the person whatever it would find).
+        target = self._target(person) if removed is None or self.run.settings.recreate \
+            else Target(None)
+        mirror = None if target.stream is None or target.crm_id is None else self.cache.get(
+            crm_record_id(self.run.crm, self.run.org, target.stream, target.crm_id))
+        held = None if mirror is None else HeldRecord(mirror.content, mirror.owner,
+                                                      mirror.converted)
+        decided = plan_outbound(self._person(person, removed), target, held,
+                                self._account(person), self.rules, self._lead_status(person))
+        return self._apply(person, decided)
 
-    def account_field(self, stream: str) -> str | None:
-        """The app field a Contacts step maps to `Account.Name`, if it does."""
-        step = self.steps.get(stream)
-        return account_app_field(step) if stream == "Contact" and step else None
+    def _person(self, person: Person, removed: dict[str, Any] | None) -> OutboundPerson:
+        crm = self.run.crm
+        return OutboundPerson(
+            app_id=person.app_id, uuid_hex=person.id.hex,
+            values={"email": person.email, "first_name": person.first_name,
+                    "last_name": person.last_name, "account": person.account,
+                    "status": person.status, "inbox_category": person.inbox_category,
+                    "fields": person.fields},
+            owner=person.owner, owner_by_default=person.owner_by_default,
+            opted_out="opted_out" in person.flags, cleared=frozenset(person.cleared),
+            linked=frozenset(s for s in self.steps if f"{crm}:{s}" in person.links),
+            removed=None if removed is None else RemovedRecord(
+                removed["object"], removed["id"], removed.get("merged_into")),
+            pending_key=None if person.pending_create is None
+            else person.pending_create.get("key"),
+            filtered_out=frozenset(stream for stream, step in self.steps.items()
+                                   if not passes_filter(self.run, step, person)))
 
-    def _account(self, step: Step, person: Person, mirror: CrmRecord | None
-                 ) -> str | object | None:
-        """The AccountId a Contact's write sets: None when there is nothing to set (no
-        company, or the Contact's Account already bears it)."""
-        name = _account_name(self, person)
-        if not name or (mirror is not None and normalise_value(
-                "Account.Name", mirror.content.get("Account.Name")) == name):
+    def _account(self, person: Person) -> AccountLookup | None:
+        """The company a Contact's write names, and the Account it resolved to so far."""
+        name = _account_name(self.account_field, person)
+        if name is None:
             return None
-        return self.accounts.get(str(name).lower(), ACCOUNT_UNRESOLVED)
+        return AccountLookup(ACCOUNT_STREAM, name, self.accounts.get(name.lower()))
 
-    def _removed(self, person: Person, link: dict[str, Any]) -> None:
-        """A person whose record was deleted or merged away in the CRM: never re-created."""
-        stream = link["object"] if link["object"] in self.steps else next(iter(self.steps))
-        step = self.steps[stream]
-        if passes_filter(self.run, step, person):
-            reason = f"merged into {link['merged_into']}" if link.get("merged_into") \
-                else "deleted in CRM"
-            self.skips.append((self.run.gateway.people.kinds[stream], reason, step,
-                               person.app_id, link["id"]))
-        return None
-
-    def _status(self, person: Person, mirror: CrmRecord | None) -> str | None:
+    def _lead_status(self, person: Person) -> Callable[[str | None], str | None] | None:
         """The Lead Status a status step would write next, sent with the Lead's own write
         (the step's skips stay the step's to record)."""
         if not self.statuses:
             return None
-        current = mirror.content.get("Status") if mirror is not None else None
-        return lead_status(self.run, self.statuses, person, current)[1]
+        return lambda current: lead_status(self.run, self.statuses, person, current)[1]
 
-    def _target(self, person: Person) -> tuple[str | None, str | None]:
+    def _apply(self, person: Person, decided: OutboundPlan) -> Write | None:
+        if isinstance(decided, Skip):
+            self.skips.append((decided.kind, decided.reason, self.steps[decided.stream],
+                               person.app_id, decided.crm_id))
+            if decided.stay_due:
+                self.stay_due.append(person.id.hex)
+            return None
+        if isinstance(decided, AwaitAccount):
+            self.awaiting_account[person.id] = decided.name  # planned again once resolved
+            return None
+        if not self.preview:
+            self.run.note(*decided.notes)
+        if isinstance(decided, Create):
+            return self._create(person, decided)
+        if isinstance(decided, Update):
+            return self._update(person, decided)
+        return None
+
+    def _target(self, person: Person) -> Target:
         streams = self.run.gateway.people.streams
         for stream in streams:
             link = person.links.get(f"{self.run.crm}:{stream}")
             if link and not link["deleted"]:
-                return (stream, link["id"]) if stream in self.steps else (None, None)
+                return Target(stream, link["id"]) if stream in self.steps else Target(None)
         matched = self._match_by_email(person)
         if matched is not None:
             return matched
         for stream in streams:
             found = self.queried.get((stream, person.email))
             if found is not None and stream in self.steps:
-                return stream, found
+                return Target(stream, found)
         # A new person is created as the last stream a step writes (for Salesforce a
         # prospect is a Lead, never both).
-        return [s for s in streams if s in self.steps][-1], None
+        return Target([s for s in streams if s in self.steps][-1])
 
-    def _match_by_email(self, person: Person) -> tuple[str, str] | None:
+    def _match_by_email(self, person: Person) -> Target | None:
         with self.run.app.database.reader.connect() as connection:
             rows = by_emails(connection, CRM_RECORDS.tables["crm_records"], self.run.crm,
                              self.run.org, [person.email])
         for stream in self.run.gateway.people.streams:
             for row in rows:
                 if row["object"] == stream and stream in self.steps and not row["converted"]:
-                    return stream, row["record_id"]
+                    return Target(stream, row["record_id"])
         return None
 
-    def _content(self, step: Step, person: Person, stream: str
-                 ) -> tuple[dict[str, Any], list[str], str | None]:
-        """The fields a write sends, the truncations to note in the Logs, and the skip
-        reason when an identity field (the email) is longer than the CRM's field."""
-        fields = self.describe.fields(stream)
-        values = {"email": person.email, "first_name": person.first_name,
-                  "last_name": person.last_name, "account": person.account,
-                  "status": person.status, "inbox_category": person.inbox_category,
-                  "fields": person.fields}
-        content = record_content(values, step.field_mappings,
-                                 {name: f.get("length") for name, f in fields.items()},
-                                 "opted_out" in person.flags,
-                                 self.run.gateway.people.opt_out_field,
-                                 f"{person.app_id}: {stream}")
-        return content.record, content.notes, content.refusal
+    def _create(self, person: Person, create: Create) -> Write:
+        if not create.reconcile:
+            person.request_create(self.run.crm, create.stream, create.key, create.record,
+                                  self.run.ctx)
+        return Write(self.steps[create.stream], person, create.stream, "create",
+                     create.record, key=create.key, headers_auto_assign=create.auto_assign,
+                     status=create.status, reconcile=create.reconcile)
 
-    def _create(self, step: Step, person: Person, stream: str,
-                record: dict[str, Any]) -> Write:
-        key = natural_id(f"key:{self.run.org}:{stream}:{person.id.hex}").hex
-        removed = person.removed_record(self.run.crm)
-        if removed is not None:  # --recreate: a new record, never the deleted one's key
-            key = natural_id(f"key:{self.run.org}:{stream}:{person.id.hex}:after:"
-                             f"{removed['id']}").hex
-        pending = person.pending_create is not None and person.pending_create.get("key") == key
-        if not pending:
-            person.request_create(self.run.crm, stream, key, record, self.run.ctx)
-        return Write(step, person, stream, "create", record, key=key,
-                     headers_auto_assign=self.run.gateway.people.owner_field not in record,
-                     reconcile=pending)
-
-    def _update(self, step: Step, person: Person, stream: str, crm_id: str,
-                record: dict[str, Any]) -> Write | None:
-        people = self.run.gateway.people
-        owner_field, opt_out = people.owner_field, people.opt_out_field
-        mirror_id = crm_record_id(self.run.crm, self.run.org, stream, crm_id)
-        mirror = self.cache.get(mirror_id)
-        known = normalise(mirror.content) if mirror is not None else {}
-        held = normalise({k: v for k, v in self.run.gateway.as_held(stream, record).items()
-                          if k != owner_field})
-        planned = update_changes(held, known, record.get(owner_field),
-                                 mirror.owner if mirror is not None else None, owner_field,
-                                 opt_out, {m.crm: m.app for m in step.field_mappings},
-                                 person.cleared)
-        changes, blanked = planned.changes, planned.blanked
-        if not changes:
-            return None
-        if mirror is None:
-            cls = MIRRORS[stream]
-            mirror = cls.discover(self.run.crm, self.run.org, crm_id, self.run.ctx)
+    def _update(self, person: Person, update: Update) -> Write:
+        run, stream, crm_id = self.run, update.stream, update.crm_id
+        mirror = self.cache.get(crm_record_id(run.crm, run.org, stream, crm_id))
+        if update.discover:
+            mirror = MIRRORS[stream].discover(run.crm, run.org, crm_id, run.ctx)
             self.cache.add(mirror)
-            mirror.link_person(person.id, self.run.ctx)
-        key = natural_id(f"key:{self.run.org}:{stream}:{person.id.hex}").hex
-        mirror.request_write(key, "update", changes, self.run.ctx)
-        if f"{self.run.crm}:{stream}" not in person.links:
-            person.link(self.run.crm, stream, crm_id, self.run.record_url(stream, crm_id),
-                        self.run.ctx)
-        before = {**known, owner_field: mirror.owner}
-        return Write(step, person, stream, "update", changes, crm_id=crm_id, key=key,
-                     headers_auto_assign=owner_field not in changes, before=before,
-                     blanked=blanked)
-
+            mirror.link_person(person.id, run.ctx)
+        mirror.request_write(update.key, "update", update.changes, run.ctx)
+        if update.link:
+            person.link(run.crm, stream, crm_id, run.record_url(stream, crm_id), run.ctx)
+        return Write(self.steps[stream], person, stream, "update", update.changes,
+                     crm_id=crm_id, key=update.key, headers_auto_assign=update.auto_assign,
+                     before=update.before, status=update.status, blanked=update.blanked)
 
 
 def passes_filter(run: RunContext, step: Step, person: Person) -> bool:

@@ -14,12 +14,13 @@ from typer.testing import CliRunner
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.commands import sync_inbound, sync_outbound, views
+from syncledger.commands import sync_inbound, views
 from syncledger.commands.cli.app import app as cli
 from syncledger.commands.configure import apply_configuration
 from syncledger.commands.replay_run import RunReplay, replay_run
 from syncledger.commands.session import caught_up
 from syncledger.commands.sync import _start, run_sync
+from syncledger.domain import outbound_person_plan
 from syncledger.domain.context import Context
 from syncledger.domain.ids import app_person_id, integration_id, natural_id
 from syncledger.domain.ownership import (
@@ -110,7 +111,7 @@ def test_a_changed_outbound_decision_is_reported_and_the_cli_exits_1(
                 return OwnerDecision(None, "changed rule", OWNER_NOT_MAPPED)
             return outbound_owner(member, *args)
 
-        monkeypatch.setattr(sync_outbound, "outbound_owner", today)
+        monkeypatch.setattr(outbound_person_plan, "outbound_owner", today)
         result = replayed(org, second)
         [entry] = result.differences
         assert entry["step"] == "People to Leads"
