@@ -5,7 +5,7 @@ together, so a crash resumes from the last saved batch."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -13,13 +13,26 @@ from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.read_ahead import read_ahead
 from syncledger.commands.sync_context import RunContext, step_cursor
-from syncledger.domain.content import normalise
 from syncledger.domain.crm_record import MIRRORS, CrmRecord
 from syncledger.domain.email_claim import EmailClaim
-from syncledger.domain.field_mapping import app_value, crm_to_app, settle
-from syncledger.domain.filters import all_match
+from syncledger.domain.field_mapping import crm_to_app
 from syncledger.domain.ids import crm_record_id, email_claim_id, step_cursor_id
-from syncledger.domain.inbound_rules import OwnerChange, sequence_move, takes_owner
+from syncledger.domain.inbound_decision import (
+    AppHolder,
+    InboundDecision,
+    InboundRules,
+    MirrorSeen,
+    OrgHolder,
+    PersonSeen,
+    Recording,
+    Settlement,
+    Skip,
+    TakeIn,
+    claim_email,
+    decide_inbound,
+    read_record,
+    settle_fields,
+)
 from syncledger.domain.ownership import inbound_owner
 from syncledger.domain.person import Person
 from syncledger.domain.ports import CrmRow, Removal
@@ -94,12 +107,25 @@ def _prefetch_batch(run: RunContext, step: Step, cache: AggregateCache,
 
 
 class BatchDecisions:
-    """The decisions of one batch, tallied only once its save went through."""
+    """The decisions of one batch, tallied only once its save went through. A record is
+    decided in three pure steps (domain/inbound_decision.py), each over what the one before
+    had this load, and each applied through the aggregates' own methods before the next."""
 
     def __init__(self, run: RunContext, step: Step, cache: AggregateCache) -> None:
         self.run = run
         self.step = step
         self.cache = cache
+        self.side = f"{run.crm}:{run.org}"
+        settings = run.integration.settings
+        people = run.gateway.people
+        self.rules = InboundRules(step.field_mappings, step.filter.rules if step.filter else (),
+                                  step.sequence_mappings, settings.conflict,
+                                  people.opt_out_field, people.observed.get(step.crm_object, ()),
+                                  decide_again=step.name in run.fresh_steps)
+        # What inbound_owner reads a record's owner against: the ownership table.
+        self.owners = (step_owner_mappings(step, settings), step_owner_match(step, settings),
+                       run.directory.crm_user_emails, run.directory.member_by_email,
+                       run.settings.connecting_member)
         # (outcome, skip reason, CRM id, app id, changes)
         self.outcomes: list[tuple[str, str | None, str, str | None, dict[str, Any]]] = []
 
@@ -112,90 +138,26 @@ class BatchDecisions:
             action = {"created": "create", "updated": "update"}.get(outcome, "skip")
             self.run.planned(self.step, app, crm, action, reason, changes)
 
-    def _skip(self, record: CrmRow, reason: str) -> None:
-        # Kept on the record too (a duplicate's, with the winner, already is), so that
-        # `replay --run` can say why a record was skipped, not only how many were.
-        mirror = self._mirror(record)
-        if mirror.skipped is None or mirror.skipped[0] != reason:
-            mirror.skip(reason, None, self.run.ctx)
-        self.outcomes.append(("skipped", reason, record.id, None, {}))
-
     def record(self, record: CrmRow) -> None:
-        run, step = self.run, self.step
         mirror = self._mirror(record)
-        linked = self.cache.get(mirror.person) if mirror.person else None
-        if isinstance(linked, Person) and linked.forgotten:
-            # Their keys are destroyed: nothing of theirs enters the log again. The CRM
-            # keeps its own copy, as `forget` says.
-            self.outcomes.append(("skipped", "forgotten", record.id, None, {}))
-            return
-        previous = dict(mirror.content)
-        first_observation = mirror.content_hash is None
-        people = run.gateway.people
-        values_read = record.values
-        content = {m.crm: values_read.get(m.crm) for m in step.field_mappings}
-        content[people.opt_out_field] = record.opted_out
-        for name in people.observed.get(step.crm_object, ()):
-            content[name] = values_read.get(name)
-        previous_owner = mirror.owner
-        previous_hash = mirror.content_hash
-        if not mirror.observe(content, record.stamp, record.owner,
-                              run.ctx) and step.name not in run.fresh_steps:
-            return  # unchanged, or our own write coming back: nothing to record
-        # A record we created without an owner: the owner the CRM gave it is learnt, not
-        # a change of owner (else whoever syncs next would take every such person).
-        learnt_owner = previous_owner is None and mirror.person is not None
-        if learnt_owner and mirror.content_hash == previous_hash:
-            return
-        if record.converted is not None:
-            mirror.mark_converted(*record.converted, run.ctx)
-        if step.filter and not all_match(step.filter.rules, values_read):
-            self._skip(record, "filtered out")
-            return
-        settings = run.integration.settings
-        decision = inbound_owner(record.owner, step_owner_mappings(step, settings),
-                                 step_owner_match(step, settings), run.directory.crm_user_emails,
-                                 run.directory.member_by_email, run.settings.connecting_member)
-        if decision.skip:
-            self._skip(record, decision.skip)
-            return
-        values = crm_to_app(values_read, step.field_mappings)
-        email = values.get("email")
-        if not email:
-            self._skip(record, "no email")
-            return
-        duplicate = self._claim_crm_email(mirror, str(email))
-        if duplicate is not None:
-            self._skip(record, duplicate)
-            return
-        at = run.gateway.parse_stamp(record.stamp)
-        person, created = self._person(mirror, values, decision.owner, at,
-                                       decision.by_default)
-        before = len(person.pending_events) if person is not None else 0
-        if person is None:
-            self._skip(record, "email already belongs to another person")
-            return
-        changes: dict[str, Any] = {k: [None, v] for k, v in values.items()} if created else {}
-        if not created:
-            first_link = mirror.person != person.id
-            changes = self._settle(person, mirror, values, previous,
-                                   first_link or first_observation, at)
-            # The default owner is for new people only: an existing person keeps its owner
-            # unless a rule (a pair, an email match) maps the record's owner.
-            if takes_owner(OwnerChange(decision.owner, decision.by_default), person.owner,
-                           first_link, person.owner_by_default, learnt_owner, record.owner,
-                           previous_owner):
-                person.reassign_owner(decision.owner, at, run.ctx, reason=decision.why)
-        if record.opted_out:
-            person.flag("opted_out", at, run.ctx)  # an opt-out is never undone from here
-        person.link(run.crm, step.crm_object, record.id,
-                    run.record_url(step.crm_object, record.id), run.ctx)
-        mirror.link_person(person.id, run.ctx)
-        self._route_to_sequence(person, decision.owner, created, at)
-        if not created and len(person.pending_events) == before:
-            return  # decided again (a changed step), and nothing changed for the person
-        self.outcomes.append(("created" if created else "updated", None, record.id,
-                              person.app_id, changes))
+        linked = self.cache.get(mirror.person, Person) if mirror.person else None
+        reading = read_record(record, MirrorSeen.of(mirror),
+                              linked is not None and linked.forgotten,
+                              inbound_owner(record.owner, *self.owners), self.rules)
+        if reading.observed is not None:
+            mirror.observe(reading.observed, record.stamp, record.owner, self.run.ctx)
+        if reading.converted is not None:
+            mirror.mark_converted(*reading.converted, self.run.ctx)
+        if isinstance(reading.outcome, Skip):
+            self._skip(record, mirror, reading.outcome)
+        elif reading.outcome is not None and self._claim_email(record, mirror,
+                                                               reading.outcome.email):
+            self._take_in(record, mirror, reading.outcome)
+
+    def _skip(self, record: CrmRow, mirror: CrmRecord, skip: Skip) -> None:
+        if skip.kept:
+            mirror.skip(skip.reason, skip.detail, self.run.ctx)
+        self.outcomes.append(("skipped", skip.reason, record.id, None, {}))
 
     def _mirror(self, record: CrmRow) -> CrmRecord:
         cls = MIRRORS[self.step.crm_object]
@@ -207,99 +169,115 @@ class BatchDecisions:
             self.cache.add(mirror)
         return mirror
 
-    def _claim_crm_email(self, mirror: CrmRecord, email: str) -> str | None:
-        """One person per email: a Contact first, then the oldest record; the others are
-        skipped naming the record that won."""
-        side = f"{self.run.crm}:{self.run.org}"
+    def _claim_email(self, record: CrmRow, mirror: CrmRecord, email: str) -> bool:
+        """Which record holds the email in the org; False: another one, this one is skipped."""
         claim = self._crm_claim(email)
+        holder = None
+        if claim is not None:
+            held_by = claim.holder_on(self.side)
+            other = self.cache.get(held_by, CrmRecord) \
+                if held_by not in (None, mirror.id) else None
+            holder = OrgHolder(held_by, MirrorSeen.of(other) if other is not None else None)
+        claimed = claim_email(MirrorSeen.of(mirror), holder)
+        if claimed.skip is not None:
+            self._skip(record, mirror, claimed.skip)
+            return False
         if claim is None:
-            self.cache.add(EmailClaim.claim_on(side, email, mirror.id, self.run.ctx))
-            return None
-        held_by = claim.holder_on(side)
-        if held_by in (None, mirror.id):
-            claim.take_on(side, mirror.id, self.run.ctx)
-            return None
-        holder = self.cache.get(held_by)
-        if holder is None or holder.deleted or mirror.rank() < holder.rank():
-            claim.release_on(side, held_by, self.run.ctx)
-            claim.take_on(side, mirror.id, self.run.ctx)
-            if holder is not None and holder.person is not None:
-                mirror.link_person(holder.person, self.run.ctx)
-            return None
-        if mirror.converted:
-            return "converted lead"
-        mirror.skip("duplicate email", f"{holder.stream} {holder.crm_record} won",
-                    self.run.ctx)
-        return "duplicate email"
+            self.cache.add(EmailClaim.claim_on(self.side, email, mirror.id, self.run.ctx))
+            return True
+        if claimed.released is not None:
+            claim.release_on(self.side, claimed.released, self.run.ctx)
+        claim.take_on(self.side, mirror.id, self.run.ctx)
+        if claimed.person is not None:
+            mirror.link_person(claimed.person, self.run.ctx)
+        return True
 
     def _crm_claim(self, email: str) -> EmailClaim | None:
         """The claim of `email` in this org: one made for the org alone before issue 22
         serves it still; else the email's one claim, which holds the org's side too."""
-        side = f"{self.run.crm}:{self.run.org}"
-        claim = self.cache.get(email_claim_id(side, email), EmailClaim)
+        claim = self.cache.get(email_claim_id(self.side, email), EmailClaim)
         return claim or self.cache.get(email_claim_id("app", email), EmailClaim)
 
-    def _person(self, mirror: CrmRecord, values: dict[str, Any], owner: str | None,
-                at: Any, owner_by_default: bool) -> tuple[Person | None, bool]:
-        run = self.run
-        email = str(values["email"])
-        person = self.cache.get(mirror.person) if mirror.person else None
-        if person is None:
-            claim = self.cache.get(email_claim_id("app", email))
-            if claim is not None and claim.holder is not None:
-                person = self.cache.get(claim.holder)
-        if isinstance(person, Person) and not person.forgotten:
-            return person, False
-        data = {**{k: v for k, v in values.items() if k != "email"}, "email": email,
-                "owner": owner}
-        app_claim = self.cache.get(email_claim_id("app", email))
-        if isinstance(person, Person):  # forgotten: a new life, under a new key
-            person.restart(data, at, run.ctx, owner_by_default)
-            run.note(f"person {person.app_id} had been forgotten; recorded again "
-                             f"from {run.crm.capitalize()} under a new key")
-        else:
-            app_id = _app_key(run, mirror.stream, mirror.crm_record)
-            existing = self.cache.get(Person.create_id(app_id))
-            if existing is not None:  # an earlier person for this record kept its email
-                return None, False
-            person = Person.record(app_id, _without_extras(data), at, run.ctx,
-                                   owner_by_default)
-            extras = {k: v for k, v in values.items() if k not in _CORE}
-            if extras:
-                person.sync_in(extras, [], at, run.ctx)
-            self.cache.add(person)
-        if app_claim is None:
-            self.cache.add(EmailClaim.claim("app", email, person.id, run.ctx))
-        elif app_claim.holder != person.id:
-            if app_claim.holder is not None:
-                return None, False
-            app_claim.take(person.id, run.ctx)
-        return person, True
+    def _take_in(self, record: CrmRow, mirror: CrmRecord, read: TakeIn) -> None:
+        """The person the record matches, decided and brought up to date."""
+        at = self.run.gateway.parse_stamp(record.stamp)
+        linked = self.cache.get(mirror.person, Person) if mirror.person else None
+        claim = self.cache.get(email_claim_id("app", read.email), EmailClaim)
+        holder = None
+        if claim is not None:
+            holding = self.cache.get(claim.holder, Person) if claim.holder else None
+            holder = AppHolder(claim.holder, _seen(holding))
+        key = Person.create_id(_app_key(self.run, mirror.stream, mirror.crm_record))
+        decision = decide_inbound(read, MirrorSeen.of(mirror), _seen(linked), holder,
+                                  self.cache.get(key) is not None, at, self.rules)
+        person = self.cache.get(decision.person, Person) if decision.person else None
+        if decision.recording is not None:
+            person = self._record_person(mirror, person, decision.recording, at)
+        if decision.skip is not None:
+            self._skip(record, mirror, decision.skip)
+            return
+        assert person is not None
+        if decision.recording is not None:
+            self._hold_email(person, read.email)
+        self._apply(person, record, mirror, decision, at)
 
-    def _settle(self, person: Person, mirror: CrmRecord, values: dict[str, Any],
-                previous: dict[str, Any], first_link: bool, at: Any) -> dict[str, list[Any]]:
-        """Apply what changed in the CRM to the person; returns field -> [old, new]."""
-        settings = self.run.integration.settings
-        current = {"email": person.email, "first_name": person.first_name,
-                   "last_name": person.last_name, "account": person.account,
-                   "status": person.status, "inbox_category": person.inbox_category,
-                   "fields": person.fields}
-        changes: dict[str, Any] = {}
-        conflicts = []
-        for mapping in self.step.field_mappings:
-            before = normalise({mapping.crm: previous.get(mapping.crm)})[mapping.crm]
-            settled = settle(mapping.app, None if first_link else before,
-                             values.get(mapping.app), app_value(current, mapping.app),
-                             mapping.conflict or settings.conflict, first_link, at,
-                             person.times.get(mapping.app))
-            if settled.changed:
-                changes[mapping.app] = settled.value
-            if settled.conflict:
-                conflicts.append(settled.conflict)
-        if "email" in changes:
-            self._move_app_claim(person, str(changes["email"]))
-        person.sync_in(changes, conflicts, at, self.run.ctx)
-        return {name: [app_value(current, name), value] for name, value in changes.items()}
+    def _record_person(self, mirror: CrmRecord, forgotten: Person | None,
+                       recording: Recording, at: datetime) -> Person:
+        run = self.run
+        if forgotten is not None:  # a new life, under a new key
+            person = forgotten
+            person.restart(recording.data, at, run.ctx, recording.owner_by_default)
+            run.note(f"person {person.app_id} had been forgotten; recorded again "
+                     f"from {run.crm.capitalize()} under a new key")
+        else:
+            person = Person.record(_app_key(run, mirror.stream, mirror.crm_record),
+                                   recording.data, at, run.ctx, recording.owner_by_default)
+            if recording.extras:
+                person.sync_in(recording.extras, [], at, run.ctx)
+            self.cache.add(person)
+        return person
+
+    def _apply(self, person: Person, record: CrmRow, mirror: CrmRecord,
+               decision: InboundDecision, at: datetime) -> None:
+        ctx = self.run.ctx
+        if decision.settled is not None:
+            self._sync_in(person, decision.settled, at)
+        if decision.owner is not None:
+            person.reassign_owner(decision.owner.owner, at, ctx, reason=decision.owner.why)
+        if decision.opts_out:
+            person.flag("opted_out", at, ctx)
+        if decision.links:
+            person.link(self.run.crm, self.step.crm_object, record.id,
+                        self.run.record_url(self.step.crm_object, record.id), ctx)
+        mirror.link_person(person.id, ctx)
+        if decision.sequence is not None:
+            move = decision.sequence
+            if move.leave is not None:
+                person.leave_sequence(move.leave, at, ctx)
+            person.join_sequence(move.join.sequence, move.join.step,
+                                 move.join.ignore_step_delay, at, ctx)
+        if decision.outcome is not None:
+            self.outcomes.append((decision.outcome, None, record.id, person.app_id,
+                                  decision.changes))
+
+    def _sync_in(self, person: Person, settled: Settlement, at: datetime) -> None:
+        if "email" in settled.changes:
+            self._move_app_claim(person, str(settled.changes["email"]))
+        person.sync_in(settled.changes, settled.conflicts, at, self.run.ctx)
+
+    def _move_app_claim(self, person: Person, email: str) -> None:
+        old = self.cache.get(email_claim_id("app", person.email))
+        if old is not None:
+            old.release(person.id, self.run.ctx)
+        self._hold_email(person, email)
+
+    def _hold_email(self, person: Person, email: str) -> None:
+        """The person holds the email's app claim, made when there is none yet."""
+        claim = self.cache.get(email_claim_id("app", email), EmailClaim)
+        if claim is None:
+            self.cache.add(EmailClaim.claim("app", email, person.id, self.run.ctx))
+        else:
+            claim.take(person.id, self.run.ctx)
 
     def may_follow(self, person: Person, master: CrmRecord) -> bool:
         """A person follows a merge's master only when we have read the master and no other
@@ -318,44 +296,24 @@ class BatchDecisions:
         run = self.run
         at = run.gateway.parse_stamp(master.modstamp) if master.modstamp else run.now
         values = crm_to_app(master.content, self.step.field_mappings)
-        self._settle(person, master, values, {}, True, at)
-        settings = run.integration.settings
-        decision = inbound_owner(master.owner, step_owner_mappings(self.step, settings),
-                                 step_owner_match(self.step, settings),
-                                 run.directory.crm_user_emails, run.directory.member_by_email,
-                                 run.settings.connecting_member)
+        seen = PersonSeen.of(person)
+        self._sync_in(person, settle_fields(self.rules.field_mappings, self.rules.conflict, {},
+                                            values, seen.values, seen.times, True, at), at)
+        decision = inbound_owner(master.owner, *self.owners)
         if not decision.skip and not decision.by_default and decision.owner != person.owner:
             person.reassign_owner(decision.owner, at, run.ctx, reason=decision.why)
         person.link(run.crm, master.stream, master.crm_record,
                     run.record_url(master.stream, master.crm_record), run.ctx)
         master.link_person(person.id, run.ctx)
         email = values.get("email")
-        side = f"{run.crm}:{run.org}"
         claim = self._crm_claim(str(email)) if email else None
-        if claim is not None and claim.holder_on(side) == merged.id:
-            claim.release_on(side, merged.id, run.ctx)
-            claim.take_on(side, master.id, run.ctx)
+        if claim is not None and claim.holder_on(self.side) == merged.id:
+            claim.release_on(self.side, merged.id, run.ctx)
+            claim.take_on(self.side, master.id, run.ctx)
 
-    def _move_app_claim(self, person: Person, email: str) -> None:
-        old = self.cache.get(email_claim_id("app", person.email))
-        if old is not None:
-            old.release(person.id, self.run.ctx)
-        new = self.cache.get(email_claim_id("app", email))
-        if new is None:
-            self.cache.add(EmailClaim.claim("app", email, person.id, self.run.ctx))
-        else:
-            new.take(person.id, self.run.ctx)
 
-    def _route_to_sequence(self, person: Person, owner: str | None, created: bool,
-                           at: Any) -> None:
-        current = person.sequence.get("id") if person.sequence else None
-        move = sequence_move(self.step.sequence_mappings, owner, created, current)
-        if move is None:
-            return
-        if move.leave is not None:
-            person.leave_sequence(move.leave, at, self.run.ctx)
-        person.join_sequence(move.join.sequence, move.join.step, move.join.ignore_step_delay,
-                             at, self.run.ctx)
+def _seen(person: Person | None) -> PersonSeen | None:
+    return PersonSeen.of(person) if person is not None else None
 
 
 def _fold_new(cache: AggregateCache) -> None:
@@ -370,13 +328,6 @@ def _fold_new(cache: AggregateCache) -> None:
 def _app_key(run: RunContext, stream: str, record_id: str) -> str:
     """The app key of a person first seen in the CRM: `sf-contact-003...`."""
     return f"{run.gateway.people.app_key_prefix}-{stream.lower()}-{record_id}"
-
-
-_CORE = ("email", "first_name", "last_name", "account", "owner", "status", "inbox_category")
-
-
-def _without_extras(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k in _CORE}
 
 
 def _pull_deletions(run: RunContext, step: Step, since: Any) -> None:
