@@ -1,11 +1,12 @@
 """The unit of work of one decision batch: the aggregates it has loaded or created, saved
 together in one save(). `get(id, Person)` answers a Person or None, and refuses an
-aggregate of another kind, so callers need no isinstance checks of their own."""
+aggregate of another kind, so callers need no isinstance checks of their own; `find(id)`
+answers any kind, for the few callers that take whatever is there (a replay)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -28,21 +29,31 @@ class AggregateCache:
         self.app = app
         self._loaded: dict[UUID, Any] = {}
 
-    @overload
-    def get(self, aggregate_id: UUID) -> Any: ...
-
-    @overload
-    def get(self, aggregate_id: UUID, kind: type[A]) -> A | None: ...
-
-    def get(self, aggregate_id: UUID, kind: type[A] | None = None) -> Any:
-        """The aggregate, or None when it does not exist (yet); with `kind`, typed."""
-        if aggregate_id not in self._loaded:
-            self._loaded[aggregate_id] = self._load(aggregate_id)
-        found = self._loaded[aggregate_id]
-        if kind is not None and found is not None and not isinstance(found, kind):
+    def get(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        """The aggregate of that kind, or None when it does not exist (yet)."""
+        found = self.find(aggregate_id)
+        if found is not None and not isinstance(found, kind):
             raise WrongAggregate(f"{aggregate_id} is a {type(found).__name__}, "
                                  f"not a {kind.__name__}")
         return found
+
+    def get_existing(self, aggregate_id: UUID, kind: type[A]) -> A:
+        """The aggregate of that kind, which the caller knows exists (it saved it earlier in
+        the run): a missing one is a bug, told as such rather than as an AttributeError."""
+        found = self.get(aggregate_id, kind)
+        if found is None:
+            raise LookupError(f"no {kind.__name__} {aggregate_id} in the store")
+        return found
+
+    def find(self, aggregate_id: UUID) -> Aggregate | None:
+        """The aggregate whatever its kind (a replay's, an existence check), or None."""
+        if aggregate_id not in self._loaded:
+            self._loaded[aggregate_id] = self._load(aggregate_id)
+        found: Aggregate | None = self._loaded[aggregate_id]
+        return found
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        return self.find(aggregate_id) is not None
 
     def prefetch(self, ids: Iterable[UUID]) -> None:
         """Load many aggregates in one query (those that do not exist yet are known at once);

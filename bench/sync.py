@@ -249,7 +249,7 @@ def connected_store(directory: Path, emulator: RunningEmulator, app_file: Path) 
     connect_salesforce(app, SalesforceCredentials(
         instance_url=emulator.url, access_token=emulator.token, refresh_token=emulator.token,
         client_id="syncledger-bench", ca_cert=str(emulator.ca_cert)), "production", ACTOR)
-    integration = AggregateCache(app).get(integration_id("salesforce"))
+    integration = AggregateCache(app).find(integration_id("salesforce"))
     integration.switch(True, Context("config:bench", ACTOR))
     app.save(integration)
     return app
@@ -594,7 +594,7 @@ def pipedrive_store(directory: Path, emulator: RunningEmulator, app_file: Path) 
     app = open_store(f"sqlite:///{directory / 'store.db'}")
     import_file(app, app_file, ACTOR)
     connect_pipedrive(app, pipedrive_credentials(emulator), ACTOR)
-    integration = AggregateCache(app).get(integration_id("pipedrive"))
+    integration = AggregateCache(app).find(integration_id("pipedrive"))
     integration.switch(True, Context("config:bench", ACTOR))
     app.save(integration)
     return app

@@ -101,8 +101,8 @@ def import_file(app: SyncLedger, path: Path, actor: str,
     ctx = Context(cause=f"import:{summary.import_id}", actor=actor)
     now = datetime.now(UTC)
     cache = AggregateCache(app)
-    existing = cache.get(import_uuid)
-    if isinstance(existing, AppImport) and existing.completed:
+    existing = cache.get(import_uuid, AppImport)
+    if existing is not None and existing.completed:
         summary.already_imported = True
         return summary
     withhold_bodies = bodies_stay_out(cache)
@@ -128,14 +128,14 @@ def import_file(app: SyncLedger, path: Path, actor: str,
 def bodies_stay_out(cache: AggregateCache) -> bool:
     """`store_contents = false` on a configured integration: its promise that message bodies
     stay out of the log holds for every import while it is in force."""
-    integrations = (cache.get(integration_id(crm)) for crm in CRMS)
-    return any(isinstance(i, Integration) and not i.settings.store_contents
+    integrations = (cache.get(integration_id(crm), Integration) for crm in CRMS)
+    return any(i is not None and not i.settings.store_contents
                for i in integrations)
 
 
 def _complete(app: SyncLedger, import_uuid: Any, summary: ImportSummary, ctx: Context) -> None:
-    started = AggregateCache(app).get(import_uuid)
-    if isinstance(started, AppImport):  # nothing recorded: no import events either
+    started = AggregateCache(app).get(import_uuid, AppImport)
+    if started is not None:  # nothing recorded: no import events either
         started.complete(summary.recorded, summary.skipped, ctx)
         app.save(started)
 
@@ -151,7 +151,7 @@ def _record_batch(app: SyncLedger, batch: list[tuple[int, Any]], content_hash: s
             recorder.record(number, line)
         changed = cache.changed()
         if changed:
-            started = cache.get(import_id(content_hash))
+            started = cache.get(import_id(content_hash), AppImport)
             if started is None:
                 changed.append(AppImport.start(content_hash, source, count, ctx))
             held = hold(app.database, recorder.held)
@@ -253,7 +253,7 @@ class LineRecorder:
     def _app_record(self, cls: type[AppRecord], uuid: Any, key: str, line: Any,
                     data: dict[str, Any] | None = None) -> str | None:
         attributes = data if data is not None else line.given()
-        current = self.cache.get(uuid)
+        current = self.cache.get(uuid, cls)
         if current is None:
             self.cache.add(cls.record(key, attributes, self.now, self.ctx))
             self._count(line.kind)
@@ -265,13 +265,13 @@ class LineRecorder:
         uuid = app_person_id(line.id)
         data = line.given()
         at = self._at(line)
-        person = self.cache.get(uuid)
+        person = self.cache.get(uuid, Person)
         email = str(data.get("email") or (person.email if person else ""))
-        claim = self.cache.get(email_claim_id("app", email))
+        claim = self.cache.get(email_claim_id("app", email), EmailClaim)
         if claim is not None and claim.holder not in (None, uuid):
             # The reason is recorded in the log in the clear: name the holder, not the email.
-            holder = self.cache.get(claim.holder)
-            return f"email already belongs to person {getattr(holder, 'app_id', '?')}"
+            holder = self.cache.get(claim.holder, Person)
+            return f"email already belongs to person {holder.app_id if holder else '?'}"
         if person is None:
             person = Person.record(line.id, data, at, self.ctx)
             self.cache.add(person)
@@ -290,7 +290,7 @@ class LineRecorder:
         version = person.version
         old_email = person.update(data, at, self.ctx)
         if old_email is not None:
-            released = self.cache.get(email_claim_id("app", old_email))
+            released = self.cache.get(email_claim_id("app", old_email), EmailClaim)
             if released is not None:
                 released.release(uuid, self.ctx)
             self._take(claim, person.email, uuid)
@@ -308,12 +308,12 @@ class LineRecorder:
         details = {k: v.isoformat() if hasattr(v, "isoformat") else v
                    for k, v in line.given().items() if k not in ("person", "owner")}
         uuid = activity_id(line.kind, line.id)
-        current = self.cache.get(uuid)
+        current = self.cache.get(uuid, Activity)
         at = self._at(line)
-        person = self.cache.get(app_person_id(line.person))
+        person = self.cache.get(app_person_id(line.person), Person)
         subject = person.subject if person is not None else app_person_id(line.person)
-        same_key = current is not None and current.subject == subject
-        details, body = withhold(line.kind, details, current.details if same_key else None,
+        known = current if current is not None and current.subject == subject else None
+        details, body = withhold(line.kind, details, known.details if known else None,
                                  self.withhold_bodies)
         name = BODY_FIELD[line.kind]
         before = None if current is None else (current.subject, current.details.get(name))
@@ -342,7 +342,7 @@ class LineRecorder:
     def _on_person(self, person_id: str, kind: str,
                    action: Callable[[Person], None]) -> str | None:
         """An action on a person already imported; counted only when it records something."""
-        person = self.cache.get(app_person_id(person_id))
+        person = self.cache.get(app_person_id(person_id), Person)
         if person is None:
             return f"person {person_id} is not imported"
         version = person.version

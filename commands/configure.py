@@ -86,8 +86,7 @@ def new_context(actor: str) -> Context:
 
 # -- which integration --------------------------------------------------------------------
 def existing_integration(app: SyncLedger, crm: str) -> Integration | None:
-    found = AggregateCache(app).get(integration_id(crm))
-    return found if isinstance(found, Integration) else None
+    return AggregateCache(app).get(integration_id(crm), Integration)
 
 
 def connected_crms(app: SyncLedger) -> list[str]:
@@ -181,10 +180,10 @@ def known_for(app: SyncLedger, config: Configuration) -> Known:
     cache = AggregateCache(app)
     return Known(
         objects=described, crm_users=users,
-        team_members=frozenset(m for m in members if cache.get(team_member_id(m))),
+        team_members=frozenset(m for m in members if cache.exists(team_member_id(m))),
         sequences={s: _sequence_steps(found) for s in referenced_sequences(config)
-                   if (found := cache.get(sequence_id(s))) is not None},
-        saved_filters=frozenset(s for s in saved if cache.get(saved_filter_id(s))),
+                   if (found := cache.get(sequence_id(s), Sequence)) is not None},
+        saved_filters=frozenset(s for s in saved if cache.exists(saved_filter_id(s))),
         lists=_known_lists(app, cache, lists),
         app_fields=custom_person_fields(app))
 
@@ -195,7 +194,7 @@ def _sequence_steps(sequence: Sequence) -> tuple[int, ...]:
 
 def _known_lists(app: SyncLedger, cache: AggregateCache, wanted: set[str]) -> frozenset[str]:
     """Lists are named by id or by name; a name is looked up in the directory view."""
-    found = {w for w in wanted if cache.get(person_list_id(w))}
+    found = {w for w in wanted if cache.exists(person_list_id(w))}
     if found == wanted:
         return frozenset(found)
     with caught_up(app).database.reader.connect() as connection:

@@ -39,8 +39,8 @@ class Connection:
 
 
 def integration_of(app: SyncLedger, crm: str, ctx: Context) -> Integration:
-    existing = AggregateCache(app).get(integration_id(crm))
-    return existing if isinstance(existing, Integration) else Integration.start(crm, ctx)
+    existing = AggregateCache(app).get(integration_id(crm), Integration)
+    return existing if existing is not None else Integration.start(crm, ctx)
 
 
 def connect_salesforce(app: SyncLedger, credentials: SalesforceCredentials, environment: str,

@@ -22,6 +22,7 @@ from syncledger.domain.ids import (
     integration_id,
     person_subject_id,
 )
+from syncledger.domain.integration import Integration
 from syncledger.domain.person import Person
 from syncledger.projections.crm_records import forget_emails, linked_to
 from syncledger.projections.logs import forget_errors
@@ -59,14 +60,14 @@ def forget(app: SyncLedger, person_id: UUID, actor: str) -> Forgotten:
 
     def decide() -> tuple[Person, list[UUID]]:
         cache = AggregateCache(app)
-        person = cache.get(person_id)
+        person = cache.find(person_id)
         if not isinstance(person, Person):
             raise UnknownRecord(f"no person {person_id}")
         subjects = list(dict.fromkeys([person.subject, *_mirror_subjects(cache, person),
                                        *linked]))
         if not person.forgotten:
-            claim = cache.get(email_claim_id("app", person.email))
-            if isinstance(claim, EmailClaim):
+            claim = cache.get(email_claim_id("app", person.email), EmailClaim)
+            if claim is not None:
                 claim.release(person.id, ctx)
             person.forget(ctx)
             app.save(*cache.changed())
@@ -96,7 +97,7 @@ def forget(app: SyncLedger, person_id: UUID, actor: str) -> Forgotten:
 def _mirror_subjects(cache: AggregateCache, person: Person) -> list[UUID]:
     subjects = []
     for link in person.links.values():
-        integration = cache.get(integration_id(link["crm"]))
+        integration = cache.get(integration_id(link["crm"]), Integration)
         org = getattr(integration, "org_id", None)
         if org:
             subjects.append(crm_record_id(link["crm"], org, link["object"], link["id"]))

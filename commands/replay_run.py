@@ -87,7 +87,8 @@ def replay_run(app: SyncLedger, run_id: str) -> RunReplay:
         now_facts = decisions(replayed.events)
         changed = differing(recorded_facts, now_facts)
         identities = {i: _identity(app, copy, i) for i in changed}
-        integration = AggregateCache(copy).get(integration_id(record.crm))
+        integration = AggregateCache(copy).get_existing(integration_id(record.crm),
+                                                        Integration)
         steps = [s for s in integration.steps() if s.enabled]
         found = differences(recorded_facts, now_facts, identities, plan, steps)
     return RunReplay(
@@ -119,7 +120,7 @@ def _identity(source: SyncLedger, copy: SyncLedger, aggregate_id: UUID) -> Ident
     """Who a differing aggregate is about, as the source knows it now (else the replay)."""
     for store in (source, copy):
         cache = AggregateCache(store)
-        found = cache.get(aggregate_id)
+        found = cache.find(aggregate_id)
         if isinstance(found, Person):
             # A Contact before a Lead (a converted lead's person holds both), then any other.
             link = min(found.links.values(), default=None,
@@ -127,10 +128,10 @@ def _identity(source: SyncLedger, copy: SyncLedger, aggregate_id: UUID) -> Ident
             return Identity(found.app_id, link["id"] if link else None,
                             link["object"] if link else None)
         if isinstance(found, CrmRecord):
-            person = cache.get(found.person) if found.person else None
+            person = cache.find(found.person) if found.person else None
             return Identity(getattr(person, "app_id", None), found.crm_record, found.stream)
         if isinstance(found, Task):
-            activity = cache.get(found.activity)
+            activity = cache.find(found.activity)
             key = activity.key if isinstance(activity, Activity) else None
             return Identity(key, found.crm_record, "Task")
     return Identity(None, None, None)

@@ -38,8 +38,8 @@ PROBLEM_OUTCOMES = ("failed", "interrupted")
 
 
 def status(app: SyncLedger, crm: str, now: datetime) -> dict[str, Any]:
-    integration = AggregateCache(app).get(integration_id(crm))
-    if not isinstance(integration, Integration):
+    integration = AggregateCache(app).get(integration_id(crm), Integration)
+    if integration is None:
         return {"crm": crm, "connection": None, "enabled": False, "profile": None,
                 "last_run": None, "next_run": None, "late": False, "failing_steps": [],
                 "run_errors": [], "api_calls_today": 0, "api_budget": None}
@@ -99,8 +99,8 @@ def failing_records(app: SyncLedger, crm: str) -> list[dict[str, Any]]:
     Candidates come from the runs' errors; each is then asked of its own aggregate, so one
     written since (or linked, for a create) is no longer failing, even when no later run
     retried it in the Logs' sight (a refusal no retry can help waits for a change)."""
-    integration = AggregateCache(app).get(integration_id(crm))
-    if not isinstance(integration, Integration):
+    integration = AggregateCache(app).get(integration_id(crm), Integration)
+    if integration is None:
         return []
     table = LOGS.tables["sync_logs"]
     with app.database.reader.connect() as connection:
@@ -142,35 +142,35 @@ class _Failing:
         if step.is_people and not step.inbound:
             if crm_id:
                 return self._record_failing(step.crm_object, crm_id)
-            person = self.cache.get(app_person_id(app_id)) if app_id else None
-            if not isinstance(person, Person):
+            person = self.cache.get(app_person_id(app_id), Person) if app_id else None
+            if person is None:
                 return False
             return not any(link["crm"] == self.crm and not link.get("deleted")
                            for link in person.links.values())
         kind = KIND_OF_SOURCE.get(step.source)
         if kind is not None and app_id:
             activity = activity_id(kind, app_id)
-            task = self.cache.get(Task.create_id(self.crm, self.org, activity))
-            return isinstance(task, Task) and task.last_error is not None
+            task = self.cache.get(Task.create_id(self.crm, self.org, activity), Task)
+            return task is not None and task.last_error is not None
         if crm_id:
             return self._record_failing(step.crm_object, crm_id)
         return bool(entry["last_run"] == latest)
 
     def _record_failing(self, stream: str, crm_id: str) -> bool:
         assert self.org is not None
-        record = self.cache.get(crm_record_id(self.crm, self.org, stream, crm_id))
-        return isinstance(record, CrmRecord) and record.last_error is not None
+        record = self.cache.get(crm_record_id(self.crm, self.org, stream, crm_id), CrmRecord)
+        return record is not None and record.last_error is not None
 
 
 def died(app: SyncLedger, run_id: str) -> bool:
     """Whether a run the Logs view shows `running` died before recording its end: nobody
     holds its run lock, which dies with the run's process, and it is still the current run."""
-    run = AggregateCache(app).get(sync_run_id(run_id))
+    run = AggregateCache(app).get(sync_run_id(run_id), SyncRun)
     if not isinstance(run, SyncRun) or run.outcome != "running":
         return False
     if app.database.run_lock(run.crm).held():
         return False
     # Read after the lock was found free: the run had started before (its events were
     # there), so if it is still the lease's current run, it was dead when asked.
-    lease = AggregateCache(app).get(run_lease_id(run.crm))
+    lease = AggregateCache(app).get(run_lease_id(run.crm), RunLease)
     return isinstance(lease, RunLease) and lease.current == run_id

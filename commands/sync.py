@@ -87,8 +87,8 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
     `progress` is told (label, records) as each batch of a step is decided; `recreate`
     (with `only`) creates again a record deleted in the CRM; `allow_mass_changes` lets a
     plan change owners or blank fields on many linked records."""
-    integration = AggregateCache(app).get(integration_id(crm))
-    if not isinstance(integration, Integration) or not integration.connected:
+    integration = AggregateCache(app).get(integration_id(crm), Integration)
+    if integration is None or not integration.connected:
         raise SyncRefused(f"{crm} is not connected: run `syncledger connect {crm}` first",
                           crm=True)
     if not integration.enabled:
@@ -181,7 +181,7 @@ def _take_run_lock(app: SyncLedger, crm: str) -> RunLock:
     free, no run is, whatever the lease says."""
     lock = app.database.run_lock(crm)
     if not lock.acquire():
-        lease = AggregateCache(app).get(run_lease_id(crm))
+        lease = AggregateCache(app).get(run_lease_id(crm), RunLease)
         which = f" ({lease.current})" if lease is not None and lease.current else ""
         raise SyncRefused(f"a run is in progress{which}; try again when it ends", busy=True)
     return lock
@@ -200,7 +200,7 @@ def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now
             cache.add(lease)
         interrupted = lease.start(run_id, ctx)
         if interrupted is not None:
-            dead = cache.get(sync_run_id(interrupted))
+            dead = cache.get(sync_run_id(interrupted), SyncRun)
             if dead is not None:
                 dead.interrupt(now, ctx)
         steps = [s.name for s in integration.steps() if s.enabled]
@@ -225,12 +225,12 @@ def _finish(app: SyncLedger, crm: str, run: RunContext, fatal: bool,
 
     def finish() -> str:
         cache = AggregateCache(app)
-        sync_run = cache.get(sync_run_id(run.run_id))
+        sync_run = cache.get_existing(sync_run_id(run.run_id), SyncRun)
         tally = run.tally
         sync_run.finish(tally.counts, dict(tally.skip_reasons), tally.errors_json(), fatal,
                         run.now, run.ctx, api_calls=dict(run.gateway.calls), notes=tally.notes,
                         limited=limited)
-        cache.get(run_lease_id(crm)).finish(run.run_id, run.ctx)
+        cache.get_existing(run_lease_id(crm), RunLease).finish(run.run_id, run.ctx)
         _record_readings(run, cache, matches)
         kill_point("run.finish_decided")
         app.save(*cache.changed())
@@ -264,7 +264,7 @@ def _record_readings(run: RunContext, cache: AggregateCache,
     """What the run read besides records (users, field lengths, Lead Statuses, email
     matches), so `replay --run` can answer it again; an unchanged org records nothing."""
     crm = run.integration.crm
-    readings = cache.get(crm_readings_id(crm))
+    readings = cache.get(crm_readings_id(crm), CrmReadings)
     if readings is None:
         readings = CrmReadings.open(crm, run.ctx)
         cache.add(readings)
@@ -278,7 +278,7 @@ def _record_readings(run: RunContext, cache: AggregateCache,
     if seen.lead_statuses is not None:
         readings.read_lead_statuses(seen.lead_statuses, run.ctx)
     for stream, (asked, rows) in matches.items():
-        answers = cache.get(run_matches_id(run.run_id))
+        answers = cache.get(run_matches_id(run.run_id), RunMatches)
         if answers is None:
             answers = RunMatches.open(run.run_id, run.ctx)
             cache.add(answers)

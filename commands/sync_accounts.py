@@ -10,7 +10,7 @@ from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.kill_points import kill_point
 from syncledger.commands.sync_context import RunContext
 from syncledger.domain.account_name import AccountName
-from syncledger.domain.crm_record import Account
+from syncledger.domain.crm_record import Account, CrmRecord
 from syncledger.domain.ids import account_name_id, crm_record_id, natural_id
 from syncledger.domain.outbound_person_plan import ACCOUNT_NAME, AccountFailure
 from syncledger.domain.ports import RecordWrite, WritesStopped
@@ -31,7 +31,7 @@ def resolve_accounts(run: RunContext, step: Step, names: list[str]
     cache.prefetch(account_name_id(run.crm, run.org, name) for name in names)
     unknown = []
     for name in names:
-        held = cache.get(account_name_id(run.crm, run.org, name))
+        held = cache.get(account_name_id(run.crm, run.org, name), AccountName)
         if held is not None and held.account_id:
             resolved[name.lower()] = held.account_id
         else:
@@ -39,7 +39,7 @@ def resolve_accounts(run: RunContext, step: Step, names: list[str]
     found = _found_by_name(run, unknown)
     to_create = []
     for name in unknown:
-        holder = cache.get(account_name_id(run.crm, run.org, name))
+        holder = cache.get(account_name_id(run.crm, run.org, name), AccountName)
         if holder is None:
             holder = AccountName.open(run.crm, run.org, name, run.ctx)
             cache.add(holder)
@@ -91,7 +91,7 @@ def _create(run: RunContext, step: Step, cache: AggregateCache, holders: list[Ac
         if answer.ok:
             account_id = str(answer.crm_id)
             holder.created(account_id, run.ctx)
-            mirror = cache.get(crm_record_id(run.crm, run.org, ACCOUNT, account_id))
+            mirror = cache.get(crm_record_id(run.crm, run.org, ACCOUNT, account_id), CrmRecord)
             if mirror is None:
                 mirror = Account.discover(run.crm, run.org, account_id, run.ctx)
                 cache.add(mirror)

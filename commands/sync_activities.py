@@ -46,6 +46,7 @@ from syncledger.domain.activity_plan import (
     updatable,
 )
 from syncledger.domain.app_records import Activity
+from syncledger.domain.crm_record import CrmRecord
 from syncledger.domain.ids import app_person_id, crm_record_id, natural_id
 from syncledger.domain.person import Person
 from syncledger.domain.ports import RecordWrite, WriteOutcome, WritesStopped
@@ -169,7 +170,7 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, list[Step]]]
     """Returns how many held bodies went (the CRM has them now, or they will never go)."""
     cache = AggregateCache(run.app)
     cache.prefetch(chunk)
-    activities = [a for a in (cache.get(i) for i in chunk) if isinstance(a, Activity)]
+    activities = [a for a in (cache.find(i) for i in chunk) if isinstance(a, Activity)]
     cache.prefetch([*(app_person_id(a.person) for a in activities),
                     *(Task.create_id(run.crm, run.org, a.id) for a in activities)])
     held = held_for(run.app.database, [a.id for a in activities])
@@ -183,7 +184,7 @@ def _write_activities(run: RunContext, by_kind: dict[str, dict[str, list[Step]]]
     cache = AggregateCache(run.app)
     stay_due = set(planner.waiting)
     for write, result in zip(writes, results, strict=True):
-        task = cache.get(write.task.id)
+        task = cache.get_existing(write.task.id, Task)
         kind = COUNT_KIND[write.activity.kind]
         if result is None:  # no answer: the intent stays pending, and the activity due
             run.error(write.step, kind, write.activity.key, write.crm_id, "RETRYABLE",
@@ -248,14 +249,14 @@ class ActivityPlanner:
         self.skips: list[tuple[str, str, Step, str]] = []
 
     def plan(self, activity_id: UUID) -> ActivityWrite | None:
-        activity = self.cache.get(activity_id)
-        person = self.cache.get(app_person_id(activity.person)) \
-            if isinstance(activity, Activity) else None
-        if not isinstance(person, Person):
+        activity = self.cache.get(activity_id, Activity)
+        person = self.cache.get(app_person_id(activity.person), Person) \
+            if activity is not None else None
+        if activity is None or person is None:
             return None
         held = self.held.get(activity.id)
         task_id = Task.create_id(self.run.crm, self.run.org, activity.id)
-        task = self.cache.get(task_id)
+        task = self.cache.get(task_id, Task)
         decided = plan_activity(self.rules, _activity_facts(activity, held),
                                 _person_facts(person), self._selecting(activity.kind, person),
                                 _mirror(task_id, task))
@@ -437,18 +438,18 @@ def _write_statuses(run: RunContext, steps: list[Step], chunk: list[UUID]) -> No
     cache = AggregateCache(run.app)
     cache.prefetch(chunk)
     cache.prefetch(crm_record_id(run.crm, run.org, LEAD, link["id"])
-                   for person in (cache.get(p) for p in chunk) if isinstance(person, Person)
+                   for person in (cache.get(p, Person) for p in chunk) if person is not None
                    for key, link in person.links.items() if key == f"{run.crm}:{LEAD}")
     writes: list[tuple[Any, dict[str, Any], Step, Person]] = []
     skips: list[str] = []
     for person_id in chunk:
-        person = cache.get(person_id)
-        if not isinstance(person, Person) or person.forgotten or person.deleted:
+        person = cache.get(person_id, Person)
+        if person is None or person.forgotten or person.deleted:
             continue
         link = person.links.get(f"{run.crm}:{LEAD}")
         if not link or link["deleted"]:
             continue
-        mirror = cache.get(crm_record_id(run.crm, run.org, LEAD, link["id"]))
+        mirror = cache.get(crm_record_id(run.crm, run.org, LEAD, link["id"]), CrmRecord)
         if mirror is None or mirror.converted:
             continue  # never on a converted lead
         step, status, reasons = lead_status(run, steps, person, mirror.content.get("Status"))
@@ -467,7 +468,7 @@ def _write_statuses(run: RunContext, steps: list[Step], chunk: list[UUID]) -> No
     kill_point("statuses.after_write")
     cache = AggregateCache(run.app)
     for (mirror, body, step, person), answer in zip(writes, answers, strict=True):
-        fresh = cache.get(mirror.id)
+        fresh = cache.get_existing(mirror.id, CrmRecord)
         if answer.ok:
             fresh.record_written(body["Id"], run.ctx)
             run.count("statuses", "updated")

@@ -53,9 +53,9 @@ def parse_duration(text: str) -> timedelta:
 
 def run_inbound_step(run: RunContext, step: Step) -> None:
     cursor_id = step_cursor_id(run.crm, step.name)
-    cursor = AggregateCache(run.app).get(cursor_id)
+    cursor = AggregateCache(run.app).get(cursor_id, StepCursor)
     since = None
-    if isinstance(cursor, StepCursor) and cursor.watermark:
+    if cursor is not None and cursor.watermark:
         overlap = parse_duration(run.integration.settings.overlap)
         since = run.gateway.parse_stamp(cursor.watermark[0]) - overlap
     for page in read_ahead(run.gateway.changed(step.crm_object, read_fields(step), since)):
@@ -97,11 +97,11 @@ def _prefetch_batch(run: RunContext, step: Step, cache: AggregateCache,
                     *(email_claim_id(side, e) for e in emails),
                     *(email_claim_id("app", e) for e in emails),
                     *(Person.create_id(_app_key(run, step.crm_object, r.id)) for r in batch)])
-    claims = [c for c in (cache.get(email_claim_id(k, e)) for e in emails
+    claims = [c for c in (cache.get(email_claim_id(k, e), EmailClaim) for e in emails
                           for k in (side, "app")) if c is not None]
     holders = [h for c in claims for h in (c.holder, c.holder_on(side)) if h]
     people = [m.person for m in (cache.get(crm_record_id(run.crm, run.org, step.crm_object,
-                                                         r.id))
+                                                         r.id), CrmRecord)
                                  for r in batch) if m is not None and m.person]
     cache.prefetch([*holders, *people])
 
@@ -209,7 +209,7 @@ class BatchDecisions:
             holder = AppHolder(claim.holder, _seen(holding))
         key = Person.create_id(_app_key(self.run, mirror.stream, mirror.crm_record))
         decision = decide_inbound(read, MirrorSeen.of(mirror), _seen(linked), holder,
-                                  self.cache.get(key) is not None, at, self.rules)
+                                  self.cache.find(key) is not None, at, self.rules)
         person = self.cache.get(decision.person, Person) if decision.person else None
         if decision.recording is not None:
             person = self._record_person(mirror, person, decision.recording, at)
@@ -266,7 +266,7 @@ class BatchDecisions:
         person.sync_in(settled.changes, settled.conflicts, at, self.run.ctx)
 
     def _move_app_claim(self, person: Person, email: str) -> None:
-        old = self.cache.get(email_claim_id("app", person.email))
+        old = self.cache.get(email_claim_id("app", person.email), EmailClaim)
         if old is not None:
             old.release(person.id, self.run.ctx)
         self._hold_email(person, email)
@@ -287,7 +287,7 @@ class BatchDecisions:
         email = crm_to_app(master.content, self.step.field_mappings).get("email")
         if not email or email == person.email:
             return True
-        claim = self.cache.get(email_claim_id("app", str(email)))
+        claim = self.cache.get(email_claim_id("app", str(email)), EmailClaim)
         return claim is None or claim.holder in (None, person.id)
 
     def follow_master(self, person: Person, merged: CrmRecord, master: CrmRecord) -> None:
@@ -343,15 +343,15 @@ def _save_deletions(run: RunContext, step: Step, page: list[Removal]) -> None:
     cache = AggregateCache(run.app)
     decisions = BatchDecisions(run, step, cache)
     for record in page:
-        mirror = cache.get(crm_record_id(run.crm, run.org, step.crm_object, record.id))
+        mirror = cache.get(crm_record_id(run.crm, run.org, step.crm_object, record.id), CrmRecord)
         if mirror is None or mirror.deleted:
             continue
         master = record.merged_into
         mirror.mark_removed(master, run.ctx)
-        person = cache.get(mirror.person) if mirror.person else None
-        if not isinstance(person, Person):
+        person = cache.get(mirror.person, Person) if mirror.person else None
+        if person is None:
             continue
-        merged = cache.get(crm_record_id(run.crm, run.org, step.crm_object, master)) \
+        merged = cache.get(crm_record_id(run.crm, run.org, step.crm_object, master), CrmRecord) \
             if master else None
         if merged is not None and decisions.may_follow(person, merged):
             person.mark_link_deleted(run.crm, step.crm_object, record.id, run.ctx)

@@ -25,7 +25,7 @@ from syncledger.commands.sync_accounts import account_app_field, resolve_account
 from syncledger.commands.sync_context import RunContext, changed_originators, step_cursor
 from syncledger.domain.activity_mapping import lead_status_for
 from syncledger.domain.content import normalise_value
-from syncledger.domain.crm_record import MIRRORS
+from syncledger.domain.crm_record import MIRRORS, CrmRecord
 from syncledger.domain.field_mapping import app_value
 from syncledger.domain.filters import SAVED_FLAG_FILTERS, all_match
 from syncledger.domain.ids import crm_record_id
@@ -276,7 +276,7 @@ def _plan_chunk(run: RunContext, steps: dict[str, Step], describe: Describes,
     cache = AggregateCache(run.app)
     cache.prefetch(chunk)
     cache.prefetch(crm_record_id(run.crm, run.org, link["object"], link["id"])
-                   for person in (cache.get(p) for p in chunk) if isinstance(person, Person)
+                   for person in (cache.get(p, Person) for p in chunk) if person is not None
                    for link in person.links.values() if link["crm"] == run.crm)
     planner = Planner(run, steps, describe, cache, statuses)
     planner.prefetch(chunk)
@@ -464,8 +464,8 @@ class Planner:
         pulled = {s.crm_object for s in self.run.integration.steps()
                   if s.enabled and s.inbound and s.is_people}
         crm = self.run.crm
-        people = [p for p in (self.cache.get(pid) for pid in chunk)
-                  if isinstance(p, Person) and not p.forgotten and not p.deleted
+        people = [p for p in (self.cache.get(pid, Person) for pid in chunk)
+                  if p is not None and not p.forgotten and not p.deleted
                   and (self.run.settings.recreate or p.removed_record(crm) is None)]
         email_field = self.run.gateway.people.email_field
         for stream in self.steps:
@@ -491,8 +491,8 @@ class Planner:
             self.run.planned(step, app, crm, "skip", reason)
 
     def plan(self, person_id: UUID) -> Write | None:
-        person = self.cache.get(person_id)
-        if not isinstance(person, Person) or person.deleted or person.forgotten:
+        person = self.cache.get(person_id, Person)
+        if person is None or person.deleted or person.forgotten:
             return None
         removed = person.removed_record(self.run.crm)
         # A record removed in the CRM is re-created only by --recreate: else none is looked
@@ -500,7 +500,7 @@ class Planner:
         target = self._target(person) if removed is None or self.run.settings.recreate \
             else Target(None)
         mirror = None if target.stream is None or target.crm_id is None else self.cache.get(
-            crm_record_id(self.run.crm, self.run.org, target.stream, target.crm_id))
+            crm_record_id(self.run.crm, self.run.org, target.stream, target.crm_id), CrmRecord)
         held = None if mirror is None else HeldRecord(mirror.content, mirror.owner,
                                                       mirror.converted)
         decided = plan_outbound(self._person(person, removed), target, held,
@@ -594,11 +594,13 @@ class Planner:
 
     def _update(self, person: Person, update: Update) -> Write:
         run, stream, crm_id = self.run, update.stream, update.crm_id
-        mirror = self.cache.get(crm_record_id(run.crm, run.org, stream, crm_id))
         if update.discover:
-            mirror = MIRRORS[stream].discover(run.crm, run.org, crm_id, run.ctx)
+            mirror: CrmRecord = MIRRORS[stream].discover(run.crm, run.org, crm_id, run.ctx)
             self.cache.add(mirror)
             mirror.link_person(person.id, run.ctx)
+        else:
+            mirror = self.cache.get_existing(crm_record_id(run.crm, run.org, stream, crm_id),
+                                             CrmRecord)
         mirror.request_write(update.key, "update", update.changes, run.ctx)
         if update.link:
             person.link(run.crm, stream, crm_id, run.record_url(stream, crm_id), run.ctx)
@@ -649,12 +651,12 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
     """Returns whether the person stays due (a failure a retry may mend); what goes into the
     run's counts and errors is added to `tallies`."""
     kind = run.gateway.people.kinds[write.stream]
-    person = cache.get(write.person.id)
+    person = cache.get_existing(write.person.id, Person)
     if result.ok:
         crm_id = str(result.crm_id or write.crm_id)
         mirror_id = crm_record_id(run.crm, run.org, write.stream, crm_id)
-        mirror = cache.get(mirror_id)
         if write.action == "create":
+            mirror = cache.get(mirror_id, CrmRecord)
             if mirror is None:
                 mirror = MIRRORS[write.stream].discover(run.crm, run.org, crm_id, run.ctx)
                 cache.add(mirror)
@@ -664,7 +666,7 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
             person.link(run.crm, write.stream, crm_id,
                         run.record_url(write.stream, crm_id), run.ctx)
         else:
-            mirror.record_written(crm_id, run.ctx)
+            cache.get_existing(mirror_id, CrmRecord).record_written(crm_id, run.ctx)
         tallies.append(partial(run.count, kind,
                                "created" if write.action == "create" else "updated"))
         if write.status:
@@ -674,8 +676,9 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
     if write.action == "create":
         person.record_create_failed(code, message, retryable, run.ctx)
     else:
-        mirror = cache.get(crm_record_id(run.crm, run.org, write.stream, str(write.crm_id)))
-        mirror.record_write_failed(code, message, retryable, run.ctx)
+        mirror_id = crm_record_id(run.crm, run.org, write.stream, str(write.crm_id))
+        cache.get_existing(mirror_id, CrmRecord).record_write_failed(code, message, retryable,
+                                                                     run.ctx)
     tallies.append(partial(run.error, write.step, kind, write.person.app_id, write.crm_id, code,
                            message))
     return retryable

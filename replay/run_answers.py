@@ -70,8 +70,7 @@ TRACKED = (CrmRecord.Event, CrmReadings.Event, RunMatches.Event, Task.Event)  # 
 def recorded_answers(source: SyncLedger, before: SyncLedger, run: RunRecord
                      ) -> tuple[RecordedAnswers, list[str]]:
     """The answers, and what the record cannot tell, in words."""
-    integration = AggregateCache(before).get(integration_id(run.crm))
-    assert isinstance(integration, Integration)
+    integration = AggregateCache(before).get_existing(integration_id(run.crm), Integration)
     rebuilt = _Rebuilt(source, before, run, integration)
     return rebuilt.answers(), rebuilt.notes
 
@@ -130,7 +129,7 @@ class _Rebuilt:
     def _advance(self, oid: UUID, event: Any) -> Any:
         aggregate = self.states.get(oid)
         if aggregate is None:  # a copy: the cache keeps the state from before the run
-            aggregate = copy.deepcopy(self.cache.get(oid))
+            aggregate = copy.deepcopy(self.cache.find(oid))
         try:
             return event.mutate(aggregate)
         except (OriginatorVersionError, AssertionError):
@@ -157,7 +156,7 @@ class _Rebuilt:
 
     def _earlier_intent(self, oid: UUID) -> tuple[str, dict[str, Any]] | None:
         """A create recorded by an earlier run that died: this run reconciled it."""
-        pending = getattr(self.cache.get(oid), "pending_create", None)
+        pending = getattr(self.cache.find(oid), "pending_create", None)
         return (pending["key"], {}) if pending else None
 
     def _record_event(self, oid: UUID, kind: str, event: Any,
@@ -187,7 +186,7 @@ class _Rebuilt:
     # -- the answers --------------------------------------------------------------------------
     def answers(self) -> RecordedAnswers:
         readings = self.states.get(crm_readings_id(self.run.crm)) or \
-            self.cache.get(crm_readings_id(self.run.crm))
+            self.cache.get(crm_readings_id(self.run.crm), CrmReadings)
         return RecordedAnswers(
             users=None if readings is None or readings.users is None else
             [{"Id": user, "Email": email} for user, email in readings.users.items()],
@@ -241,7 +240,7 @@ class _Rebuilt:
         return pulls
 
     def _full_pull(self, step: Step, cursor_id: UUID) -> bool:
-        cursor = self.cache.get(cursor_id)
+        cursor = self.cache.get(cursor_id, StepCursor)
         return cursor is None or cursor.watermark is None or cursor_id in self.reset
 
     def _known(self, stream: str) -> list[dict[str, Any]]:
@@ -261,7 +260,7 @@ class _Rebuilt:
         decided_at = self._decided_at()
         known = []
         for mirror_id in ids:
-            mirror = self.cache.get(mirror_id)
+            mirror = self.cache.get(mirror_id, CrmRecord)
             if mirror is None or mirror.content_hash is None:
                 continue  # never observed nor written: the CRM's answer is unknown
             at = decided_at.get(mirror.person) if mirror.person else None

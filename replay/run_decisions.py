@@ -71,7 +71,7 @@ def run_decisions(app: SyncLedger, run_id: str) -> RunDecisions:
     cache.prefetch(facts)
     groups: dict[UUID, list[UUID]] = {}
     for aggregate_id in sorted(facts, key=lambda i: first[i][0]):
-        found = cache.get(aggregate_id)
+        found = cache.find(aggregate_id)
         owner = found.person if isinstance(found, CrmRecord) and found.person else aggregate_id
         groups.setdefault(owner, []).append(aggregate_id)
     entries = [_entry(cache, ids, facts, first) for ids in groups.values()]
@@ -92,7 +92,7 @@ def _entry(cache: AggregateCache, ids: list[UUID], facts: dict[UUID, list[Fact]]
                      if name not in DECISION_NAMES}
     writes = any(name.rsplit(".", 1)[-1] in WRITES for name, _ in mine)
     for aggregate_id in ids:
-        found = cache.get(aggregate_id)
+        found = cache.find(aggregate_id)
         if isinstance(found, Person):
             entry.app = entry.person = found.app_id
             entry.forgotten = bool(getattr(found, "forgotten", False))
@@ -101,7 +101,7 @@ def _entry(cache: AggregateCache, ids: list[UUID], facts: dict[UUID, list[Fact]]
             if writes or entry.kind == "people" and len(ids) == 1:
                 entry.kind = OBJECT_KIND.get(found.stream, entry.kind)
         elif isinstance(found, Task):
-            activity = cache.get(found.activity)
+            activity = cache.find(found.activity)
             entry.crm, entry.stream = found.crm_record, "Task"
             if isinstance(activity, Activity):
                 entry.app, entry.person = activity.key, activity.person
@@ -112,7 +112,7 @@ def _entry(cache: AggregateCache, ids: list[UUID], facts: dict[UUID, list[Fact]]
         written = str(values.get("write", "")).rpartition(" ")[2]
         entry.kind = OBJECT_KIND.get(written, entry.kind)
         entry.stream = entry.stream or written or None
-    person = next((p for p in map(cache.get, ids) if isinstance(p, Person)), None)
+    person = next((p for p in map(cache.find, ids) if isinstance(p, Person)), None)
     if person is not None and entry.stream:
         link = person.links.get(f"{_crm_of(cache, ids)}:{entry.stream}")
         if link and link.get("id") == entry.crm:
@@ -127,7 +127,7 @@ def _entry(cache: AggregateCache, ids: list[UUID], facts: dict[UUID, list[Fact]]
 
 def _crm_of(cache: AggregateCache, ids: list[UUID]) -> str:
     for aggregate_id in ids:
-        found = cache.get(aggregate_id)
+        found = cache.find(aggregate_id)
         if isinstance(found, CrmRecord | Task):
             return str(found.crm)
     return "salesforce"

@@ -24,7 +24,7 @@ def connect_enabled(app: SyncLedger, emulator: RunningEmulator) -> None:
         instance_url=emulator.url, access_token=emulator.token,
         refresh_token=emulator.token, client_id="x", ca_cert=str(emulator.ca_cert)),
         "production", "tm-alice")
-    integration = AggregateCache(app).get(integration_id("salesforce"))
+    integration = AggregateCache(app).find(integration_id("salesforce"))
     integration.switch(True, Context("config:test", "tm-alice"))
     app.save(integration)
 

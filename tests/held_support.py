@@ -20,7 +20,7 @@ from syncledger.domain.integration import Integration
 def set_store_contents(app: SyncLedger, on: bool, crm: str = "salesforce") -> None:
     """Through the Integration aggregate, as `config apply` records it (no CRM needed)."""
     ctx = Context("config:test", "tm-alice")
-    integration = AggregateCache(app).get(integration_id(crm))
+    integration = AggregateCache(app).find(integration_id(crm))
     if integration is None:
         integration = Integration.start(crm, ctx)
     config = integration.configuration()

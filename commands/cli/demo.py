@@ -29,6 +29,7 @@ from syncledger.commands.sample_app_data import TEAM, write_app_data
 from syncledger.commands.session import caught_up, store_session
 from syncledger.commands.sync import RunReport, run_sync
 from syncledger.domain.ids import integration_id
+from syncledger.domain.integration import Integration
 from syncledger.domain.steps import DEFAULT_STEPS, FieldMapping, OwnerMapping, SequenceMapping
 from syncledger.emulator.generate import SALESFORCE_USERS, generate_salesforce
 from syncledger.emulator.pipedrive.generate import generate_pipedrive
@@ -119,7 +120,8 @@ def _custom_owner_pairs(store: SyncLedger, crm_data: dict[str, Any]) -> tuple[Ow
     members = {"alice@team.example": "tm-alice", "bob@team.example": "tm-bob"}
     pairs = tuple(OwnerMapping(user["Id"], members[user["Email"]])
                   for user in crm_data["User"] if user.get("Email") in members)
-    integration = AggregateCache(store).get(integration_id("salesforce"))
+    integration = AggregateCache(store).get_existing(integration_id("salesforce"),
+                                                    Integration)
     current = integration.configuration()
     config = replace(current, profile="custom",
                      settings=replace(current.settings, owner_mappings=pairs))
@@ -273,7 +275,8 @@ def _pipedrive_custom_config(store: SyncLedger, crm_data: dict[str, Any],
     inbound = replace(inbound, field_mappings=(
         *inbound.field_mappings, FieldMapping(lead_source, "lead_source")),
         sequence_mappings=(SequenceMapping(ROUTED_MEMBER, ROUTED_SEQUENCE),))
-    integration = AggregateCache(store).get(integration_id("pipedrive"))
+    integration = AggregateCache(store).get_existing(integration_id("pipedrive"),
+                                                    Integration)
     current = integration.configuration()
     config = replace(current, profile="custom", steps=(inbound, outbound),
                      settings=replace(current.settings, owner_mappings=pairs))

@@ -29,6 +29,7 @@ from syncledger.commands.cli.common import (
     steps_progress,
 )
 from syncledger.commands.session import caught_up, store_session
+from syncledger.domain.integration import Integration
 from syncledger.domain.sync_run import COUNT_KINDS
 from syncledger.projections.logs import public_error
 
@@ -140,7 +141,7 @@ def schedule_command(every: str = typer.Option(None, "--every",
 
     with store_session(settings.store) as store:
         chosen = synced_crms(store, crm, waiting=True)
-        integration = AggregateCache(store).get(integration_id(chosen[0]))
+        integration = AggregateCache(store).get(integration_id(chosen[0]), Integration)
         text = every or (integration.settings if integration else IntegrationSettings()).every
         try:
             interval = parse_every(text)

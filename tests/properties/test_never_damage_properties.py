@@ -121,7 +121,7 @@ class World(EmulatedWorld):
             if a == "default":
                 use_profile(self.app, "salesforce", "default", "tm-alice")
             else:
-                current = AggregateCache(self.app).get(integration_id("salesforce")
+                current = AggregateCache(self.app).find(integration_id("salesforce")
                                                        ).configuration()
                 apply_configuration(self.app, replace(
                     current, profile="custom",
@@ -146,7 +146,7 @@ class World(EmulatedWorld):
             for record_id, record in self._live(sobject).items():
                 earlier = before[sobject].get(record_id)
                 person = by_record.get(record_id)
-                aggregate = cache.get(app_person_id(person["id"])) if person else None
+                aggregate = cache.find(app_person_id(person["id"])) if person else None
                 if earlier is None:
                     # Never re-created: a new record is never for a person whose record
                     # the CRM deleted.

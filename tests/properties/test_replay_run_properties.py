@@ -98,7 +98,7 @@ class History(EmulatedWorld):
             self.crm.discard(f"00Q{n:012d}AAA")
             self.admin("convert", {"lead_id": f"00Q{n:012d}AAA"})
         elif kind == "reconfigure":  # a changed step decides all it covers again
-            integration = AggregateCache(self.app).get(integration_id("salesforce"))
+            integration = AggregateCache(self.app).find(integration_id("salesforce"))
             current = integration.configuration()
             steps = tuple(replace(s, sequence_mappings=() if s.sequence_mappings else (
                 SequenceMapping("*", "seq-1"),)) if s.name == "Contacts to People" else s

@@ -67,7 +67,7 @@ class World:
         return {p["email"]: p for p in views.people(caught_up(self.app), None)}
 
     def person(self, app_id: str) -> Person:
-        found = AggregateCache(self.app).get(Person.create_id(app_id))
+        found = AggregateCache(self.app).find(Person.create_id(app_id))
         assert isinstance(found, Person)
         return found
 
@@ -88,7 +88,7 @@ class World:
         `config apply` would check it against the CRM's describe through Salesforce's
         client, which the fake is not."""
         ctx = Context("config:test", "tm-alice")
-        integration = AggregateCache(self.app).get(integration_id("salesforce"))
+        integration = AggregateCache(self.app).find(integration_id("salesforce"))
         current = integration.configuration()
         config = replace(current, profile="custom",
                          steps=tuple(s for s in current.steps if s.is_people),
@@ -104,7 +104,7 @@ def connected(app: SyncLedger, tmp: Path, crm: FakeCrm | None = None) -> World:
         instance_url=crm.url, user_id=ALICE, user_email=USERS[ALICE], missing_keys=[]),
         "tm-alice")
     ctx = Context("config:test", "tm-alice")
-    integration = AggregateCache(app).get(integration_id("salesforce"))
+    integration = AggregateCache(app).find(integration_id("salesforce"))
     integration.switch(True, ctx)
     for step in integration.steps():
         if not step.is_people:

@@ -123,7 +123,7 @@ def settle_conflict_by_side(app: SyncLedger, app_id: str, run: str, field: str,
 
 
 def _integration(app: SyncLedger, ctx: Context) -> Integration | None:
-    existing = AggregateCache(app).get(integration_id("salesforce"))
+    existing = AggregateCache(app).find(integration_id("salesforce"))
     if existing is not None:
         return None
     integration = Integration.start("salesforce", ctx)
@@ -133,7 +133,7 @@ def _integration(app: SyncLedger, ctx: Context) -> Integration | None:
 
 
 def _contact(app: SyncLedger, ctx: Context) -> Contact:
-    existing = AggregateCache(app).get(crm_record_id("salesforce", ORG, "Contact", CONTACT_ID))
+    existing = AggregateCache(app).find(crm_record_id("salesforce", ORG, "Contact", CONTACT_ID))
     if isinstance(existing, Contact):
         return existing
     contact: Contact = Contact.discover("salesforce", ORG, CONTACT_ID, ctx)

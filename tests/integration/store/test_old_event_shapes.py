@@ -63,7 +63,7 @@ def _connect(app: Any, crm: Any) -> None:
         environment="production", instance_url=crm.url, user_id=ALICE,
         user_email="alice@team.example", missing_keys=[]), ACTOR)
     ctx = Context("config:test", ACTOR)
-    integration = AggregateCache(app).get(integration_id("salesforce"))
+    integration = AggregateCache(app).find(integration_id("salesforce"))
     integration.switch(True, ctx)
     for step in integration.steps():
         if not step.is_people:

@@ -146,7 +146,7 @@ class Company:
                   **settings: Any) -> None:
         """Switch to the Custom profile; `pairs` at integration level, `change` edits each
         step, `settings` the other [integration] keys."""
-        integration = AggregateCache(self.app).get(integration_id(CRM))
+        integration = AggregateCache(self.app).find(integration_id(CRM))
         current = integration.configuration()
         steps = tuple(change(s) if change else s for s in current.steps)
         if pairs is not None:
@@ -191,7 +191,7 @@ def connected_company(app: SyncLedger, tmp: Path, server: RunningEmulator,
     connect_pipedrive(app, PipedriveCredentials(server.url, server.token,
                                                 str(server.ca_cert)), "tm-alice")
     if enable:
-        integration = AggregateCache(app).get(integration_id(CRM))
+        integration = AggregateCache(app).find(integration_id(CRM))
         integration.switch(True, Context("config:test", "tm-alice"))
         app.save(integration)
     company = Company(app, server, tmp, session)

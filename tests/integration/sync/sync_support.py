@@ -101,7 +101,7 @@ def connected_org(app: SyncLedger, tmp: Path, options: dict[str, Any] | None = N
             ca_cert=str(emulator.ca_cert)), "production", "tm-alice")
         if enable:
             ctx = Context("config:test", "tm-alice")
-            integration = AggregateCache(app).get(integration_id("salesforce"))
+            integration = AggregateCache(app).find(integration_id("salesforce"))
             integration.switch(True, ctx)
             app.save(integration)
         org = Org(app, emulator, tmp, session)

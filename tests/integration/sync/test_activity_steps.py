@@ -36,7 +36,7 @@ def _people(lists: dict[int, list[str]]) -> list[dict[str, Any]]:
 
 
 def _with_clone(store: SyncLedger, first: StepFilter | None, clone: StepFilter) -> None:
-    integration = AggregateCache(store).get(integration_id("salesforce"))
+    integration = AggregateCache(store).find(integration_id("salesforce"))
     current = integration.configuration()
     steps = []
     for step in current.steps:

@@ -37,7 +37,7 @@ def test_pairs_filter_sequence_and_list_filter_shape_the_sync(sqlite_store: Sync
             {"kind": "person", "id": "p-2", "email": "unlisted@example.com",
              "last_name": "Out", "account": "Acme", "owner": "tm-alice"},
         ])
-        integration = AggregateCache(sqlite_store).get(integration_id("salesforce"))
+        integration = AggregateCache(sqlite_store).find(integration_id("salesforce"))
         current = integration.configuration()
         steps = []
         for step in current.steps:
@@ -73,7 +73,7 @@ def _with_pairs(store: SyncLedger, inbound: tuple[OwnerMapping, ...],
                 outbound: tuple[OwnerMapping, ...]) -> None:
     """The Custom profile: Contacts to People reads `inbound`, People to Contacts
     `outbound` (each a step's own list)."""
-    integration = AggregateCache(store).get(integration_id("salesforce"))
+    integration = AggregateCache(store).find(integration_id("salesforce"))
     current = integration.configuration()
     steps = tuple(replace(s, owner_mappings=inbound) if s.name == "Contacts to People" else
                   replace(s, owner_mappings=outbound) if s.name == "People to Contacts" else s
@@ -86,7 +86,7 @@ def test_an_owner_no_member_matches_stays_on_the_record(sqlite_store: SyncLedger
                                                         tmp_path: Path) -> None:
     # Given owners matched by email, and a Contact of a CRM user no team member matches
     with connected_org(sqlite_store, tmp_path) as org:
-        integration = AggregateCache(sqlite_store).get(integration_id("salesforce"))
+        integration = AggregateCache(sqlite_store).find(integration_id("salesforce"))
         current = integration.configuration()
         apply_configuration(sqlite_store, replace(
             current, profile="custom", settings=replace(current.settings, owner_match="email")),

@@ -37,7 +37,7 @@ def contact(n: int, owner: str = ALICE, **extra: Any) -> dict[str, Any]:
 def _custom(store: SyncLedger, pairs: tuple[OwnerMapping, ...] = (),
             change: Any = None, **settings: Any) -> None:
     """Switch to the Custom profile with integration-level pairs; `change` edits each step."""
-    integration = AggregateCache(store).get(integration_id("salesforce"))
+    integration = AggregateCache(store).find(integration_id("salesforce"))
     current = integration.configuration()
     steps = tuple(change(s) if change else s for s in current.steps)
     apply_configuration(store, replace(

@@ -20,7 +20,7 @@ GLOBEX = "001000000000001AAA"
 
 def _contacts_with_accounts(store: SyncLedger) -> None:
     """Custom profile: only the Contacts steps on, both mapping Account.Name <-> account."""
-    integration = AggregateCache(store).get(integration_id("salesforce"))
+    integration = AggregateCache(store).find(integration_id("salesforce"))
     current = integration.configuration()
 
     def change(step: Step) -> Step:

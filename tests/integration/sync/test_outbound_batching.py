@@ -61,7 +61,7 @@ def test_collections_calls_fill_across_batches_and_never_mix_headers(
     with connected_org(sqlite_store, tmp_path) as org:
         # An email match sets OwnerId for tm-alice's people (sent with Sforce-Auto-Assign:
         # FALSE); a member no CRM user matches sends none, and the assignment rule decides.
-        integration = AggregateCache(sqlite_store).get(integration_id("salesforce"))
+        integration = AggregateCache(sqlite_store).find(integration_id("salesforce"))
         current = integration.configuration()
         apply_configuration(sqlite_store, replace(
             current, settings=replace(current.settings, owner_match="email")), "tm-alice",

@@ -96,7 +96,7 @@ def test_a_page_is_decided_in_batches_each_saved_with_its_watermark(
         stopped = org.sync(should_stop=lambda: True)
         assert stopped.counts["people"]["created"] == 3
         pulled = sorted(org.dump("Contact"), key=lambda r: (r["SystemModstamp"], r["Id"]))
-        cursor = AggregateCache(sqlite_store).get(
+        cursor = AggregateCache(sqlite_store).find(
             step_cursor_id("salesforce", "Contacts to People"))
         assert cursor.watermark[1] == pulled[2]["Id"]  # the batch's last record
         # then the next run takes the rest of the page, and nothing twice.

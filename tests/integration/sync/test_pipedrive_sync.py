@@ -106,7 +106,7 @@ def _mappings(*extra: FieldMapping) -> Any:
 def test_inbound_persons_become_people_and_a_second_sync_makes_no_call_to_write(
         pd: Company) -> None:
     # Given the Default profile: the two people steps, mapping the names, email and phone
-    steps = AggregateCache(pd.app).get(integration_id("pipedrive")).steps()
+    steps = AggregateCache(pd.app).find(integration_id("pipedrive")).steps()
     assert [(s.name, [m.crm for m in s.field_mappings]) for s in steps] == [
         (name, ["first_name", "last_name", "email", "phone"]) for name in (IN, OUT)]
     # And persons of Alice, Bob and a stranger, one with two emails, its primary second
@@ -272,7 +272,7 @@ def test_a_multiple_options_field_and_an_unknown_key_are_refused(pd: Company) ->
     said = str(refused.value)
     assert f"{INTERESTS} is a multi-select picklist" in said
     assert unknown in said and said.count(IN) >= 2 and said.count(OUT) >= 2
-    integration = AggregateCache(pd.app).get(integration_id("pipedrive"))
+    integration = AggregateCache(pd.app).find(integration_id("pipedrive"))
     assert integration.profile == "default"
 
 
@@ -391,7 +391,7 @@ def test_ownership_mappings_are_checked_as_for_salesforce(pd: Company) -> None:
     assert "no team member tm-zed" in said
     assert "the team member tm-alice is mapped twice" in said
     assert "a filter on owner_id contradicts the step's ownership mappings" in said
-    assert AggregateCache(pd.app).get(integration_id("pipedrive")).profile == "default"
+    assert AggregateCache(pd.app).find(integration_id("pipedrive")).profile == "default"
 
 
 # -- the ownership table, outbound ---------------------------------------------------------
@@ -777,7 +777,7 @@ def test_sync_with_no_crm_syncs_each_connected_enabled_crm_under_its_own_lease(
         assert {r["outcome"] for r in runs.values()} == {"succeeded"}
         assert set(pd.people()) == {"contact1@example.com", "pd1@example.com"}
         for crm in ("salesforce", "pipedrive"):
-            lease = AggregateCache(sqlite_store).get(run_lease_id(crm))
+            lease = AggregateCache(sqlite_store).find(run_lease_id(crm))
             assert lease is not None and lease.current is None, crm
             health = status(caught_up(sqlite_store), crm, datetime.now(UTC))
             assert health["last_run"]["run_id"] == runs[crm]["run_id"], crm

@@ -131,7 +131,7 @@ def test_owner_matching_and_outbound_email_matches_are_answered_from_the_record(
     """Owner email matching needs the CRM's users; an outbound step whose object is not
     pulled in matches by `Email IN (...)`: both are recorded, so both replay."""
     with connected_org(sqlite_store, tmp_path) as org:
-        integration = AggregateCache(sqlite_store).get(integration_id("salesforce"))
+        integration = AggregateCache(sqlite_store).find(integration_id("salesforce"))
         current = integration.configuration()
         steps = tuple(s for s in current.steps if s.name != "Leads to People")
         apply_configuration(sqlite_store, replace(
@@ -197,7 +197,7 @@ def test_every_rule_replays_the_same(sqlite_store: SyncLedger, tmp_path: Path,
 
 
 def _change_step(org: Org, name: str, **changes: Any) -> None:
-    integration = AggregateCache(org.app).get(integration_id("salesforce"))
+    integration = AggregateCache(org.app).find(integration_id("salesforce"))
     current = integration.configuration()
     steps = tuple(replace(s, **changes) if s.name == name else s for s in current.steps)
     apply_configuration(org.app, replace(current, profile="custom", steps=steps), "tm-alice",
@@ -210,10 +210,10 @@ def test_a_run_that_died_and_the_run_that_reconciled_its_intent(
     it replays the same; the dead run's replay says it never finished."""
     with connected_org(sqlite_store, tmp_path) as org:
         org.import_lines([person(9)])
-        integration = AggregateCache(sqlite_store).get(integration_id("salesforce"))
+        integration = AggregateCache(sqlite_store).find(integration_id("salesforce"))
         dead = Context("run:dead-run", "system")
         _start(sqlite_store, "salesforce", "dead-run", integration, NOW, dead)
-        somebody = AggregateCache(sqlite_store).get(app_person_id("p-9"))
+        somebody = AggregateCache(sqlite_store).find(app_person_id("p-9"))
         key = natural_id(f"key:{integration.org_id}:Lead:{somebody.id.hex}").hex
         somebody.request_create("salesforce", "Lead", key, {"LastName": "Person9"}, dead)
         sqlite_store.save(somebody)

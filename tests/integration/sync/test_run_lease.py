@@ -30,7 +30,7 @@ from syncledger.domain.ids import integration_id
 def test_a_live_run_refuses_a_second_however_long_and_a_dead_one_is_closed_at_once(
         store: SyncLedger, tmp_path: Path) -> None:
     with connected_org(store, tmp_path):
-        integration = AggregateCache(store).get(integration_id("salesforce"))
+        integration = AggregateCache(store).find(integration_id("salesforce"))
         # A live run: it holds the run lock (a lock object of its own, as another process's
         # would be) and has recorded its start.
         lock = store.database.run_lock("salesforce")

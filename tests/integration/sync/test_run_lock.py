@@ -38,7 +38,7 @@ from syncledger.domain.ids import integration_id
 app = open_store(sys.argv[1])
 lock = app.database.run_lock("salesforce")
 assert lock.acquire()
-integration = AggregateCache(app).get(integration_id("salesforce"))
+integration = AggregateCache(app).find(integration_id("salesforce"))
 _start(app, "salesforce", "other-process", integration, datetime.now(UTC),
        Context("run:other-process", "system"))
 print("started", flush=True)
@@ -78,7 +78,7 @@ def test_a_run_killed_once_started_is_closed_as_interrupted_by_the_next_at_once(
         assert runs[dead["run_id"]]["outcome"] == "interrupted"
         assert [run["outcome"] for run in runs.values()].count("succeeded") == 1
         assert len(org.dump("Lead")) == 5  # each person once
-        lease = AggregateCache(store).get(run_lease_id("salesforce"))
+        lease = AggregateCache(store).find(run_lease_id("salesforce"))
         assert lease.current is None
 
 
@@ -160,9 +160,9 @@ def test_a_lease_recorded_with_expiry_times_still_replays(sqlite_store: SyncLedg
               for version, (name, state) in enumerate(OLD_LEASE, start=1)]
     stored.append(sqlite_store.mapper.to_stored_event(sqlite_store._seal(stored)))
     sqlite_store.recorder.insert_events(stored)
-    lease = AggregateCache(sqlite_store).get(lease_id)
+    lease = AggregateCache(sqlite_store).find(lease_id)
     assert isinstance(lease, RunLease) and lease.current == "old-run"
     with connected_org(sqlite_store, tmp_path):
         report = run_sync(sqlite_store, "tm-alice", NOW)
     assert report.interrupted == "old-run"
-    assert AggregateCache(sqlite_store).get(lease_id).current is None
+    assert AggregateCache(sqlite_store).find(lease_id).current is None
