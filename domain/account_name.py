@@ -8,23 +8,24 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.context import Context
 from syncledger.domain.ids import account_name_id
 
 
-class AccountName(Aggregate):
+class AccountName(CausedAggregate):
     @staticmethod
     def create_id(crm: str, org: str, name: str, **_: Any) -> UUID:
         return account_name_id(crm, org, name)
 
     @classmethod
     def open(cls, crm: str, org: str, name: str, ctx: Context) -> AccountName:
-        return cls(crm=crm, org=org, name=name, cause=ctx.cause, actor=ctx.actor)
+        return cls._begin(ctx, crm=crm, org=org, name=name)
 
     @event("Opened")
-    def __init__(self, crm: str, org: str, name: str, cause: str, actor: str) -> None:
+    def __init__(self, crm: str, org: str, name: str) -> None:
         self.crm = crm
         self.name = name
         self.account_id: str | None = None
@@ -34,30 +35,29 @@ class AccountName(Aggregate):
         """An Account with this Name already in the CRM (the oldest, when several)."""
         if account_id == self.account_id:
             return
-        self._resolved(account_id=account_id, created=False, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._resolved, ctx, account_id=account_id, created=False)
 
     def request_create(self, key: str, ctx: Context) -> None:
         if self.pending_key == key:
             return
-        self._create_requested(key=key, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._create_requested, ctx, key=key)
 
     def created(self, account_id: str, ctx: Context) -> None:
-        self._resolved(account_id=account_id, created=True, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._resolved, ctx, account_id=account_id, created=True)
 
     def create_failed(self, code: str, message: str, retryable: bool, ctx: Context) -> None:
-        self._create_failed(code=code, message=message, retryable=retryable, cause=ctx.cause,
-                            actor=ctx.actor)
+        self._happened(self._create_failed, ctx, code=code, message=message,
+                       retryable=retryable)
 
     @event("Resolved")
-    def _resolved(self, account_id: str, created: bool, cause: str, actor: str) -> None:
+    def _resolved(self, account_id: str, created: bool) -> None:
         self.account_id = account_id
         self.pending_key = None
 
     @event("CreateRequested")
-    def _create_requested(self, key: str, cause: str, actor: str) -> None:
+    def _create_requested(self, key: str) -> None:
         self.pending_key = key
 
     @event("CreateFailed")
-    def _create_failed(self, code: str, message: str, retryable: bool, cause: str,
-                       actor: str) -> None:
+    def _create_failed(self, code: str, message: str, retryable: bool) -> None:
         self.pending_key = None

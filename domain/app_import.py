@@ -6,25 +6,24 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.context import Context
 from syncledger.domain.ids import import_id
 
 
-class AppImport(Aggregate):
+class AppImport(CausedAggregate):
     @staticmethod
     def create_id(content_hash: str, **_: Any) -> UUID:
         return import_id(content_hash)
 
     @classmethod
     def start(cls, content_hash: str, source: str, lines: int, ctx: Context) -> AppImport:
-        return cls(content_hash=content_hash, source=source, lines=lines, cause=ctx.cause,
-                   actor=ctx.actor)
+        return cls._begin(ctx, content_hash=content_hash, source=source, lines=lines)
 
     @event("Started")
-    def __init__(self, content_hash: str, source: str, lines: int, cause: str,
-                 actor: str) -> None:
+    def __init__(self, content_hash: str, source: str, lines: int) -> None:
         self.content_hash = content_hash
         self.source = source
         self.lines = lines
@@ -34,9 +33,8 @@ class AppImport(Aggregate):
                  ctx: Context) -> None:
         if self.completed:
             return
-        self._completed(counts=counts, skipped=skipped, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._completed, ctx, counts=counts, skipped=skipped)
 
     @event("Completed")
-    def _completed(self, counts: dict[str, int], skipped: list[dict[str, Any]], cause: str,
-                   actor: str) -> None:
+    def _completed(self, counts: dict[str, int], skipped: list[dict[str, Any]]) -> None:
         self.completed = True

@@ -30,6 +30,7 @@ class AppRecord(CausedAggregate):
         attributes: dict[str, Any]
         at: datetime
 
+    @event(Recorded)
     def __init__(self, key: str, attributes: dict[str, Any], at: datetime) -> None:
         self.key = key
         self.attributes = dict(attributes)
@@ -37,7 +38,7 @@ class AppRecord(CausedAggregate):
 
     @classmethod
     def record(cls, key: str, attributes: dict[str, Any], at: datetime, ctx: Context) -> Any:
-        return cls._begin(cls.Recorded, ctx, key=key, attributes=attributes, at=at)
+        return cls._begin(ctx, key=key, attributes=attributes, at=at)
 
     def change(self, attributes: dict[str, Any], at: datetime, ctx: Context) -> bool:
         accepted = newer_changes(self.attributes, self.times, attributes, at)
@@ -80,7 +81,7 @@ class PersonList(AppRecord):
 ACTIVITY_KINDS = ("email", "call", "task", "note", "linkedin")
 
 
-class Activity(Aggregate):
+class Activity(CausedAggregate):
     """An app email, call, task, note or LinkedIn activity of one person.
 
     Its `details` (subject, body, notes, message, text) are personal: they are encrypted
@@ -96,12 +97,12 @@ class Activity(Aggregate):
     def record(cls, kind: str, key: str, person: str, subject: UUID, owner: str | None,
                details: dict[str, Any], at: datetime, ctx: Context) -> Activity:
         """`subject`: the person's current key (see Person.subject)."""
-        return cls(kind=kind, key=key, person=person, subject=subject, owner=owner,
-                   details=details, at=at, cause=ctx.cause, actor=ctx.actor)
+        return cls._begin(ctx, kind=kind, key=key, person=person, subject=subject, owner=owner,
+                          details=details, at=at)
 
     @event("Recorded")
     def __init__(self, kind: str, key: str, person: str, subject: UUID, owner: str | None,
-                 details: dict[str, Any], at: datetime, cause: str, actor: str) -> None:
+                 details: dict[str, Any], at: datetime) -> None:
         self.kind = kind
         self.key = key
         self.person = person
@@ -118,13 +119,13 @@ class Activity(Aggregate):
             changed = {k: v for k, v in details.items() if self.details.get(k) != v}
             if not changed and owner == self.owner and at == self.at:
                 return False
-        self._changed(subject=subject, owner=owner, details=changed, at=at,
-                      cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._changed, ctx, subject=subject, owner=owner, details=changed,
+                       at=at)
         return True
 
     @event("Changed")
     def _changed(self, subject: UUID, owner: str | None, details: dict[str, Any],
-                 at: datetime, cause: str, actor: str) -> None:
+                 at: datetime) -> None:
         if subject != self.subject:
             self.subject = subject
             self.details = {}

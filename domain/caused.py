@@ -2,9 +2,11 @@
 
 The two are declared once, on the aggregate's base `Event`; its `@event` methods take the
 event's own facts only, and `_happened` triggers one with the context's two (`_begin`
-creates the aggregate from its created event likewise). Called directly, an `@event`
-method passes on exactly its own arguments as the event's: it could not take a Context
-without storing it, nor leave the cause and actor out."""
+creates the aggregate from the created event its `__init__`'s @event names, likewise). Called
+directly, an `@event` method passes on exactly its own arguments as the event's: it could not
+take a Context without storing it, nor leave the cause and actor out. A fact whose state
+depends on who caused it takes `actor` too, and is handed the event's own (as Integration's
+Connected is)."""
 
 from __future__ import annotations
 
@@ -21,28 +23,37 @@ class CausedAggregate(Aggregate):
         cause: str  # "import:<id>", "run:<id>", "config:<id>", "forget:<id>"
         actor: str
 
-    if TYPE_CHECKING:  # not at run time, where the library would make it a dataclass field
+    if TYPE_CHECKING:  # not at run time, where the library would make them dataclass fields
         # The event class of each @event method, by the method's name.
         _facts: ClassVar[dict[str, type[Aggregate.Event]]]
+        _created: ClassVar[type[Aggregate.Created]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # An @event method triggers the event class of the class that declares it, and only
         # that class applies it. A subclass (Lead, Contact) has events of its own, as its
         # log names them (Lead.Observed beside Contact.Observed): it declares its parents'
-        # @event methods again, for the library to make them its own.
+        # @event methods again, for the library to make them its own. (A fact of a given
+        # class, as Person's versioned ones, is not declared again: no subclass has one.)
         own = vars(cls)
         for base in cls.__mro__[1:]:
             for name, method in vars(base).items():
-                if _is_fact(name, method) and name not in own:
+                if _is_fact(name, method) and method.event_cls_name is not None \
+                        and name not in own:
                     setattr(cls, name, event(method.event_cls_name)(method.decorated_func))
         super().__init_subclass__(**kwargs)
-        cls._facts = {name: getattr(cls, method.event_cls_name)
+        cls._facts = {name: getattr(cls, _event_name(method))
                       for name, method in vars(cls).items() if _is_fact(name, method)}
+        init = next((vars(c)["__init__"] for c in cls.__mro__
+                     if isinstance(vars(c).get("__init__"), CommandMethodDecorator)), None)
+        if init is None:
+            raise TypeError(f"{cls.__name__}.__init__ names no created event with @event")
+        # The subclass's own copy, which the library makes under the same name.
+        cls._created = getattr(cls, _event_name(init))
 
     @classmethod
-    def _begin(cls, created: type[Aggregate.Created], ctx: Context, /, **facts: Any) -> Self:
+    def _begin(cls, ctx: Context, /, **facts: Any) -> Self:
         """A new aggregate, from its created event with `facts` and the context's two."""
-        return cls._create(created, cause=ctx.cause, actor=ctx.actor, **facts)
+        return cls._create(cls._created, cause=ctx.cause, actor=ctx.actor, **facts)
 
     def _happened(self, fact: Callable[..., None], ctx: Context, /, **facts: Any) -> None:
         """The event of the @event method `fact`, with `facts` and the context's cause and
@@ -57,5 +68,12 @@ class CausedAggregate(Aggregate):
 
 
 def _is_fact(name: str, method: Any) -> bool:
-    return isinstance(method, CommandMethodDecorator) and name != "__init__" \
-        and method.event_cls_name is not None
+    return isinstance(method, CommandMethodDecorator) and name != "__init__"
+
+
+def _event_name(method: CommandMethodDecorator) -> str:
+    """The name of the event class an @event method triggers, given by name or by class."""
+    if method.given_event_cls is not None:
+        return method.given_event_cls.__name__
+    assert method.event_cls_name is not None  # the library requires one or the other
+    return method.event_cls_name

@@ -51,6 +51,7 @@ class CrmRecord(CausedAggregate):
 
         upcast_v2_v3 = staticmethod(stream_renamed)
 
+    @event(Discovered)
     def __init__(self, crm: str, org: str, stream: str, record_id: str, created: str | None,
                  content: dict[str, Any] | None = None, content_hash: str | None = None,
                  modstamp: str | None = None, owner: str | None = None,
@@ -77,7 +78,7 @@ class CrmRecord(CausedAggregate):
     @classmethod
     def discover(cls, crm: str, org: str, record_id: str, ctx: Context,
                  created: str | None = None) -> Any:
-        return cls._begin(cls.Discovered, ctx, crm=crm, org=org, stream=cls.STREAM,
+        return cls._begin(ctx, crm=crm, org=org, stream=cls.STREAM,
                           record_id=record_id, created=created)
 
     def fold_into_discovery(self) -> None:

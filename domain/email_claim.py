@@ -17,6 +17,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.context import Context
 from syncledger.domain.ids import email_claim_id
 
@@ -27,7 +28,7 @@ class EmailTaken(ValueError):
         self.holder = holder
 
 
-class EmailClaim(Aggregate):
+class EmailClaim(CausedAggregate):
     """The email itself is not stored: the claim's id is derived from it."""
 
     class Claimed(Aggregate.Created):
@@ -37,8 +38,6 @@ class EmailClaim(Aggregate):
         class_version = 2
         side: str
         holder: UUID | None
-        cause: str
-        actor: str
         sides: dict[str, UUID] | None = None
 
         @staticmethod
@@ -49,16 +48,16 @@ class EmailClaim(Aggregate):
     @classmethod
     def claim(cls, side: str, email: str, holder: UUID | None, ctx: Context,
               sides: dict[str, UUID] | None = None) -> EmailClaim:
-        return cls._create(cls.Claimed, id=email_claim_id(side, email), side=side,
-                           holder=holder, sides=sides or None, cause=ctx.cause,
-                           actor=ctx.actor)
+        return cls._begin(ctx, id=email_claim_id(side, email), side=side, holder=holder,
+                          sides=sides or None)
 
     @classmethod
     def claim_on(cls, side: str, email: str, holder: UUID, ctx: Context) -> EmailClaim:
         """The email's claim, first made for a CRM org's `side`: no person holds it yet."""
         return cls.claim("app", email, None, ctx, sides={side: holder})
 
-    def __init__(self, side: str, holder: UUID | None, cause: str, actor: str,
+    @event(Claimed)
+    def __init__(self, side: str, holder: UUID | None,
                  sides: dict[str, UUID] | None = None) -> None:
         self.side = side
         self.holder: UUID | None = holder
@@ -73,12 +72,12 @@ class EmailClaim(Aggregate):
             return
         if self.holder is not None:
             raise EmailTaken(self.holder)
-        self._taken(holder=holder, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._taken, ctx, holder=holder)
 
     def release(self, holder: UUID, ctx: Context) -> None:
         if self.holder != holder:
             return
-        self._released(holder=holder, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._released, ctx, holder=holder)
 
     def take_on(self, side: str, holder: UUID, ctx: Context) -> None:
         if side == self.side:
@@ -89,7 +88,7 @@ class EmailClaim(Aggregate):
             return
         if current is not None:
             raise EmailTaken(current)
-        self._side_taken(side=side, holder=holder, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._side_taken, ctx, side=side, holder=holder)
 
     def release_on(self, side: str, holder: UUID, ctx: Context) -> None:
         if side == self.side:
@@ -97,7 +96,7 @@ class EmailClaim(Aggregate):
             return
         if self.sides.get(side) != holder:
             return
-        self._side_released(side=side, holder=holder, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._side_released, ctx, side=side, holder=holder)
 
     def fold_into_claim(self) -> None:
         """A claim made in this unit of work and taken, released or taken on another side
@@ -112,17 +111,17 @@ class EmailClaim(Aggregate):
         self._modified_on = pending[0].timestamp
 
     @event("Taken")
-    def _taken(self, holder: UUID, cause: str, actor: str) -> None:
+    def _taken(self, holder: UUID) -> None:
         self.holder = holder
 
     @event("Released")
-    def _released(self, holder: UUID, cause: str, actor: str) -> None:
+    def _released(self, holder: UUID) -> None:
         self.holder = None
 
     @event("SideTaken")
-    def _side_taken(self, side: str, holder: UUID, cause: str, actor: str) -> None:
+    def _side_taken(self, side: str, holder: UUID) -> None:
         self.sides[side] = holder
 
     @event("SideReleased")
-    def _side_released(self, side: str, holder: UUID, cause: str, actor: str) -> None:
+    def _side_released(self, side: str, holder: UUID) -> None:
         self.sides.pop(side, None)

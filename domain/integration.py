@@ -8,8 +8,9 @@ from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.config_rules import default_profile_problems
 from syncledger.domain.context import SYSTEM_ACTOR, Context
 from syncledger.domain.ids import integration_id
@@ -31,17 +32,17 @@ class IntegrationError(ValueError):
     pass
 
 
-class Integration(Aggregate):
+class Integration(CausedAggregate):
     @staticmethod
     def create_id(crm: str, **_: Any) -> UUID:
         return integration_id(crm)
 
     @classmethod
     def start(cls, crm: str, ctx: Context) -> Integration:
-        return cls(crm=crm, cause=ctx.cause, actor=ctx.actor)
+        return cls._begin(ctx, crm=crm)
 
     @event("Created")
-    def __init__(self, crm: str, cause: str, actor: str) -> None:
+    def __init__(self, crm: str) -> None:
         self.crm = crm
         self.org_id: str | None = None
         self.environment: str | None = None
@@ -89,15 +90,15 @@ class Integration(Aggregate):
                                         self.connected_user, self.missing_keys):
             return False
         other_org = self.org_id is not None and self.org_id != org_id
-        self._connected(org_id=org_id, environment=environment, instance_url=instance_url,
-                        connected_user=connected_user, missing_keys=sorted(missing_keys),
-                        cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._connected, ctx, org_id=org_id, environment=environment,
+                       instance_url=instance_url, connected_user=connected_user,
+                       missing_keys=sorted(missing_keys))
         return other_org
 
     def disconnect(self, ctx: Context) -> None:
         if not self.connected:
             return
-        self._disconnected(cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._disconnected, ctx)
 
     def use_profile(self, profile: str, ctx: Context) -> None:
         if profile not in PROFILES:
@@ -107,13 +108,13 @@ class Integration(Aggregate):
         if profile == "custom" and not self.custom_steps:
             # As the vendors' Custom profile does, it starts from the Default's steps.
             for step in self.steps():
-                self._step_added(step=step_to_plain(step), cause=ctx.cause, actor=ctx.actor)
-        self._profile_chosen(profile=profile, cause=ctx.cause, actor=ctx.actor)
+                self._happened(self._step_added, ctx, step=step_to_plain(step))
+        self._happened(self._profile_chosen, ctx, profile=profile)
 
     def switch(self, enabled: bool, ctx: Context) -> None:
         if enabled == self.enabled:
             return
-        self._switched(enabled=enabled, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._switched, ctx, enabled=enabled)
 
     def switch_step(self, step: str, enabled: bool, ctx: Context) -> None:
         """Under either profile: the Default's steps keep their own switches."""
@@ -123,7 +124,7 @@ class Integration(Aggregate):
                                    f"{', '.join(current) or 'none'}")
         if enabled == current[step]:
             return
-        self._step_switched(step=step, enabled=enabled, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._step_switched, ctx, step=step, enabled=enabled)
 
     def apply_configuration(self, config: Configuration, warnings: Sequence[str],
                             ctx: Context) -> list[str]:
@@ -147,21 +148,20 @@ class Integration(Aggregate):
         if config.profile == "custom":
             changes += self._change_steps(config.steps, ctx)
         if config.profile != self.profile:
-            self._profile_chosen(profile=config.profile, cause=ctx.cause, actor=ctx.actor)
+            self._happened(self._profile_chosen, ctx, profile=config.profile)
             changes.append(f"profile {config.profile}")
         if config.profile == "default":
             current = {s.name: s.enabled for s in self.steps()}
             for step in config.steps:
                 if current[step.name] != step.enabled:
-                    self._step_switched(step=step.name, enabled=step.enabled, cause=ctx.cause,
-                                        actor=ctx.actor)
+                    self._happened(self._step_switched, ctx, step=step.name, enabled=step.enabled)
                     changes.append(f"step {step.name!r} switched "
                                    f"{'on' if step.enabled else 'off'}")
         if config.enabled_given and config.settings.enabled != self.enabled:
-            self._switched(enabled=config.settings.enabled, cause=ctx.cause, actor=ctx.actor)
+            self._happened(self._switched, ctx, enabled=config.settings.enabled)
             changes.append("integration " + ("enabled" if self.enabled else "disabled"))
         if changes and warnings:
-            self._warnings_raised(warnings=list(warnings), cause=ctx.cause, actor=ctx.actor)
+            self._happened(self._warnings_raised, ctx, warnings=list(warnings))
         return changes
 
     def _change_settings(self, settings: IntegrationSettings, ctx: Context) -> list[str]:
@@ -169,19 +169,19 @@ class Integration(Aggregate):
         changed = {name: new[name] for name in SETTING_NAMES if old[name] != new[name]}
         if not changed:
             return []
-        self._settings_changed(changes=changed, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._settings_changed, ctx, changes=changed)
         return [f"settings: {', '.join(changed)}"]
 
     def _change_steps(self, steps: Sequence[Step], ctx: Context) -> list[str]:
         changes = []
         wanted = {s.name for s in steps}
         for name in [n for n in self.custom_steps if n not in wanted]:
-            self._step_removed(step=name, cause=ctx.cause, actor=ctx.actor)
+            self._happened(self._step_removed, ctx, step=name)
             changes.append(f"removed step {name!r}")
         for step in steps:
             old = self.custom_steps.get(step.name)
             if old is None:
-                self._step_added(step=step_to_plain(step), cause=ctx.cause, actor=ctx.actor)
+                self._happened(self._step_added, ctx, step=step_to_plain(step))
                 changes.append(f"added step {step.name!r}")
             elif old != step:
                 before, after = step_to_plain(old), step_to_plain(step)
@@ -191,21 +191,21 @@ class Integration(Aggregate):
                          for k, v in changed.items() if isinstance(v, list)}
                 removed = {k: [x for x in before[k] or [] if x not in v]
                            for k, v in changed.items() if isinstance(v, list)}
-                self._step_changed(step=step.name, changes=changed, added=added,
-                                   removed=removed, cause=ctx.cause, actor=ctx.actor)
+                self._happened(self._step_changed, ctx, step=step.name, changes=changed,
+                               added=added, removed=removed)
                 changes.append(f"changed step {step.name!r}: "
                                + ", ".join(_described(k, added.get(k), removed.get(k))
                                            for k in changed))
         order = [s.name for s in steps]
         if list(self.custom_steps) != order:
-            self._steps_reordered(names=order, cause=ctx.cause, actor=ctx.actor)
+            self._happened(self._steps_reordered, ctx, names=order)
             changes.append("step order")
         return changes
 
     @event("Connected")
     def _connected(self, org_id: str, environment: str, instance_url: str,
-                   connected_user: str | None, missing_keys: list[str], cause: str,
-                   actor: str) -> None:
+                   connected_user: str | None, missing_keys: list[str], actor: str) -> None:
+        # `actor`: the event's own (see CausedAggregate), who connected.
         self.missing_keys = missing_keys
         self.org_id = org_id
         self.environment = environment
@@ -215,20 +215,20 @@ class Integration(Aggregate):
         self.connected = True
 
     @event("Disconnected")
-    def _disconnected(self, cause: str, actor: str) -> None:
+    def _disconnected(self) -> None:
         self.connected = False
 
     @event("ProfileChosen")
-    def _profile_chosen(self, profile: str, cause: str, actor: str) -> None:
+    def _profile_chosen(self, profile: str) -> None:
         self.profile = profile
 
     @event("Switched")
-    def _switched(self, enabled: bool, cause: str, actor: str) -> None:
+    def _switched(self, enabled: bool) -> None:
         self.enabled = enabled
         self.recorded_settings = replace(self.recorded_settings, enabled=enabled)
 
     @event("StepSwitched")
-    def _step_switched(self, step: str, enabled: bool, cause: str, actor: str) -> None:
+    def _step_switched(self, step: str, enabled: bool) -> None:
         if self.profile == "custom" and step in self.custom_steps:
             self.custom_steps[step] = replace(self.custom_steps[step], enabled=enabled)
         elif enabled:
@@ -237,30 +237,30 @@ class Integration(Aggregate):
             self.disabled_steps.add(step)
 
     @event("SettingsChanged")
-    def _settings_changed(self, changes: dict[str, Any], cause: str, actor: str) -> None:
+    def _settings_changed(self, changes: dict[str, Any]) -> None:
         self.recorded_settings = settings_from_plain(
             {**settings_to_plain(self.recorded_settings), **changes}, enabled=self.enabled)
 
     @event("StepAdded")
-    def _step_added(self, step: dict[str, Any], cause: str, actor: str) -> None:
+    def _step_added(self, step: dict[str, Any]) -> None:
         self.custom_steps[step["name"]] = step_from_plain(step)
 
     @event("StepRemoved")
-    def _step_removed(self, step: str, cause: str, actor: str) -> None:
+    def _step_removed(self, step: str) -> None:
         del self.custom_steps[step]
 
     @event("StepChanged")
     def _step_changed(self, step: str, changes: dict[str, Any], added: dict[str, Any],
-                      removed: dict[str, Any], cause: str, actor: str) -> None:
+                      removed: dict[str, Any]) -> None:
         self.custom_steps[step] = step_from_plain(
             {**step_to_plain(self.custom_steps[step]), **changes})
 
     @event("StepsReordered")
-    def _steps_reordered(self, names: list[str], cause: str, actor: str) -> None:
+    def _steps_reordered(self, names: list[str]) -> None:
         self.custom_steps = {name: self.custom_steps[name] for name in names}
 
     @event("WarningsRaised")
-    def _warnings_raised(self, warnings: list[str], cause: str, actor: str) -> None:
+    def _warnings_raised(self, warnings: list[str]) -> None:
         pass
 
 

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.changes import newer_changes
 from syncledger.domain.context import Context
 from syncledger.domain.ids import app_person_id, person_subject_id
@@ -24,15 +25,15 @@ class PersonError(ValueError):
     pass
 
 
-class Person(Aggregate):
+class Person(CausedAggregate):
     @staticmethod
     def create_id(app_id: str, **_: Any) -> UUID:
         return app_person_id(app_id)
 
     @event("Recorded")
     def __init__(self, app_id: str, subject: UUID, email: str, owner: str | None,
-                 values: dict[str, Any], attributes: dict[str, Any], at: datetime, cause: str,
-                 actor: str, owner_by_default: bool = False) -> None:
+                 values: dict[str, Any], attributes: dict[str, Any], at: datetime,
+                 owner_by_default: bool = False) -> None:
         self.app_id = app_id
         self.generation = 0
         self._start(email, owner, values, attributes, at, owner_by_default)
@@ -73,10 +74,10 @@ class Person(Aggregate):
         if not email:
             raise PersonError(f"person {app_id} needs an email")
         values, attributes = _split(data)
-        return cls(app_id=app_id, subject=app_person_id(app_id),
-                   email=str(email).strip().lower(), owner=data.get("owner"), values=values,
-                   attributes=attributes, at=at, cause=ctx.cause, actor=ctx.actor,
-                   owner_by_default=owner_by_default)
+        return cls._begin(ctx, app_id=app_id, subject=app_person_id(app_id),
+                          email=str(email).strip().lower(), owner=data.get("owner"),
+                          values=values, attributes=attributes, at=at,
+                          owner_by_default=owner_by_default)
 
     @property
     def subject(self) -> UUID:
@@ -93,11 +94,10 @@ class Person(Aggregate):
             raise PersonError(f"person {self.app_id} needs an email")
         values, attributes = _split(data)
         generation = self.generation + 1
-        self._restarted(generation=generation,
-                        subject=person_subject_id(self.id, generation),
-                        email=str(email).strip().lower(), owner=data.get("owner"),
-                        values=values, attributes=attributes, at=at, cause=ctx.cause,
-                        actor=ctx.actor, owner_by_default=owner_by_default)
+        self._happened(self._restarted, ctx, generation=generation,
+                       subject=person_subject_id(self.id, generation),
+                       email=str(email).strip().lower(), owner=data.get("owner"), values=values,
+                       attributes=attributes, at=at, owner_by_default=owner_by_default)
 
     # -- state views ------------------------------------------------------------------------
     def current(self) -> dict[str, Any]:
@@ -129,36 +129,35 @@ class Person(Aggregate):
         old_email = None
         if "email" in accepted:
             old_email = self.email
-            self._email_changed(subject=self.subject, email=accepted.pop("email"), at=at,
-                                cause=ctx.cause, actor=ctx.actor)
+            self._happened(self._email_changed, ctx, subject=self.subject,
+                           email=accepted.pop("email"), at=at)
         if "owner" in accepted:
             self.reassign_owner(accepted.pop("owner"), at, ctx)
         values, attributes = _split(_unflatten(accepted))
         if values or attributes:
-            self._updated(subject=self.subject, values=values, attributes=attributes, at=at,
-                          cause=ctx.cause, actor=ctx.actor)
+            self._happened(self._updated, ctx, subject=self.subject, values=values,
+                           attributes=attributes, at=at)
         return old_email
 
     def reassign_owner(self, owner: str | None, at: datetime, ctx: Context,
                        reason: str | None = None) -> None:
         if owner == self.owner:
             return
-        self._owner_reassigned(owner=owner, previous=self.owner, reason=reason, at=at,
-                               cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._owner_reassigned, ctx, owner=owner, previous=self.owner, reason=reason,
+                       at=at)
 
     def leave_sequence(self, sequence: str, at: datetime, ctx: Context) -> None:
         if self.sequence is None or self.sequence.get("id") != sequence:
             return
-        self._sequence_left(sequence=sequence, at=at, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._sequence_left, ctx, sequence=sequence, at=at)
 
     def join_sequence(self, sequence: str, step: int, ignore_step_delay: bool, at: datetime,
                       ctx: Context) -> None:
         membership = {"id": sequence, "step": step, "ignore_step_delay": ignore_step_delay}
         if self.sequence == membership:
             return
-        self._sequence_joined(sequence=sequence, step=step,
-                              ignore_step_delay=ignore_step_delay, at=at, cause=ctx.cause,
-                              actor=ctx.actor)
+        self._happened(self._sequence_joined, ctx, sequence=sequence, step=step,
+                       ignore_step_delay=ignore_step_delay, at=at)
 
     def link(self, crm: str, stream: str, record_id: str, url: str | None,
              ctx: Context) -> None:
@@ -166,8 +165,7 @@ class Person(Aggregate):
         current = self.links.get(link_key)
         if current and current["id"] == record_id and not current["deleted"]:
             return
-        self._linked(crm=crm, stream=stream, record_id=record_id, url=url, cause=ctx.cause,
-                     actor=ctx.actor)
+        self._happened(self._linked, ctx, crm=crm, stream=stream, record_id=record_id, url=url)
 
     def mark_link_deleted(self, crm: str, stream: str, record_id: str, ctx: Context,
                           merged_into: str | None = None) -> None:
@@ -175,8 +173,8 @@ class Person(Aggregate):
         current = self.links.get(f"{crm}:{stream}")
         if not current or current["id"] != record_id or current["deleted"]:
             return
-        self._link_deleted(crm=crm, stream=stream, record_id=record_id, cause=ctx.cause,
-                           actor=ctx.actor, merged_into=merged_into)
+        self._happened(self._link_deleted, ctx, crm=crm, stream=stream, record_id=record_id,
+                       merged_into=merged_into)
 
     def removed_record(self, crm: str) -> dict[str, Any] | None:
         """The link to a record deleted (or merged away) in the CRM, when no live link is
@@ -191,115 +189,104 @@ class Person(Aggregate):
         """Apply what a CRM record settled (already decided by the step's policy), and keep
         every conflict with both values (ConflictResolved), so the losing value is not lost."""
         for conflict in conflicts:
-            self._conflict_resolved(subject=self.subject, field=conflict["field"],
-                                    policy=conflict["policy"], winner=conflict["winner"],
-                                    values={"crm": conflict["crm_value"],
-                                            "app": conflict["app_value"]},
-                                    cause=ctx.cause, actor=ctx.actor)
+            self._happened(self._conflict_resolved, ctx, subject=self.subject,
+                           field=conflict["field"], policy=conflict["policy"],
+                           winner=conflict["winner"],
+                           values={"crm": conflict["crm_value"], "app": conflict["app_value"]})
         data = dict(changes)
         if "email" in data:
-            self._email_changed(subject=self.subject, email=data.pop("email"), at=at,
-                                cause=ctx.cause, actor=ctx.actor)
+            self._happened(self._email_changed, ctx, subject=self.subject, email=data.pop("email"),
+                           at=at)
         values, attributes = _split(_unflatten(data))
         for key in data:  # app fields beyond the core ones live in `fields`
             if key not in ALL_KEYS and not key.startswith("fields."):
                 values.setdefault("fields", {})[key] = data[key]
         if values or attributes:
-            self._updated(subject=self.subject, values=values, attributes=attributes, at=at,
-                          cause=ctx.cause, actor=ctx.actor)
+            self._happened(self._updated, ctx, subject=self.subject, values=values,
+                           attributes=attributes, at=at)
 
     def flag(self, flag: str, at: datetime, ctx: Context) -> None:
         if flag in self.flags:
             return
-        self._updated(subject=self.subject, values={},
-                      attributes={"flags": sorted({*self.flags, flag})}, at=at,
-                      cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._updated, ctx, subject=self.subject, values={},
+                       attributes={"flags": sorted({*self.flags, flag})}, at=at)
 
     def request_create(self, crm: str, stream: str, key: str, content: dict[str, Any],
                        ctx: Context) -> None:
         """The intent to create this person's record, recorded before the call."""
-        self._create_requested(subject=self.subject, crm=crm, stream=stream, key=key,
-                               content=content, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._create_requested, ctx, subject=self.subject, crm=crm, stream=stream,
+                       key=key, content=content)
 
     def record_create_failed(self, code: str, message: str, retryable: bool,
                              ctx: Context) -> None:
         if self.pending_create is None:
             raise PersonError("no create was requested")
-        self._create_failed(crm=self.pending_create["crm"],
-                            stream=self.pending_create["stream"], code=code, message=message,
-                            retryable=retryable, cause=ctx.cause, actor=ctx.actor,
-                            subject=self.subject)
+        self._happened(self._create_failed, ctx, crm=self.pending_create["crm"],
+                       stream=self.pending_create["stream"], code=code, message=message,
+                       retryable=retryable, subject=self.subject)
 
     def delete(self, at: datetime, ctx: Context) -> None:
         if self.deleted:
             return
-        self._deleted(at=at, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._deleted, ctx, at=at)
 
     def forget(self, ctx: Context) -> None:
         """Holds no personal data itself: the store destroys the subject's key."""
         if self.forgotten:
             return
-        self._forgotten(generation=self.generation, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._forgotten, ctx, generation=self.generation)
 
     # -- facts ------------------------------------------------------------------------------
     # The events naming a stream are declared apart, for their upcasters: until version 2
     # they stored it under another name (see domain.upcasts).
-    class CrmCreateRequested(Aggregate.Event):
+    class CrmCreateRequested(CausedAggregate.Event):
         class_version = 2
         subject: UUID
         crm: str
         stream: str
         key: str
         content: dict[str, Any]
-        cause: str
-        actor: str
         upcast_v1_v2 = staticmethod(stream_renamed)
 
-    class CrmCreateFailed(Aggregate.Event):
+    class CrmCreateFailed(CausedAggregate.Event):
         class_version = 2
         crm: str
         stream: str
         code: str
         message: str
         retryable: bool
-        cause: str
-        actor: str
         subject: UUID | None = None
         upcast_v1_v2 = staticmethod(stream_renamed)
 
-    class Linked(Aggregate.Event):
+    class Linked(CausedAggregate.Event):
         class_version = 2
         crm: str
         stream: str
         record_id: str
         url: str | None
-        cause: str
-        actor: str
         upcast_v1_v2 = staticmethod(stream_renamed)
 
-    class LinkDeleted(Aggregate.Event):
+    class LinkDeleted(CausedAggregate.Event):
         class_version = 2
         crm: str
         stream: str
         record_id: str
-        cause: str
-        actor: str
         merged_into: str | None = None
         upcast_v1_v2 = staticmethod(stream_renamed)
 
     @event("ConflictResolved")
     def _conflict_resolved(self, subject: UUID, field: str, policy: str, winner: str,
-                           values: dict[str, Any], cause: str, actor: str) -> None:
+                           values: dict[str, Any]) -> None:
         pass
 
     @event(CrmCreateRequested)
     def _create_requested(self, subject: UUID, crm: str, stream: str, key: str,
-                          content: dict[str, Any], cause: str, actor: str) -> None:
+                          content: dict[str, Any]) -> None:
         self.pending_create = {"crm": crm, "stream": stream, "key": key}
 
     @event(CrmCreateFailed)
     def _create_failed(self, crm: str, stream: str, code: str, message: str, retryable: bool,
-                       cause: str, actor: str, subject: UUID | None = None) -> None:
+                       subject: UUID | None = None) -> None:
         # The CRM's message may quote the person's values: it is personal (domain.privacy),
         # encrypted under `subject`, the person's key now (none in events before it was).
         self.pending_create = None
@@ -307,26 +294,25 @@ class Person(Aggregate):
     @event("Restarted")
     def _restarted(self, generation: int, subject: UUID, email: str, owner: str | None,
                    values: dict[str, Any], attributes: dict[str, Any], at: datetime,
-                   cause: str, actor: str, owner_by_default: bool = False) -> None:
+                   owner_by_default: bool = False) -> None:
         self.generation = generation
         self._start(email, owner, values, attributes, at, owner_by_default)
 
     @event("EmailChanged")
-    def _email_changed(self, subject: UUID, email: str, at: datetime, cause: str,
-                       actor: str) -> None:
+    def _email_changed(self, subject: UUID, email: str, at: datetime) -> None:
         self.email = email
         self.times["email"] = at
 
     @event("OwnerReassigned")
     def _owner_reassigned(self, owner: str | None, previous: str | None, reason: str | None,
-                          at: datetime, cause: str, actor: str) -> None:
+                          at: datetime) -> None:
         self.owner = owner
         self.owner_by_default = False
         self.times["owner"] = at
 
     @event("Updated")
     def _updated(self, subject: UUID, values: dict[str, Any], attributes: dict[str, Any],
-                 at: datetime, cause: str, actor: str) -> None:
+                 at: datetime) -> None:
         self._apply_values(values, at)
         self._apply_attributes(attributes, at)
         for key, value in values.items():
@@ -346,33 +332,32 @@ class Person(Aggregate):
 
     @event("SequenceJoined")
     def _sequence_joined(self, sequence: str, step: int, ignore_step_delay: bool,
-                         at: datetime, cause: str, actor: str) -> None:
+                         at: datetime) -> None:
         self.sequence = {"id": sequence, "step": step, "ignore_step_delay": ignore_step_delay}
 
     @event("SequenceLeft")
-    def _sequence_left(self, sequence: str, at: datetime, cause: str, actor: str) -> None:
+    def _sequence_left(self, sequence: str, at: datetime) -> None:
         self.sequence = None
 
     @event(Linked)
-    def _linked(self, crm: str, stream: str, record_id: str, url: str | None, cause: str,
-                actor: str) -> None:
+    def _linked(self, crm: str, stream: str, record_id: str, url: str | None) -> None:
         self.pending_create = None
         self.links[f"{crm}:{stream}"] = {"crm": crm, "object": stream, "id": record_id,
                                          "url": url, "deleted": False}
 
     @event(LinkDeleted)
-    def _link_deleted(self, crm: str, stream: str, record_id: str, cause: str,
-                      actor: str, merged_into: str | None = None) -> None:
+    def _link_deleted(self, crm: str, stream: str, record_id: str,
+                      merged_into: str | None = None) -> None:
         self.links[f"{crm}:{stream}"]["deleted"] = True
         if merged_into is not None:
             self.links[f"{crm}:{stream}"]["merged_into"] = merged_into
 
     @event("Deleted")
-    def _deleted(self, at: datetime, cause: str, actor: str) -> None:
+    def _deleted(self, at: datetime) -> None:
         self.deleted = True
 
     @event("Forgotten")
-    def _forgotten(self, generation: int, cause: str, actor: str) -> None:
+    def _forgotten(self, generation: int) -> None:
         self.forgotten = True
         self.email = FORGOTTEN
         self.first_name = self.last_name = self.account = FORGOTTEN

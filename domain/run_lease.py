@@ -8,26 +8,25 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.context import Context
 from syncledger.domain.ids import run_lease_id
 
 
-class RunLease(Aggregate):
+class RunLease(CausedAggregate):
     @staticmethod
     def create_id(crm: str, **_: Any) -> UUID:
         return run_lease_id(crm)
 
-    class SyncRunStarted(Aggregate.Event):
+    class SyncRunStarted(CausedAggregate.Event):
         """Version 2 drops `until`, the time a version 1 lease expired: liveness is the run
         lock's now, so the time only ever misjudged a run (a dead one blocked the next for
         its whole term, a long one was declared dead while it still wrote)."""
 
         class_version = 2
         run_id: str
-        cause: str
-        actor: str
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -35,10 +34,10 @@ class RunLease(Aggregate):
 
     @classmethod
     def open(cls, crm: str, ctx: Context) -> RunLease:
-        return cls(crm=crm, cause=ctx.cause, actor=ctx.actor)
+        return cls._begin(ctx, crm=crm)
 
     @event("Opened")
-    def __init__(self, crm: str, cause: str, actor: str) -> None:
+    def __init__(self, crm: str) -> None:
         self.crm = crm
         self.current: str | None = None
 
@@ -47,27 +46,27 @@ class RunLease(Aggregate):
         closed as interrupted, and its id returned."""
         interrupted = self.current
         if interrupted is not None:
-            self._run_interrupted(run_id=interrupted, cause=ctx.cause, actor=ctx.actor)
-        self._run_started(run_id=run_id, cause=ctx.cause, actor=ctx.actor)
+            self._happened(self._run_interrupted, ctx, run_id=interrupted)
+        self._happened(self._run_started, ctx, run_id=run_id)
         return interrupted
 
     def finish(self, run_id: str, ctx: Context) -> None:
         if self.current != run_id:
             return
-        self._run_finished(run_id=run_id, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._run_finished, ctx, run_id=run_id)
 
     @event(SyncRunStarted)
-    def _run_started(self, run_id: str, cause: str, actor: str) -> None:
+    def _run_started(self, run_id: str) -> None:
         self.current = run_id
 
     @event("Renewed")
-    def _renewed(self, run_id: str, until: Any, cause: str, actor: str) -> None:
+    def _renewed(self, run_id: str, until: Any) -> None:
         """Recorded by no version any more (a lease's extension); older logs still replay."""
 
     @event("SyncRunInterrupted")
-    def _run_interrupted(self, run_id: str, cause: str, actor: str) -> None:
+    def _run_interrupted(self, run_id: str) -> None:
         self.current = None
 
     @event("SyncRunFinished")
-    def _run_finished(self, run_id: str, cause: str, actor: str) -> None:
+    def _run_finished(self, run_id: str) -> None:
         self.current = None

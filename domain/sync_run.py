@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.context import Context
 from syncledger.domain.ids import sync_run_id
 
@@ -33,7 +34,7 @@ def outcome_of(counts: dict[str, dict[str, int]], fatal: bool, limited: bool = F
     return "partial" if failed else "succeeded"
 
 
-class SyncRun(Aggregate):
+class SyncRun(CausedAggregate):
     @staticmethod
     def create_id(run_id: str, **_: Any) -> UUID:
         return sync_run_id(run_id)
@@ -49,8 +50,6 @@ class SyncRun(Aggregate):
         at: datetime
         full: bool
         only: list[str] | None  # person aggregate ids (hex), or None: every due record
-        cause: str
-        actor: str
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -60,13 +59,12 @@ class SyncRun(Aggregate):
     @classmethod
     def begin(cls, run_id: str, crm: str, steps: list[str], at: datetime, ctx: Context,
               full: bool = False, only: list[str] | None = None) -> SyncRun:
-        return cls(run_id=run_id, crm=crm, steps=steps, at=at, full=full,
-                   only=sorted(only) if only is not None else None, cause=ctx.cause,
-                   actor=ctx.actor)
+        return cls._begin(ctx, run_id=run_id, crm=crm, steps=steps, at=at, full=full,
+                          only=sorted(only) if only is not None else None)
 
     @event(Started)
     def __init__(self, run_id: str, crm: str, steps: list[str], at: datetime, full: bool,
-                 only: list[str] | None, cause: str, actor: str) -> None:
+                 only: list[str] | None) -> None:
         self.run_id = run_id
         self.crm = crm
         self.steps = list(steps)
@@ -88,20 +86,19 @@ class SyncRun(Aggregate):
         `message` is personal (domain.privacy.PERSONAL_ITEMS)."""
         if self.outcome != "running":
             raise RuntimeError(f"run {self.run_id} already ended ({self.outcome})")
-        self._finished(counts=counts, skip_reasons=skip_reasons, errors=errors,
-                       outcome=outcome_of(counts, fatal, limited),
-                       api_calls=api_calls or {},
-                       notes=notes or [], at=at, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._finished, ctx, counts=counts, skip_reasons=skip_reasons,
+                       errors=errors, outcome=outcome_of(counts, fatal, limited),
+                       api_calls=api_calls or {}, notes=notes or [], at=at)
 
     def interrupt(self, at: datetime, ctx: Context) -> None:
         if self.outcome != "running":
             return
-        self._interrupted(at=at, cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._interrupted, ctx, at=at)
 
     @event("Finished")
     def _finished(self, counts: dict[str, dict[str, int]], skip_reasons: dict[str, int],
                   errors: list[dict[str, Any]], outcome: str, api_calls: dict[str, int],
-                  notes: list[str], at: datetime, cause: str, actor: str) -> None:
+                  notes: list[str], at: datetime) -> None:
         self.counts = counts
         self.skip_reasons = skip_reasons
         self.errors = errors
@@ -109,6 +106,6 @@ class SyncRun(Aggregate):
         self.finished_at = at
 
     @event("Interrupted")
-    def _interrupted(self, at: datetime, cause: str, actor: str) -> None:
+    def _interrupted(self, at: datetime) -> None:
         self.outcome = "interrupted"
         self.finished_at = at

@@ -6,26 +6,25 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
+from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.content import content_hash, normalise
 from syncledger.domain.context import Context
 from syncledger.domain.ids import natural_id
 
 
-class Task(Aggregate):
+class Task(CausedAggregate):
     @staticmethod
     def create_id(crm: str, org: str, activity: UUID, **_: Any) -> UUID:
         return natural_id(f"{crm}:{org}:task:{activity}")
 
     @classmethod
     def plan(cls, crm: str, org: str, activity: UUID, subject: UUID, ctx: Context) -> Task:
-        return cls(crm=crm, org=org, activity=activity, subject=subject, cause=ctx.cause,
-                   actor=ctx.actor)
+        return cls._begin(ctx, crm=crm, org=org, activity=activity, subject=subject)
 
     @event("Planned")
-    def __init__(self, crm: str, org: str, activity: UUID, subject: UUID, cause: str,
-                 actor: str) -> None:
+    def __init__(self, crm: str, org: str, activity: UUID, subject: UUID) -> None:
         self.crm = crm
         self.org = org
         self.activity = activity
@@ -47,30 +46,30 @@ class Task(Aggregate):
         if digest == self.written_hash:
             return False
         action = "update" if self.crm_record else "create"
-        self._write_requested(subject=self.subject, key=self.key, action=action,
-                              content=normalise(content), cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._write_requested, ctx, subject=self.subject, key=self.key,
+                       action=action, content=normalise(content))
         return True
 
     def record_written(self, crm_record: str, ctx: Context) -> None:
         if self.pending is None:
             raise ValueError("no write was requested")
-        self._written(crm_record=crm_record, content_hash=content_hash(self.pending),
-                      cause=ctx.cause, actor=ctx.actor)
+        self._happened(self._written, ctx, crm_record=crm_record,
+                       content_hash=content_hash(self.pending))
 
     def record_write_failed(self, code: str, message: str, retryable: bool,
                             ctx: Context) -> None:
         if self.pending is None:
             raise ValueError("no write was requested")
-        self._write_failed(code=code, message=message, retryable=retryable, cause=ctx.cause,
-                           actor=ctx.actor, subject=self.subject)
+        self._happened(self._write_failed, ctx, code=code, message=message,
+                       retryable=retryable, subject=self.subject)
 
     @event("WriteRequested")
     def _write_requested(self, subject: UUID, key: str, action: str,
-                         content: dict[str, Any], cause: str, actor: str) -> None:
+                         content: dict[str, Any]) -> None:
         self.pending = content
 
     @event("Written")
-    def _written(self, crm_record: str, content_hash: str, cause: str, actor: str) -> None:
+    def _written(self, crm_record: str, content_hash: str) -> None:
         self.crm_record = crm_record
         self.written_hash = content_hash
         self.written_content = self.pending or {}
@@ -78,8 +77,8 @@ class Task(Aggregate):
         self.last_error = None
 
     @event("WriteFailed")
-    def _write_failed(self, code: str, message: str, retryable: bool, cause: str,
-                      actor: str, subject: UUID | None = None) -> None:
+    def _write_failed(self, code: str, message: str, retryable: bool,
+                      subject: UUID | None = None) -> None:
         # The CRM's message may quote the person's values: it is personal (domain.privacy),
         # encrypted under the person's key, `subject` (none in events before it was).
         self.pending = None

@@ -18,6 +18,7 @@ import pytest
 from eventsourcing.utils import get_topic, resolve_topic
 
 from syncledger.domain.app_records import TeamMember
+from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.context import Context
 from syncledger.domain.crm_record import Contact, Lead
 
@@ -49,6 +50,12 @@ def test_a_stored_state_of_the_day_upcasts_to_the_fields_of_today(topic: str) ->
         getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
         version += 1
     assert set(state) == {f.name for f in dataclasses.fields(cls)} - COLUMNS
+
+
+@pytest.mark.parametrize("topic", sorted(t for t, shape in SHAPES.items()
+                                         if "cause" in shape["fields"]))
+def test_an_event_stored_with_its_cause_and_actor_has_them_from_the_one_base(topic: str) -> None:
+    assert issubclass(resolve_topic(topic), CausedAggregate.Event)
 
 
 def test_each_record_class_records_its_own_events_with_their_cause_and_actor() -> None:
