@@ -52,6 +52,7 @@ Run: .venv/bin/python bench/sync.py [--sizes 10000,100000] [--outbound 10000] [-
          [--latency-rounds 1] [--no-latency]
      .venv/bin/python bench/sync.py --latency-only [--latency-inbound 20000]   (only (d))
      .venv/bin/python bench/sync.py --profile 10000   (cProfile of one inbound run)
+     .venv/bin/python bench/sync.py --profile-outbound 10000   (cProfile of one outbound run)
      .venv/bin/python bench/sync.py --pipedrive [--pipedrive-sizes 10000,100000]
          [--pipedrive-outbound 10000] [--pipedrive-changes 100] [--quick]   (Pipedrive only;
          a full run includes it unless --no-pipedrive)
@@ -786,13 +787,31 @@ def profile_inbound(size: int, directory: Path, top: int = 25) -> str:
     with running("salesforce", data) as emulator:
         data.clear()
         app = connected_store(directory, emulator, team_file(directory))
-        try:
-            profiler = cProfile.Profile()
-            profiler.enable()
-            run_sync(app, ACTOR, datetime.now(UTC))
-            profiler.disable()
-        finally:
-            close(app)
+        profiler = profiled_sync(app)
+    return profile_report(profiler, top)
+
+
+def profile_outbound(size: int, directory: Path, top: int = 25) -> str:
+    """cProfile of the outbound sync of `size` imported people (as (b)), as profile_inbound."""
+    path = write_app_data(directory / "people.jsonl", size, activities=False)
+    with running("salesforce", generate_salesforce(0, 0, seed=1)) as emulator:
+        app = connected_store(directory, emulator, path)
+        profiler = profiled_sync(app)
+    return profile_report(profiler, top)
+
+
+def profiled_sync(app: SyncLedger) -> cProfile.Profile:
+    try:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run_sync(app, ACTOR, datetime.now(UTC))
+        profiler.disable()
+    finally:
+        close(app)
+    return profiler
+
+
+def profile_report(profiler: cProfile.Profile, top: int) -> str:
     out = io.StringIO()
     root = re.escape(str(Path(syncledger.__file__).parent))
     stats = pstats.Stats(profiler, stream=out)
@@ -1316,6 +1335,8 @@ def main() -> None:
                         help="a fast check: inbound 1k and 10k, outbound 1k")
     parser.add_argument("--profile", type=int, metavar="N",
                         help="only profile the initial inbound sync of N Contacts")
+    parser.add_argument("--profile-outbound", type=int, metavar="M",
+                        help="only profile the outbound sync of M people")
     parser.add_argument("--latency-ms", type=int, default=LATENCY_MS,
                         help="(d): the emulator's latency a call (default %(default)s)")
     parser.add_argument("--latency-inbound", type=int, default=0, metavar="N",
@@ -1350,6 +1371,8 @@ def main() -> None:
             run_worker(args, directory)
         elif args.profile:
             print(profile_inbound(args.profile, directory))
+        elif args.profile_outbound:
+            print(profile_outbound(args.profile_outbound, directory))
         elif args.latency_only:
             run_latency_only(args)
         elif args.pipedrive:

@@ -249,10 +249,12 @@ class ActivityPlanner:
         self.skips: list[tuple[str, str, Step, str]] = []
 
     def plan(self, activity_id: UUID) -> ActivityWrite | None:
-        activity = self.cache.get(activity_id, Activity)
-        person = self.cache.get(app_person_id(activity.person), Person) \
-            if activity is not None else None
-        if activity is None or person is None:
+        # The due ids hold Tasks too (their failures make an activity due): only activities.
+        activity = self.cache.find(activity_id)
+        if not isinstance(activity, Activity):
+            return None
+        person = self.cache.get(app_person_id(activity.person), Person)
+        if person is None:
             return None
         held = self.held.get(activity.id)
         task_id = Task.create_id(self.run.crm, self.run.org, activity.id)
@@ -403,6 +405,9 @@ def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
     # held as a set (a person without a Lead has no Status to write).
     due = all_people(run, linked_to=LEAD) if start == 0 else \
         iter(sorted(changed_originators(run, start, position, STATUS_TOPICS)))
+    if run.statuses_sent:
+        # The Leads step sent these people's Status, and deciding again would change nothing.
+        due = (person for person in due if person not in run.statuses_sent)
     while chunk := list(islice(due, run.gateway.group_size)):
         run.app.decide(partial(_write_statuses, run, steps, chunk))
         run.advanced("statuses", len(chunk))

@@ -32,6 +32,7 @@ from syncledger.domain.ids import crm_record_id
 from syncledger.domain.mass_changes import MINIMUM, StepChanges, refusal
 from syncledger.domain.outbound_person_plan import (
     ACCOUNT_NAME,
+    STATUS_STREAM,
     AccountFailure,
     AccountLookup,
     AwaitAccount,
@@ -86,6 +87,9 @@ class Write:
     headers_auto_assign: bool = True
     before: dict[str, Any] = field(default_factory=dict)  # what the CRM held, as we know it
     status: bool = False  # carries the Lead Status of a status step
+    # Once written, the status steps would decide nothing more for the person (see
+    # Planner._statuses_settled).
+    statuses_settled: bool = False
     blanked: list[str] = field(default_factory=list)  # filled fields it empties
     reconcile: bool = False  # a create whose earlier attempt may have landed
 
@@ -444,6 +448,9 @@ class Planner:
         self.stay_due: list[str] = []
         self.skips: list[tuple[str, str, Step, str, str | None]] = []
         self.queried: dict[tuple[str, str], str] = {}  # (object, email) -> record id
+        # The mirror's live records by email, for the people prefetched (else one query each).
+        self.mirrored: dict[str, list[dict[str, Any]]] = {}
+        self.mirrored_for: set[str] = set()  # the emails `mirrored` answers for
         # Company name (lowercased) -> AccountId, or why the Account could not be made.
         self.accounts: dict[str, str | AccountFailure] = {}
         # Contacts whose Account is looked up first, with the company each names.
@@ -467,6 +474,7 @@ class Planner:
         people = [p for p in (self.cache.get(pid, Person) for pid in chunk)
                   if p is not None and not p.forgotten and not p.deleted
                   and (self.run.settings.recreate or p.removed_record(crm) is None)]
+        self._mirror_by_emails([p.email for p in people])
         email_field = self.run.gateway.people.email_field
         for stream in self.steps:
             unsure = [p.email for p in people
@@ -505,7 +513,13 @@ class Planner:
                                                       mirror.converted)
         decided = plan_outbound(self._person(person, removed), target, held,
                                 self._account(person), self.rules, self._lead_status(person))
-        return self._apply(person, decided)
+        write = self._apply(person, decided)
+        if write is not None and write.stream == STATUS_STREAM and self.statuses:
+            # What the Lead's Status is once the write lands, as the mirror will say.
+            held = mirror.content.get("Status") if mirror is not None else None
+            after = write.record.get("Status", held if write.action == "update" else None)
+            write.statuses_settled = self._statuses_settled(person, after)
+        return write
 
     def _person(self, person: Person, removed: dict[str, Any] | None) -> OutboundPerson:
         crm = self.run.crm
@@ -557,6 +571,12 @@ class Planner:
             return self._update(person, decided)
         return None
 
+    def _statuses_settled(self, person: Person, status: str | None) -> bool:
+        """Whether the status steps, deciding again once the Lead's Status is `status`, would
+        write nothing and skip nothing: then they need not load the person again this run."""
+        step, again, reasons = lead_status(self.run, self.statuses, person, status)
+        return step is None and again is None and not reasons
+
     def _target(self, person: Person) -> Target:
         streams = self.run.gateway.people.streams
         for stream in streams:
@@ -574,10 +594,19 @@ class Planner:
         # prospect is a Lead, never both).
         return Target([s for s in streams if s in self.steps][-1])
 
-    def _match_by_email(self, person: Person) -> Target | None:
+    def _mirror_by_emails(self, emails: list[str]) -> None:
+        """The mirror's records holding these emails, in a few queries for a whole chunk."""
         with self.run.app.database.reader.connect() as connection:
             rows = by_emails(connection, CRM_RECORDS.tables["crm_records"], self.run.crm,
-                             self.run.org, [person.email])
+                             self.run.org, emails)
+        self.mirrored_for.update(emails)
+        for row in rows:
+            self.mirrored.setdefault(row["email"], []).append(row)
+
+    def _match_by_email(self, person: Person) -> Target | None:
+        if person.email not in self.mirrored_for:
+            self._mirror_by_emails([person.email])
+        rows = self.mirrored.get(person.email, [])
         for stream in self.run.gateway.people.streams:
             for row in rows:
                 if row["object"] == stream and stream in self.steps and not row["converted"]:
@@ -671,6 +700,8 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
                                "created" if write.action == "create" else "updated"))
         if write.status:
             tallies.append(partial(run.count, "statuses", "updated"))
+        if write.statuses_settled:
+            run.statuses_sent.add(person.id)
         return False
     code, message, retryable = str(result.code), result.message, result.retryable
     if write.action == "create":
