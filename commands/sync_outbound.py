@@ -12,7 +12,7 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import islice
+from itertools import count, islice
 from typing import Any
 from uuid import UUID
 
@@ -359,8 +359,9 @@ class Batches:
         except WritesStopped as stop:  # a limit or a refusal: record what landed, then stop
             results, stopped = [o for group in stop.outcomes for o in group], stop.cause
         kill_point("outbound.after_write")  # the CRM holds the writes; the log only intents
-        tallies = self.run.app.decide(partial(_record_results, self.run, self.steps, writes,
-                                              results))
+        attempts = count()
+        tallies = self.run.app.decide(lambda: _record_results(
+            self.run, self.steps, writes, results, as_planned=next(attempts) == 0))
         kill_point("outbound.results_saved")
         for tally in tallies:  # only once their save went through
             tally()
@@ -379,9 +380,15 @@ def _account_name(field_name: str | None, person: Person) -> str | None:
 
 
 def _record_results(run: RunContext, steps: dict[str, Step], writes: list[Write],
-                    results: list[WriteOutcome]) -> list[Callable[[], None]]:
+                    results: list[WriteOutcome], as_planned: bool) -> list[Callable[[], None]]:
+    """`as_planned`: the people as the save of their intents left them, not loaded again
+    (a save that lost a race to another writer is redone with them loaded afresh)."""
     cache = AggregateCache(run.app)
-    cache.prefetch(w.person.id for w in writes)
+    if as_planned:
+        for write in writes:
+            cache.add(write.person)
+    else:
+        cache.prefetch(w.person.id for w in writes)
     cache.prefetch(crm_record_id(run.crm, run.org, w.stream, str(r.crm_id or w.crm_id))
                    for w, r in zip(writes, results, strict=True) if r.crm_id or w.crm_id)
     tallies: list[Callable[[], None]] = []
