@@ -41,10 +41,11 @@ from syncledger.adapters.salesforce import answers
 from syncledger.adapters.salesforce.answers import MalformedAnswer
 from syncledger.adapters.salesforce.paging import QueryPages
 
+# Re-exported: the connect checks (adapters/crm_connections.py) look for it on each object.
+from syncledger.adapters.salesforce.streams import KEY_FIELD as KEY_FIELD
+
 API_VERSION = "59.0"
 COLLECTION_SIZE = 200
-# The external id field on Lead, Contact, Account and Task that holds our idempotency key.
-KEY_FIELD = "Syncledger_Key__c"
 # Salesforce error codes of a write that a later retry may mend (REQUEST_LIMIT_EXCEEDED:
 # a write not sent, or refused, because the API limit or the api_budget was spent).
 RETRYABLE_CODES = ("RETRYABLE", "UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE",

@@ -13,8 +13,7 @@ from syncledger.adapters.salesforce.client import (
     SalesforceClient,
     SalesforceCredentials,
 )
-
-PREFIX = {"Lead": "00Q", "Contact": "003", "Account": "001", "Task": "00T", "Note": "002"}
+from syncledger.adapters.salesforce.streams import made_up_id
 
 
 class DryRunClient(SalesforceClient):
@@ -41,7 +40,7 @@ class DryRunClient(SalesforceClient):
         self.calls["collections"] += 1
         results: list[dict[str, Any]] = []
         for record in records:
-            made_up = f"{PREFIX.get(sobject, '000')}DRYRUN{next(self._ids):09d}"
+            made_up = made_up_id(sobject, "DRYRUN", next(self._ids))
             record_id = record.get("Id") or made_up
             results.append({"id": record_id, "success": True, "errors": [],
                             "created": "Id" not in record})

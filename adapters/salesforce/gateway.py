@@ -1,6 +1,7 @@
 """Salesforce behind the engine's `CrmGateway` port: SOQL pulls on (SystemModstamp, Id),
 `queryAll` deletions, batched email lookups, sObject Collections writes (upserts on
 `Syncledger_Key__c`, `Sforce-Auto-Assign`) sent as Composite calls, Lightning record URLs.
+What differs from one sObject to another is its stream's (streams.py).
 
 It wraps any `SalesforceClient` (the real one, a dry run's, a replay's), and keeps what the
 run read besides records in the `Readings` it is given, for the run to record."""
@@ -12,18 +13,18 @@ from datetime import date, datetime
 from typing import Any
 
 from syncledger.adapters.call_budget import CallBudget
-from syncledger.adapters.salesforce import soql
+from syncledger.adapters.salesforce import soql, streams
 from syncledger.adapters.salesforce.client import (
     COLLECTION_SIZE,
     COMPOSITE_COLLECTIONS,
     IN_FLIGHT,
-    KEY_FIELD,
     RETRYABLE_CODES,
     SalesforceClient,
     WritesStopped,
     collections_call,
 )
 from syncledger.adapters.salesforce.readings import Readings
+from syncledger.adapters.salesforce.streams import SalesforceStream
 from syncledger.domain.ports import CrmRow, PeopleSchema, RecordWrite, Removal, WriteOutcome
 from syncledger.domain.ports import WritesStopped as PortWritesStopped
 
@@ -32,10 +33,6 @@ PEOPLE = PeopleSchema(streams=("Contact", "Lead"), owner_field="OwnerId",
                       required={"Lead": ("LastName", "Company"), "Contact": ("LastName",)},
                       observed={"Lead": ("Status",)}, app_key_prefix="sf",
                       kinds={"Lead": "leads", "Contact": "contacts"})
-
-
-# The objects that hold KEY_FIELD (a Note takes no custom field: its key ends its Title).
-KEYED = frozenset({"Lead", "Contact", "Account", "Task"})
 
 
 class SalesforceGateway:
@@ -98,19 +95,17 @@ class SalesforceGateway:
     def changed(self, stream: str, fields: Sequence[str], since: datetime | None
                 ) -> Iterator[list[CrmRow]]:
         query = soql.changed_since(stream, soql.pulled_fields(stream, fields), since)
-        for page in self._query(query):
-            yield [_row(record) for record in page]
+        yield from self._rows(streams.named(stream), query)
 
     def removed(self, stream: str, since: datetime) -> Iterator[list[Removal]]:
+        stamp = streams.named(stream).replication_key
         for page in self._query(soql.deleted_since(stream, since), include_deleted=True):
-            yield [Removal(str(r["Id"]), r.get("SystemModstamp"), r.get("MasterRecordId"))
-                   for r in page]
+            yield [Removal(str(r["Id"]), r.get(stamp), r.get("MasterRecordId")) for r in page]
 
     def by_emails(self, stream: str, emails: Sequence[str]) -> Iterator[list[CrmRow]]:
-        fields = ["Id", "Email"] + (["IsConverted"] if stream == "Lead" else [])
-        for query in soql.by_emails(stream, fields, emails):
-            for page in self._query(query):
-                yield [_row(record) for record in page]
+        sobject = streams.named(stream)
+        for query in soql.by_emails(stream, sobject.matched, emails):
+            yield from self._rows(sobject, query)
 
     def find(self, stream: str, conditions: Sequence[Mapping[str, Any]],
              fields: Sequence[str]) -> Iterator[list[CrmRow]]:
@@ -123,25 +118,30 @@ class SalesforceGateway:
             queries = soql.any_of(stream, fields, [
                 "(" + " AND ".join(f"{k} = {_literal(v)}" for k, v in c.items()) + ")"
                 for c in conditions])
+        sobject = streams.named(stream)
         for query in queries:
-            for page in self._query(query):
-                yield [_row(record) for record in page]
+            yield from self._rows(sobject, query)
+
+    def _rows(self, sobject: SalesforceStream, query: str) -> Iterator[list[CrmRow]]:
+        for page in self._query(query):
+            yield [_row(sobject, record) for record in page]
 
     def by_keys(self, stream: str, keys: Sequence[str]) -> dict[str, str]:
-        """A Note takes no custom field: its key ends its Title (`... [key]`); the others
-        carry it in KEY_FIELD."""
-        found: dict[str, str] = {}
-        if stream == "Note":
-            conditions = [f"Title LIKE {soql.quote('%[' + key + ']')}" for key in keys]
-            queries = soql.any_of("Note", ["Id", "Title"], conditions)
+        """Where a key is held is the stream's: a field of its own, or the end of a Note's
+        Title, found with LIKE."""
+        sobject = streams.named(stream)
+        field = sobject.key_field
+        if sobject.key_is_suffix:
+            conditions = [f"{field} LIKE {soql.quote(sobject.key_pattern(key))}" for key in keys]
+            queries = soql.any_of(stream, ["Id", field], conditions)
         else:
-            queries = soql.by_keys(stream, ["Id", KEY_FIELD], KEY_FIELD, sorted(keys))
+            queries = soql.by_keys(stream, ["Id", field], field, sorted(keys))
+        found: dict[str, str] = {}
         wanted = set(keys)
         for query in queries:
             for page in self._query(query):
                 for row in page:
-                    key = note_key(str(row.get("Title") or "")) if stream == "Note" \
-                        else str(row.get(KEY_FIELD) or "")
+                    key = sobject.key_of(row)
                     if key in wanted:
                         found.setdefault(key, str(row["Id"]))
         return found
@@ -153,10 +153,11 @@ class SalesforceGateway:
         return found
 
     def picklist(self, stream: str, name: str) -> list[tuple[str, str]]:
-        """The Lead Status picklist is read from its own object (its values carry what
-        describe does not say: which are converted); any other from describe."""
-        if (stream, name) == ("Lead", "Status"):
-            query = "SELECT ApiName, MasterLabel FROM LeadStatus"
+        """Read from the object that holds the picklist's values when there is one (the
+        Lead Status's say which are converted), else from describe."""
+        holder = streams.named(stream).picklist_object(name)
+        if holder is not None:
+            query = f"SELECT ApiName, MasterLabel FROM {holder}"
             return [(str(row["ApiName"]), str(row["MasterLabel"]))
                     for page in self._query(query) for row in page]
         described = self.describe(stream).get(name, {})
@@ -182,23 +183,20 @@ class SalesforceGateway:
 
     def _call(self, group: Sequence[RecordWrite]) -> Any:
         first = group[0]
-        keyed = first.stream in KEYED and first.stream not in self.missing_keys
+        sobject = streams.named(first.stream)
+        # A suffixed key is in the fields already (the Note's Title holds it).
+        keyed = sobject.upserts and first.stream not in self.missing_keys
         records = []
         for write in group:
             body = dict(write.fields)
             if keyed and write.key:
-                body[KEY_FIELD] = write.key
+                body[sobject.key_field] = write.key
             if write.action == "update":
                 body["Id"] = write.crm_id
             records.append(body)
         action = "upsert" if first.action == "create" and keyed else first.action
-        return collections_call(action, first.stream, records, first.auto_assign, KEY_FIELD)
-
-
-def note_key(title: str) -> str:
-    """The idempotency key a Note's Title ends with (`... [key]`)."""
-    _, bracket, key = title.rstrip().rpartition("[")
-    return key[:-1].lower() if bracket and key.endswith("]") else ""
+        return collections_call(action, first.stream, records, first.auto_assign,
+                                sobject.key_field)
 
 
 def _literal(value: Any) -> str:
@@ -212,10 +210,10 @@ def _outcomes(groups: Sequence[Sequence[RecordWrite]], answers: list[list[dict[s
             for group, answer in zip(groups, answers, strict=True)]
 
 
-def _row(record: dict[str, Any]) -> CrmRow:
+def _row(sobject: SalesforceStream, record: dict[str, Any]) -> CrmRow:
     converted = (record.get("ConvertedContactId"), record.get("ConvertedAccountId")) \
         if record.get("IsConverted") else None
-    return CrmRow(id=str(record["Id"]), stamp=str(record.get("SystemModstamp") or ""),
+    return CrmRow(id=str(record["Id"]), stamp=str(record.get(sobject.replication_key) or ""),
                   values=record, owner=record.get("OwnerId"),
                   created=record.get("CreatedDate"),
                   opted_out=bool(record.get("HasOptedOutOfEmail")), converted=converted)

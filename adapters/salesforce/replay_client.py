@@ -24,15 +24,13 @@ from syncledger.adapters.recorded_answers import (
 from syncledger.adapters.salesforce import soql
 from syncledger.adapters.salesforce.client import (
     IN_FLIGHT,
-    KEY_FIELD,
     CollectionsCall,
     SalesforceClient,
     SalesforceCredentials,
 )
+from syncledger.adapters.salesforce.streams import KEY_FIELD, made_up_id
 from syncledger.domain.crm_readings import match_key
 from syncledger.domain.steps import Step
-
-PREFIX = {"Lead": "00Q", "Contact": "003", "Account": "001", "Task": "00T", "Note": "002"}
 
 
 class ReplayClient(SalesforceClient):
@@ -136,7 +134,7 @@ class ReplayClient(SalesforceClient):
             if answer is None:
                 self._gap("writes today's code makes that the run did not: answered as "
                           "succeeded, never sent (made-up ids contain REPLAY)")
-                made_up = f"{PREFIX.get(sobject, '000')}REPLAY{next(self._made_up):09d}"
+                made_up = made_up_id(sobject, "REPLAY", next(self._made_up))
                 answer = {"id": body.get("Id") or made_up, "success": True, "errors": [],
                           "created": "Id" not in body}
             results.append(dict(answer))

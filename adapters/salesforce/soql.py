@@ -1,5 +1,6 @@
-"""The SOQL the engine sends: incremental pulls on (SystemModstamp, Id), deletions, and email
-and key lookups batched within Salesforce's 16 KB request-line limit."""
+"""The SOQL the engine sends: incremental pulls in each object's (replication key, tie-breaker)
+order, deletions, and email and key lookups batched within Salesforce's 16 KB request-line
+limit."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote as url_quote
 
+from syncledger.adapters.salesforce import streams
 from syncledger.domain.steps import Step, read_fields
 
 # Leaves room in the 16,384-byte request line for the URL and the rest of the query,
@@ -44,10 +46,10 @@ def quote(value: str) -> str:
 
 
 def changed_since(sobject: str, fields: Sequence[str], since: datetime | None) -> str:
-    """Ordered by (SystemModstamp, Id), so records sharing a timestamp are never missed."""
-    where = f" WHERE SystemModstamp >= {soql_datetime(since)}" if since else ""
+    stream = streams.named(sobject)
+    where = f" WHERE {stream.replication_key} >= {soql_datetime(since)}" if since else ""
     return (f"SELECT {', '.join(dict.fromkeys(fields))} FROM {sobject}{where} "
-            "ORDER BY SystemModstamp, Id")
+            f"ORDER BY {stream.order}")
 
 
 def inbound_fields(step: Step) -> list[str]:
@@ -57,17 +59,18 @@ def inbound_fields(step: Step) -> list[str]:
 
 
 def pulled_fields(sobject: str, fields: Sequence[str]) -> list[str]:
-    """A pull's fields: identity, replication key, owner and opt-out, the step's own, and a
-    Lead's Status (ours to write too, with the status steps: observing it keeps our own
-    Status writes from looking like CRM changes) and conversion."""
-    lead = ("Status", "IsConverted", "ConvertedContactId", "ConvertedAccountId")
-    return ["Id", "SystemModstamp", "CreatedDate", "OwnerId", "HasOptedOutOfEmail", *fields,
-            *(lead if sobject == "Lead" else ())]
+    """A pull's fields: identity, replication key, creation, owner and opt-out, the step's
+    own, and what the object's every pull reads (a Lead's Status and conversion)."""
+    stream = streams.named(sobject)
+    return ["Id", stream.replication_key, "CreatedDate", "OwnerId", "HasOptedOutOfEmail",
+            *fields, *stream.pulled]
 
 
 def deleted_since(sobject: str, since: datetime) -> str:
-    return (f"SELECT Id, MasterRecordId, SystemModstamp FROM {sobject} WHERE IsDeleted = true "
-            f"AND SystemModstamp >= {soql_datetime(since)} ORDER BY SystemModstamp, Id")
+    stream = streams.named(sobject)
+    return (f"SELECT Id, MasterRecordId, {stream.replication_key} FROM {sobject} "
+            f"WHERE IsDeleted = true AND {stream.replication_key} >= {soql_datetime(since)} "
+            f"ORDER BY {stream.order}")
 
 
 def by_emails(sobject: str, fields: Sequence[str], emails: Sequence[str]) -> Iterator[str]:
