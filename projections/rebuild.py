@@ -4,9 +4,10 @@ readers never see a half-built view.
 Up to the log's head when the rebuild starts, the log is read aggregate by aggregate, over
 spans of aggregate ids: an `AggregateRows` view folds each aggregate's events into its row
 and inserts it once, never reading a row back, and an `InDatabase` view runs its SQL over
-the same span. A long log's spans are rebuilt in parallel processes, one per core (each
-span's rows are its own, so they never touch the same row). Events appended meanwhile are
-then caught up in log order, as every catch-up is."""
+the same span. On PostgreSQL the event index is filled along the spans too, from the states
+the span's read has parsed already. A long log's spans are rebuilt in parallel processes,
+one per core (each span's rows are its own, so they never touch the same row). Events
+appended meanwhile are then caught up in log order, as every catch-up is."""
 
 from __future__ import annotations
 
@@ -19,16 +20,17 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, inspect, text
+from sqlalchemy import Connection, MetaData, Table, inspect, text
 
 from syncledger.adapters.collector import collector_paused
 from syncledger.adapters.database import drop_table
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.log_reader import IdSpan, log_table, span_keys, span_pages
-from syncledger.adapters.plain_events import PlainDecoder
+from syncledger.adapters.plain_events import PlainDecoder, Row
 from syncledger.adapters.tracking import forget_positions, record_positions
 from syncledger.projections.base import SHADOW, AggregateRows, InDatabase, Projection, Rows
+from syncledger.projections.event_index import Entries, EventIndex
 from syncledger.projections.runner import Progress, catch_up
 
 SPANS = 16  # spans of aggregate ids (by their first hex digit): work units for the workers
@@ -37,6 +39,7 @@ RANGES = 8  # ranges of positions for the InDatabase views
 # (a page of 5,000 cost a fifth more than pages of 500).
 PAGE = 500
 INSERT_EVERY = 2000  # rows of a span inserted in one transaction
+ENTRIES_EVERY = 20_000  # event index entries (a line each, no object) inserted in one
 # Below this many events a worker's start (a new interpreter importing the package) costs
 # more than it saves.
 PARALLEL_FROM = 50_000
@@ -48,6 +51,7 @@ def rebuild(app: SyncLedger, projections: Sequence[Projection],
     the spans (default: one per core for a long log, else none)."""
     shadows = [p.shadow() for p in projections]
     names = [f"{p.name}{p.suffix}" for p in shadows]
+    postgres = app.store.kind != "sqlite"
     with app.database.writer.begin() as connection:
         for shadow, name in zip(shadows, names, strict=True):
             _drop(connection, shadow)
@@ -58,10 +62,15 @@ def rebuild(app: SyncLedger, projections: Sequence[Projection],
                 table.create(connection)
                 for index in table.indexes:
                     connection.execute(text(f'DROP INDEX "{index.name}"'))
+                if postgres:
+                    # So are primary keys on PostgreSQL, once the spans are in (SQLite
+                    # cannot add one to a table): the event index's entries come in span
+                    # order, scattered over the index; sorted once they cost a third.
+                    _primary_key(connection, table, add=False)
     head = app.recorder.max_notification_id() or 0
     read = 0
     if head:
-        tasks = plan(shadows, head)
+        tasks = plan(shadows, head, in_spans=postgres)
         covered = coverage(app, shadows, tasks, head)
         count = workers if workers is not None else \
             (len(os.sched_getaffinity(0)) if head >= PARALLEL_FROM else 1)
@@ -71,7 +80,12 @@ def rebuild(app: SyncLedger, projections: Sequence[Projection],
             read += covered[task]
             if progress:
                 progress(covered[task])
-        with app.database.writer.begin() as connection:
+    with app.database.writer.begin() as connection:
+        if postgres:
+            for shadow in shadows:
+                for table in shadow.tables.values():
+                    _primary_key(connection, table, add=True)
+        if head:
             for name in names:
                 record_positions(connection, name, [head])
     read += catch_up(app, shadows, progress, names=names)
@@ -104,14 +118,17 @@ class Positions:
 Task = IdSpan | Positions
 
 
-def plan(shadows: Sequence[Projection], head: int) -> list[Task]:
+def plan(shadows: Sequence[Projection], head: int, in_spans: bool = False) -> list[Task]:
     """The work units of a rebuild up to `head`: the folded views' spans of aggregate ids,
     and the InDatabase views' ranges of positions (read in log order: their SQL reads no
-    more than the events' plain parts)."""
-    spans: list[Task] = list(id_spans()) if any(isinstance(p, AggregateRows)
-                                                for p in shadows) else []
+    more than the events' plain parts), but for the event index filled along the spans
+    when `in_spans` (on PostgreSQL, see `fold_span`)."""
+    spans: list[Task] = list(id_spans()) if any(
+        isinstance(p, AggregateRows) or in_spans and isinstance(p, EventIndex)
+        for p in shadows) else []
     ranges: list[Task] = []
-    if any(isinstance(p, InDatabase) for p in shadows):
+    if any(isinstance(p, InDatabase) and not (in_spans and isinstance(p, EventIndex))
+           for p in shadows):
         step = -(-head // RANGES)
         ranges = [Positions(first, min(first + step - 1, head))
                   for first in range(1, head + 1, step)]
@@ -143,35 +160,52 @@ def coverage(app: SyncLedger, shadows: Sequence[Projection], tasks: list[Task],
 
 def run_task(app: SyncLedger, shadows: Sequence[Projection], task: Task, head: int) -> None:
     """Do one work unit."""
+    in_spans = app.store.kind != "sqlite"
     if isinstance(task, IdSpan):
-        fold_span(app, [p for p in shadows if isinstance(p, AggregateRows)], task, head)
+        fold_span(app, [p for p in shadows if isinstance(p, AggregateRows)], task, head,
+                  next((p for p in shadows if in_spans and isinstance(p, EventIndex)), None))
         return
     log = log_table(app)
     with app.database.writer.begin() as connection:
         for projection in shadows:
-            if isinstance(projection, InDatabase):
+            if isinstance(projection, InDatabase) and not (
+                    in_spans and isinstance(projection, EventIndex)):
                 projection.process_range(connection, log, log.positions(task.first, task.last))
 
 
-def fold_span(app: SyncLedger, folded: Sequence[AggregateRows], span: IdSpan,
-              head: int) -> None:
-    """Build the rows of the aggregates in `span` from their events up to `head`."""
+def fold_span(app: SyncLedger, folded: Sequence[AggregateRows], span: IdSpan, head: int,
+              index: EventIndex | None = None) -> None:
+    """Build the rows of the aggregates in `span` from their events up to `head`, and with
+    `index` its entries of every event in the span (read whatever their topic)."""
     decoder = PlainDecoder(app.keys)
     keys = span_keys(app, span)
     held: list[Rows] = [{} for _ in folded]  # rows of aggregates whose events may go on
     topics: list[set[str]] = [set() for _ in folded]  # the topics each view reads, as seen
+    read: set[str] = set()  # the topics some view reads, as seen
     complete: list[list[dict[str, Any]]] = [[] for _ in folded]  # folded, to be inserted
+    indexed: list[str] = []  # the index's entries, to be inserted
+    entries = Entries()
     # Paused for the whole span: what is held between pages makes every collection walk
     # more, and nothing here builds cycles.
     with collector_paused():
-        for rows in span_pages(app, span, head, PAGE, _topics(folded)):
+        for rows in span_pages(app, span, head, PAGE, None if index else _topics(folded)):
             going_on = rows[-1][1]  # the page's last aggregate may have more events
-            decoded = decoder.decode(rows, keys)
             page = {row[3] for row in rows}
             for topic in page:
                 for projection, wanted in zip(folded, topics, strict=True):
                     if projection.wants(topic):
                         wanted.add(topic)
+                        read.add(topic)
+            others: list[Row] = []  # read for the index alone
+            if page <= read:
+                decoded = decoder.decode(rows, keys)
+            else:
+                page &= read
+                decoded = decoder.decode([row for row in rows if row[3] in page], keys) \
+                    if page else []
+                others = [row for row in rows if row[3] not in page]
+            if index is not None:
+                indexed += entries(decoded, others)
             # A page is mostly one view's whole, passed as it is; else one pass over it per
             # view that reads some, each a comprehension (a loop routing each event costs
             # more than reading it).
@@ -186,13 +220,15 @@ def fold_span(app: SyncLedger, folded: Sequence[AggregateRows], span: IdSpan,
                 rows_of.clear()
                 if kept is not None:
                     rows_of[going_on] = kept
-            if sum(map(len, complete)) >= INSERT_EVERY:
+            if sum(map(len, complete)) >= INSERT_EVERY or len(indexed) >= ENTRIES_EVERY:
                 # Folded outside the transaction: parallel workers wait for SQLite's one
                 # write lock only while they insert.
-                _insert(app, folded, complete)
+                _insert(app, folded, complete, index, indexed)
                 complete = [[] for _ in folded]
+                indexed = []
         _insert(app, folded, [done + list(rows_of.values())
-                              for done, rows_of in zip(complete, held, strict=True)])
+                              for done, rows_of in zip(complete, held, strict=True)],
+                index, indexed)
 
 
 def _topics(folded: Sequence[AggregateRows]) -> list[str] | None:
@@ -203,11 +239,13 @@ def _topics(folded: Sequence[AggregateRows]) -> list[str] | None:
     return sorted({prefix for p in folded for prefix in p.topics or ()})
 
 
-def _insert(app: SyncLedger, folded: Sequence[AggregateRows],
-            rows: list[list[dict[str, Any]]]) -> None:
+def _insert(app: SyncLedger, folded: Sequence[AggregateRows], rows: list[list[dict[str, Any]]],
+            index: EventIndex | None, indexed: list[str]) -> None:
     with app.database.writer.begin() as connection:
         for projection, complete in zip(folded, rows, strict=True):
             projection.insert(connection, complete)
+        if index is not None:
+            index.copy_entries(connection, indexed)
 
 
 def _in_process(app: SyncLedger, shadows: Sequence[Projection], tasks: list[Task],
@@ -280,6 +318,20 @@ def _drop(connection: Connection, projection: Projection) -> None:
     for table in projection.tables.values():
         if table.name in existing:
             drop_table(connection, table.name, projection.personal)
+
+
+def _primary_key(connection: Connection, table: Table, add: bool) -> None:
+    """Drop a shadow table's primary key (PostgreSQL), or add it back under the same name,
+    which the swap renames."""
+    if not table.primary_key.columns:
+        return
+    name = f"{table.name}_pkey"
+    if add:
+        columns = ", ".join(f'"{column.name}"' for column in table.primary_key.columns)
+        connection.execute(text(f'ALTER TABLE "{table.name}" ADD CONSTRAINT "{name}" '
+                                f"PRIMARY KEY ({columns})"))
+    else:
+        connection.execute(text(f'ALTER TABLE "{table.name}" DROP CONSTRAINT "{name}"'))
 
 
 def _swap(connection: Connection, live: Projection, shadow: Projection) -> None:
