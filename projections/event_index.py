@@ -3,9 +3,13 @@ to find a record's trail without scanning the log."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -21,7 +25,9 @@ from sqlalchemy import (
 
 from syncledger.adapters.in_lists import in_slices
 from syncledger.adapters.log_reader import LogTable
+from syncledger.adapters.plain_events import Logged, Row
 from syncledger.projections.base import InDatabase
+from syncledger.projections.bulk_rows import copy_text
 
 SUBJECTS_A_QUERY = 1000
 
@@ -61,6 +67,72 @@ class EventIndex(InDatabase):
             f'INSERT INTO "{table}" (position, originator_id, originator_version, subject, '
             f"cause) SELECT position, originator, version, NULLIF(subject, originator), "
             f"cause FROM ({rows}) AS found")
+
+    def copy_entries(self, connection: Connection, entries: list[str]) -> None:
+        """Insert rows spelled by `Entries` (PostgreSQL), in the caller's transaction."""
+        copy_text(connection, self.tables["event_index"], COLUMNS, entries)
+
+
+COLUMNS = ("position", "originator_id", "originator_version", "subject", "cause")
+NULL = "\\N"  # in COPY's text format
+# A backslash, tab, newline or carriage return within a value, escaped.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+class Entries:
+    """The index's rows of events, as lines of COPY's text format: what `process_range`'s
+    SQL makes of them, from states parsed in Python (PostgreSQL parsing each state again
+    cost more than the rest of a rebuild's work on it)."""
+
+    def __init__(self) -> None:
+        # A cause stands for a run or an import: thousands of events each.
+        self._causes: dict[str, str] = {}
+
+    def __call__(self, decoded: Iterable[Logged], others: Sequence[Row]) -> list[str]:
+        """`decoded`: events a rebuild has decoded already (their plain parts are as
+        stored: no upcaster touches a subject or a cause); `others`: rows as read (events
+        no folded view reads), parsed here."""
+        found: list[str] = []
+        append = found.append
+        causes = self._causes
+        for position, originator, version, data in chain(
+                ((e.position, e.originator, e.version, e.data) for e in decoded),
+                ((row[0], row[1], row[2], _parsed(row[4])) for row in others)):
+            subject = data.get("subject")
+            cause = data.get("cause")
+            cause = causes.get(cause) or self._cause(cause) if type(cause) is str else \
+                _text(cause)
+            append(f"{position}\t{originator}\t{version}\t"
+                   f"{NULL if subject is None else _subject(subject, originator)}\t{cause}\n")
+        return found
+
+    def _cause(self, cause: str) -> str:
+        text = self._causes[cause] = _text(cause)
+        return text
+
+
+def _parsed(state: bytes) -> dict[str, Any]:
+    try:
+        parsed: dict[str, Any] = orjson.loads(state)
+    except orjson.JSONDecodeError:  # what only the standard parser reads (big integers)
+        parsed = json.loads(state)
+    return parsed
+
+
+def _subject(subject: Any, originator: str) -> str:
+    # `#>> '{_data_}'`: a stored UUID's hex; anything else under `subject` gives none, and
+    # an event filed under its own originator has none.
+    found = subject.get("_data_") if isinstance(subject, dict) else None
+    return NULL if found is None or found == originator else _text(found)
+
+
+def _text(value: Any) -> str:
+    # As json_to_record's text columns and `#>>` give a value: a string as it is, anything
+    # else as its JSON text.
+    if value is None:
+        return NULL
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return text.translate(_ESCAPES)
 
 
 def positions_for(connection: Connection, log: LogTable, table: Table, ids: list[UUID],
