@@ -8,7 +8,6 @@ as `AnswerKeys` (adapters/gateways.py `answer_keys`)."""
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +16,6 @@ from typing import Any
 
 from syncledger.domain.content import content_hash
 from syncledger.domain.steps import Step
-
-NOTE_KEY = re.compile(r"\[([0-9a-f]{32})\]$")
 
 Record = dict[str, Any]
 
@@ -54,11 +51,11 @@ class WriteAnswers:
         if content:
             self.by_content.setdefault(content_hash(content), deque()).append(answer)
 
-    def answer_for(self, sobject: str, body: Record) -> Record | None:
-        note = NOTE_KEY.search(str(body.get("Title") or "")) if sobject == "Note" else None
+    def answer_for(self, body: Record, key: str) -> Record | None:
+        """The answer to a write of `body`, whose idempotency key (where the CRM's adapter
+        says the record keeps it) is `key`, "" when it has none."""
         sent = {k: v for k, v in body.items() if k not in (self.key_field, "Id")}
-        queues = (self.by_key.get(str(body.get(self.key_field) or "")),
-                  self.by_key.get(note.group(1)) if note else None,
+        queues = (self.by_key.get(key) if key else None,
                   self.by_id.get(str(body.get("Id") or "")),
                   self.by_content.get(content_hash(sent)))
         for queue in queues:

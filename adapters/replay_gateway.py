@@ -142,7 +142,7 @@ class ReplayGateway:
 
     def _outcome(self, write: RecordWrite) -> WriteOutcome:
         body = {**write.fields, KEY: write.key, "Id": write.crm_id}
-        answer = self.answers.writes.answer_for(write.stream, body)
+        answer = self.answers.writes.answer_for(body, write.key)
         if answer is None:
             self._gap("writes today's code makes that the run did not: answered as "
                       "succeeded, never sent (made-up ids contain REPLAY)")

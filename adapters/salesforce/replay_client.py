@@ -28,7 +28,7 @@ from syncledger.adapters.salesforce.client import (
     SalesforceClient,
     SalesforceCredentials,
 )
-from syncledger.adapters.salesforce.streams import KEY_FIELD, made_up_id
+from syncledger.adapters.salesforce.streams import KEY_FIELD, STREAMS, made_up_id
 from syncledger.domain.crm_readings import match_key
 from syncledger.domain.steps import Step
 
@@ -130,7 +130,9 @@ class ReplayClient(SalesforceClient):
         self.calls["collections"] += 1
         results = []
         for body in records:
-            answer = self.answers.writes.answer_for(sobject, body)
+            held_by = STREAMS.get(sobject)
+            key = held_by.key_of(body) if held_by else str(body.get(KEY_FIELD) or "")
+            answer = self.answers.writes.answer_for(body, key)
             if answer is None:
                 self._gap("writes today's code makes that the run did not: answered as "
                           "succeeded, never sent (made-up ids contain REPLAY)")
