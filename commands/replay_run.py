@@ -79,7 +79,8 @@ def replay_run(app: SyncLedger, run_id: str) -> RunReplay:
         try:
             report = run_sync(copy, record.actor, record.started_at, full=record.full,
                               only=record.only, crm=record.crm, gateway=gateway, plan=plan,
-                              run_id=run_id)
+                              run_id=run_id, allow_mass_changes=record.allow_mass_changes,
+                              recreate=record.recreate)
         except SyncRefused as refused:
             raise ReplayRefused(f"run {run_id} cannot be decided again: {refused}") from None
         replayed = read_run(copy, run_id)

@@ -110,7 +110,8 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
                      tally=Tally(plan=plan))
     lock = _take_run_lock(app, crm)
     try:
-        interrupted = _start(app, crm, run_id, integration, now, ctx, full, only)
+        interrupted = _start(app, crm, run_id, integration, now, ctx, full, only,
+                             settings.allow_mass_changes, settings.recreate)
     except BaseException:
         lock.release()
         raise
@@ -188,7 +189,8 @@ def _take_run_lock(app: SyncLedger, crm: str) -> RunLock:
 
 
 def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now: datetime,
-           ctx: Context, full: bool = False, only: set[UUID] | None = None) -> str | None:
+           ctx: Context, full: bool = False, only: set[UUID] | None = None,
+           allow_mass_changes: bool = False, recreate: bool = False) -> str | None:
     """Record the start in the lease stream, holding the run lock: a run the lease still
     shows as current is dead (it would hold the lock), and is closed as interrupted; its
     pending intents are reconciled by this run's steps."""
@@ -205,7 +207,8 @@ def _start(app: SyncLedger, crm: str, run_id: str, integration: Integration, now
                 dead.interrupt(now, ctx)
         steps = [s.name for s in integration.steps() if s.enabled]
         cache.add(SyncRun.begin(run_id, crm, steps, now, ctx, full=full,
-                                only=None if only is None else [p.hex for p in only]))
+                                only=None if only is None else [p.hex for p in only],
+                                allow_mass_changes=allow_mass_changes, recreate=recreate))
         app.save(*cache.changed())
         return interrupted
 

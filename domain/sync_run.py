@@ -41,35 +41,48 @@ class SyncRun(CausedAggregate):
 
     class Started(Aggregate.Created):
         """Version 2 adds what the run was asked to cover (`sync --full`, `--record`), so
-        that `replay --run` can ask the same; a version 1 run covered what was due."""
+        that `replay --run` can ask the same; a version 1 run covered what was due. Version
+        3 adds what it was allowed (`--allow-mass-changes`, `--recreate`), so that a replay
+        decides under the same leave; a run before it was allowed neither."""
 
-        class_version = 2
+        class_version = 3
         run_id: str
         crm: str
         steps: list[str]
         at: datetime
         full: bool
         only: list[str] | None  # person aggregate ids (hex), or None: every due record
+        allow_mass_changes: bool
+        recreate: bool
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["full"] = False
             state["only"] = None
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["allow_mass_changes"] = False
+            state["recreate"] = False
+
     @classmethod
     def begin(cls, run_id: str, crm: str, steps: list[str], at: datetime, ctx: Context,
-              full: bool = False, only: list[str] | None = None) -> SyncRun:
+              full: bool = False, only: list[str] | None = None,
+              allow_mass_changes: bool = False, recreate: bool = False) -> SyncRun:
         return cls._begin(ctx, run_id=run_id, crm=crm, steps=steps, at=at, full=full,
-                          only=sorted(only) if only is not None else None)
+                          only=sorted(only) if only is not None else None,
+                          allow_mass_changes=allow_mass_changes, recreate=recreate)
 
     @event(Started)
     def __init__(self, run_id: str, crm: str, steps: list[str], at: datetime, full: bool,
-                 only: list[str] | None) -> None:
+                 only: list[str] | None, allow_mass_changes: bool, recreate: bool) -> None:
         self.run_id = run_id
         self.crm = crm
         self.steps = list(steps)
         self.full = full
         self.only = only
+        self.allow_mass_changes = allow_mass_changes
+        self.recreate = recreate
         self.started_at = at
         self.finished_at: datetime | None = None
         self.outcome = "running"

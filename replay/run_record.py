@@ -34,6 +34,8 @@ class RunRecord:
     started_at: datetime
     full: bool  # `sync --full`
     only: set[UUID] | None  # `sync --record`: the people it covered
+    allow_mass_changes: bool  # `sync --allow-mass-changes`
+    recreate: bool  # `sync --record ... --recreate`
     outcome: str  # running, succeeded, partial, failed or interrupted
     counts: dict[str, dict[str, int]] | None  # None: the run never finished
     skip_reasons: dict[str, int] | None
@@ -74,6 +76,7 @@ def read_run(app: SyncLedger, run_id: str) -> RunRecord:
     return RunRecord(run_id=run_id, crm=run.crm, actor=actor, started_at=run.started_at,
                      full=run.full, only=None if run.only is None else {
                          UUID(hex_id) for hex_id in run.only},
+                     allow_mass_changes=run.allow_mass_changes, recreate=run.recreate,
                      outcome=run.outcome, counts=run.counts if finished else None,
                      skip_reasons=run.skip_reasons if finished else None,
                      errors=run.errors, first=first, last=last, events=events, others=others)

@@ -15,6 +15,7 @@ from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.configure import apply_configuration
 from syncledger.commands.dry_run import dry_run
+from syncledger.commands.replay_run import replay_run
 from syncledger.commands.session import caught_up
 from syncledger.domain.ids import app_person_id, integration_id
 from syncledger.domain.steps import (
@@ -252,6 +253,9 @@ def test_a_mass_change_of_owners_stops_before_its_first_write(
         report = org.sync(allow_mass_changes=True)
         assert report.outcome == "succeeded"
         assert set(_owners(org).values()) == {ALICE}
+        # And the run decided again replays under the same yes: the same 25 writes
+        replayed = replay_run(sqlite_store, report.run_id)
+        assert replayed.same, replayed.differences
 
 
 def test_the_mass_change_limit_in_the_configuration_lets_a_run_go(
