@@ -49,7 +49,10 @@ asserted.
 
 Run: .venv/bin/python bench/sync.py [--sizes 10000,100000] [--outbound 10000] [--quick]
          [--latency-inbound 100000] [--latency-outbound 10000] [--latency-ms 250]
-         [--latency-rounds 1] [--no-latency]
+         [--latency-rounds 1] [--no-latency] [--emulator-apart]
+     (--emulator-apart: (b)'s emulator serves from a process of its own, so that the Leads
+     it keeps are not counted as the sync's memory; bench/compare.py runs these scenarios
+     on two commits in turns)
      .venv/bin/python bench/sync.py --latency-only [--latency-inbound 20000]   (only (d))
      .venv/bin/python bench/sync.py --profile 10000   (cProfile of one inbound run)
      .venv/bin/python bench/sync.py --profile-outbound 10000   (cProfile of one outbound run)
@@ -428,10 +431,13 @@ def incremental_syncs(app: SyncLedger, emulator: RunningEmulator, admin: Admin,
 
 # -- (b): outbound -----------------------------------------------------------------------------
 
-def outbound_scenario(size: int, directory: Path) -> dict[str, Any]:
+def outbound_scenario(size: int, directory: Path, apart: bool = False) -> dict[str, Any]:
+    """`apart`: the emulator serves from a process of its own, so that the Leads it keeps do
+    not count in the sync's memory (in-process, they are most of its growth)."""
     path = write_app_data(directory / "people.jsonl", size, activities=False)
-    result: dict[str, Any] = {"scenario": "outbound", "size": size}
-    with running("salesforce", generate_salesforce(0, 0, seed=1)) as emulator:
+    result: dict[str, Any] = {"scenario": "outbound", "size": size, "apart": apart}
+    serving = served_apart if apart else running
+    with serving("salesforce", generate_salesforce(0, 0, seed=1)) as emulator:
         admin = Admin(emulator)
         started = time.perf_counter()
         app = connected_store(directory, emulator, path)
@@ -444,6 +450,25 @@ def outbound_scenario(size: int, directory: Path) -> dict[str, Any]:
     with running("salesforce", generate_salesforce(0, 0, seed=1)) as emulator:
         result["bare"] = bare_upsert(emulator, Admin(emulator), size)
     return result
+
+
+@contextmanager
+def served_apart(crm: str, data: dict[str, Any]) -> Iterator[RunningEmulator]:
+    """`syncledger emulator serve` in a process of its own, loaded with `data`."""
+    with tempfile.TemporaryDirectory(prefix="syncledger-bench-") as temporary:
+        loaded = Path(temporary) / "data.json"
+        loaded.write_text(json.dumps(data))
+        serving = subprocess.Popen(
+            [sys.executable, "-m", "syncledger", "emulator", "serve", "--crm", crm,
+             "--data", str(loaded)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            text=True)
+        try:
+            assert serving.stdout is not None
+            where = json.loads(serving.stdout.readline())
+            yield RunningEmulator(crm, where["url"], where["token"], Path(where["ca_cert"]))
+        finally:
+            serving.terminate()
+            serving.wait(timeout=30)
 
 
 def bare_upsert(emulator: RunningEmulator, admin: Admin, size: int) -> dict[str, Any]:
@@ -984,7 +1009,8 @@ def describe_inbound(result: dict[str, Any]) -> None:
 def describe_outbound(result: dict[str, Any]) -> None:
     size, sync, bare = result["size"], result["sync"], result["bare"]
     phases = phases_text(sync)
-    print(f"\n(b) outbound {size:,} people (imported in {result['import_s']:.1f} s)")
+    apart = ", the emulator in a process of its own" if result.get("apart") else ""
+    print(f"\n(b) outbound {size:,} people (imported in {result['import_s']:.1f} s{apart})")
     print(f"    run_sync: {sync['seconds']:.1f} s ({sync['cpu_s']:.1f} s CPU), "
           f"{rate(size, sync['seconds'])}, outcome {sync['outcome']}; phases: {phases}")
     print(f"    counts {json.dumps(sync['counts'])}; skips {json.dumps(sync['skips'])}")
@@ -1145,7 +1171,7 @@ def run_worker(args: argparse.Namespace, directory: Path) -> None:
     elif args.scenario == "pd_outbound":
         result = pd_outbound_scenario(args.size, directory, args.pipedrive_changes)
     else:
-        result = outbound_scenario(args.size, directory)
+        result = outbound_scenario(args.size, directory, args.emulator_apart)
     print(json.dumps(result), flush=True)
 
 
@@ -1280,7 +1306,8 @@ def run_all(args: argparse.Namespace) -> None:
     for size in sorted({*sizes, small_org}):
         extra = [] if size in (small_org, sizes[-1]) else ["--no-incremental"]
         inbound[size] = scenario("inbound", size, extra)
-    outbound_result = scenario("outbound", outbound)
+    outbound_result = scenario("outbound", outbound,
+                               ["--emulator-apart"] if args.emulator_apart else [])
 
     rows: list[Row] = []
     for size in sizes:
@@ -1348,6 +1375,9 @@ def main() -> None:
                         "median counts (default %(default)s)")
     parser.add_argument("--latency-only", action="store_true", help="run (d) alone")
     parser.add_argument("--no-latency", action="store_true", help="leave (d) out")
+    parser.add_argument("--emulator-apart", action="store_true",
+                        help="(b): the emulator in a process of its own (the sync's memory "
+                        "without the Leads the emulator keeps)")
     parser.add_argument("--pipedrive", action="store_true",
                         help="run the Pipedrive part alone")
     parser.add_argument("--no-pipedrive", action="store_true", help="leave Pipedrive out")
