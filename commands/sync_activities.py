@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
@@ -406,13 +407,24 @@ def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
     due = all_people(run, linked_to=LEAD) if start == 0 else \
         iter(sorted(changed_originators(run, start, position, STATUS_TOPICS)))
     if run.statuses_sent:
-        # The Leads step sent these people's Status, and deciding again would change nothing.
-        due = (person for person in due if person not in run.statuses_sent)
+        due = _undecided(run, due)
     while chunk := list(islice(due, run.gateway.group_size)):
         run.app.decide(partial(_write_statuses, run, steps, chunk))
         run.advanced("statuses", len(chunk))
     _advance(run, steps, position)
     kill_point("statuses.advanced")
+
+
+def _undecided(run: RunContext, due: Iterator[UUID]) -> Iterator[UUID]:
+    """The due people the Leads step did not settle this run. A settled one would be written
+    nothing: its skips, known already, are tallied here without loading it again."""
+    for person in due:
+        reasons = run.statuses_sent.get(person)
+        if reasons is None:
+            yield person
+        else:
+            for reason in reasons:
+                run.skip("statuses", reason)
 
 
 def _write_statuses_again(run: RunContext, requests: list[RecordWrite]

@@ -126,9 +126,10 @@ class RunContext:
     # The Lead Status picklist (lowercased label or API name -> API name), read once a run
     # by whichever of the outbound Leads step and the status steps needs it first.
     lead_statuses: dict[str, str] | None = None
-    # People whose Lead write this run carried the Lead Status and went through, and whom
-    # the status steps, deciding again, would leave as they are: those steps skip them.
-    statuses_sent: set[UUID] = field(default_factory=set)
+    # People whose Lead write went through this run, and whom the status steps, deciding
+    # again, would write nothing to, with the reasons they would skip them for: those
+    # steps tally the skips of the ones due without loading them again.
+    statuses_sent: dict[UUID, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:

@@ -87,9 +87,9 @@ class Write:
     headers_auto_assign: bool = True
     before: dict[str, Any] = field(default_factory=dict)  # what the CRM held, as we know it
     status: bool = False  # carries the Lead Status of a status step
-    # Once written, the status steps would decide nothing more for the person (see
-    # Planner._statuses_settled).
-    statuses_settled: bool = False
+    # Once written, the status steps would write nothing more for the person, only skip it
+    # for these reasons (see Planner._statuses_settled); None: they decide it themselves.
+    status_skips: list[str] | None = None
     blanked: list[str] = field(default_factory=list)  # filled fields it empties
     reconcile: bool = False  # a create whose earlier attempt may have landed
 
@@ -525,7 +525,7 @@ class Planner:
             # What the Lead's Status is once the write lands, as the mirror will say.
             held = mirror.content.get("Status") if mirror is not None else None
             after = write.record.get("Status", held if write.action == "update" else None)
-            write.statuses_settled = self._statuses_settled(person, after)
+            write.status_skips = self._statuses_settled(person, after)
         return write
 
     def _person(self, person: Person, removed: dict[str, Any] | None) -> OutboundPerson:
@@ -578,11 +578,12 @@ class Planner:
             return self._update(person, decided)
         return None
 
-    def _statuses_settled(self, person: Person, status: str | None) -> bool:
-        """Whether the status steps, deciding again once the Lead's Status is `status`, would
-        write nothing and skip nothing: then they need not load the person again this run."""
+    def _statuses_settled(self, person: Person, status: str | None) -> list[str] | None:
+        """When the status steps, deciding again once the Lead's Status is `status`, would
+        write nothing: the reasons they would skip the person for (then they need not load
+        it again this run); else None."""
         step, again, reasons = lead_status(self.run, self.statuses, person, status)
-        return step is None and again is None and not reasons
+        return reasons if step is None and again is None else None
 
     def _target(self, person: Person) -> Target:
         streams = self.run.gateway.people.streams
@@ -707,8 +708,8 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
                                "created" if write.action == "create" else "updated"))
         if write.status:
             tallies.append(partial(run.count, "statuses", "updated"))
-        if write.statuses_settled:
-            run.statuses_sent.add(person.id)
+        if write.status_skips is not None:
+            run.statuses_sent[person.id] = tuple(write.status_skips)
         return False
     code, message, retryable = str(result.code), result.message, result.retryable
     if write.action == "create":
