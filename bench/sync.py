@@ -1205,6 +1205,22 @@ def latency_notes(args: argparse.Namespace) -> str:
             f"{IN_FLIGHT} in flight outbound, the least the writes cost){aim}.")
 
 
+def report(rows: list[Row], started: float, load_start: float, over: float | None = None
+           ) -> None:
+    """The table, then where and how long it was measured, and how busy the machine was."""
+    print()
+    for line in table_lines(rows):
+        print(line)
+    total = time.perf_counter() - started
+    print(f"\nMeasured: syncledger at {code_version()}")
+    print(f"Whole run: {total / 60:.1f} min"
+          + (" (over the 15 minutes a default run should take)"
+             if over is not None and total > over else ""))
+    print(f"Load average (1 min) at the start {load_start:.1f}, at the end "
+          f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} CPUs: other work on the machine "
+          "slows the wall-clock figures (CPU seconds are printed with them).")
+
+
 def run_latency_only(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     load_start = os.getloadavg()[0]
@@ -1212,14 +1228,7 @@ def run_latency_only(args: argparse.Namespace) -> None:
     say(f"syncledger at {code_version()}")
     say(f"sync benchmark (d) latency {args.latency_ms} ms: inbound {inbound:,}; outbound "
         f"{outbound:,}")
-    rows = run_latency(args)
-    print()
-    for line in table_lines(rows):
-        print(line)
-    print(f"\nMeasured: syncledger at {code_version()}")
-    print(f"Whole run: {(time.perf_counter() - started) / 60:.1f} min")
-    print(f"Load average (1 min) at the start {load_start:.1f}, at the end "
-          f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} CPUs.")
+    report(run_latency(args), started, load_start)
     print(f"Notes: {latency_notes(args)}")
 
 
@@ -1274,15 +1283,7 @@ def run_pipedrive_only(args: argparse.Namespace) -> None:
     load_start = os.getloadavg()[0]
     say(f"syncledger at {code_version()}")
     say(f"sync benchmark: {pipedrive_plan(args)}")
-    rows = run_pipedrive(args)
-    print()
-    for line in table_lines(rows):
-        print(line)
-    print(f"\nMeasured: syncledger at {code_version()}")
-    print(f"Whole run: {(time.perf_counter() - started) / 60:.1f} min")
-    print(f"Load average (1 min) at the start {load_start:.1f}, at the end "
-          f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} CPUs: other work on the machine "
-          "slows the wall-clock figures (CPU seconds are printed with them).")
+    report(run_pipedrive(args), started, load_start)
     print("Notes: the emulator runs in the same process as the sync (and the bare client), "
           "so they share its CPU and GIL; 'process' peak RSS includes the emulator's company, "
           "\"sync's own\" is the peak above the RSS just before run_sync. "
@@ -1325,16 +1326,7 @@ def run_all(args: argparse.Namespace) -> None:
         rows += run_latency(args)
     if not args.no_pipedrive:
         rows += run_pipedrive(args)
-    print()
-    for line in table_lines(rows):
-        print(line)
-    total = time.perf_counter() - started
-    print(f"\nMeasured: syncledger at {code_version()}")
-    print(f"Whole run: {total / 60:.1f} min"
-          + (" (over the 15 minutes a default run should take)" if total > 900 else ""))
-    print(f"Load average (1 min) at the start {load_start:.1f}, at the end "
-          f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} CPUs: other work on the machine "
-          "slows the wall-clock figures (CPU seconds are printed with them).")
+    report(rows, started, load_start, over=900)
     print("Notes: the emulator runs in the same process as the sync (and the bare client), "
           "so they share its CPU and GIL, and its threads' CPU is in the CPU seconds; "
           "'process' peak RSS includes the emulator's org, \"sync's own\" is the peak above "
