@@ -51,7 +51,7 @@ from syncledger.domain.crm_record import CrmRecord
 from syncledger.domain.ids import app_person_id, crm_record_id, natural_id
 from syncledger.domain.person import Person
 from syncledger.domain.ports import RecordWrite, WriteOutcome, WritesStopped
-from syncledger.domain.steps import STATUS_TARGET, Step
+from syncledger.domain.steps import STATUS_FIELD, STATUS_STREAM, STATUS_TARGET, Step
 from syncledger.domain.task import Task
 from syncledger.projections.event_index import subjects_of
 from syncledger.projections.registry import EVENT_INDEX
@@ -62,7 +62,6 @@ ACTIVITY_TOPICS = [get_topic(Activity.Recorded), get_topic(Activity.Changed)]  #
 LINK_TOPICS = [get_topic(Person.Linked)]
 STATUS_TOPICS = [get_topic(Person.Updated), get_topic(Person.Recorded),  # type: ignore[attr-defined]
                  get_topic(Person.Linked)]
-LEAD = "Lead"  # the object whose Status the status steps write
 # Activities decided (and their intents saved) together: for Salesforce, as many as one
 # Composite call of five full collections carries.
 ACTIVITY_CHUNK = 1000
@@ -404,7 +403,7 @@ def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
     start = 0 if full else min(step_cursor(run, s, AggregateCache(run.app)).position for s in steps)
     # From the start every person with a Lead is due: read a page at a time rather than
     # held as a set (a person without a Lead has no Status to write).
-    due = all_people(run, linked_to=LEAD) if start == 0 else \
+    due = all_people(run, linked_to=STATUS_STREAM) if start == 0 else \
         iter(sorted(changed_originators(run, start, position, STATUS_TOPICS)))
     if run.statuses_sent:
         due = _undecided(run, due)
@@ -454,33 +453,34 @@ def _write_statuses(run: RunContext, steps: list[Step], chunk: list[UUID]) -> No
     when a value first needs it."""
     cache = AggregateCache(run.app)
     cache.prefetch(chunk)
-    cache.prefetch(crm_record_id(run.crm, run.org, LEAD, link["id"])
+    cache.prefetch(crm_record_id(run.crm, run.org, STATUS_STREAM, link["id"])
                    for person in (cache.get(p, Person) for p in chunk) if person is not None
-                   for key, link in person.links.items() if key == f"{run.crm}:{LEAD}")
+                   for key, link in person.links.items() if key == f"{run.crm}:{STATUS_STREAM}")
     writes: list[tuple[Any, dict[str, Any], Step, Person]] = []
     skips: list[str] = []
     for person_id in chunk:
         person = cache.get(person_id, Person)
         if person is None or person.forgotten or person.deleted:
             continue
-        link = person.links.get(f"{run.crm}:{LEAD}")
+        link = person.links.get(f"{run.crm}:{STATUS_STREAM}")
         if not link or link["deleted"]:
             continue
-        mirror = cache.get(crm_record_id(run.crm, run.org, LEAD, link["id"]), CrmRecord)
+        mirror = cache.get(crm_record_id(run.crm, run.org, STATUS_STREAM, link["id"]), CrmRecord)
         if mirror is None or mirror.converted:
             continue  # never on a converted lead
-        step, status, reasons = lead_status(run, steps, person, mirror.content.get("Status"))
+        step, status, reasons = lead_status(run, steps, person, mirror.content.get(STATUS_FIELD))
         skips += reasons
         if step is None or status is None:
             continue
         key = natural_id(f"status:{run.org}:{person.id.hex}").hex
-        mirror.request_write(key, "update", {"Status": status}, run.ctx)
-        writes.append((mirror, {"Id": link["id"], "Status": status}, step, person))
+        mirror.request_write(key, "update", {STATUS_FIELD: status}, run.ctx)
+        writes.append((mirror, {"Id": link["id"], STATUS_FIELD: status}, step, person))
     run.app.save(*cache.changed())
     kill_point("statuses.intents_saved")
     # The Status alone, with no key: the Lead's own key stays the one its writes carry.
-    requests = [RecordWrite(stream=LEAD, action="update", fields={"Status": body["Status"]},
-                            key="", crm_id=body["Id"]) for _, body, _, _ in writes]
+    requests = [RecordWrite(stream=STATUS_STREAM, action="update",
+                            fields={STATUS_FIELD: body[STATUS_FIELD]}, key="", crm_id=body["Id"])
+                for _, body, _, _ in writes]
     answers, stopped = _write_statuses_again(run, requests)
     kill_point("statuses.after_write")
     cache = AggregateCache(run.app)

@@ -32,7 +32,6 @@ from syncledger.domain.ids import crm_record_id
 from syncledger.domain.mass_changes import MINIMUM, StepChanges, refusal
 from syncledger.domain.outbound_person_plan import (
     ACCOUNT_NAME,
-    STATUS_STREAM,
     AccountFailure,
     AccountLookup,
     AwaitAccount,
@@ -52,6 +51,8 @@ from syncledger.domain.person import Person
 from syncledger.domain.ports import RecordWrite, WriteOutcome, WritesStopped
 from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import (
+    STATUS_FIELD,
+    STATUS_STREAM,
     STATUS_TARGET,
     FilterRule,
     Step,
@@ -115,7 +116,7 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
     describe = Describes(run)
     # `sync --record` runs no status step, so its Lead writes carry no status either.
     statuses = [s for s in run.integration.steps() if s.enabled and s.target == STATUS_TARGET
-                ] if only is None and "Lead" in steps else []
+                ] if only is None and STATUS_STREAM in steps else []
     batches = Batches(run, steps)
     made_here = not full and only is None and _owners_read_alike(run, steps)
     if only is None:
@@ -408,7 +409,7 @@ def lead_status_picklist(run: RunContext) -> dict[str, str]:
     """The Lead Status picklist, lowercased label or API name -> API name; read once a run."""
     if run.lead_statuses is None:
         picklist: dict[str, str] = {}
-        for value, label in run.gateway.picklist("Lead", "Status"):
+        for value, label in run.gateway.picklist(STATUS_STREAM, STATUS_FIELD):
             picklist[label.lower()] = value
             picklist[value.lower()] = value
         run.lead_statuses = picklist
@@ -523,8 +524,8 @@ class Planner:
         write = self._apply(person, decided)
         if write is not None and write.stream == STATUS_STREAM and self.statuses:
             # What the Lead's Status is once the write lands, as the mirror will say.
-            held = mirror.content.get("Status") if mirror is not None else None
-            after = write.record.get("Status", held if write.action == "update" else None)
+            held = mirror.content.get(STATUS_FIELD) if mirror is not None else None
+            after = write.record.get(STATUS_FIELD, held if write.action == "update" else None)
             write.status_skips = self._statuses_settled(person, after)
         return write
 

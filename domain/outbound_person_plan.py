@@ -19,14 +19,14 @@ from syncledger.domain.outbound_plan import record_content, update_changes
 from syncledger.domain.ownership import agrees, outbound_owner
 from syncledger.domain.ports import PeopleSchema
 from syncledger.domain.steps import (
+    STATUS_FIELD,
+    STATUS_STREAM,
     IntegrationSettings,
     Step,
     step_owner_mappings,
     step_owner_match,
 )
 
-STATUS_STREAM = "Lead"  # the stream whose Status the status steps write
-STATUS_FIELD = "Status"
 ACCOUNT_NAME = "Account.Name"
 ACCOUNT_ID = "AccountId"
 

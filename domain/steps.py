@@ -188,6 +188,8 @@ def read_fields(step: Step) -> list[str]:
 # -- step kinds ---------------------------------------------------------------------------
 APP_PEOPLE = "app.people"
 STATUS_TARGET = "salesforce.lead_statuses"
+STATUS_STREAM = "Lead"  # the stream whose Status the status steps write
+STATUS_FIELD = "Status"
 FILTER_OPERATORS = ("eq", "ne", "contains", "starts_with", "ends_with", "in", "is_empty")
 # The app's own saved filters ("Load filter" in the seeds); a saved app filter by name too.
 DEFAULT_SAVED_FILTERS = ("Opened", "Replied", "Bounced", "Opted out", "To call", "Clicked")
