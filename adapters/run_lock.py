@@ -162,8 +162,16 @@ class AdvisoryRunLock:
 
     def release(self) -> None:
         connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()  # the session ends, and its lock with it
+        if connection is None:
+            return
+        try:
+            # Closing alone ends the session a moment after the socket closes: until the
+            # server notices, the lock would still look held to the next run or asker.
+            connection.execute(text("SELECT pg_advisory_unlock(:a, :b)"), self.keys)
+        except OperationalError:
+            pass  # the session is gone already, and its lock with it
+        finally:
+            connection.close()
 
     def held(self) -> bool:
         query = text(
