@@ -418,7 +418,7 @@ def _undecided(run: RunContext, due: Iterator[UUID]) -> Iterator[UUID]:
     """The due people the Leads step did not settle this run. A settled one would be written
     nothing: its skips, known already, are tallied here without loading it again."""
     for person in due:
-        reasons = run.statuses_sent.get(person)
+        reasons = run.statuses_sent.get(person.int)
         if reasons is None:
             yield person
         else:

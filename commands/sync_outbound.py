@@ -710,7 +710,7 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
         if write.status:
             tallies.append(partial(run.count, "statuses", "updated"))
         if write.status_skips is not None:
-            run.statuses_sent[person.id] = tuple(write.status_skips)
+            run.status_settled(person.id, write.status_skips)
         return False
     code, message, retryable = str(result.code), result.message, result.retryable
     if write.action == "create":

@@ -173,3 +173,21 @@ def test_rotating_to_the_key_in_use_changes_nothing(sqlite_url: str, tmp_path: P
     imported(sqlite_url, tmp_path, PEOPLE[:1])
     with store_session(sqlite_url) as app, pytest.raises(KeyEncryptionError, match="in use"):
         rotate_key(app.database, app.keys.kek.master)
+
+
+def test_unwrapped_keys_held_for_a_pass_stay_bounded_and_right() -> None:
+    """A catch-up over many people holds only the last few thousand unwrapped keys (the
+    store's lifetime would otherwise keep one per person), and each still opens to its
+    own key, before and after the cache is dropped."""
+    from syncledger.adapters.key_encryption import Kek, Unwrapper
+
+    kek = Kek.derive(Fernet.generate_key().decode())
+    opened = Unwrapper(kek)
+    people = [(f"{n:032x}", AESGCM.generate_key(bit_length=256))
+              for n in range(Unwrapper.LIMIT + 10)]
+    wrapped = [(subject, kek.wrap(subject, key), key) for subject, key in people]
+    for subject, sealed, key in wrapped:
+        assert opened(subject, sealed) == key
+        assert len(opened._opened) <= Unwrapper.LIMIT
+    first_subject, first_sealed, first_key = wrapped[0]
+    assert opened(first_subject, first_sealed) == first_key  # after the drop: unwrapped again
