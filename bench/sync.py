@@ -96,6 +96,7 @@ from store import measure_bare_save
 import syncledger
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.log_reader import log_table
 from syncledger.adapters.pipedrive.client import PipedriveClient, PipedriveCredentials, key_field
 from syncledger.adapters.pipedrive.gateway import PAGE as PD_PAGE
 from syncledger.adapters.salesforce import soql
@@ -322,11 +323,13 @@ def measured_sync(app: SyncLedger, admin: Admin, crm: str = "salesforce") -> dic
     before_rss = rss_now()
     before = admin.calls()
     phases = Phases(reset_ok)
+    head = app.recorder.max_notification_id() or 0
     with phases.installed():
         started, cpu = time.perf_counter(), time.process_time()
         report: RunReport = run_sync(app, ACTOR, datetime.now(UTC), crm=crm)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     phases.checkpoint()
+    events, stored_bytes = logged_since(app, head)
     calls = spent(before, admin.calls())
     return {"seconds": seconds, "cpu_s": cpu, "calls": calls,
             "calls_total": calls.get("total", 0), "outcome": report.outcome,
@@ -335,7 +338,24 @@ def measured_sync(app: SyncLedger, admin: Admin, crm: str = "salesforce") -> dic
             "skips": dict(report.skip_reasons), "errors": len(report.errors),
             "phases": dict(phases.seconds), "phase_peaks": phases.peaks,
             "rss_before": before_rss, "rss_peak": phases.peak if reset_ok else None,
-            "ru_maxrss": ru_maxrss()}
+            "ru_maxrss": ru_maxrss(), "logged": events, "logged_bytes": stored_bytes}
+
+
+def logged_since(app: SyncLedger, head: int) -> tuple[int, int]:
+    """The events the run recorded and the bytes of their stored states (topic, ids and
+    indexes aside: what a record costs the log, as issue 22's "bytes a record" counts)."""
+    table = log_table(app)
+    with app.database.reader.connect() as connection:
+        count, size = connection.exec_driver_sql(
+            f"SELECT count(*), coalesce(sum(length(state)), 0) FROM {table.name} "
+            f"WHERE {table.position} > ?", (head,)).one()
+    return int(count), int(size)
+
+
+def logged_text(sync: dict[str, Any], records: int) -> str:
+    return (f"log: {sync['logged']:,} events, {sync['logged_bytes']:,} bytes of state "
+            f"({sync['logged'] / records:.1f} events, {sync['logged_bytes'] / records:,.0f} "
+            "bytes a record)")
 
 
 def team_file(directory: Path) -> Path:
@@ -982,7 +1002,7 @@ def describe_inbound(result: dict[str, Any]) -> None:
     print(f"    run_sync: {sync['seconds']:.1f} s ({sync['cpu_s']:.1f} s CPU), "
           f"{rate(size, sync['seconds'])}, outcome {sync['outcome']}; phases: {phases}")
     print(f"    counts {json.dumps(sync['counts'])}; skips {json.dumps(sync['skips'])}")
-    print(f"    API calls {json.dumps(sync['calls'])}")
+    print(f"    API calls {json.dumps(sync['calls'])}; {logged_text(sync, size)}")
     own = "" if sync["rss_peak"] is None else \
         f", the sync's own {mib(sync['rss_peak'] - sync['rss_before'])} above"
     print(f"    memory: {mib(sync['rss_before'])} before the run (emulator org included), "
@@ -1016,6 +1036,7 @@ def describe_outbound(result: dict[str, Any]) -> None:
     print(f"    counts {json.dumps(sync['counts'])}; skips {json.dumps(sync['skips'])}")
     print(f"    API calls {json.dumps(sync['calls'])}; memory peak "
           f"{mib(sync['rss_peak'] or 0)} ({mib(sync['rss_before'])} before)")
+    print(f"    {logged_text(sync, size)}")
     print(f"    bare collections upsert: {bare['records']:,} Leads in {bare['seconds']:.1f} s, "
           f"{bare['calls_total']} API calls")
 
