@@ -701,6 +701,10 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
             mirror.record_written(crm_id, run.ctx,
                                   content=run.gateway.as_held(write.stream, write.record))
             mirror.link_person(person.id, run.ctx)
+            # A record new to the mirror is one event, its Discovered carrying the write and
+            # the link (issue 22); one mirrored already (a create whose answer was lost,
+            # pulled since) records them apart.
+            mirror.fold_into_discovery()
             person.link(run.crm, write.stream, crm_id,
                         run.record_url(write.stream, crm_id), run.ctx)
         else:

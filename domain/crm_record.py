@@ -30,9 +30,11 @@ class CrmRecord(CausedAggregate):
         first observation (content, its hash, modstamp, owner: as an Observed's) and the
         person it was linked to in the same save; None when it carries neither, as every
         version 1 Discovered. Version 3 stores `stream` under its own name (see
-        domain.upcasts)."""
+        domain.upcasts). From version 4 a record the sync created carries what the create
+        wrote (`written`: a create's Written's content) and its person; None in every
+        earlier version, as in a discovery that wrote nothing."""
 
-        class_version = 3
+        class_version = 4
         crm: str
         org: str
         stream: str
@@ -43,6 +45,7 @@ class CrmRecord(CausedAggregate):
         modstamp: str | None = None
         owner: str | None = None
         person: UUID | None = None
+        written: dict[str, Any] | None = None  # personal: sealed as a Written's content is
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -51,11 +54,15 @@ class CrmRecord(CausedAggregate):
 
         upcast_v2_v3 = staticmethod(stream_renamed)
 
+        @staticmethod
+        def upcast_v3_v4(state: dict[str, Any]) -> None:
+            state["written"] = None
+
     @event(Discovered)
     def __init__(self, crm: str, org: str, stream: str, record_id: str, created: str | None,
                  content: dict[str, Any] | None = None, content_hash: str | None = None,
                  modstamp: str | None = None, owner: str | None = None,
-                 person: UUID | None = None) -> None:
+                 person: UUID | None = None, written: dict[str, Any] | None = None) -> None:
         self.crm = crm
         self.created = created
         self.person: UUID | None = person
@@ -74,6 +81,8 @@ class CrmRecord(CausedAggregate):
         self.pending: dict[str, Any] | None = None
         self.last_written: dict[str, Any] | None = None
         self.last_error: dict[str, Any] | None = None
+        if written is not None:  # a record the sync created: as its Written would
+            self._take_written(record_id, written)
 
     @classmethod
     def discover(cls, crm: str, org: str, record_id: str, ctx: Context,
@@ -82,21 +91,29 @@ class CrmRecord(CausedAggregate):
                           record_id=record_id, created=created)
 
     def fold_into_discovery(self) -> None:
-        """A record discovered in this unit of work: its first observation and person link,
-        still unsaved, become part of its Discovered event (one event where there were
-        three). What follows another kind of event (a skip, a conversion) stays as it is,
-        renumbered; the record's state does not change."""
+        """A record discovered in this unit of work: its first facts, still unsaved, become
+        part of its Discovered event (one event where there were three): the first
+        observation (an inbound pull's), the write that created it (an outbound create's)
+        and the person link. What the Discovered cannot stand for stays as it is,
+        renumbered (a skip, a conversion; an observation after the write, which the
+        Discovered would apply before it); the record's state does not change."""
         pending = self._pending_events
         if not pending or not isinstance(pending[0], CrmRecord.Discovered) \
                 or pending[0].originator_version != 1:
             return
-        observed, linked = self._fact_class(self._observed), self._fact_class(self._person_linked)
+        discovered: Any = pending[0]
+        observed, linked, written = (self._fact_class(fact) for fact in (
+            self._observed, self._person_linked, self._written))
         folded: dict[str, Any] = {}
         count = 1
         for fact in pending[1:]:
-            if isinstance(fact, observed):
+            if isinstance(fact, observed) and "written" not in folded:
                 folded.update(content=fact.content, content_hash=fact.content_hash,
                               modstamp=fact.modstamp, owner=fact.owner)
+            elif isinstance(fact, written) and "written" not in folded and not fact.key \
+                    and fact.crm_record == discovered.record_id:
+                # A create's result (no intent of the record's own: the person holds it).
+                folded["written"] = fact.content
             elif isinstance(fact, linked):
                 folded["person"] = fact.person
             else:
@@ -106,7 +123,6 @@ class CrmRecord(CausedAggregate):
             return
         rest = [replace(fact, originator_version=version)  # type: ignore[type-var]
                 for version, fact in enumerate(pending[count:], start=2)]
-        discovered: Any = pending[0]
         pending[:] = [replace(discovered, **folded), *rest]
         self._version = len(pending)
         self._modified_on = pending[-1].timestamp
@@ -219,6 +235,10 @@ class CrmRecord(CausedAggregate):
 
     @event("Written")
     def _written(self, key: str, crm_record: str, content: dict[str, Any]) -> None:
+        self._take_written(crm_record, content)
+
+    def _take_written(self, crm_record: str, content: dict[str, Any]) -> None:
+        """A write gone through, as its Written says, or a create's Discovered."""
         self.pending = None
         self.crm_record = crm_record
         self.last_written = content

@@ -18,6 +18,9 @@ PERSONAL_FIELDS: dict[str, Any] = {
     "account": FORGOTTEN,
     "fields": {},
     "content": {},
+    # What a create wrote, carried by the Discovered of the record it made (a Written's
+    # `content` until issue 22 folded the two).
+    "written": {},
     "details": {},
     "values": {},
     # What a CRM answered about a person's record (a WriteFailed's, a CrmCreateFailed's):

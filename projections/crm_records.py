@@ -58,10 +58,11 @@ class CrmRecords(AggregateRows):
         kind = event.kind.rpartition(".")[2]
         data = event.data
         if kind == DISCOVERED:
-            # From issue 22 a Discovered may carry the first observation and person link.
+            # From issue 22 a Discovered may carry the first observation and person link,
+            # or (a record we created) the write after which it holds what we wrote.
             rows[uuid] = {"uuid": uuid, "crm": data["crm"], "org": data["org"],
                           "object": data["stream"], "record_id": data["record_id"],
-                          "email": _email(data.get("content")),
+                          "email": _email(data.get("written")) or _email(data.get("content")),
                           "person": hex_of(data.get("person")), "converted": False,
                           "deleted": False}
             return

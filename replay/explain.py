@@ -58,7 +58,8 @@ SEQUENCE_LEFT = type_name(_person.SequenceLeft)
 PERSON_FORGOTTEN = type_name(_person.Forgotten)  # FORGOTTEN is the value it leaves
 CONFLICT_RESOLVED = own_name(_person.ConflictResolved)
 OBSERVED = own_name(_record.Observed)
-# From issue 22 a record's Discovered may carry its first observation: read as one.
+# From issue 22 a record's Discovered may carry its first observation, read as one, or (a
+# record the sync created) the create's write, read as its Written.
 DISCOVERED = own_name(CrmRecord.Discovered)
 WRITE_REQUESTED = own_name(_record.WriteRequested)
 WRITTEN = own_name(_record.Written)
@@ -222,21 +223,22 @@ class _Chain:
                        self.last.get(self.person_id), conflict)
             return
         forgotten = bool(self._forgotten_names(event, stored) & _containers(self.field))
-        value = FORGOTTEN if forgotten else self._carried(event, kind)
+        reads_as = _reads_as(kind, event)
+        value = FORGOTTEN if forgotten else self._carried(event, reads_as)
         if value is MISSING:
             return
         # The value before, on the same side: the person's own, or this CRM record's as
         # last observed, last asked to be written, or last written.
         side: UUID | tuple[UUID, str] = self.person_id
         if event.originator_id in self.labels:
-            family = next((f for f in (WRITE_REQUESTED, WRITTEN) if kind.endswith(f)),
+            family = next((f for f in (WRITE_REQUESTED, WRITTEN) if reads_as.endswith(f)),
                           "read")
             side = (event.originator_id, family)
             if side in self.last and self.last[side] == value:
                 return  # an observation that left this field as it was: not its story
         previous = self.last.get(side)
         self.last[side] = value
-        self._step(position, event, kind, source, value, previous, None)
+        self._step(position, event, kind, source, value, previous, None, reads_as)
 
     def _forgotten_here(self, event: Any) -> bool:
         """Whether the field is personal and this event's subject (whose key encrypts it)
@@ -273,24 +275,30 @@ class _Chain:
             found = _in(getattr(event, container, None), name, sub)
             if found is not MISSING:
                 return found
-        content = getattr(event, "content", None)
+        write = kind.endswith(WRITTEN) and isinstance(event, CrmRecord.Discovered)
+        content = event.written if write else getattr(event, "content", None)
         if isinstance(content, dict):
             for crm_name in self.crm_names:
                 if crm_name in content:
                     return content[crm_name]
-        if sub is None and name not in META and hasattr(event, name):
+        # (A create's Discovered has attributes of a discovery, not of its Written's.)
+        if sub is None and name not in META and not write and hasattr(event, name):
             return getattr(event, name)
         return MISSING
 
     def _step(self, position: int, event: Any, kind: str, source: str, value: Any,
-              previous: Any, conflict: dict[str, Any] | None) -> None:
+              previous: Any, conflict: dict[str, Any] | None,
+              reads_as: str | None = None) -> None:
+        """`kind`: the event's type, as the log names it; `reads_as`: the type its words
+        follow, when another (see _reads_as)."""
         reason = getattr(event, "reason", None)
         if conflict is not None:
             text = (f"conflict settled by the {conflict['policy']} policy: "
                     f"{shown(value)} won; the losing value was {shown(conflict['loser'])}")
             conflict = {k: conflict[k] for k in ("policy", "winner", "loser")}
         else:
-            text = _words(kind, source, value, getattr(event, "previous", previous))
+            text = _words(reads_as or kind, source, value,
+                          getattr(event, "previous", previous))
         if reason:
             text += f" (reason: {reason})"
         self.steps.append(ExplainStep(
@@ -300,9 +308,19 @@ class _Chain:
             conflict=conflict, text=text))
 
 
+def _reads_as(kind: str, event: Any) -> str:
+    """The type whose meaning an event's value and words follow: its own, but a Discovered
+    that carries the write of the create that made its record reads as that write's Written
+    ("LeadWritten"), as it was recorded apart until issue 22."""
+    if isinstance(event, CrmRecord.Discovered) and event.written is not None:
+        return kind.removesuffix(DISCOVERED) + WRITTEN
+    return kind
+
+
 def _containers(field: str) -> set[str]:
     """The encrypted attributes that would hold this field's value in an event."""
-    return {"email", "content"} if field == "email" else {"values", "content", "fields"}
+    return {"email", "content", "written"} if field == "email" \
+        else {"values", "content", "written", "fields"}
 
 
 def _started(event: Any, name: str, sub: str | None) -> Any:

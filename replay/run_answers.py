@@ -318,13 +318,15 @@ class _Rebuilt:
 
 def _created_records(events: list[tuple[int, Any]]) -> set[str]:
     """The records the run created: a mirror `Written` with no intent of its own (a
-    create's intent is the person's)."""
+    create's intent is the person's), or from issue 22 a `Discovered` carrying it."""
     intents: set[UUID] = set()
     created: set[str] = set()
     for _, event in events:
         if isinstance(event, CrmRecord.Event):
             kind = own_name(type(event))
-            if kind == WRITE_REQUESTED:
+            if isinstance(event, CrmRecord.Discovered) and event.written is not None:
+                created.add(event.record_id)
+            elif kind == WRITE_REQUESTED:
                 intents.add(event.originator_id)
             elif kind in (WRITTEN, WRITE_FAILED):
                 written: Any = event

@@ -57,9 +57,10 @@ BOOKKEEPING = tuple(name_prefix(a) for a in (StepCursor, SyncRun, RunLease, CrmR
 PERSON = name_prefix(Person)
 # who the record is, not a decision
 IDENTITY = (DISCOVERED, PERSON_LINKED, TASK_PLANNED)
-# What a Discovered carries from issue 22 on (its first observation, its person), read as
-# the Observed and PersonLinked facts a record recorded apart before, so that a run recorded
-# in either shape compares equal to its replay in the other.
+# What a Discovered carries from issue 22 on (its first observation, the write of the create
+# that made it, its person), read as the Observed, Written and PersonLinked facts a record
+# recorded apart before, so that a run recorded in either shape compares equal to its replay
+# in the other.
 FIRST_OBSERVATION = ("content", "content_hash", "modstamp", "owner")
 WRITES = (CREATE_REQUESTED, CREATE_FAILED, WRITE_REQUESTED, WRITTEN, WRITE_FAILED)
 
@@ -90,14 +91,19 @@ def decisions(events: Iterable[tuple[int, Any]]) -> dict[UUID, list[Fact]]:
 
 
 def _discovery_facts(name: str, data: dict[str, Any]) -> list[Fact]:
-    """A Discovered as the facts it stands for: the discovery, the first observation, the
-    person link."""
+    """A Discovered as the facts it stands for, in the order they were recorded apart: the
+    discovery, the first observation, the create's write (a Written with no intent of the
+    record's own, hence no key), the person link."""
     owner = name.rsplit(".", 1)[0]
     observed = {k: data.pop(k, None) for k in FIRST_OBSERVATION}
+    written = data.pop("written", None)
     person = data.pop("person", None)
     facts: list[Fact] = [(name, data)]
     if observed["content"] is not None:
         facts.append((f"{owner}.{OBSERVED}", observed))
+    if written is not None:
+        facts.append((f"{owner}.{WRITTEN}", {"key": "", "crm_record": data["record_id"],
+                                             "content": written}))
     if person is not None:
         facts.append((f"{owner}.{PERSON_LINKED}", {"person": person}))
     return facts

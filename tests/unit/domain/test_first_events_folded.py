@@ -74,7 +74,105 @@ def test_a_discovery_of_version_1_reads_with_nothing_observed() -> None:
               "created": None, "cause": "run:r0", "actor": "system"}
     CrmRecord.Discovered.upcast_v1_v2(stored)
     assert stored["content"] is None and stored["person"] is None
-    assert CrmRecord.Discovered.class_version == Contact.Discovered.class_version == 3
+    assert CrmRecord.Discovered.class_version == Contact.Discovered.class_version == 4
+
+
+def test_a_created_records_write_and_person_link_fold_into_its_discovery() -> None:
+    # given a Lead the sync has just created for a person, recorded as it was until the fold
+    person = uuid4()
+    sent = {"Email": "Ada@Example.com", "LastName": "L", "Company": "C", "OwnerId": "005A"}
+    lead = Lead.discover("salesforce", "00D1", "00QA", CTX)
+    lead.record_written("00QA", CTX, content=sent)
+    lead.link_person(person, CTX)
+    apart = replayed(list(lead.pending_events))
+    # when its first events are folded
+    lead.fold_into_discovery()
+    # then it is one Discovered, carrying what was written and the person, and it replays
+    # into the record the three events made, one version on
+    events = lead.collect_events()
+    assert [type(e).__qualname__ for e in events] == ["Lead.Discovered"]
+    assert events[0].written == {"Company": "C", "Email": "ada@example.com", "LastName": "L",
+                                 "OwnerId": "005A"}  # normalised, as a Written's content
+    assert (events[0].person, events[0].content, events[0].owner) == (person, None, None)
+    folded = replayed(events)
+    assert state(folded) == state(lead)
+    assert {k: v for k, v in state(folded).items() if k not in ("_modified_on", "_version")} \
+        == {k: v for k, v in state(apart).items() if k not in ("_modified_on", "_version")}
+    assert (folded.last_written, folded.owner, folded.crm_record) == (
+        events[0].written, "005A", "00QA")
+    assert "OwnerId" not in folded.content and folded.content_hash is not None
+    assert folded.is_echo({"Email": "ada@example.com", "LastName": "L", "Company": "C",
+                           "OwnerId": "005A"})
+
+
+def test_an_observation_after_the_write_stays_apart() -> None:
+    # given a created record observed, in the same unit of work, after its write
+    lead = Lead.discover("salesforce", "00D1", "00QA", CTX)
+    lead.record_written("00QA", CTX, content={"LastName": "L"})
+    lead.observe({"LastName": "M"}, "t1", "005A", CTX)
+    lead.link_person(uuid4(), CTX)
+    # when folded
+    lead.fold_into_discovery()
+    # then the Discovered carries the write alone: read first, the observation would be
+    # overwritten by the write it came after
+    events = lead.collect_events()
+    assert [(type(e).__qualname__, e.originator_version) for e in events] == [
+        ("Lead.Discovered", 1), ("Lead.Observed", 2), ("Lead.PersonLinked", 3)]
+    assert (events[0].written, events[0].content) == ({"LastName": "L"}, None)
+    assert state(replayed(events)) == state(lead)
+    assert lead.content["LastName"] == "M"
+
+
+def test_an_observation_then_a_write_fold_both() -> None:
+    lead = Lead.discover("salesforce", "00D1", "00QA", CTX)
+    lead.observe({"LastName": "L", "Email": "a@b.example"}, "t1", "005A", CTX)
+    lead.record_written("00QA", CTX, content={"LastName": "M"})
+    lead.fold_into_discovery()
+    events = lead.collect_events()
+    assert [type(e).__qualname__ for e in events] == ["Lead.Discovered"]
+    assert state(replayed(events)) == state(lead)
+    assert lead.content == {"LastName": "M", "Email": "a@b.example"}
+
+
+def test_a_write_that_answered_an_intent_or_names_another_record_stays_apart() -> None:
+    # a record's own intent, then its result: the Written keeps the intent's key
+    contact = Contact.discover("salesforce", "00D1", "003A", CTX)
+    contact.request_write("k1", "update", {"LastName": "L"}, CTX)
+    contact.record_written("003A", CTX)
+    contact.fold_into_discovery()
+    assert [type(e).__qualname__ for e in contact.collect_events()] == [
+        "Contact.Discovered", "Contact.WriteRequested", "Contact.Written"]
+    # a Written naming an id other than the discovered one would change the record's id
+    lead = Lead.discover("salesforce", "00D1", "00QA", CTX)
+    lead.record_written("00QB", CTX, content={"LastName": "L"})
+    lead.fold_into_discovery()
+    events = lead.collect_events()
+    assert [type(e).__qualname__ for e in events] == ["Lead.Discovered", "Lead.Written"]
+    assert state(replayed(events)) == state(lead)
+
+
+def test_a_saved_record_written_again_keeps_its_events_apart() -> None:
+    lead = Lead.discover("salesforce", "00D1", "00QA", CTX)
+    lead.collect_events()  # saved by an earlier unit of work
+    lead.record_written("00QA", CTX, content={"LastName": "L"})
+    lead.link_person(uuid4(), CTX)
+    lead.fold_into_discovery()
+    assert [type(e).__qualname__ for e in lead.collect_events()] == [
+        "Lead.Written", "Lead.PersonLinked"]
+
+
+def test_a_discovery_of_version_3_reads_with_nothing_written() -> None:
+    stored = {"crm": "salesforce", "org": "00D1", "stream": "Lead", "record_id": "00QA",
+              "created": None, "content": None, "content_hash": None, "modstamp": None,
+              "owner": None, "person": uuid4(), "cause": "run:r0", "actor": "system"}
+    CrmRecord.Discovered.upcast_v3_v4(stored)
+    assert stored["written"] is None
+    event = Lead.Discovered(originator_id=uuid4(), originator_version=1,
+                            timestamp=Lead.Discovered.create_timestamp(),
+                            originator_topic="syncledger.domain.crm_record:Lead", **stored)
+    lead = replayed([event])
+    assert (lead.last_written, lead.content, lead.content_hash) == (None, {}, None)
+    assert lead.person == stored["person"]
 
 
 def test_an_emails_claim_made_for_a_record_then_taken_by_a_person_is_one_event() -> None:
