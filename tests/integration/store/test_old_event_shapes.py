@@ -15,68 +15,27 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
+from shape_stores import (
+    ACTOR,
+    BOB,
+    as_json,
+    connect,
+    crm_from_json,
+    crm_to_json,
+    import_lines,
+    readings,
+    record_events,
+    store,
+)
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "old_shapes"
 # The key outside the store that wraps the fixture's person keys (a test key, nothing else).
 KEY = "kP8kPq0m1b0eQj3b3yL4oW0xq7pVh2cU9m8nT6rY5sE="
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
-BOB = "005000000000002AAA"
-ACTOR = "tm-alice"
-
-
-def _crm_to_json(crm: Any) -> dict[str, Any]:
-    return {"now": crm.now.isoformat(), "made": crm._made,
-            "records": {stream: [asdict(r) for r in records.values()]
-                        for stream, records in crm.records.items()}}
-
-
-def _crm_from_json(data: dict[str, Any]) -> Any:
-    from fake_crm import ALICE, FakeCrm, FakeRecord
-
-    crm = FakeCrm(users_by_id={ALICE: "alice@team.example", BOB: "bob@team.example"})
-    crm.now = datetime.fromisoformat(data["now"])
-    crm._made = data["made"]
-    for stream, records in data["records"].items():
-        for record in records:
-            if record.get("converted") is not None:
-                record["converted"] = tuple(record["converted"])
-            crm.records[stream][record["id"]] = FakeRecord(**record)
-    return crm
-
-
-def _connect(app: Any, crm: Any) -> None:
-    from fake_crm import ALICE
-
-    from syncledger.adapters.aggregate_cache import AggregateCache
-    from syncledger.commands.connect import Connection, record_connection
-    from syncledger.domain.context import Context
-    from syncledger.domain.ids import integration_id
-
-    record_connection(app, Connection(
-        crm="salesforce", org_id="00D000000000001AAA", org_name="Fake",
-        environment="production", instance_url=crm.url, user_id=ALICE,
-        user_email="alice@team.example", missing_keys=[]), ACTOR)
-    ctx = Context("config:test", ACTOR)
-    integration = AggregateCache(app).find(integration_id("salesforce"))
-    integration.switch(True, ctx)
-    for step in integration.steps():
-        if not step.is_people:
-            integration.switch_step(step.name, False, ctx)
-    app.save(integration)
-
-
-def _import(app: Any, directory: Path, name: str, lines: list[dict[str, Any]]) -> None:
-    from syncledger.commands.app_import import import_file
-
-    path = directory / name
-    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    import_file(app, path, ACTOR)
 
 
 def write_fixture(directory: Path) -> None:
@@ -93,8 +52,8 @@ def write_fixture(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     crm = FakeCrm(users_by_id={ALICE: "alice@team.example", BOB: "bob@team.example"})
     with store_session(f"sqlite:///{directory / 'store.db'}") as app:
-        _connect(app, crm)
-        _import(app, directory, "team.jsonl", [
+        connect(app, crm)
+        import_lines(app, directory, "team.jsonl", [
             {"kind": "team_member", "id": "tm-alice", "email": "alice@team.example"},
             {"kind": "team_member", "id": "tm-bob", "email": "bob@team.example"},
             {"kind": "person", "id": "p-9", "email": "person9@example.com",
@@ -125,35 +84,9 @@ def write_fixture(directory: Path) -> None:
         expected = readings(app)
     (directory / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True)
                                              + "\n")
-    (directory / "crm.json").write_text(json.dumps(_crm_to_json(crm), indent=1) + "\n")
+    (directory / "crm.json").write_text(json.dumps(crm_to_json(crm), indent=1) + "\n")
     for leftover in ("team.jsonl",):
         (directory / leftover).unlink()
-
-
-EXPLAINED = ("email", "first_name", "last_name", "owner")
-
-
-def readings(app: Any) -> dict[str, Any]:
-    """What the views, `people show`, `history` and `explain` say of the store."""
-    from projection_dump import projection_rows
-
-    from syncledger.commands import views
-    from syncledger.commands.session import caught_up
-    from syncledger.replay.explain import explain
-
-    caught_up(app)
-    people = views.people(app, None)
-    found: dict[str, Any] = {"views": projection_rows(app), "people": people,
-                             "shown": {}, "history": {}, "explained": {}}
-    for person in people:
-        key = person["id"]
-        found["shown"][key] = views.person(app, key)
-        found["history"][key] = [[e["type"], e["cause"], e["actor"]]
-                                 for e in views.history(app, key)]
-        found["explained"][key] = {
-            field: [[s.type, s.value, s.cause, s.text] for s in explain(app, key, field).steps]
-            for field in EXPLAINED}
-    return found
 
 
 @pytest.fixture
@@ -168,26 +101,13 @@ if __name__ == "__main__":
     write_fixture(FIXTURE)
 
 
-def _store(path: Path) -> Any:
-    from syncledger.commands.session import store_session
-
-    return store_session(f"sqlite:///{path}")
-
-
-def _record_events(app: Any, after: int) -> list[str]:
-    return [n.topic.partition(":")[2] for n in app.recorder.select_notifications(
-        start=after + 1, limit=10_000)
-        if n.topic.partition(":")[2].startswith(("Person.", "Contact.", "Lead.",
-                                                 "EmailClaim."))]
-
-
 def test_the_old_store_rebuilt_reads_as_it_did(old_store: Path) -> None:
     from syncledger.commands import views
 
     expected = json.loads((FIXTURE / "expected.json").read_text())
-    with _store(old_store) as app:
+    with store(old_store) as app:
         views.rebuild(app, None, lambda _: None)
-        found = json.loads(json.dumps(readings(app), sort_keys=True))
+        found = as_json(readings(app))
     for part in ("people", "shown", "history", "explained", "views"):
         assert found[part] == expected[part], part
 
@@ -195,15 +115,15 @@ def test_the_old_store_rebuilt_reads_as_it_did(old_store: Path) -> None:
 def test_a_further_sync_over_the_old_store_decides_nothing_new(old_store: Path) -> None:
     from syncledger.commands.sync import run_sync
 
-    crm = _crm_from_json(json.loads((FIXTURE / "crm.json").read_text()))
-    with _store(old_store) as app:
+    crm = crm_from_json(json.loads((FIXTURE / "crm.json").read_text()))
+    with store(old_store) as app:
         head = app.recorder.max_notification_id() or 0
         report = run_sync(app, ACTOR, NOW, gateway=crm)
         assert report.outcome == "succeeded", report.errors
         assert {kind: (counts["created"], counts["updated"])
                 for kind, counts in report.counts.items()} == {
             kind: (0, 0) for kind in report.counts}
-        assert _record_events(app, head) == []
+        assert record_events(app, head) == []
         assert crm.sent == []
 
 
@@ -218,7 +138,7 @@ def test_an_old_run_replays_the_same_with_todays_shapes(old_store: Path) -> None
     from syncledger.commands import views
     from syncledger.commands.replay_run import replay_run
 
-    with _store(old_store) as app:
+    with store(old_store) as app:
         runs = [run["run_id"] for run in views.logs(app, None)]  # newest first
         result = replay_run(app, runs[0])
     assert result.counts["recorded"] == result.counts["now"]
@@ -235,8 +155,8 @@ def test_a_new_record_costs_four_events_and_reads_as_the_old_shapes_did(
     monkeypatch.setenv("SYNCLEDGER_KEY", KEY)
     write_fixture(tmp_path)
     expected = json.loads((FIXTURE / "expected.json").read_text())
-    with _store(tmp_path / "store.db") as app:
-        found = json.loads(json.dumps(readings(app), sort_keys=True))
+    with store(tmp_path / "store.db") as app:
+        found = as_json(readings(app))
         topics = [n.topic.partition(":")[2]
                   for n in app.recorder.select_notifications(start=1, limit=10_000)]
     assert found["people"] == expected["people"]
@@ -266,13 +186,13 @@ def test_one_new_inbound_record_is_four_events(tmp_path: Path,
 
     monkeypatch.setenv("SYNCLEDGER_KEY", KEY)
     crm = FakeCrm(users_by_id={ALICE: "alice@team.example"})
-    with _store(tmp_path / "store.db") as app:
-        _connect(app, crm)
-        _import(app, tmp_path, "team.jsonl", [
+    with store(tmp_path / "store.db") as app:
+        connect(app, crm)
+        import_lines(app, tmp_path, "team.jsonl", [
             {"kind": "team_member", "id": "tm-alice", "email": "alice@team.example"}])
         crm.add("Contact", ALICE, FirstName="Ada", LastName="Lovelace",
                 Email="ada@example.com")
         head = app.recorder.max_notification_id() or 0
         run_sync(app, ACTOR, NOW, gateway=crm)
-        assert _record_events(app, head) == ["Contact.Discovered", "EmailClaim.Claimed",
+        assert record_events(app, head) == ["Contact.Discovered", "EmailClaim.Claimed",
                                              "Person.Recorded", "Person.Linked"]

@@ -1,0 +1,116 @@
+"""Stores written by an older version of the code, kept as fixtures (tests/fixtures/...), and
+what today's code must read from them the same: the helpers their tests share.
+
+A fixture is a small SQLite store, the fake CRM it synced with (`crm.json`) and what the
+views, `people show`, `history` and `explain` said of it when it was written
+(`expected.json`)."""
+
+from __future__ import annotations
+
+import json
+from contextlib import AbstractContextManager
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fake_crm import ALICE, FakeCrm, FakeRecord
+
+from syncledger.adapters.event_store import SyncLedger
+
+BOB = "005000000000002AAA"
+ACTOR = "tm-alice"
+USERS = {ALICE: "alice@team.example", BOB: "bob@team.example"}
+EXPLAINED = ("email", "first_name", "last_name", "owner")
+
+
+def crm_to_json(crm: FakeCrm) -> dict[str, Any]:
+    return {"now": crm.now.isoformat(), "made": crm._made,
+            "records": {stream: [asdict(r) for r in records.values()]
+                        for stream, records in crm.records.items()}}
+
+
+def crm_from_json(data: dict[str, Any], crm: FakeCrm | None = None) -> FakeCrm:
+    """The CRM as saved, into `crm` when given (a fake of another shape)."""
+    crm = crm if crm is not None else FakeCrm(users_by_id=dict(USERS))
+    crm.now = datetime.fromisoformat(data["now"])
+    crm._made = data["made"]
+    for stream, records in data["records"].items():
+        for record in records:
+            if record.get("converted") is not None:
+                record["converted"] = tuple(record["converted"])
+            crm.records[stream][record["id"]] = FakeRecord(**record)
+    return crm
+
+
+def connect(app: SyncLedger, crm: FakeCrm) -> None:
+    """Connected to the fake CRM's org, its people steps alone switched on."""
+    from syncledger.adapters.aggregate_cache import AggregateCache
+    from syncledger.commands.connect import Connection, record_connection
+    from syncledger.domain.context import Context
+    from syncledger.domain.ids import integration_id
+
+    record_connection(app, Connection(
+        crm="salesforce", org_id="00D000000000001AAA", org_name="Fake",
+        environment="production", instance_url=crm.url, user_id=ALICE,
+        user_email="alice@team.example", missing_keys=[]), ACTOR)
+    ctx = Context("config:test", ACTOR)
+    integration = AggregateCache(app).find(integration_id("salesforce"))
+    integration.switch(True, ctx)
+    for step in integration.steps():
+        if not step.is_people:
+            integration.switch_step(step.name, False, ctx)
+    app.save(integration)
+
+
+def import_lines(app: SyncLedger, directory: Path, name: str,
+                 lines: list[dict[str, Any]]) -> None:
+    """The lines imported as the app's file `name` (left in `directory`)."""
+    from syncledger.commands.app_import import import_file
+
+    path = directory / name
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    import_file(app, path, ACTOR)
+
+
+def readings(app: SyncLedger) -> dict[str, Any]:
+    """What the views, `people show`, `history` and `explain` say of the store."""
+    from projection_dump import projection_rows
+
+    from syncledger.commands import views
+    from syncledger.commands.session import caught_up
+    from syncledger.replay.explain import explain
+
+    caught_up(app)
+    people = views.people(app, None)
+    found: dict[str, Any] = {"views": projection_rows(app), "people": people,
+                             "shown": {}, "history": {}, "explained": {}}
+    for person in people:
+        key = person["id"]
+        found["shown"][key] = views.person(app, key)
+        found["history"][key] = [[e["type"], e["cause"], e["actor"]]
+                                 for e in views.history(app, key)]
+        found["explained"][key] = {
+            field: [[s.type, s.value, s.cause, s.text] for s in explain(app, key, field).steps]
+            for field in EXPLAINED}
+    return found
+
+
+def as_json(found: dict[str, Any]) -> dict[str, Any]:
+    """As it reads back from expected.json."""
+    loaded: dict[str, Any] = json.loads(json.dumps(found, sort_keys=True))
+    return loaded
+
+
+def store(path: Path) -> AbstractContextManager[SyncLedger]:
+    from syncledger.commands.session import store_session
+
+    return store_session(f"sqlite:///{path}")
+
+
+def record_events(app: SyncLedger, after: int) -> list[str]:
+    """The names of the people's, records' and claims' events after position `after`."""
+    return [n.topic.partition(":")[2] for n in app.recorder.select_notifications(
+        start=after + 1, limit=10_000)
+        if n.topic.partition(":")[2].startswith(("Person.", "Contact.", "Lead.",
+                                                 "EmailClaim."))]
