@@ -65,6 +65,13 @@ def _loads(state: bytes) -> Any:
         return json.loads(state)
 
 
+def stored_value(state: bytes, name: str) -> Any:
+    """One plain value of a stored state, as stored, without decoding the event (None when
+    absent, as in a state older than the value: no upcaster runs)."""
+    found = _loads(state)
+    return found.get(name) if isinstance(found, dict) else None
+
+
 # An event's state, its sealed box, its originator and the subject whose key opens it.
 Sealed = tuple[dict[str, Any], dict[str, Any], str, str]
 

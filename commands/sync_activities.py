@@ -20,12 +20,14 @@ from itertools import islice
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.held_contents import Held, held_contents, held_for, release
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.old_bytes import drop_old_bytes
+from syncledger.adapters.plain_events import stored_value
 from syncledger.commands.sync_context import (
     RunContext,
     changed_originators,
@@ -59,7 +61,10 @@ from syncledger.projections.registry import EVENT_INDEX
 KIND_OF_SOURCE = {"app.emails": "email", "app.calls": "call", "app.tasks": "task",
                   "app.linkedin": "linkedin", "app.notes": "note"}
 ACTIVITY_TOPICS = [get_topic(Activity.Recorded), get_topic(Activity.Changed)]  # type: ignore[attr-defined]
-LINK_TOPICS = [get_topic(Person.Linked)]
+# A person is linked by a Linked, or from issue 22 by the Recorded of a person made from a
+# CRM record, which carries the link (and only such a Recorded links it).
+LINKED_TOPIC, RECORDED_TOPIC = get_topic(Person.Linked), get_topic(Person.Recorded)
+LINK_TOPICS = [LINKED_TOPIC, RECORDED_TOPIC]
 STATUS_TOPICS = [get_topic(Person.Updated), get_topic(Person.Recorded),  # type: ignore[attr-defined]
                  get_topic(Person.Linked)]
 # Activities decided (and their intents saved) together: for Salesforce, as many as one
@@ -159,10 +164,15 @@ def _due_activities(run: RunContext, start: int, stop: int) -> set[UUID]:
     run links every person: their activities are looked up a page of links at a time, so
     the people's ids are never all held at once."""
     due = changed_originators(run, start, stop, ACTIVITY_TOPICS)
-    for linked in originator_pages(run, start, stop, LINK_TOPICS):
+    for linked in originator_pages(run, start, stop, LINK_TOPICS, _links_its_person):
         with run.app.database.reader.connect() as connection:
             due |= subjects_of(connection, EVENT_INDEX.tables["event_index"], linked)
     return due
+
+
+def _links_its_person(notification: Notification) -> bool:
+    return notification.topic != RECORDED_TOPIC or \
+        stored_value(notification.state, "link") is not None
 
 
 def _write_activities(run: RunContext, by_kind: dict[str, dict[str, list[Step]]],

@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
+
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands.error_subjects import error_subject
@@ -209,15 +211,17 @@ def changed_originators(run: RunContext, start: int, stop: int,
     return {found for page in originator_pages(run, start, stop, topics) for found in page}
 
 
-def originator_pages(run: RunContext, start: int, stop: int,
-                     topics: Sequence[str]) -> Iterator[set[UUID]]:
+def originator_pages(run: RunContext, start: int, stop: int, topics: Sequence[str],
+                     keep: Callable[[Notification], bool] | None = None
+                     ) -> Iterator[set[UUID]]:
     """The same a page of the log at a time (an aggregate may come in more than one), for a
-    caller that needs only what each page leads to, not every id at once."""
+    caller that needs only what each page leads to, not every id at once; `keep`: only the
+    events it keeps lead anywhere."""
     position = start
     while position < stop:
         page = run.app.recorder.select_notifications(start=position + 1, limit=5000,
                                                      stop=stop, topics=topics)
         if not page:
             break
-        yield {UUID(str(n.originator_id)) for n in page}
+        yield {UUID(str(n.originator_id)) for n in page if keep is None or keep(n)}
         position = page[-1].id

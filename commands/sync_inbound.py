@@ -34,7 +34,7 @@ from syncledger.domain.inbound_decision import (
     settle_fields,
 )
 from syncledger.domain.ownership import inbound_owner
-from syncledger.domain.person import Person
+from syncledger.domain.person import CrmLink, Person
 from syncledger.domain.ports import CrmRow, Removal
 from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import Step, read_fields, step_owner_mappings, step_owner_match
@@ -230,8 +230,10 @@ class BatchDecisions:
             run.note(f"person {person.app_id} had been forgotten; recorded again "
                      f"from {run.crm.capitalize()} under a new key")
         else:
+            link = self._link(mirror.crm_record) if recording.linked else None
             person = Person.record(_app_key(run, mirror.stream, mirror.crm_record),
-                                   recording.data, at, run.ctx, recording.owner_by_default)
+                                   recording.data, at, run.ctx, recording.owner_by_default,
+                                   link)
             if recording.extras:
                 person.sync_in(recording.extras, [], at, run.ctx)
             self.cache.add(person)
@@ -247,8 +249,8 @@ class BatchDecisions:
         if decision.opts_out:
             person.flag("opted_out", at, ctx)
         if decision.links:
-            person.link(self.run.crm, self.step.crm_object, record.id,
-                        self.run.record_url(self.step.crm_object, record.id), ctx)
+            link = self._link(record.id)
+            person.link(link.crm, link.stream, link.record_id, link.url, ctx)
         mirror.link_person(person.id, ctx)
         if decision.sequence is not None:
             move = decision.sequence
@@ -259,6 +261,12 @@ class BatchDecisions:
         if decision.outcome is not None:
             self.outcomes.append((decision.outcome, None, record.id, person.app_id,
                                   decision.changes))
+
+    def _link(self, record_id: str) -> CrmLink:
+        """The link to one of the step's records, whether a person is recorded with it or
+        linked to it apart."""
+        stream = self.step.crm_object
+        return CrmLink(self.run.crm, stream, record_id, self.run.record_url(stream, record_id))
 
     def _sync_in(self, person: Person, settled: Settlement, at: datetime) -> None:
         if "email" in settled.changes:

@@ -67,6 +67,8 @@ from syncledger.projections.registry import CRM_RECORDS, PEOPLE
 PERSON_TOPICS = [get_topic(cls) for cls in vars(Person).values()
                  if isinstance(cls, type) and issubclass(cls, Person.Event)]
 # Not every write is from the app: these are our own bookkeeping, never a reason to write.
+# (A Recorded carrying a person's link, from issue 22, is a new person all the same: due,
+# as it was when a Linked followed it.)
 _person = events_of(Person)  # its events are made by @event: a rename fails at import
 SELF_CAUSED = tuple(event_name(e) for e in (_person.Linked, _person.LinkDeleted,
                                             _person.CrmCreateRequested, _person.CrmCreateFailed))

@@ -10,7 +10,7 @@ and its mirror), `claim_email` (the email's claim in the org and the record hold
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -209,6 +209,9 @@ class Recording:
     data: dict[str, Any]
     extras: dict[str, Any]  # a new person's mapped fields beyond the core ones
     owner_by_default: bool
+    # A new person is recorded linked to the record: one event, not a Recorded and a Linked
+    # (issue 22). A forgotten person's new life is linked apart (`InboundDecision.links`).
+    linked: bool = False
 
 
 @dataclass(frozen=True)
@@ -233,7 +236,7 @@ class InboundDecision:
     settled: Settlement | None = None
     owner: OwnerDecision | None = None  # the owner the person takes, and why
     opts_out: bool = False  # flagged opted out (an opt-out is never undone from here)
-    links: bool = False  # linked to the record (not yet)
+    links: bool = False  # linked to the record by a Linked of its own (not yet)
     sequence: SequenceMove | None = None
     outcome: Literal["created", "updated"] | None = None  # None: nothing changed for it
     changes: dict[str, list[Any]] = field(default_factory=dict)  # for the plan
@@ -286,7 +289,9 @@ def _recorded(read: TakeIn, forgotten: PersonSeen | None, holder: AppHolder | No
         # Recorded all the same (a forgotten person's new life), but the email stays with
         # its holder, and the record is not linked.
         return InboundDecision(person, EMAIL_TAKEN, recording)
-    return InboundDecision(person, recording=recording, opts_out=read.opted_out, links=True,
+    new = forgotten is None  # recorded linked; a forgotten person's new life links apart
+    return InboundDecision(person, recording=replace(recording, linked=new),
+                           opts_out=read.opted_out, links=not new,
                            sequence=sequence_move(rules.sequence_mappings, read.owner.owner,
                                                   True, None),
                            outcome="created",

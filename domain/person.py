@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import event
+from eventsourcing.domain import Aggregate, event
 
 from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.changes import newer_changes
@@ -25,18 +26,51 @@ class PersonError(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class CrmLink:
+    """A person's link to its record in a CRM: what a Linked records."""
+
+    crm: str
+    stream: str  # Contact, Lead, person
+    record_id: str
+    url: str | None
+
+
 class Person(CausedAggregate):
     @staticmethod
     def create_id(app_id: str, **_: Any) -> UUID:
         return app_person_id(app_id)
 
-    @event("Recorded")
+    class Recorded(Aggregate.Created):
+        """Version 2 (issue 22): a person made from a CRM record carries its `link` to it
+        (a Linked's crm, stream, record_id and url), so that it costs one event, not a
+        Recorded and a Linked; None for any other person, as for every version 1 one."""
+
+        class_version = 2
+        app_id: str
+        # Next to the app id, so that a history cut short still shows the link.
+        link: dict[str, Any] | None
+        subject: UUID
+        email: str
+        owner: str | None
+        values: dict[str, Any]
+        attributes: dict[str, Any]
+        at: datetime
+        owner_by_default: bool = False
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["link"] = None
+
+    @event(Recorded)
     def __init__(self, app_id: str, subject: UUID, email: str, owner: str | None,
                  values: dict[str, Any], attributes: dict[str, Any], at: datetime,
-                 owner_by_default: bool = False) -> None:
+                 owner_by_default: bool = False, link: dict[str, Any] | None = None) -> None:
         self.app_id = app_id
         self.generation = 0
         self._start(email, owner, values, attributes, at, owner_by_default)
+        if link is not None:
+            self._add_link(**link)
 
     def _start(self, email: str, owner: str | None, values: dict[str, Any],
                attributes: dict[str, Any], at: datetime, owner_by_default: bool) -> None:
@@ -69,7 +103,8 @@ class Person(CausedAggregate):
 
     @classmethod
     def record(cls, app_id: str, data: dict[str, Any], at: datetime, ctx: Context,
-               owner_by_default: bool = False) -> Person:
+               owner_by_default: bool = False, link: CrmLink | None = None) -> Person:
+        """`link`: the CRM record the person is made from, linked in the same event."""
         email = data.get("email")
         if not email:
             raise PersonError(f"person {app_id} needs an email")
@@ -77,7 +112,8 @@ class Person(CausedAggregate):
         return cls._begin(ctx, app_id=app_id, subject=app_person_id(app_id),
                           email=str(email).strip().lower(), owner=data.get("owner"),
                           values=values, attributes=attributes, at=at,
-                          owner_by_default=owner_by_default)
+                          owner_by_default=owner_by_default,
+                          link=asdict(link) if link is not None else None)
 
     @property
     def subject(self) -> UUID:
@@ -341,6 +377,9 @@ class Person(CausedAggregate):
 
     @event(Linked)
     def _linked(self, crm: str, stream: str, record_id: str, url: str | None) -> None:
+        self._add_link(crm, stream, record_id, url)
+
+    def _add_link(self, crm: str, stream: str, record_id: str, url: str | None) -> None:
         self.pending_create = None
         self.links[f"{crm}:{stream}"] = {"crm": crm, "object": stream, "id": record_id,
                                          "url": url, "deleted": False}

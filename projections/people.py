@@ -86,11 +86,13 @@ def _apply(rows: Rows, event: Logged) -> None:
     data = event.data
     if kind in (RECORDED, RESTARTED):
         app_id = data["app_id"] if kind == RECORDED else rows[uuid]["id"]
+        # From issue 22 a person made from a CRM record is recorded with its link.
+        link = data.get("link")
         row = {"uuid": uuid, "id": app_id, "email": data["email"], "owner": data["owner"],
                "first_name": None, "last_name": None, "account": None, "status": None,
                "inbox_category": None, "flags": [], "lists": [], "fields": {},
-               "sequence": None, "links": [], "deleted": False, "forgotten": False,
-               "only_cause": data.get("cause")}
+               "sequence": None, "links": [_link(link)] if link else [], "deleted": False,
+               "forgotten": False, "only_cause": data.get("cause")}
         rows[uuid] = row
         _apply_values(row, data["values"])
         row.update(data["attributes"])
@@ -113,8 +115,7 @@ def _apply(rows: Rows, event: Logged) -> None:
     elif kind == LINKED:
         links = [link for link in row["links"]
                  if (link["crm"], link["object"]) != (data["crm"], data["stream"])]
-        links.append({"crm": data["crm"], "object": data["stream"], "id": data["record_id"],
-                      "url": data["url"], "deleted": False})
+        links.append(_link(data))
         row["links"] = links
     elif kind == LINK_DELETED:
         row["links"] = [dict(link, deleted=True) if link["id"] == data["record_id"] else link
@@ -125,6 +126,12 @@ def _apply(rows: Rows, event: Logged) -> None:
         # The read model holds plaintext: forgetting rewrites the row too.
         row.update(forgotten=True, email=FORGOTTEN, first_name=FORGOTTEN,
                    last_name=FORGOTTEN, account=FORGOTTEN, fields={})
+
+
+def _link(linked: dict[str, Any]) -> dict[str, Any]:
+    """A row's link, from a Linked's facts or a Recorded's `link`."""
+    return {"crm": linked["crm"], "object": linked["stream"], "id": linked["record_id"],
+            "url": linked["url"], "deleted": False}
 
 
 def _apply_values(row: dict[str, Any], values: dict[str, Any]) -> None:

@@ -188,16 +188,18 @@ class _Chain:
         names: set[str] = set(FIXED_CRM_FIELDS.get(self.field, ()))
         integrations: dict[str, Any] = {}
         for event in person_events:
-            if event_type(event) != LINKED:
+            link = _link(event)
+            if link is None:
                 continue
-            if event.crm not in integrations:
-                integrations[event.crm] = self._integration(event.crm)
-            integration = integrations[event.crm]
+            crm, stream, record_id = link
+            if crm not in integrations:
+                integrations[crm] = self._integration(crm)
+            integration = integrations[crm]
             org = getattr(integration, "org_id", None)
             if org:
-                mirror = crm_record_id(event.crm, org, event.stream, event.record_id)
-                self.labels[mirror] = f"{event.crm} {event.stream} {event.record_id}"
-            names.update(_crm_names(self.field, _steps(integration, event.crm)))
+                mirror = crm_record_id(crm, org, stream, record_id)
+                self.labels[mirror] = f"{crm} {stream} {record_id}"
+            names.update(_crm_names(self.field, _steps(integration, crm)))
         self.crm_names = tuple(sorted(names))
         return self.labels
 
@@ -315,6 +317,16 @@ def _reads_as(kind: str, event: Any) -> str:
     if isinstance(event, CrmRecord.Discovered) and event.written is not None:
         return kind.removesuffix(DISCOVERED) + WRITTEN
     return kind
+
+
+def _link(event: Any) -> tuple[str, str, str] | None:
+    """The CRM record a person's event links it to (crm, stream, id): a Linked's, or from
+    issue 22 the Recorded's of a person made from a CRM record."""
+    kind = event_type(event)
+    if kind == LINKED:
+        return event.crm, event.stream, event.record_id
+    link = getattr(event, "link", None) if kind == RECORDED else None
+    return (link["crm"], link["stream"], link["record_id"]) if link else None
 
 
 def _containers(field: str) -> set[str]:

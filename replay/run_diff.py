@@ -62,6 +62,11 @@ IDENTITY = (DISCOVERED, PERSON_LINKED, TASK_PLANNED)
 # recorded apart before, so that a run recorded in either shape compares equal to its replay
 # in the other.
 FIRST_OBSERVATION = ("content", "content_hash", "modstamp", "owner")
+# From issue 22 a person made from a CRM record is recorded with its link; before, a Linked
+# followed (after the Updated of its custom fields and opt-out, in the same save). Such a
+# Linked is read as part of the Recorded, so that either shape compares equal to the other.
+RECORDED_FACT, UPDATED_FACT, LINKED_FACT = (f"{name_prefix(Person)}{kind}"
+                                            for kind in (RECORDED, UPDATED, LINKED))
 WRITES = (CREATE_REQUESTED, CREATE_FAILED, WRITE_REQUESTED, WRITTEN, WRITE_FAILED)
 
 Fact = tuple[str, dict[str, Any]]
@@ -85,7 +90,7 @@ def decisions(events: Iterable[tuple[int, Any]]) -> dict[UUID, list[Fact]]:
         found = facts.setdefault(event.originator_id, [])
         if isinstance(event, CrmRecord.Discovered):
             found += _discovery_facts(name, data)
-        else:
+        elif name != LINKED_FACT or not _recorded_with(found, data):
             found.append((name, data))
     return facts
 
@@ -107,6 +112,17 @@ def _discovery_facts(name: str, data: dict[str, Any]) -> list[Fact]:
     if person is not None:
         facts.append((f"{owner}.{PERSON_LINKED}", {"person": person}))
     return facts
+
+
+def _recorded_with(found: list[Fact], linked: dict[str, Any]) -> bool:
+    """Folds a person's Linked into the Recorded that began its facts, when nothing but
+    Updated came between and the Recorded carries no link yet (the shape before issue 22);
+    False when it is a link of its own."""
+    if not found or found[0][0] != RECORDED_FACT or found[0][1].get("link") is not None \
+            or any(name != UPDATED_FACT for name, _ in found[1:]):
+        return False
+    found[0][1]["link"] = {k: linked.get(k) for k in ("crm", "stream", "record_id", "url")}
+    return True
 
 
 def differing(recorded: dict[UUID, list[Fact]], now: dict[UUID, list[Fact]]) -> list[UUID]:
@@ -201,6 +217,9 @@ def _person_fact(values: dict[str, Any], kind: str, data: dict[str, Any]) -> Non
         values.update(email=data.get("email"), owner=data.get("owner"))
         _spread(values, data.get("values") or {})
         _spread(values, data.get("attributes") or {})
+        link = data.get("link")
+        if link:
+            values[f"link.{link['stream']}"] = link["record_id"]
     elif kind == UPDATED:
         _spread(values, data.get("values") or {})
         _spread(values, data.get("attributes") or {})

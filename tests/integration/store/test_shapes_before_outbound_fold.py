@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from shapes_support import (
+from shape_stores import (
     ACTOR,
     BOB,
     KEY,
@@ -30,9 +30,9 @@ from shapes_support import (
     crm_from_json,
     crm_to_json,
     import_lines,
-    open_store,
     readings,
     record_events,
+    store,
 )
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "shapes_before_outbound_fold"
@@ -95,7 +95,7 @@ def write_fixture(directory: Path) -> None:
     os.environ["SYNCLEDGER_KEY"] = KEY
     directory.mkdir(parents=True, exist_ok=True)
     crm = FakeCrm(users_by_id={ALICE: "alice@team.example", BOB: "bob@team.example"})
-    with open_store(directory / "store.db") as app:
+    with store(directory / "store.db") as app:
         write_story(app, crm, directory)
         expected = readings(app, EXPLAINED)
     (directory / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True)
@@ -123,7 +123,7 @@ def _expected() -> dict[str, Any]:
 
 def test_the_fixture_holds_outbound_creates_in_the_shapes_before_the_fold(
         before_fold: Path) -> None:
-    with open_store(before_fold) as app:
+    with store(before_fold) as app:
         topics = record_events(app, 0)
     # Four creates answered (p-1, p-2, p-3, p-5): each Discovered, Written, PersonLinked
     # apart; p-6's lost answer left its Lead to the next run's pull, which found it.
@@ -137,7 +137,7 @@ def test_the_store_rebuilt_reads_as_it_did(before_fold: Path) -> None:
     from syncledger.commands import views
 
     expected = _expected()
-    with open_store(before_fold) as app:
+    with store(before_fold) as app:
         views.rebuild(app, None, lambda _: None)
         found = json.loads(json.dumps(readings(app, EXPLAINED), sort_keys=True))
     for part in ("people", "shown", "history", "explained", "views"):
@@ -147,7 +147,7 @@ def test_the_store_rebuilt_reads_as_it_did(before_fold: Path) -> None:
 def test_a_created_persons_history_and_explanations_say_what_the_run_did(
         before_fold: Path) -> None:
     expected = _expected()
-    with open_store(before_fold) as app:
+    with store(before_fold) as app:
         found = json.loads(json.dumps(readings(app, EXPLAINED), sort_keys=True))
     assert found["history"] == expected["history"]
     assert found["explained"] == expected["explained"]
@@ -163,7 +163,7 @@ def test_a_further_sync_over_it_decides_nothing_new(before_fold: Path) -> None:
     from syncledger.commands.sync import run_sync
 
     crm = crm_from_json(json.loads((FIXTURE / "crm.json").read_text()))
-    with open_store(before_fold) as app:
+    with store(before_fold) as app:
         head = app.recorder.max_notification_id() or 0
         report = run_sync(app, ACTOR, NOW, gateway=crm)
         _succeeded(report)
@@ -183,7 +183,7 @@ def test_its_runs_replay_the_same(before_fold: Path) -> None:
     from syncledger.commands import views
     from syncledger.commands.replay_run import replay_run
 
-    with open_store(before_fold) as app:
+    with store(before_fold) as app:
         runs = [run["run_id"] for run in views.logs(app, None)]  # newest first
         results = [replay_run(app, run) for run in (runs[-1], runs[0])]
     for result in results:
@@ -205,7 +205,7 @@ def test_the_story_told_today_costs_a_created_person_three_events_and_reads_alik
 
     monkeypatch.setenv("SYNCLEDGER_KEY", KEY)
     crm = FakeCrm(users_by_id={ALICE: "alice@team.example", BOB: "bob@team.example"})
-    with open_store(tmp_path / "store.db") as app:
+    with store(tmp_path / "store.db") as app:
         write_story(app, crm, tmp_path)
         found = json.loads(json.dumps(readings(app, EXPLAINED), sort_keys=True))
         topics = record_events(app, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sync_support import STATUSES, connected_org, person
+from sync_support import STATUSES, connected_org, contact, person
 
 from syncledger.adapters.event_store import SyncLedger
 
@@ -68,6 +68,27 @@ def test_an_activity_waits_until_its_person_is_linked(sqlite_store: SyncLedger,
         assert second.counts["leads"]["created"] == 1
         assert second.counts["emails"]["created"] == 1
         assert org.dump("Task")[0]["WhoId"] == org.dump("Lead")[0]["Id"]
+
+
+def test_an_activity_of_a_person_not_yet_in_the_app_goes_once_a_contact_records_it(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    """Its person, made from the Contact, is recorded with the link (issue 22): no Linked
+    apart, and the activity step still finds it linked since its last run."""
+    with connected_org(sqlite_store, tmp_path) as org:
+        # Given an email of the person the Contact will make, before the Contact exists
+        key = "sf-contact-003000000000001AAA"
+        org.import_lines([{**ACTIVITIES[0], "person": key}])
+        first = org.sync()
+        assert first.outcome == "succeeded", first.errors
+        assert org.dump("Task") == []
+        # When the Contact appears and a sync records its person
+        org.load(Contact=[contact(1)])
+        second = org.sync()
+        # Then the email goes to the Contact, in the same run
+        assert second.counts["people"]["created"] == 1
+        assert second.counts["emails"]["created"] == 1
+        assert org.dump("Task")[0]["WhoId"] == org.dump("Contact")[0]["Id"]
+        assert org.people()["contact1@example.com"]["id"] == key
 
 
 def test_a_status_updates_the_lead_status_of_the_same_label(sqlite_store: SyncLedger,

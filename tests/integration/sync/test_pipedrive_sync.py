@@ -137,6 +137,22 @@ def test_inbound_persons_become_people_and_a_second_sync_makes_no_call_to_write(
     assert "pipedrive person 1" in said and "tm-alice" in said
 
 
+def test_a_new_inbound_person_is_recorded_with_its_link(pd: Company) -> None:
+    # Given a new Pipedrive person
+    pd.load(persons=[pd_person(1)])
+    head = pd.app.recorder.max_notification_id() or 0
+    # When it syncs in
+    pd.sync()
+    # Then its person is recorded with the link to it (issue 22), no Linked apart; the
+    # phone, a field beyond the core ones, follows as an Updated
+    assert [topic.partition(":")[2] for topic in _person_events_after(pd.app, head)] == [
+        "Person.Recorded", "Person.Updated"]
+    recorded = [e for e in views.history(pd.app, "1") if e["type"] == "PersonRecorded"]
+    assert recorded[0]["data"]["link"] == {"crm": "pipedrive", "stream": "person",
+                                           "record_id": "1",
+                                           "url": f"{pd.emulator.url}/person/1"}
+
+
 def test_outbound_people_become_persons_with_a_composed_name_arrays_and_their_key(
         pd: Company) -> None:
     # Given app people: named, and with no name at all

@@ -210,8 +210,9 @@ def test_a_record_no_person_matches_records_a_new_person() -> None:
                               "email": "ada@example.com", "owner": "tm-alice"}
     assert recording.extras == {"title": "CTO"}
     assert not recording.owner_by_default
-    # linked to the record, and reported as created with every value new
-    assert decision.links and decision.outcome == "created"
+    # recorded linked to the record (no Linked of its own: issue 22), and reported as
+    # created with every value new
+    assert recording.linked and not decision.links and decision.outcome == "created"
     assert decision.changes["email"] == [None, "ada@example.com"]
 
 
@@ -238,12 +239,14 @@ def test_a_forgotten_person_starts_a_new_life() -> None:
     assert decision.person == ADA and decision.outcome == "created" and decision.skip is None
     assert decision.recording is not None
     assert decision.recording.data["title"] == "CTO"  # as given: restart keeps what it may
+    # Its Restarted carries no link: it is linked to the record apart.
+    assert not decision.recording.linked and decision.links
 
 
 def test_a_forgotten_person_whose_email_another_holds_is_recorded_but_skipped() -> None:
     decision = decide_inbound(take_in(), mirror(person=ADA), ada(forgotten=True),
                               AppHolder(BOB), False, AT, RULES)
-    assert decision.recording is not None
+    assert decision.recording is not None and not decision.recording.linked
     assert decision.skip == Skip("email already belongs to another person")
     assert decision.outcome is None and not decision.links
 

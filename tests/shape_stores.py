@@ -1,39 +1,43 @@
-"""What the tests of stores written by older code share (tests/integration/store/
-test_old_event_shapes.py, test_shapes_before_outbound_fold.py): the fake CRM kept beside a
-fixture store as JSON, the connection and imports that wrote it, and what the views, `people
-show`, `history` and `explain` say of a store, to compare before and after.
+"""Stores written by an older version of the code, kept as fixtures (tests/fixtures/...), and
+what today's code must read from them the same: the helpers their tests share.
 
-Imports of syncledger are made inside the functions: the fixture modules run as scripts too
-(to write a fixture), before pytest has put the package on the path."""
+A fixture is a small SQLite store, the fake CRM it synced with (`crm.json`) and what the
+views, `people show`, `history` and `explain` said of it when it was written
+(`expected.json`)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from fake_crm import ALICE, FakeCrm, FakeRecord
+
+from syncledger.adapters.event_store import SyncLedger
 
 # The key outside the store that wraps the fixtures' person keys (a test key, nothing else).
 KEY = "kP8kPq0m1b0eQj3b3yL4oW0xq7pVh2cU9m8nT6rY5sE="
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 BOB = "005000000000002AAA"
 ACTOR = "tm-alice"
+USERS = {ALICE: "alice@team.example", BOB: "bob@team.example"}
 EXPLAINED = ("email", "first_name", "last_name", "owner")
 RECORD_EVENTS = ("Person.", "Contact.", "Lead.", "EmailClaim.")
 
 
-def crm_to_json(crm: Any) -> dict[str, Any]:
+def crm_to_json(crm: FakeCrm) -> dict[str, Any]:
     return {"now": crm.now.isoformat(), "made": crm._made,
             "records": {stream: [asdict(r) for r in records.values()]
                         for stream, records in crm.records.items()}}
 
 
-def crm_from_json(data: dict[str, Any]) -> Any:
-    from fake_crm import ALICE, FakeCrm, FakeRecord
-
-    crm = FakeCrm(users_by_id={ALICE: "alice@team.example", BOB: "bob@team.example"})
+def crm_from_json(data: dict[str, Any], crm: FakeCrm | None = None) -> FakeCrm:
+    """The CRM as saved, into `crm` when given (a fake of another shape)."""
+    crm = crm if crm is not None else FakeCrm(users_by_id=dict(USERS))
     crm.now = datetime.fromisoformat(data["now"])
     crm._made = data["made"]
     for stream, records in data["records"].items():
@@ -46,10 +50,8 @@ def crm_from_json(data: dict[str, Any]) -> Any:
     return crm
 
 
-def connect(app: Any, crm: Any) -> None:
-    """Salesforce connected with its people steps on, and nothing else."""
-    from fake_crm import ALICE
-
+def connect(app: SyncLedger, crm: FakeCrm) -> None:
+    """Connected to the fake CRM's org, its people steps alone switched on."""
     from syncledger.adapters.aggregate_cache import AggregateCache
     from syncledger.commands.connect import Connection, record_connection
     from syncledger.domain.context import Context
@@ -68,16 +70,17 @@ def connect(app: Any, crm: Any) -> None:
     app.save(integration)
 
 
-def import_lines(app: Any, directory: Path, name: str, lines: list[dict[str, Any]]) -> None:
+def import_lines(app: SyncLedger, directory: Path, name: str,
+                 lines: list[dict[str, Any]]) -> None:
+    """The lines imported as the app's file `name` (left in `directory`)."""
     from syncledger.commands.app_import import import_file
 
     path = directory / name
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     import_file(app, path, ACTOR)
-    path.unlink()
 
 
-def readings(app: Any, explained: Iterable[str] = EXPLAINED) -> dict[str, Any]:
+def readings(app: SyncLedger, explained: Iterable[str] = EXPLAINED) -> dict[str, Any]:
     """What the views, `people show`, `history` and `explain` say of the store."""
     from projection_dump import projection_rows
 
@@ -100,13 +103,19 @@ def readings(app: Any, explained: Iterable[str] = EXPLAINED) -> dict[str, Any]:
     return found
 
 
-def open_store(path: Path) -> Any:
+def as_json(found: dict[str, Any]) -> dict[str, Any]:
+    """As it reads back from expected.json."""
+    loaded: dict[str, Any] = json.loads(json.dumps(found, sort_keys=True))
+    return loaded
+
+
+def store(path: Path) -> AbstractContextManager[SyncLedger]:
     from syncledger.commands.session import store_session
 
     return store_session(f"sqlite:///{path}")
 
 
-def record_events(app: Any, after: int) -> list[str]:
+def record_events(app: SyncLedger, after: int) -> list[str]:
     """The names of the people's, records' and claims' events after position `after`."""
     return [n.topic.partition(":")[2] for n in app.recorder.select_notifications(
         start=after + 1, limit=10_000)
