@@ -134,7 +134,7 @@ INCREMENTAL_ROUNDS = 3  # incremental syncs per org, each with fresh changes; th
 CLOCK_STEP_S = 600
 OVERLAP = timedelta(minutes=5)  # the Default profile's overlap window
 # run_sync's own phases, timed by wrapping the names it calls (module globals of sync.py)
-PHASES = {"_load_directory": "directory and CRM users", "run_inbound_step": "inbound steps",
+PHASES = {"_load_directory": "directory and CRM users", "run_inbound_steps": "inbound steps",
           "run_outbound": "outbound steps", "run_activities": "activity steps",
           "run_statuses": "status steps", "catch_up": "projections catch_up"}
 CONTACTS_STEP = next(s for s in DEFAULT_STEPS["salesforce"] if s.name == "Contacts to People")

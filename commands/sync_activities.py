@@ -26,6 +26,7 @@ from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.held_contents import Held, held_contents, held_for, release
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.old_bytes import drop_old_bytes
+from syncledger.adapters.read_ahead import Ahead
 from syncledger.commands.sync_context import (
     RunContext,
     changed_originators,
@@ -114,19 +115,25 @@ def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
     """All activity steps at once: one activity goes to its person's Contact or Lead."""
     if not steps:
         return
-    position = run.app.recorder.max_notification_id() or 0
-    cursors = {s.name: step_cursor(run, s, AggregateCache(run.app)) for s in steps}
-    start = 0 if full else min(c.position for c in cursors.values())
-    due = _due_activities(run, start, position)
-    for cursor in cursors.values():
-        due |= {UUID(k) for k in cursor.due}
     # kind -> object -> its steps, in configuration order (a clone does not replace the
     # step it was cloned from)
     by_kind: dict[str, dict[str, list[Step]]] = defaultdict(dict)
     for step in steps:
         by_kind[KIND_OF_SOURCE[step.source]].setdefault(step.crm_object, []).append(step)
-    describe = {"Task": run.gateway.describe("Task")} if any(
-        k != "note" for k in by_kind) else {}
+    # Task's fields (but for Notes), asked while the due activities are looked up.
+    describing = Ahead(partial(run.gateway.describe, "Task"), run.gateway.side_by_side) \
+        if any(k != "note" for k in by_kind) else None
+    try:
+        position = run.app.recorder.max_notification_id() or 0
+        cursors = {s.name: step_cursor(run, s, AggregateCache(run.app)) for s in steps}
+        start = 0 if full else min(c.position for c in cursors.values())
+        due = _due_activities(run, start, position)
+        for cursor in cursors.values():
+            due |= {UUID(k) for k in cursor.due}
+        describe = {"Task": describing.result()} if describing is not None else {}
+    finally:
+        if describing is not None:
+            describing.close()
     ordered = sorted(due)
     released = 0
     try:

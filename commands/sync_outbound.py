@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.kill_points import kill_point
+from syncledger.adapters.read_ahead import Ahead
 from syncledger.commands.sync_accounts import account_app_field, resolve_accounts
 from syncledger.commands.sync_context import RunContext, changed_originators, step_cursor
 from syncledger.domain.activity_mapping import lead_status_for
@@ -123,19 +124,26 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
         _guard_mass_changes(run, steps, describe, statuses, _due_people(
             run, cursors, full or start == 0, start, position, only), made_here)
     label = " + ".join(step.name for step in steps.values())
-    while chunk := list(islice(due, PLAN_CHUNK)):
-        run.advanced(label, len(chunk))
-        if made_here:
-            chunk = _not_made_by_this_run(run, chunk)
-            if not chunk:
-                continue
-        planner = run.app.decide(partial(_plan_chunk, run, steps, describe, statuses, chunk))
-        planner.tally()
-        batches.add(planner.writes)
-        if run.should_stop():
-            batches.flush()
-            return  # the position stays: what is left is due next run
-    batches.flush()
+    try:
+        while chunk := list(islice(due, PLAN_CHUNK)):
+            run.advanced(label, len(chunk))
+            if made_here:
+                chunk = _not_made_by_this_run(run, chunk)
+                if not chunk:
+                    continue
+            planner = run.app.decide(partial(_plan_chunk, run, steps, describe, statuses,
+                                             chunk))
+            planner.tally()
+            batches.add(planner.writes)
+            if run.should_stop():
+                batches.flush()
+                return  # the position stays: what is left is due next run
+        batches.flush()
+    except BaseException:
+        # Planning failed (or a send stopped) with a send in flight: its outcomes are
+        # recorded before the run stops on what came first.
+        batches.settle()
+        raise
     if only is None:
         def advance() -> None:
             cache = AggregateCache(run.app)
@@ -327,13 +335,19 @@ class Batches:
     action, whether the CRM may assign owners): a group is full at the gateway's
     `group_size`, and full groups go `groups_at_once` at a time (for Salesforce, one
     Composite call, one call against the daily limit); the rest go at the end, so that the
-    batches of due people never split one."""
+    batches of due people never split one.
+
+    When the gateway's calls may go side by side, a send is left in flight while the next
+    due people are planned (their intents saved before any call of theirs, as always), so
+    that its round trip hides behind that work: one send at a time, its outcomes recorded
+    before the next leaves, at the end, or before a planning that failed is told."""
 
     def __init__(self, run: RunContext, steps: dict[str, Step]) -> None:
         self.run = run
         self.steps = steps
         self.waiting: dict[tuple[str, str, bool], list[Write]] = {}
         self.full: list[list[Write]] = []
+        self.in_flight: tuple[list[Write], Ahead[list[WriteOutcome]]] | None = None
 
     def add(self, writes: list[Write]) -> None:
         for write in writes:
@@ -351,12 +365,25 @@ class Batches:
         at_once = self.run.gateway.groups_at_once
         for start in range(0, len(collections), at_once):
             self._send(collections[start:start + at_once])
+        self._stop_on(self.settle())
 
     def _send(self, collections: list[list[Write]]) -> None:
+        self._stop_on(self.settle())
         writes = [write for collection in collections for write in collection]
+        side_by_side = self.run.gateway.side_by_side
+        self.in_flight = (writes, Ahead(partial(_send, self.run, collections), side_by_side))
+        if not side_by_side:
+            self._stop_on(self.settle())
+
+    def settle(self) -> Exception | None:
+        """The send in flight, if any, answered and its outcomes recorded; what stopped it
+        (a limit or a refusal met part way), for the caller to stop on."""
+        if self.in_flight is None:
+            return None
+        (writes, sending), self.in_flight = self.in_flight, None
         stopped: Exception | None = None
         try:
-            results = _send(self.run, collections)
+            results = sending.result()
         except WritesStopped as stop:  # a limit or a refusal: record what landed, then stop
             results, stopped = [o for group in stop.outcomes for o in group], stop.cause
         kill_point("outbound.after_write")  # the CRM holds the writes; the log only intents
@@ -366,6 +393,10 @@ class Batches:
         kill_point("outbound.results_saved")
         for tally in tallies:  # only once their save went through
             tally()
+        return stopped
+
+    @staticmethod
+    def _stop_on(stopped: Exception | None) -> None:
         if stopped is not None:
             raise stopped
 
