@@ -94,6 +94,12 @@ class Ahead(Generic[T]):
             self._thread.join()
         self._ask = None  # never asked now, if it was not yet
 
+    def __enter__(self) -> Ahead[T]:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
 
 class PagesAhead(Generic[T]):
     """A pull whose first page is asked ahead (see Ahead), so that several pulls wait one

@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -27,6 +28,7 @@ from syncledger.commands.sync_activities import (
     run_activities,
     run_statuses,
     status_steps,
+    task_fields,
 )
 from syncledger.commands.sync_context import RunContext, RunSettings, Tally, step_cursor
 from syncledger.commands.sync_inbound import run_inbound_steps
@@ -132,12 +134,17 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         run_inbound_steps(run, [s for s in steps
                                 if s.inbound and s.source.startswith(f"{crm}.")])
         catch_up(app, list(LIVE.values()))
-        run_outbound(run, outbound_steps(steps, crm), full, only)
+        # The projections catch up with what is recorded while the last writes are in
+        # flight; what is left (their outcomes) after.
+        run_outbound(run, outbound_steps(steps, crm), full, only,
+                     meanwhile=partial(catch_up, app, list(LIVE.values())))
         _save_readings(run)
         if only is None:
-            catch_up(app, list(LIVE.values()))
             every = [s for s in integration.steps() if s.enabled]
-            run_activities(run, activity_steps(every, crm), full)
+            activities = activity_steps(every, crm)
+            with task_fields(run, activities) as fields:  # asked while the views catch up
+                catch_up(app, list(LIVE.values()))
+                run_activities(run, activities, full, fields)
             run_statuses(run, status_steps(every), full)
     except MassChangesRefused as error:
         # Nothing was written to the CRM: the due people stay due for the run that says yes.

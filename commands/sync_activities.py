@@ -111,29 +111,34 @@ def status_steps(steps: list[Step]) -> list[Step]:
     return [s for s in steps if s.enabled and s.target == STATUS_TARGET]
 
 
-def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
-    """All activity steps at once: one activity goes to its person's Contact or Lead."""
+def task_fields(run: RunContext, steps: list[Step]) -> Ahead[dict[str, Any]]:
+    """What the activity steps read of the CRM before any activity: Task's fields, when a
+    step writes Tasks (all but Notes). Asked ahead, so that the run's own work before the
+    steps (the projections catching up, the due activities looked up) hides its round
+    trip; taken by run_activities."""
+    if not any(KIND_OF_SOURCE[step.source] != "note" for step in steps):
+        return Ahead(dict, side_by_side=False)
+    return Ahead(lambda: {"Task": run.gateway.describe("Task")}, run.gateway.side_by_side)
+
+
+def run_activities(run: RunContext, steps: list[Step], full: bool,
+                   fields: Ahead[dict[str, Any]]) -> None:
+    """All activity steps at once: one activity goes to its person's Contact or Lead.
+    `fields`: task_fields of the steps."""
     if not steps:
         return
+    position = run.app.recorder.max_notification_id() or 0
+    cursors = {s.name: step_cursor(run, s, AggregateCache(run.app)) for s in steps}
+    start = 0 if full else min(c.position for c in cursors.values())
+    due = _due_activities(run, start, position)
+    for cursor in cursors.values():
+        due |= {UUID(k) for k in cursor.due}
     # kind -> object -> its steps, in configuration order (a clone does not replace the
     # step it was cloned from)
     by_kind: dict[str, dict[str, list[Step]]] = defaultdict(dict)
     for step in steps:
         by_kind[KIND_OF_SOURCE[step.source]].setdefault(step.crm_object, []).append(step)
-    # Task's fields (but for Notes), asked while the due activities are looked up.
-    describing = Ahead(partial(run.gateway.describe, "Task"), run.gateway.side_by_side) \
-        if any(k != "note" for k in by_kind) else None
-    try:
-        position = run.app.recorder.max_notification_id() or 0
-        cursors = {s.name: step_cursor(run, s, AggregateCache(run.app)) for s in steps}
-        start = 0 if full else min(c.position for c in cursors.values())
-        due = _due_activities(run, start, position)
-        for cursor in cursors.values():
-            due |= {UUID(k) for k in cursor.due}
-        describe = {"Task": describing.result()} if describing is not None else {}
-    finally:
-        if describing is not None:
-            describing.close()
+    describe = fields.result()
     ordered = sorted(due)
     released = 0
     try:

@@ -107,7 +107,10 @@ def outbound_steps(steps: list[Step], crm: str) -> dict[str, Step]:
 
 
 def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
-                 only: set[UUID] | None = None) -> None:
+                 only: set[UUID] | None = None,
+                 meanwhile: Callable[[], object] | None = None) -> None:
+    """`meanwhile`: work of the run's own that needs nothing of the outcomes (the
+    projections catching up), done while the last send is in flight."""
     if not steps:
         return
     position = run.app.recorder.max_notification_id() or 0
@@ -138,7 +141,7 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
             if run.should_stop():
                 batches.flush()
                 return  # the position stays: what is left is due next run
-        batches.flush()
+        batches.flush(meanwhile)
     except BaseException:
         # Planning failed (or a send stopped) with a send in flight: its outcomes are
         # recorded before the run stops on what came first.
@@ -359,12 +362,15 @@ class Batches:
                     self._send(self.full)
                     self.full = []
 
-    def flush(self) -> None:
+    def flush(self, meanwhile: Callable[[], object] | None = None) -> None:
+        """Everything planned sent; `meanwhile` done while the last send is in flight."""
         collections = [*self.full, *self.waiting.values()]
         self.full, self.waiting = [], {}
         at_once = self.run.gateway.groups_at_once
         for start in range(0, len(collections), at_once):
             self._send(collections[start:start + at_once])
+        if self.in_flight is not None and meanwhile is not None:
+            meanwhile()
         self._stop_on(self.settle())
 
     def _send(self, collections: list[list[Write]]) -> None:
