@@ -13,6 +13,7 @@ from sync_support import Org, connected_org, contact, lead, person
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.gateways import live_gateway
+from syncledger.commands.replay_run import replay_run
 from syncledger.commands.sync_outbound import PLAN_CHUNK
 from syncledger.domain.ids import integration_id
 from syncledger.domain.integration import Integration
@@ -44,6 +45,8 @@ def test_the_pulls_first_pages_are_in_flight_together(sqlite_store: SyncLedger,
         # the activity steps), no more: the Contacts' and Leads' pulls went together.
         assert spent(org, before) == {"total": 4, "query": 3, "describe": 1}
         assert concurrency(org) == {"in_flight": 0, "max_in_flight": 2}
+        again = replay_run(sqlite_store, report.run_id)
+        assert again.same and not again.not_replayed, again
 
 
 def test_the_next_people_are_planned_while_a_send_is_in_flight(sqlite_store: SyncLedger,
@@ -72,3 +75,6 @@ def test_the_next_people_are_planned_while_a_send_is_in_flight(sqlite_store: Syn
         # ... and the second chunk's were saved while the second send was in flight: only
         # the first send's outcomes came before them (one at a time, the second's would).
         assert results[199] < min(intents[PLAN_CHUNK:]) and max(intents) < results[200]
+        # Decided again one call at a time (a replay answers from memory), it is the same.
+        again = replay_run(sqlite_store, report.run_id)
+        assert again.same and not again.not_replayed, again
