@@ -28,6 +28,8 @@ class DryRunGateway:
         self.people: PeopleSchema = real.people
         self.group_size: int = real.group_size
         self.groups_at_once: int = real.groups_at_once
+        # Its writes are answered here, counted as they come: one thread, as the real one's.
+        self.side_by_side = False
         self.call_kinds: tuple[str, ...] = (*real.call_kinds, "write")
         self._writes: Counter[str] = Counter()
         self._ids = count(1)

@@ -20,7 +20,7 @@ Inbound people steps (commands/sync_inbound.py)
   deletions.saved             that page saved
 Outbound people steps (commands/sync_outbound.py)
   outbound.chunk_decided      a chunk of due people planned, its intents not saved
-  outbound.intents_saved      the chunk's intents saved, no call made
+  outbound.intents_saved      the chunk's intents saved, no call of theirs made
   outbound.after_write        a collections write answered, its results not recorded
   outbound.results_decided    the results decided, not saved
   outbound.results_saved      the results saved

@@ -35,6 +35,7 @@ class ReplayGateway:
     call_kinds: tuple[str, ...] = ("read", "search", "write")
     group_size = 50
     groups_at_once = 1
+    side_by_side = False  # answers from memory: nothing to hide, the run's own order kept
 
     def __init__(self, crm: str, people: PeopleSchema, answers: RecordedAnswers,
                  record_url: Callable[[str, str], str],

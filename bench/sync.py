@@ -135,7 +135,7 @@ INCREMENTAL_ROUNDS = 3  # incremental syncs per org, each with fresh changes; th
 CLOCK_STEP_S = 600
 OVERLAP = timedelta(minutes=5)  # the Default profile's overlap window
 # run_sync's own phases, timed by wrapping the names it calls (module globals of sync.py)
-PHASES = {"_load_directory": "directory and CRM users", "run_inbound_step": "inbound steps",
+PHASES = {"_load_directory": "directory and CRM users", "run_inbound_steps": "inbound steps",
           "run_outbound": "outbound steps", "run_activities": "activity steps",
           "run_statuses": "status steps", "catch_up": "projections catch_up"}
 CONTACTS_STEP = next(s for s in DEFAULT_STEPS["salesforce"] if s.name == "Contacts to People")
@@ -268,14 +268,16 @@ def close(app: SyncLedger) -> None:
 class Phases:
     """Seconds in each of run_sync's phases, and the peak RSS reached in each, by wrapping the
     names run_sync calls (module globals of sync.py). The peak is read and reset at each
-    phase's edges, so the run's own peak is the highest of the readings."""
+    phase's edges, so the run's own peak is the highest of the readings. A phase run inside
+    another (the projections catching up while the outbound steps' last writes are in
+    flight) counts as its own, not the other's, so that the phases add up to the run."""
 
     def __init__(self, track_memory: bool) -> None:
         self.seconds: Counter[str] = Counter()
         self.peaks: dict[str, int] = {}
         self.peak = 0
         self.track = track_memory
-        self._depth = 0
+        self._inner: list[float] = []  # per phase in progress: the seconds of those inside
 
     @contextmanager
     def installed(self) -> Iterator[Phases]:
@@ -300,16 +302,18 @@ class Phases:
 
     def _timed(self, label: str, work: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
-            outer = self._depth == 0
+            outer = not self._inner
             if outer:
                 self.checkpoint()
-            self._depth += 1
+            self._inner.append(0.0)
             started = time.perf_counter()
             try:
                 return work(*args, **kwargs)
             finally:
-                self.seconds[label] += time.perf_counter() - started
-                self._depth -= 1
+                took = time.perf_counter() - started
+                self.seconds[label] += took - self._inner.pop()
+                if self._inner:
+                    self._inner[-1] += took
                 if outer and self.track:
                     self.peaks[label] = max(self.peaks.get(label, 0), self.checkpoint())
 

@@ -8,6 +8,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -20,15 +21,17 @@ from syncledger.adapters.crm_errors import CrmError, CrmFatal, CrmLimitReached
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.gateways import live_gateway
 from syncledger.adapters.kill_points import kill_point
+from syncledger.adapters.read_ahead import Ahead
 from syncledger.adapters.run_lock import RunLock
 from syncledger.commands.sync_activities import (
     activity_steps,
     run_activities,
     run_statuses,
     status_steps,
+    task_fields,
 )
 from syncledger.commands.sync_context import RunContext, RunSettings, Tally, step_cursor
-from syncledger.commands.sync_inbound import run_inbound_step
+from syncledger.commands.sync_inbound import run_inbound_steps
 from syncledger.commands.sync_outbound import (
     MassChangesRefused,
     outbound_steps,
@@ -117,24 +120,31 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         raise
     kill_point("run.started")
     fatal = limited = False
+    # The CRM's users, asked while the projections catch up: the run waits for their round
+    # trip only if catching up takes less.
+    users = Ahead(gateway.users, gateway.side_by_side)
     try:
         catch_up(app, list(LIVE.values()))
-        _load_directory(run)
+        _load_directory(run, users)
         _save_readings(run)
         _apply_budget(run)
         run.fresh_steps = _follow_configuration(run)
         kill_point("run.configuration_followed")
         steps = [s for s in integration.steps() if s.enabled and s.is_people]
-        for step in steps:
-            if step.inbound and step.source.startswith(f"{crm}."):
-                run_inbound_step(run, step)
+        run_inbound_steps(run, [s for s in steps
+                                if s.inbound and s.source.startswith(f"{crm}.")])
         catch_up(app, list(LIVE.values()))
-        run_outbound(run, outbound_steps(steps, crm), full, only)
+        # The projections catch up with what is recorded while the last writes are in
+        # flight; what is left (their outcomes) after.
+        run_outbound(run, outbound_steps(steps, crm), full, only,
+                     meanwhile=partial(catch_up, app, list(LIVE.values())))
         _save_readings(run)
         if only is None:
-            catch_up(app, list(LIVE.values()))
             every = [s for s in integration.steps() if s.enabled]
-            run_activities(run, activity_steps(every, crm), full)
+            activities = activity_steps(every, crm)
+            with task_fields(run, activities) as fields:  # asked while the views catch up
+                catch_up(app, list(LIVE.values()))
+                run_activities(run, activities, full, fields)
             run_statuses(run, status_steps(every), full)
     except MassChangesRefused as error:
         # Nothing was written to the CRM: the due people stay due for the run that says yes.
@@ -159,6 +169,7 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         run.tally.run_failed("INTERRUPTED", type(error).__name__)
         raise
     finally:
+        users.close()  # a run that failed before it took them leaves no call behind
         try:
             outcome = _finish(app, crm, run, fatal, limited)
         finally:
@@ -323,7 +334,7 @@ def _apply_budget(run: RunContext) -> None:
     run.gateway.spend_at_most(max(allowed - spent, 0) + sum(run.gateway.calls.values()))
 
 
-def _load_directory(run: RunContext) -> None:
+def _load_directory(run: RunContext, users: Ahead[dict[str, str]]) -> None:
     with run.app.database.reader.connect() as connection:
         table = DIRECTORY.tables["directory"]
         members = entries(connection, table, "team_member")
@@ -331,4 +342,4 @@ def _load_directory(run: RunContext) -> None:
         run.directory.saved_filters = entries(connection, table, "saved_filter")
     run.directory.member_emails = {key: str(attrs.get("email") or "")
                                    for key, attrs in members.items()}
-    run.directory.crm_user_emails.update(run.gateway.users())
+    run.directory.crm_user_emails.update(users.result())

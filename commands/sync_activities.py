@@ -28,6 +28,7 @@ from syncledger.adapters.held_contents import Held, held_contents, held_for, rel
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.old_bytes import drop_old_bytes
 from syncledger.adapters.plain_events import stored_value
+from syncledger.adapters.read_ahead import Ahead
 from syncledger.commands.sync_context import (
     RunContext,
     changed_originators,
@@ -115,8 +116,20 @@ def status_steps(steps: list[Step]) -> list[Step]:
     return [s for s in steps if s.enabled and s.target == STATUS_TARGET]
 
 
-def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
-    """All activity steps at once: one activity goes to its person's Contact or Lead."""
+def task_fields(run: RunContext, steps: list[Step]) -> Ahead[dict[str, Any]]:
+    """What the activity steps read of the CRM before any activity: Task's fields, when a
+    step writes Tasks (all but Notes). Asked ahead, so that the run's own work before the
+    steps (the projections catching up, the due activities looked up) hides its round
+    trip; taken by run_activities."""
+    if not any(KIND_OF_SOURCE[step.source] != "note" for step in steps):
+        return Ahead(dict, side_by_side=False)
+    return Ahead(lambda: {"Task": run.gateway.describe("Task")}, run.gateway.side_by_side)
+
+
+def run_activities(run: RunContext, steps: list[Step], full: bool,
+                   fields: Ahead[dict[str, Any]]) -> None:
+    """All activity steps at once: one activity goes to its person's Contact or Lead.
+    `fields`: task_fields of the steps."""
     if not steps:
         return
     position = run.app.recorder.max_notification_id() or 0
@@ -130,8 +143,7 @@ def run_activities(run: RunContext, steps: list[Step], full: bool) -> None:
     by_kind: dict[str, dict[str, list[Step]]] = defaultdict(dict)
     for step in steps:
         by_kind[KIND_OF_SOURCE[step.source]].setdefault(step.crm_object, []).append(step)
-    describe = {"Task": run.gateway.describe("Task")} if any(
-        k != "note" for k in by_kind) else {}
+    describe = fields.result()
     ordered = sorted(due)
     released = 0
     try:

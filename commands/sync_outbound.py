@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.kill_points import kill_point
+from syncledger.adapters.read_ahead import Ahead
 from syncledger.commands.sync_accounts import account_app_field, resolve_accounts
 from syncledger.commands.sync_context import RunContext, changed_originators, step_cursor
 from syncledger.domain.activity_mapping import lead_status_for
@@ -108,7 +109,10 @@ def outbound_steps(steps: list[Step], crm: str) -> dict[str, Step]:
 
 
 def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
-                 only: set[UUID] | None = None) -> None:
+                 only: set[UUID] | None = None,
+                 meanwhile: Callable[[], object] | None = None) -> None:
+    """`meanwhile`: work of the run's own that needs nothing of the outcomes (the
+    projections catching up), done while the last send is in flight."""
     if not steps:
         return
     position = run.app.recorder.max_notification_id() or 0
@@ -125,19 +129,26 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
         _guard_mass_changes(run, steps, describe, statuses, _due_people(
             run, cursors, full or start == 0, start, position, only), made_here)
     label = " + ".join(step.name for step in steps.values())
-    while chunk := list(islice(due, PLAN_CHUNK)):
-        run.advanced(label, len(chunk))
-        if made_here:
-            chunk = _not_made_by_this_run(run, chunk)
-            if not chunk:
-                continue
-        planner = run.app.decide(partial(_plan_chunk, run, steps, describe, statuses, chunk))
-        planner.tally()
-        batches.add(planner.writes)
-        if run.should_stop():
-            batches.flush()
-            return  # the position stays: what is left is due next run
-    batches.flush()
+    try:
+        while chunk := list(islice(due, PLAN_CHUNK)):
+            run.advanced(label, len(chunk))
+            if made_here:
+                chunk = _not_made_by_this_run(run, chunk)
+                if not chunk:
+                    continue
+            planner = run.app.decide(partial(_plan_chunk, run, steps, describe, statuses,
+                                             chunk))
+            planner.tally()
+            batches.add(planner.writes)
+            if run.should_stop():
+                batches.flush()
+                return  # the position stays: what is left is due next run
+        batches.flush(meanwhile)
+    except BaseException:
+        # Planning failed (or a send stopped) with a send in flight: its outcomes are
+        # recorded before the run stops on what came first.
+        batches.settle()
+        raise
     if only is None:
         def advance() -> None:
             cache = AggregateCache(run.app)
@@ -329,13 +340,19 @@ class Batches:
     action, whether the CRM may assign owners): a group is full at the gateway's
     `group_size`, and full groups go `groups_at_once` at a time (for Salesforce, one
     Composite call, one call against the daily limit); the rest go at the end, so that the
-    batches of due people never split one."""
+    batches of due people never split one.
+
+    When the gateway's calls may go side by side, a send is left in flight while the next
+    due people are planned (their intents saved before any call of theirs, as always), so
+    that its round trip hides behind that work: one send at a time, its outcomes recorded
+    before the next leaves, at the end, or before a planning that failed is told."""
 
     def __init__(self, run: RunContext, steps: dict[str, Step]) -> None:
         self.run = run
         self.steps = steps
         self.waiting: dict[tuple[str, str, bool], list[Write]] = {}
         self.full: list[list[Write]] = []
+        self.in_flight: tuple[list[Write], Ahead[list[WriteOutcome]]] | None = None
 
     def add(self, writes: list[Write]) -> None:
         for write in writes:
@@ -347,18 +364,34 @@ class Batches:
                     self._send(self.full)
                     self.full = []
 
-    def flush(self) -> None:
+    def flush(self, meanwhile: Callable[[], object] | None = None) -> None:
+        """Everything planned sent; `meanwhile` done while the last send is in flight."""
         collections = [*self.full, *self.waiting.values()]
         self.full, self.waiting = [], {}
         at_once = self.run.gateway.groups_at_once
         for start in range(0, len(collections), at_once):
             self._send(collections[start:start + at_once])
+        if self.in_flight is not None and meanwhile is not None:
+            meanwhile()
+        self._stop_on(self.settle())
 
     def _send(self, collections: list[list[Write]]) -> None:
+        self._stop_on(self.settle())
         writes = [write for collection in collections for write in collection]
+        side_by_side = self.run.gateway.side_by_side
+        self.in_flight = (writes, Ahead(partial(_send, self.run, collections), side_by_side))
+        if not side_by_side:
+            self._stop_on(self.settle())
+
+    def settle(self) -> Exception | None:
+        """The send in flight, if any, answered and its outcomes recorded; what stopped it
+        (a limit or a refusal met part way), for the caller to stop on."""
+        if self.in_flight is None:
+            return None
+        (writes, sending), self.in_flight = self.in_flight, None
         stopped: Exception | None = None
         try:
-            results = _send(self.run, collections)
+            results = sending.result()
         except WritesStopped as stop:  # a limit or a refusal: record what landed, then stop
             results, stopped = [o for group in stop.outcomes for o in group], stop.cause
         kill_point("outbound.after_write")  # the CRM holds the writes; the log only intents
@@ -368,6 +401,10 @@ class Batches:
         kill_point("outbound.results_saved")
         for tally in tallies:  # only once their save went through
             tally()
+        return stopped
+
+    @staticmethod
+    def _stop_on(stopped: Exception | None) -> None:
         if stopped is not None:
             raise stopped
 

@@ -140,6 +140,11 @@ class CrmGateway(Protocol):
     # Writes one group may hold, and how many full groups `write` packs best at once.
     group_size: int
     groups_at_once: int
+    # Whether a run may make its calls from threads of its own, side by side with one
+    # another and with its own work (a CRM across the network, whose round trips are worth
+    # hiding); else it makes each where it needs it, one at a time (one that answers from
+    # memory, or whose client is not made for threads).
+    side_by_side: bool
 
     @property
     def calls(self) -> Mapping[str, int]: ...

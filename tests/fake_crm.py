@@ -92,6 +92,7 @@ class FakeCrm:
     call_kinds: tuple[str, ...] = ("reads", "writes")
     group_size: int = 200
     groups_at_once: int = 5
+    side_by_side: bool = False  # no real time: every call where the run makes it
     readings: None = None
     calls: Counter[str] = field(default_factory=Counter)
     records: dict[str, dict[str, FakeRecord]] = field(default_factory=lambda: defaultdict(dict))

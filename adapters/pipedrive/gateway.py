@@ -60,6 +60,8 @@ class PipedriveGateway:
                                    "users", "fields", "recents")
     group_size = GROUP_SIZE
     groups_at_once = 1  # nothing packs several groups in one call
+    # Its client keeps one session and its burst window for one caller at a time.
+    side_by_side = False
 
     def __init__(self, client: PipedriveClient, page_size: int = PAGE,
                  readings: MatchReadings | None = None, budget: CallBudget | None = None

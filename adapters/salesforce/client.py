@@ -2,10 +2,12 @@
 failures into our error kinds, retries what can be retried, refreshes an expired session
 once, and counts the calls it spends.
 
-Writes may go several at a time (`collections_pipelined`): the counter, the budget and the
+Writes may go several at a time (`collections_pipelined`), and reads side by side from
+threads of their own (a run's fixed reads, commands/sync.py): the counter, the budget and the
 session refresh are shared under locks, and each thread that sends holds a requests session
-of its own (requests documents no thread-safety contract for a Session, psf/requests#2766,
-and its maintainers advise one per thread)."""
+of its own while it does (requests documents no thread-safety contract for a Session,
+psf/requests#2766, and its maintainers advise one per thread): the client's own when no other
+thread sends on it, else a lane of its own."""
 
 from __future__ import annotations
 
@@ -157,6 +159,9 @@ class WritesStopped(CrmFatal):
 
 class SalesforceClient:
     attempts = 4  # of a call whose failure a retry can help
+    # Its calls cross the network: a run hides their round trips behind one another and
+    # behind its own work (see CrmGateway.side_by_side).
+    side_by_side = True
 
     def __init__(self, credentials: SalesforceCredentials,
                  on_refresh: Callable[[SalesforceCredentials], None] | None = None,
@@ -179,6 +184,7 @@ class SalesforceClient:
         (`_local`: tried_once, the session it holds), and the idle sending sessions."""
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
+        self._own_session = threading.Lock()  # held by the one thread sending on it
         self._local = threading.local()
         self._idle_lanes: list[_Lane] = []
         self._lanes: list[_Lane] = []
@@ -201,6 +207,39 @@ class SalesforceClient:
 
     # -- the one HTTP layer ---------------------------------------------------------------
     def call(self, kind: str, action: Callable[[Salesforce], T]) -> T:
+        with self._session_held():
+            return self._call(kind, action)
+
+    @contextmanager
+    def _session_held(self) -> Iterator[None]:
+        """A session this thread sends on alone for the call: the lane it holds already (a
+        pipelined write), else the client's own when no other thread is on it, else an idle
+        lane (a read side by side with others)."""
+        if getattr(self._local, "lane", None) is not None or getattr(self._local, "own", False):
+            yield
+            return
+        if self._own_session.acquire(blocking=False):
+            self._local.own = True
+            try:
+                yield
+            finally:
+                self._local.own = False
+                self._own_session.release()
+            return
+        lane = self._take_lane()
+        self._local.lane = lane
+        try:
+            yield
+        finally:
+            self._local.lane = None
+            self._give_lane(lane)
+
+    def _session(self) -> requests.Session:
+        """The requests session this thread sends on (see _session_held)."""
+        lane: _Lane | None = getattr(self._local, "lane", None)
+        return self.session if lane is None else lane.session
+
+    def _call(self, kind: str, action: Callable[[Salesforce], T]) -> T:
         refreshed = False
         while True:
             token = self.credentials.access_token
@@ -325,7 +364,8 @@ class SalesforceClient:
         base = self.credentials.login_url or self.credentials.instance_url
         self.budget.count("auth")
         try:
-            response = self.session.post(f"{base}/services/oauth2/token", data={
+            # On this thread's session: another thread may be sending on the client's own.
+            response = self._session().post(f"{base}/services/oauth2/token", data={
                 "grant_type": "refresh_token", "refresh_token": self.credentials.refresh_token,
                 "client_id": self.credentials.client_id or ""}, timeout=30)
         except requests.RequestException as error:
@@ -360,7 +400,7 @@ class SalesforceClient:
 
     def userinfo(self) -> dict[str, Any]:
         def get(_: Salesforce) -> dict[str, Any]:
-            response = self.session.get(
+            response = self._session().get(
                 f"{self.credentials.instance_url}/services/oauth2/userinfo",
                 headers={"Authorization": f"Bearer {self.credentials.access_token}"},
                 timeout=30)

@@ -17,6 +17,10 @@ from syncledger.adapters.salesforce.streams import made_up_id
 
 
 class DryRunClient(SalesforceClient):
+    # Its writes are answered from memory, counted as they come: the run stays in one
+    # thread, as a preview that costs little.
+    side_by_side = False
+
     def __init__(self, credentials: SalesforceCredentials, budget: CallBudget | None = None
                  ) -> None:
         super().__init__(credentials, budget=budget)

@@ -8,6 +8,7 @@ run read besides records in the `Readings` it is given, for the run to record.""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -54,6 +55,11 @@ class SalesforceGateway:
         # Objects without the key field: their creates cannot be upserts on it.
         self.missing_keys = frozenset(missing_keys)
         self._readings = readings
+        self.side_by_side = client.side_by_side
+        # One batch of writes at a time (a run plans the next while one is in flight, and may
+        # write Accounts meanwhile): they are admitted against the budget in the order they
+        # were asked, and each reads the limit its own calls met (client.limit_reached).
+        self._writing = threading.Lock()
 
     @property
     def readings(self) -> Readings | None:
@@ -171,14 +177,16 @@ class SalesforceGateway:
         them at once. A limit met or a refusal stops the batch: WritesStopped carries every
         write's outcome, so that the run records them before it stops."""
         calls = [self._call(group) for group in groups]
-        self.client.limit_reached = None
-        try:
-            answers = self.client.collections_pipelined(calls)
-        except WritesStopped as stopped:
-            raise PortWritesStopped(_outcomes(groups, stopped.results), stopped) from None
+        with self._writing:
+            self.client.limit_reached = None
+            try:
+                answers = self.client.collections_pipelined(calls)
+            except WritesStopped as stopped:
+                raise PortWritesStopped(_outcomes(groups, stopped.results), stopped) from None
+            limit = self.client.limit_reached
         outcomes = _outcomes(groups, answers)
-        if self.client.limit_reached is not None:
-            raise PortWritesStopped(outcomes, self.client.limit_reached)
+        if limit is not None:
+            raise PortWritesStopped(outcomes, limit)
         return outcomes
 
     def _call(self, group: Sequence[RecordWrite]) -> Any:

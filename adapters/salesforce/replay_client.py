@@ -34,6 +34,10 @@ from syncledger.domain.steps import Step
 
 
 class ReplayClient(SalesforceClient):
+    # It answers from memory: nothing to hide, and its answers (and gaps) come in the run's
+    # own order.
+    side_by_side = False
+
     def __init__(self, answers: RecordedAnswers) -> None:
         # Not the parent's: no session and no connection, so nothing can reach the CRM.
         self.credentials = SalesforceCredentials(instance_url="replay:", access_token="")

@@ -1,0 +1,80 @@
+"""A run hides the CRM's round trips (issue 22): its fixed reads go side by side, and a send
+of writes stays in flight while the next due people are planned, with the same calls as one
+at a time. What was in flight together is counted by the emulator, or read from the order of
+the log, never timed."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from sync_support import Org, connected_org, contact, lead, person
+
+from syncledger.adapters.aggregate_cache import AggregateCache
+from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.gateways import live_gateway
+from syncledger.commands.replay_run import replay_run
+from syncledger.commands.sync_outbound import PLAN_CHUNK
+from syncledger.domain.ids import integration_id
+from syncledger.domain.integration import Integration
+
+LATENCY_MS = 300  # every call held this long by the emulator: far longer than a thread start
+
+
+def spent(org: Org, before: dict[str, int]) -> Counter[str]:
+    after = org.stats()
+    return Counter({k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k)})
+
+
+def concurrency(org: Org) -> dict[str, int]:
+    found: dict[str, int] = org.admin("GET", "stats")["concurrency"]
+    return found
+
+
+def test_the_pulls_first_pages_are_in_flight_together(sqlite_store: SyncLedger,
+                                                      tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.load(Contact=[contact(1)], Lead=[lead(1)])
+        org.admin("POST", "faults", {"latency_ms": LATENCY_MS})
+        assert concurrency(org)["max_in_flight"] == 1  # connect's calls, one at a time
+        before = org.stats()
+        report = org.sync()
+        assert report.outcome == "succeeded"
+        assert report.counts["people"]["created"] == 2
+        # The calls a run makes one at a time (the Users, each step's pull, Task's fields for
+        # the activity steps), no more: the Contacts' and Leads' pulls went together.
+        assert spent(org, before) == {"total": 4, "query": 3, "describe": 1}
+        assert concurrency(org) == {"in_flight": 0, "max_in_flight": 2}
+        again = replay_run(sqlite_store, report.run_id)
+        assert again.same and not again.not_replayed, again
+
+
+def test_the_next_people_are_planned_while_a_send_is_in_flight(sqlite_store: SyncLedger,
+                                                               tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.import_lines([person(n) for n in range(PLAN_CHUNK + 200)])
+        integration = AggregateCache(sqlite_store).get(integration_id("salesforce"),
+                                                       Integration)
+        assert integration is not None
+        gateway = live_gateway(sqlite_store.database, integration)
+        # A send a Collections call of 200: a first chunk of due people fills two sends, the
+        # second a third, its rest a fourth.
+        gateway.groups_at_once = 1
+        position = sqlite_store.recorder.max_notification_id() or 0
+        before = org.stats()
+        report = org.sync(gateway=gateway)
+        assert report.counts["leads"]["created"] == PLAN_CHUNK + 200
+        assert spent(org, before)["collections"] == 4
+        saved = [n.topic.rpartition(".")[2] for n in sqlite_store.recorder.select_notifications(
+            start=position + 1, limit=100_000) if ":Person." in n.topic]
+        intents = [i for i, name in enumerate(saved) if name == "CrmCreateRequested"]
+        results = [i for i, name in enumerate(saved) if name == "Linked"]
+        assert len(intents) == len(results) == PLAN_CHUNK + 200
+        # Every intent is in the log before any call is made for it ...
+        assert max(intents[:PLAN_CHUNK]) < min(results)
+        # ... and the second chunk's were saved while the second send was in flight: only
+        # the first send's outcomes came before them (one at a time, the second's would).
+        assert results[199] < min(intents[PLAN_CHUNK:]) and max(intents) < results[200]
+        # Decided again one call at a time (a replay answers from memory), it is the same.
+        again = replay_run(sqlite_store, report.run_id)
+        assert again.same and not again.not_replayed, again
