@@ -44,23 +44,27 @@ def checked_out(rev: str) -> Iterator[tuple[Path, dict[str, str]]]:
                             str(tree)], check=True)
 
 
-def sync_seconds(tree: Path, environ: dict[str, str], scenario: str, size: int) -> float:
-    """The sync's own time in one scenario of that tree's bench/sync.py."""
+def sync_seconds(tree: Path, environ: dict[str, str], scenario: str, size: int,
+                 apart: bool = False) -> float:
+    """The sync's own time in one scenario of that tree's bench/sync.py; `apart`: the
+    outbound emulator in a process of its own (its work then no longer shares the sync's
+    GIL, as a real CRM's does not)."""
     command = [sys.executable, str(tree / "bench" / "sync.py"), "--scenario", scenario,
-               "--size", str(size)] + (["--no-incremental"] if scenario == "inbound" else [])
+               "--size", str(size)] + (["--no-incremental"] if scenario == "inbound" else []) \
+        + (["--emulator-apart"] if apart and scenario == "outbound" else [])
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True, env=environ)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return float(result["sync"]["seconds"])
 
 
-def compare(rev: str, sizes: dict[str, int], rounds: int) -> None:
+def compare(rev: str, sizes: dict[str, int], rounds: int, apart: bool = False) -> None:
     here = (ROOT, dict(os.environ))
     best: dict[tuple[str, str], float] = {}
     with checked_out(rev) as other:
         for turn in range(rounds):
             for scenario, size in sizes.items():
                 for side, (tree, environ) in (("this", here), (rev, other)):
-                    seconds = sync_seconds(tree, environ, scenario, size)
+                    seconds = sync_seconds(tree, environ, scenario, size, apart)
                     print(f"  round {turn + 1} {scenario} {size:,} {side}: {seconds:.2f} s",
                           flush=True)
                     key = (scenario, side)
@@ -78,10 +82,12 @@ def main() -> None:
     parser.add_argument("--inbound", type=int, default=10_000, help="Contacts (0: none)")
     parser.add_argument("--outbound", type=int, default=10_000, help="people (0: none)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--emulator-apart", action="store_true",
+                        help="the outbound emulator in a process of its own")
     args = parser.parse_args()
     sizes = {name: size for name, size in (("inbound", args.inbound),
                                            ("outbound", args.outbound)) if size}
-    compare(args.rev, sizes, args.rounds)
+    compare(args.rev, sizes, args.rounds, args.emulator_apart)
 
 
 if __name__ == "__main__":
