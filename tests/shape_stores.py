@@ -8,6 +8,7 @@ views, `people show`, `history` and `explain` said of it when it was written
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from dataclasses import asdict
@@ -120,3 +121,31 @@ def record_events(app: SyncLedger, after: int) -> list[str]:
     return [n.topic.partition(":")[2] for n in app.recorder.select_notifications(
         start=after + 1, limit=10_000)
         if n.topic.partition(":")[2].startswith(RECORD_EVENTS)]
+
+
+def copied(fixture: Path, directory: Path) -> Path:
+    """The fixture's store, copied for a test to open (its key set by the caller)."""
+    shutil.copy(fixture / "store.db", directory / "store.db")
+    return directory / "store.db"
+
+
+def expected_readings(fixture: Path) -> dict[str, Any]:
+    """What the store's readings were when the fixture was written."""
+    loaded: dict[str, Any] = json.loads((fixture / "expected.json").read_text())
+    return loaded
+
+
+def sync_decides_nothing_new(path: Path, crm: FakeCrm, now: datetime) -> None:
+    """A further sync over the store, with the CRM as it was left, records nothing about
+    people, records or claims, counts nothing created or updated, and sends nothing."""
+    from syncledger.commands.sync import run_sync
+
+    with store(path) as app:
+        head = app.recorder.max_notification_id() or 0
+        report = run_sync(app, ACTOR, now, gateway=crm)
+        assert report.outcome == "succeeded", report.errors
+        assert {kind: (counts["created"], counts["updated"])
+                for kind, counts in report.counts.items()} == {
+            kind: (0, 0) for kind in report.counts}
+        assert record_events(app, head) == []
+    assert crm.sent == []

@@ -13,7 +13,6 @@ write today's shapes instead, so it is not to be regenerated."""
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -25,12 +24,14 @@ from shape_stores import (
     NOW,
     as_json,
     connect,
+    copied,
     crm_from_json,
     crm_to_json,
     import_lines,
     readings,
     record_events,
     store,
+    sync_decides_nothing_new,
 )
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "old_shapes"
@@ -90,8 +91,7 @@ def write_fixture(directory: Path) -> None:
 @pytest.fixture
 def old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SYNCLEDGER_KEY", KEY)
-    shutil.copy(FIXTURE / "store.db", tmp_path / "store.db")
-    return tmp_path / "store.db"
+    return copied(FIXTURE, tmp_path)
 
 
 if __name__ == "__main__":
@@ -111,18 +111,8 @@ def test_the_old_store_rebuilt_reads_as_it_did(old_store: Path) -> None:
 
 
 def test_a_further_sync_over_the_old_store_decides_nothing_new(old_store: Path) -> None:
-    from syncledger.commands.sync import run_sync
-
-    crm = crm_from_json(json.loads((FIXTURE / "crm.json").read_text()))
-    with store(old_store) as app:
-        head = app.recorder.max_notification_id() or 0
-        report = run_sync(app, ACTOR, NOW, gateway=crm)
-        assert report.outcome == "succeeded", report.errors
-        assert {kind: (counts["created"], counts["updated"])
-                for kind, counts in report.counts.items()} == {
-            kind: (0, 0) for kind in report.counts}
-        assert record_events(app, head) == []
-        assert crm.sent == []
+    sync_decides_nothing_new(old_store, crm_from_json(
+        json.loads((FIXTURE / "crm.json").read_text())), NOW)
 
 
 def test_an_old_run_replays_the_same_with_todays_shapes(old_store: Path) -> None:

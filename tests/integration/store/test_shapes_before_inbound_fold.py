@@ -15,11 +15,9 @@ run again, it would write today's shapes instead, so it is not to be regenerated
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fake_crm import ALICE, FakeCrm
@@ -29,12 +27,14 @@ from shape_stores import (
     USERS,
     as_json,
     connect,
+    copied,
     crm_from_json,
     crm_to_json,
+    expected_readings,
     import_lines,
     readings,
-    record_events,
     store,
+    sync_decides_nothing_new,
 )
 
 from syncledger.adapters.event_store import SyncLedger
@@ -138,19 +138,13 @@ def write_fixture(directory: Path) -> None:
 @pytest.fixture
 def old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SYNCLEDGER_KEY", KEY)
-    shutil.copy(FIXTURE / "store.db", tmp_path / "store.db")
-    return tmp_path / "store.db"
-
-
-def _expected() -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text())
-    return loaded
+    return copied(FIXTURE, tmp_path)
 
 
 def test_the_store_rebuilt_reads_as_it_did(old_store: Path) -> None:
     from syncledger.commands import views
 
-    expected = _expected()
+    expected = expected_readings(FIXTURE)
     with store(old_store) as app:
         views.rebuild(app, None, lambda _: None)
         found = as_json(readings(app))
@@ -168,19 +162,9 @@ def test_its_people_made_from_records_are_linked_to_them(old_store: Path) -> Non
 
 
 def test_a_further_sync_over_it_decides_nothing_new(old_store: Path) -> None:
-    from syncledger.commands.sync import run_sync
-
-    crm = crm_from_json(json.loads((FIXTURE / "crm.json").read_text()),
-                        LightningCrm(users_by_id=dict(USERS)))
-    with store(old_store) as app:
-        head = app.recorder.max_notification_id() or 0
-        report = run_sync(app, ACTOR, NOW, gateway=crm)
-        assert report.outcome == "succeeded", report.errors
-        assert {kind: (counts["created"], counts["updated"])
-                for kind, counts in report.counts.items()} == {
-            kind: (0, 0) for kind in report.counts}
-        assert record_events(app, head) == []
-        assert crm.sent == []
+    sync_decides_nothing_new(old_store, crm_from_json(
+        json.loads((FIXTURE / "crm.json").read_text()), LightningCrm(users_by_id=dict(USERS))),
+        NOW)
 
 
 def test_its_second_run_replays_the_same(old_store: Path) -> None:
@@ -204,7 +188,7 @@ def test_its_story_told_again_today_reads_the_same_without_a_linked_apart(
     person made from a record has its link in its Recorded, with no Linked of its own."""
     monkeypatch.setenv("SYNCLEDGER_KEY", KEY)
     write_fixture(tmp_path)
-    expected = _expected()
+    expected = expected_readings(FIXTURE)
     with store(tmp_path / "store.db") as app:
         found = as_json(readings(app))
     assert found["people"] == expected["people"]

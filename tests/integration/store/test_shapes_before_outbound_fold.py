@@ -16,7 +16,6 @@ it would write today's shapes instead, so it is not to be regenerated."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,15 @@ from shape_stores import (
     KEY,
     NOW,
     connect,
+    copied,
     crm_from_json,
     crm_to_json,
+    expected_readings,
     import_lines,
     readings,
     record_events,
     store,
+    sync_decides_nothing_new,
 )
 
 FIXTURE = Path(__file__).parents[2] / "fixtures" / "shapes_before_outbound_fold"
@@ -112,13 +114,7 @@ if __name__ == "__main__":
 @pytest.fixture
 def before_fold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SYNCLEDGER_KEY", KEY)
-    shutil.copy(FIXTURE / "store.db", tmp_path / "store.db")
-    return tmp_path / "store.db"
-
-
-def _expected() -> dict[str, Any]:
-    found: dict[str, Any] = json.loads((FIXTURE / "expected.json").read_text())
-    return found
+    return copied(FIXTURE, tmp_path)
 
 
 def test_the_fixture_holds_outbound_creates_in_the_shapes_before_the_fold(
@@ -136,7 +132,7 @@ def test_the_fixture_holds_outbound_creates_in_the_shapes_before_the_fold(
 def test_the_store_rebuilt_reads_as_it_did(before_fold: Path) -> None:
     from syncledger.commands import views
 
-    expected = _expected()
+    expected = expected_readings(FIXTURE)
     with store(before_fold) as app:
         views.rebuild(app, None, lambda _: None)
         found = json.loads(json.dumps(readings(app, EXPLAINED), sort_keys=True))
@@ -146,7 +142,7 @@ def test_the_store_rebuilt_reads_as_it_did(before_fold: Path) -> None:
 
 def test_a_created_persons_history_and_explanations_say_what_the_run_did(
         before_fold: Path) -> None:
-    expected = _expected()
+    expected = expected_readings(FIXTURE)
     with store(before_fold) as app:
         found = json.loads(json.dumps(readings(app, EXPLAINED), sort_keys=True))
     assert found["history"] == expected["history"]
@@ -160,18 +156,8 @@ def test_a_created_persons_history_and_explanations_say_what_the_run_did(
 
 
 def test_a_further_sync_over_it_decides_nothing_new(before_fold: Path) -> None:
-    from syncledger.commands.sync import run_sync
-
-    crm = crm_from_json(json.loads((FIXTURE / "crm.json").read_text()))
-    with store(before_fold) as app:
-        head = app.recorder.max_notification_id() or 0
-        report = run_sync(app, ACTOR, NOW, gateway=crm)
-        _succeeded(report)
-        assert {kind: (counts["created"], counts["updated"])
-                for kind, counts in report.counts.items()} == {
-            kind: (0, 0) for kind in report.counts}
-        assert record_events(app, head) == []
-        assert crm.sent == []
+    sync_decides_nothing_new(before_fold, crm_from_json(
+        json.loads((FIXTURE / "crm.json").read_text())), NOW)
 
 
 def test_its_runs_replay_the_same(before_fold: Path) -> None:
@@ -209,7 +195,7 @@ def test_the_story_told_today_costs_a_created_person_three_events_and_reads_alik
         write_story(app, crm, tmp_path)
         found = json.loads(json.dumps(readings(app, EXPLAINED), sort_keys=True))
         topics = record_events(app, 0)
-    expected = _expected()
+    expected = expected_readings(FIXTURE)
     assert found["people"] == expected["people"]
     assert found["shown"] == expected["shown"]
     assert found["views"]["crm_records"] == expected["views"]["crm_records"]
