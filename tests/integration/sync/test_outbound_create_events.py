@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from pipedrive_support import Company, app_person, connected_company
+from pipedrive_support import Company, app_person
 from sync_support import connected_org, person
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.commands import views
 from syncledger.commands.replay_run import replay_run
 from syncledger.commands.session import caught_up
-from syncledger.emulator.server import RunningEmulator, running
 from syncledger.replay.explain import explain
 
 PEOPLE = 3
@@ -71,18 +68,6 @@ def test_a_lead_created_for_a_person_is_three_events(sqlite_store: SyncLedger, s
         assert org.writes() == writes
         assert not [t for t in topics_after(_database(sqlite_url), head)
                     if t.startswith("Person.") or t.endswith((".Written", ".PersonLinked"))]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningEmulator]:
-    with running("pipedrive") as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def pd(sqlite_store: SyncLedger, tmp_path: Path, server: RunningEmulator) -> Iterator[Company]:
-    with connected_company(sqlite_store, tmp_path, server) as company:
-        yield company
 
 
 def test_a_pipedrive_person_created_for_a_person_is_three_events(pd: Company,

@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,23 +51,11 @@ from syncledger.domain.steps import (
     Step,
     StepFilter,
 )
-from syncledger.emulator.server import RunningEmulator, running
+from syncledger.emulator.server import RunningEmulator
 from syncledger.replay.explain import explain
 
 IN, OUT = "Persons to People", "People to Persons"
 QUIET = {"created": 0, "updated": 0, "skipped": 0, "failed": 0}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[RunningEmulator]:
-    with running("pipedrive") as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def pd(sqlite_store: SyncLedger, tmp_path: Path, server: RunningEmulator) -> Iterator[Company]:
-    with connected_company(sqlite_store, tmp_path, server) as company:
-        yield company
 
 
 def _person_events_after(app: SyncLedger, position: int) -> list[str]:
@@ -663,9 +650,9 @@ def _sync_killed_after_the_write(pd: Company, url: str) -> subprocess.CompletedP
 
 @pytest.mark.parametrize("inbound", [True, False], ids=["pulled", "searched"])
 def test_a_create_whose_answer_was_lost_never_makes_a_second_person(
-        sqlite_url: str, sqlite_store: SyncLedger, tmp_path: Path, server: RunningEmulator,
-        inbound: bool) -> None:
-    with connected_company(sqlite_store, tmp_path, server) as pd:
+        sqlite_url: str, sqlite_store: SyncLedger, tmp_path: Path,
+        pipedrive_server: RunningEmulator, inbound: bool) -> None:
+    with connected_company(sqlite_store, tmp_path, pipedrive_server) as pd:
         # Given a sync killed once Pipedrive held its creates, before their results were
         # recorded (the intents, with their keys, were)
         pd.import_lines([app_person(1), app_person(2)])
@@ -773,11 +760,11 @@ def test_persons_sharing_an_update_time_are_never_missed_across_pages_and_runs(
 # -- both CRMs -----------------------------------------------------------------------------
 def test_sync_with_no_crm_syncs_each_connected_enabled_crm_under_its_own_lease(
         sqlite_url: str, sqlite_store: SyncLedger, tmp_path: Path,
-        server: RunningEmulator) -> None:
+        pipedrive_server: RunningEmulator) -> None:
     from sync_support import connected_org, contact
 
     with connected_org(sqlite_store, tmp_path) as org, \
-            connected_company(sqlite_store, tmp_path, server) as pd:
+            connected_company(sqlite_store, tmp_path, pipedrive_server) as pd:
         # Given Salesforce and Pipedrive both connected and enabled
         org.load(Contact=[contact(1)])
         pd.load(persons=[pd_person(1)])
@@ -816,11 +803,11 @@ OPERATIONS = st.lists(st.one_of(
     HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(OPERATIONS)
 def test_syncs_converge_without_ping_pong_or_missed_changes(
-        server: RunningEmulator, operations: list[tuple[str, int, str]]) -> None:
+        pipedrive_server: RunningEmulator, operations: list[tuple[str, int, str]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = open_store(f"sqlite:///{tmp}/store.db")
         try:
-            with connected_company(app, Path(tmp), server) as pd:
+            with connected_company(app, Path(tmp), pipedrive_server) as pd:
                 at = datetime(2026, 11, 21, tzinfo=UTC)
                 for kind, n, name in operations:
                     if kind == "crm_new":
