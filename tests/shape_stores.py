@@ -149,3 +149,14 @@ def sync_decides_nothing_new(path: Path, crm: FakeCrm, now: datetime) -> None:
             kind: (0, 0) for kind in report.counts}
         assert record_events(app, head) == []
     assert crm.sent == []
+
+
+def save_fixture(directory: Path, expected: dict[str, Any], crm: FakeCrm) -> None:
+    """Beside the fixture's store: what it read as (`expected.json`) and the CRM it synced
+    with (`crm.json`); the files a writing leaves that are not the store's (imports, the
+    run lock's) removed."""
+    (directory / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True)
+                                             + "\n")
+    (directory / "crm.json").write_text(json.dumps(crm_to_json(crm), indent=1) + "\n")
+    for leftover in [*directory.glob("*.jsonl"), *directory.glob("store.db.run-*")]:
+        leftover.unlink()

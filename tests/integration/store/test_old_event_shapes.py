@@ -26,10 +26,10 @@ from shape_stores import (
     connect,
     copied,
     crm_from_json,
-    crm_to_json,
     import_lines,
     readings,
     record_events,
+    save_fixture,
     store,
     sync_decides_nothing_new,
 )
@@ -81,11 +81,7 @@ def write_fixture(directory: Path) -> None:
         crm.advance(minutes=10)
         forget(app, find_person_id(app, "contact3@example.com"), ACTOR)
         expected = readings(app)
-    (directory / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True)
-                                             + "\n")
-    (directory / "crm.json").write_text(json.dumps(crm_to_json(crm), indent=1) + "\n")
-    for leftover in ("team.jsonl",):
-        (directory / leftover).unlink()
+    save_fixture(directory, expected, crm)
 
 
 @pytest.fixture

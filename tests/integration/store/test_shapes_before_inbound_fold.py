@@ -29,10 +29,10 @@ from shape_stores import (
     connect,
     copied,
     crm_from_json,
-    crm_to_json,
     expected_readings,
     import_lines,
     readings,
+    save_fixture,
     store,
     sync_decides_nothing_new,
 )
@@ -127,12 +127,7 @@ def write_fixture(directory: Path) -> None:
         crm.advance(minutes=10)
         forget(app, find_person_id(app, "alan@example.com"), ACTOR)
         expected = readings(app)
-    (directory / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True)
-                                             + "\n")
-    (directory / "crm.json").write_text(json.dumps(crm_to_json(crm), indent=1) + "\n")
-    for leftover in ("team.jsonl", "store.db.run-salesforce.lock",
-                     "store.db.run-salesforce.lock.gate"):
-        (directory / leftover).unlink(missing_ok=True)
+    save_fixture(directory, expected, crm)
 
 
 @pytest.fixture

@@ -28,11 +28,11 @@ from shape_stores import (
     connect,
     copied,
     crm_from_json,
-    crm_to_json,
     expected_readings,
     import_lines,
     readings,
     record_events,
+    save_fixture,
     store,
     sync_decides_nothing_new,
 )
@@ -100,11 +100,7 @@ def write_fixture(directory: Path) -> None:
     with store(directory / "store.db") as app:
         write_story(app, crm, directory)
         expected = readings(app, EXPLAINED)
-    (directory / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True)
-                                             + "\n")
-    (directory / "crm.json").write_text(json.dumps(crm_to_json(crm), indent=1) + "\n")
-    for lock in directory.glob("store.db.run-*"):  # the run lock's files: not the store's
-        lock.unlink()
+    save_fixture(directory, expected, crm)
 
 
 if __name__ == "__main__":
