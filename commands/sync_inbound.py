@@ -176,7 +176,8 @@ class BatchDecisions:
                               linked is not None and linked.forgotten,
                               inbound_owner(record.owner, *self.owners), self.rules)
         if reading.observed is not None:
-            mirror.observe(reading.observed, record.stamp, record.owner, self.run.ctx)
+            mirror.observe(reading.observed, record.stamp, record.owner, self.run.ctx,
+                           reading.digest)
         if reading.converted is not None:
             mirror.mark_converted(*reading.converted, self.run.ctx)
         if isinstance(reading.outcome, Skip):

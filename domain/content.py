@@ -23,6 +23,10 @@ def normalise(content: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def content_hash(content: Mapping[str, Any]) -> str:
-    canonical = json.dumps(normalise(content), sort_keys=True, separators=(",", ":"),
-                           default=str)
+    return normalised_hash(normalise(content))
+
+
+def normalised_hash(normalised: Mapping[str, Any]) -> str:
+    """content_hash of what normalise() returned already."""
+    canonical = json.dumps(normalised, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -12,7 +12,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from syncledger.domain.caused import CausedAggregate
-from syncledger.domain.content import content_hash, normalise
+from syncledger.domain.content import content_hash, normalise, normalised_hash
 from syncledger.domain.context import Context
 from syncledger.domain.ids import crm_record_id
 from syncledger.domain.upcasts import stream_renamed
@@ -147,10 +147,11 @@ class CrmRecord(CausedAggregate):
 
     # -- decisions --------------------------------------------------------------------------
     def observe(self, content: dict[str, Any], modstamp: str | None, owner: str | None,
-                ctx: Context) -> bool:
-        """Record what the CRM holds now; nothing when the normalised content is unchanged."""
-        normalised = normalise(content)
-        digest = content_hash(normalised)
+                ctx: Context, digest: str | None = None) -> bool:
+        """Record what the CRM holds now; nothing when the normalised content is unchanged.
+        `digest`: given when `content` is normalised and hashed already (read_record's)."""
+        normalised = normalise(content) if digest is None else content
+        digest = digest or normalised_hash(normalised)
         if digest == self.content_hash and owner == self.owner:
             return False
         self._happened(self._observed, ctx, content=normalised, content_hash=digest,

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from syncledger.domain.content import content_hash, normalise, normalise_value
+from syncledger.domain.content import normalise, normalise_value, normalised_hash
 from syncledger.domain.crm_record import CrmRecord
 from syncledger.domain.field_mapping import CORE_APP_FIELDS, app_value, crm_to_app, settle
 from syncledger.domain.filters import all_match
@@ -123,9 +123,10 @@ class TakeIn:
 
 @dataclass(frozen=True)
 class Reading:
-    observed: dict[str, Any] | None  # what the mirror observes (None: nothing)
+    observed: dict[str, Any] | None  # what the mirror observes, normalised (None: nothing)
     converted: tuple[str | None, str | None] | None  # a converted Lead's contact, account
     outcome: TakeIn | Skip | None  # None: nothing to decide (unchanged, our own write)
+    digest: str | None = None  # the hash of `observed`: the mirror need not hash it again
 
 
 def read_record(record: CrmRow, mirror: MirrorSeen, forgotten: bool, owner: OwnerDecision,
@@ -138,25 +139,26 @@ def read_record(record: CrmRow, mirror: MirrorSeen, forgotten: bool, owner: Owne
     content[rules.opt_out_field] = record.opted_out
     for name in rules.observed:
         content[name] = record.values.get(name)
-    digest = content_hash(normalise(content))
+    observed = normalise(content)
+    digest = normalised_hash(observed)
     if (digest, record.owner) == (mirror.content_hash, mirror.owner) \
             and not rules.decide_again:
-        return Reading(content, None, None)  # unchanged, or our own write coming back
+        return Reading(observed, None, None, digest)  # unchanged, or our own write back
     owner_learnt = mirror.owner is None and mirror.person is not None
     if owner_learnt and digest == mirror.content_hash:
-        return Reading(content, None, None)
+        return Reading(observed, None, None, digest)
     converted = record.converted
     if not all_match(rules.filter_rules, record.values):
-        return Reading(content, converted, Skip("filtered out"))
+        return Reading(observed, converted, Skip("filtered out"), digest)
     if owner.skip:
-        return Reading(content, converted, Skip(owner.skip))
+        return Reading(observed, converted, Skip(owner.skip), digest)
     values = crm_to_app(record.values, rules.field_mappings)
     email = values.get("email")
     if not email:
-        return Reading(content, converted, Skip("no email"))
-    return Reading(content, converted, TakeIn(
+        return Reading(observed, converted, Skip("no email"), digest)
+    return Reading(observed, converted, TakeIn(
         values, str(email), owner, record.owner, record.opted_out, mirror.content,
-        mirror.owner, mirror.content_hash is None, owner_learnt))
+        mirror.owner, mirror.content_hash is None, owner_learnt), digest)
 
 
 # -- 2. the email's claim in the org -------------------------------------------------------

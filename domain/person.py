@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -113,7 +113,7 @@ class Person(CausedAggregate):
                           email=str(email).strip().lower(), owner=data.get("owner"),
                           values=values, attributes=attributes, at=at,
                           owner_by_default=owner_by_default,
-                          link=asdict(link) if link is not None else None)
+                          link=vars(link).copy() if link is not None else None)
 
     @property
     def subject(self) -> UUID:
