@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 
+from syncledger.adapters.json_text import loads
 from syncledger.adapters.run_lock import AdvisoryRunLock, FileRunLock, RunLock
 from syncledger.adapters.sqlite_recorder import WAL_CHECKPOINT_PAGES
 from syncledger.adapters.store_url import StoreURL
@@ -60,7 +61,8 @@ SCHEMA_LOCK = 0x53594E43  # "SYNC": any fixed key, the same in every process
 
 
 def _sqlite_engine(store: StoreURL, immediate: bool) -> Engine:
-    engine = create_engine(store.sqlalchemy_url(), connect_args={"timeout": 30})
+    engine = create_engine(store.sqlalchemy_url(), connect_args={"timeout": 30},
+                           json_deserializer=loads)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
@@ -106,5 +108,5 @@ def open_database(store: StoreURL) -> Database:
     if store.kind == "sqlite":
         return Database(store, _sqlite_engine(store, True), _sqlite_engine(store, False))
     engine = create_engine(store.sqlalchemy_url(), pool_size=4, max_overflow=4,
-                           pool_pre_ping=True)
+                           pool_pre_ping=True, json_deserializer=loads)
     return Database(store, engine, engine)

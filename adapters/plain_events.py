@@ -11,13 +11,13 @@ plain values (they run on the stored form here)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import orjson
 from eventsourcing.utils import resolve_topic
 
+from syncledger.adapters.json_text import loads
 from syncledger.adapters.person_keys import PersonKeys
 from syncledger.adapters.personal_data_mapper import (
     SEALED,
@@ -56,19 +56,10 @@ def text_of(value: Any) -> str | None:
     return None if found is None else str(found)
 
 
-def _loads(state: bytes) -> Any:
-    # orjson refuses what the standard library's encoder may write (integers beyond 64
-    # bits): those few are read with the standard parser.
-    try:
-        return orjson.loads(state)
-    except orjson.JSONDecodeError:
-        return json.loads(state)
-
-
 def stored_value(state: bytes, name: str) -> Any:
     """One plain value of a stored state, as stored, without decoding the event (None when
     absent, as in a state older than the value: no upcaster runs)."""
-    found = _loads(state)
+    found = loads(state)
     return found.get(name) if isinstance(found, dict) else None
 
 
@@ -94,14 +85,14 @@ class PlainDecoder:
         elsewhere: list[Sealed] = []  # filed under another key
         itemised: list[tuple[dict[str, Any], str]] = []  # with items sealed one by one
         kinds = self._kinds
-        loads = orjson.loads
+        fast_loads = orjson.loads
         opened = self.keys.opened
         for position, originator, version, topic, state, key in rows:
             kind = kinds.get(topic) or self._kind(topic)
             try:
-                data = loads(state)
+                data = fast_loads(state)
             except orjson.JSONDecodeError:
-                data = _loads(state)
+                data = loads(state)
             if kind[1] and data.get("class_version", 1) < kind[1]:
                 _upcast(kind[2], data)
             box = data.pop(SEALED, None)
@@ -161,7 +152,7 @@ def _open(data: dict[str, Any], box: dict[str, Any], key: bytes | None,
     if plain is None:
         data.update({name: redacted(name) for name in box["names"]})
     else:
-        data.update(_loads(plain))
+        data.update(loads(plain))
 
 
 def _upcast(cls: type | None, data: dict[str, Any]) -> None:

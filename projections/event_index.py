@@ -9,7 +9,6 @@ from itertools import chain
 from typing import Any
 from uuid import UUID
 
-import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -24,6 +23,7 @@ from sqlalchemy import (
 )
 
 from syncledger.adapters.in_lists import in_slices
+from syncledger.adapters.json_text import loads
 from syncledger.adapters.log_reader import LogTable
 from syncledger.adapters.plain_events import Logged, Row
 from syncledger.projections.base import InDatabase
@@ -97,7 +97,7 @@ class Entries:
         causes = self._causes
         for position, originator, version, data in chain(
                 ((e.position, e.originator, e.version, e.data) for e in decoded),
-                ((row[0], row[1], row[2], _parsed(row[4])) for row in others)):
+                ((row[0], row[1], row[2], loads(row[4])) for row in others)):
             subject = data.get("subject")
             cause = data.get("cause")
             cause = causes.get(cause) or self._cause(cause) if type(cause) is str else \
@@ -109,14 +109,6 @@ class Entries:
     def _cause(self, cause: str) -> str:
         text = self._causes[cause] = _text(cause)
         return text
-
-
-def _parsed(state: bytes) -> dict[str, Any]:
-    try:
-        parsed: dict[str, Any] = orjson.loads(state)
-    except orjson.JSONDecodeError:  # what only the standard parser reads (big integers)
-        parsed = json.loads(state)
-    return parsed
 
 
 def _subject(subject: Any, originator: str) -> str:

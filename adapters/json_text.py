@@ -1,0 +1,17 @@
+"""Parsing stored JSON with orjson, several times faster than the standard library's parser;
+the standard parser still reads the few texts orjson refuses (integers beyond 64 bits, NaN),
+which the standard library's encoder may have written."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+
+def loads(text: str | bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
