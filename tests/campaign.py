@@ -48,12 +48,17 @@ T = TypeVar("T")
 RUN_TIMEOUT = 120.0  # seconds one CLI run may take before the campaign gives up on it
 
 # Each run is forked from here: argv, environment, working directory and output files are
-# the run's own; the exit code (negative: the signal that ended it) goes back on stdout.
+# the run's own; the exit code (negative: the signal that ended it) goes back on stdout. The
+# command line imports a command's handlers when it runs: the campaign's are imported here,
+# once, not again in every run.
 ZYGOTE = """
 import json, os, sys
 from syncledger.commands.cli.app import main
-import syncledger.adapters.salesforce.catalog, syncledger.commands.forget
-import syncledger.commands.status
+import rich.progress, syncledger.adapters.salesforce.catalog
+import syncledger.commands.app_import, syncledger.commands.config_file
+import syncledger.commands.configure, syncledger.commands.connect, syncledger.commands.forget
+import syncledger.commands.session, syncledger.commands.status, syncledger.commands.sync
+import syncledger.commands.views, syncledger.projections.logs
 
 for request in sys.stdin:
     job = json.loads(request)

@@ -9,20 +9,13 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from syncledger.adapters.credentials import CredentialsError
-from syncledger.adapters.crm_errors import CrmError
-from syncledger.adapters.key_encryption import KeyEncryptionError
 from syncledger.adapters.logging import configure_logging
-from syncledger.adapters.store_url import StoreURLError
-from syncledger.commands import views
-from syncledger.commands.app_import import import_file, validate
 from syncledger.commands.cli import config, keys, replay, sync
 from syncledger.commands.cli.common import (
     CRM,
@@ -41,10 +34,7 @@ from syncledger.commands.cli.common import (
     settings,
     since_time,
 )
-from syncledger.commands.import_format import ImportLineError
-from syncledger.commands.session import caught_up, store_session
 from syncledger.domain.context import SYSTEM_ACTOR
-from syncledger.replay.history import UnknownRecord
 
 app = typer.Typer(no_args_is_help=True, add_completion=True,
                   help="Event-sourced two-way sync between a sales-engagement app and CRMs.")
@@ -61,6 +51,8 @@ LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.W
 
 def _version(asked: bool) -> None:
     if asked:
+        from importlib.metadata import PackageNotFoundError, version
+
         try:
             number = version("syncledger")
         except PackageNotFoundError:  # run from a checkout that was never installed
@@ -96,6 +88,9 @@ def main_options(
 def app_import(file: Path = typer.Argument(..., help="JSON Lines file"),
                as_json: bool = JSON_OPTION) -> None:
     """Record app-side data and actions (team members, people, activities, ...)."""
+    from syncledger.commands.app_import import import_file, validate
+    from syncledger.commands.session import store_session
+
     if not file.is_file():
         raise UserError(f"{file}: no such file")
     _, total = validate(file)
@@ -125,6 +120,9 @@ def people_list(linked: str = typer.Option(None, "--linked",
                                            help="salesforce, pipedrive or none"),
                 as_json: bool = JSON_OPTION) -> None:
     """Every person in the app, with owner, status and CRM links."""
+    from syncledger.commands import views
+    from syncledger.commands.session import caught_up, store_session
+
     if linked not in (None, "salesforce", "pipedrive", "none"):
         raise UserError(f"--linked {linked}: expected salesforce, pipedrive or none")
     with store_session(settings.store) as store:
@@ -146,6 +144,9 @@ def people_list(linked: str = typer.Option(None, "--linked",
 def people_show(key: str = typer.Argument(..., help="app id, email or CRM id"),
                 as_json: bool = JSON_OPTION) -> None:
     """One person."""
+    from syncledger.commands import views
+    from syncledger.commands.session import caught_up, store_session
+
     with store_session(settings.store) as store:
         row = views.person(caught_up(store), key)
     if as_json:
@@ -170,6 +171,9 @@ def history_command(key: str = typer.Argument(..., help="app id (a person's or a
                                             "caused"),
                     as_json: bool = JSON_OPTION) -> None:
     """The change trail of one record, oldest first."""
+    from syncledger.commands import views
+    from syncledger.commands.session import caught_up, store_session
+
     after = since_time(since, datetime.now(UTC)) if since else None
     with store_session(settings.store) as store:
         entries = [entry for entry in views.history(caught_up(store), key)
@@ -197,6 +201,9 @@ def rebuild_command(projection: str = typer.Argument(None, help="one projection 
                                                      "(default: all)"),
                     as_json: bool = JSON_OPTION) -> None:
     """Rebuild read models from position 0 into shadow tables, then swap them in."""
+    from syncledger.commands import views
+    from syncledger.commands.session import store_session
+
     with store_session(settings.store) as store:
         total = store.recorder.max_notification_id() or 0
         with progress_bar("rebuilding") as bar:
@@ -216,6 +223,9 @@ def verify_command(expect: str = typer.Option(
         "tail, or a rewritten log)"),
         as_json: bool = JSON_OPTION) -> None:
     """Recompute the ledger seals; exit 1 naming the first broken one."""
+    from syncledger.commands import views
+    from syncledger.commands.session import store_session
+
     with store_session(settings.store) as store:
         total = store.recorder.max_notification_id() or 0
         with progress_bar("verifying") as bar:
@@ -252,6 +262,7 @@ def forget_command(key: str = typer.Argument(..., help="app id, email or CRM id"
                    as_json: bool = JSON_OPTION) -> None:
     """Crypto-shred one person's personal data (their key is destroyed)."""
     from syncledger.commands.forget import find_person_id, forget
+    from syncledger.commands.session import store_session
 
     with store_session(settings.store) as store:
         person_id = find_person_id(store, key)
@@ -312,6 +323,7 @@ def web_command(port: int = typer.Option(8765, "--port"),
                                          "once at start)")) -> None:
     """A read-only web view: the Runs, a run's records, a person's trail and explanations,
     the integration, and /metrics for Prometheus."""
+    from syncledger.commands.session import store_session
     from syncledger.commands.web.security import BindRefused
     from syncledger.commands.web.server import serve
 
@@ -326,10 +338,18 @@ def web_command(port: int = typer.Option(8765, "--port"),
 for area in (config, sync, replay, keys):
     area.register(app)
 
-USER_ERRORS = (UserError, ImportLineError, StoreURLError, UnknownRecord, CredentialsError,
-               CrmError, *replay.USER_ERRORS)
-# The CRM did not answer or refused, or its credentials are missing or unusable: exit 3.
-CRM_ERRORS = (CrmError, CredentialsError)
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """Mistakes a user can fix, from any layer: one line on stderr, exit 2 (the replay
+    tools' are replay.user_errors())."""
+    from syncledger.adapters.credentials import CredentialsError
+    from syncledger.adapters.crm_errors import CrmError
+    from syncledger.adapters.store_url import StoreURLError
+    from syncledger.commands.import_format import ImportLineError
+    from syncledger.replay.history import UnknownRecord
+
+    return (UserError, ImportLineError, StoreURLError, UnknownRecord, CredentialsError,
+            CrmError)
 
 
 def main() -> None:
@@ -342,29 +362,44 @@ def main() -> None:
     except UserError as error:
         report_error(str(error), error.exit_code)
         sys.exit(error.exit_code)
-    except KeyEncryptionError as error:  # the key outside the store: the user's to fix
-        report_error(str(error), INVALID)
-        sys.exit(INVALID)
-    except CRM_ERRORS as error:
-        report_error(str(error), CRM)
-        sys.exit(CRM)
-    except USER_ERRORS as error:
-        report_error(str(error), INVALID)
-        sys.exit(INVALID)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except typer.Abort:
         report_error("aborted: nothing done", FAILED)
         sys.exit(FAILED)
-    except Exception as error:  # click's usage errors
-        # Typer vendors click (typer._click) since 0.20, so `import click` may fail: a
-        # ClickException is known by its show() and exit_code.
-        show = getattr(error, "show", None)
-        if callable(show) and isinstance(getattr(error, "exit_code", None), int):
-            if json_requested():
-                formatted = getattr(error, "format_message", None)
-                report_error(str(formatted() if callable(formatted) else error), INVALID)
-            else:
-                show()
-            sys.exit(INVALID)
-        raise
+    except Exception as error:
+        exit_code = _reported(error)
+        if exit_code is None:
+            raise
+        sys.exit(exit_code)
+
+
+def _reported(error: Exception) -> int | None:
+    """Report a usage error, or an error the user can fix, and give its exit code; None for
+    any other (a bug: its traceback is shown)."""
+    # Typer vendors click (typer._click) since 0.20, so `import click` may fail: a
+    # ClickException (a usage error) is known by its show() and exit_code.
+    show = getattr(error, "show", None)
+    if callable(show) and isinstance(getattr(error, "exit_code", None), int):
+        if json_requested():
+            formatted = getattr(error, "format_message", None)
+            report_error(str(formatted() if callable(formatted) else error), INVALID)
+        else:
+            show()
+        return INVALID
+    # The kinds are imported only once an error has come, and the replay tools' last: theirs
+    # bring in the whole of a run's replay, which another command's error need not wait for.
+    from syncledger.adapters.credentials import CredentialsError, KeyEncryptionError
+    from syncledger.adapters.crm_errors import CrmError
+
+    if isinstance(error, KeyEncryptionError):  # the key outside the store: the user's to fix
+        exit_code = INVALID
+    # The CRM did not answer or refused, or its credentials are missing or unusable: exit 3.
+    elif isinstance(error, (CrmError, CredentialsError)):
+        exit_code = CRM
+    elif any(isinstance(error, kinds()) for kinds in (user_errors, replay.user_errors)):
+        exit_code = INVALID
+    else:
+        return None
+    report_error(str(error), exit_code)
+    return exit_code

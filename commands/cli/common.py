@@ -8,13 +8,15 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from syncledger.domain.context import SYSTEM_ACTOR
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 # No console markup: what is printed holds values from the CRM, the app and the log, and a
 # value in brackets (a forgotten person's "[forgotten]") would be read as a style and vanish.
@@ -143,6 +145,8 @@ def print_json_line(data: Any) -> None:
 def steps_progress(console: Console = err) -> Iterator[Callable[[str, int], None]]:
     """A bar per step of a sync run, counting the records it decided (how many there are
     is known only once the CRM's pages have come)."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
     bars = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
                     TextColumn("{task.completed:,.0f} records"), console=console,
                     transient=True, disable=not console.is_terminal)
@@ -158,5 +162,7 @@ def steps_progress(console: Console = err) -> Iterator[Callable[[str, int], None
 
 
 def progress_bar(label: str) -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     return Progress(TextColumn(label, markup=False), BarColumn(), MofNCompleteColumn(), console=err,
                     transient=True, disable=not err.is_terminal)

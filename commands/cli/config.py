@@ -9,23 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Column, Table
 
-from syncledger.adapters.credentials import CredentialsError
-from syncledger.adapters.crm_connections import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_PORT,
-    LoginRequest,
-    PipedriveCredentials,
-    SalesforceCredentials,
-    login_url_for,
-)
-from syncledger.adapters.crm_errors import CrmError
-from syncledger.adapters.key_encryption import KeyEncryptionError
-from syncledger.commands import configure
 from syncledger.commands.cli.common import (
     JSON_OPTION,
     CrmProblem,
@@ -35,26 +23,17 @@ from syncledger.commands.cli.common import (
     print_json,
     settings,
 )
-from syncledger.commands.config_file import (
-    ConfigFileError,
-    configuration_document,
-    configuration_toml,
-    read_configuration,
-)
-from syncledger.commands.connect import (
-    KEY_FIELD,
-    Connection,
-    connect_salesforce,
-    disconnect,
-    login_salesforce,
-)
-from syncledger.commands.session import store_session
-from syncledger.domain.integration import IntegrationError
+
+if TYPE_CHECKING:
+    from syncledger.commands.connect import Connection
 
 ENVIRONMENTS = ("production", "sandbox")
 SF_TOKEN_ENV = "SYNCLEDGER_SF_TOKEN"
 PIPEDRIVE_TOKEN_ENV = "SYNCLEDGER_PIPEDRIVE_TOKEN"
 OAUTH_PORT_ENV = "SYNCLEDGER_OAUTH_PORT"
+# The Salesforce login's default client (DEFAULT_CLIENT_ID of adapters/salesforce/oauth.py),
+# spelt here for --client-id's help: importing the adapter would slow every command's start.
+LOGIN_CLIENT_ID = "PlatformCLI"
 
 connect_app = typer.Typer(no_args_is_help=True, help="Connect a CRM.")
 config_app = typer.Typer(no_args_is_help=True, help="The Custom profile's configuration.")
@@ -69,6 +48,12 @@ CRM_OPTION = typer.Option(None, "--crm", help="salesforce or pipedrive (default:
 def user_errors() -> Iterator[None]:
     """Mistakes a user can fix, from any layer, become one line on stderr: exit 3 when the
     CRM or its credentials are the reason (not connected, unreachable, refused), else 2."""
+    from syncledger.adapters.credentials import CredentialsError, KeyEncryptionError
+    from syncledger.adapters.crm_errors import CrmError
+    from syncledger.commands import configure
+    from syncledger.commands.config_file import ConfigFileError
+    from syncledger.domain.integration import IntegrationError
+
     try:
         yield
     except (IntegrationError, ConfigFileError, configure.ConfigRejected,
@@ -114,6 +99,8 @@ def _ca_cert(path: Path | None) -> str | None:
 
 
 def _print_connection(connection: Connection, as_json: bool) -> None:
+    from syncledger.commands.connect import KEY_FIELD
+
     if as_json:
         print_json(asdict(connection))
         return
@@ -146,18 +133,28 @@ def connect_salesforce_command(
     refresh_token_file: Path = typer.Option(None, "--refresh-token-file",
                                             help="a file holding a refresh token"),
     client_id: str = typer.Option(None, "--client-id", help="the connected app's consumer "
-                                  f"key (default with --login: {DEFAULT_CLIENT_ID})"),
+                                  f"key (default with --login: {LOGIN_CLIENT_ID})"),
     environment: str = typer.Option("production", "--environment",
                                     help="production or sandbox"),
     login_url: str = typer.Option(None, "--login-url", help="with --login: the login host "
                                   "(default login.salesforce.com; test.salesforce.com for "
                                   "a sandbox)"),
     ca_cert: Path = typer.Option(None, "--ca-cert", help="trust this CA (the emulator's)"),
-    port: int = typer.Option(DEFAULT_PORT, "--port", envvar=OAUTH_PORT_ENV,
-                             hidden=True, help="the redirect listener's port"),
+    port: int | None = typer.Option(None, "--port", envvar=OAUTH_PORT_ENV,
+                                    hidden=True, help="the redirect listener's port"),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Connect Salesforce: log in in the browser, or give an instance URL and a token."""
+    from syncledger.adapters.crm_connections import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_PORT,
+        LoginRequest,
+        SalesforceCredentials,
+        login_url_for,
+    )
+    from syncledger.commands.connect import connect_salesforce, login_salesforce
+    from syncledger.commands.session import store_session
+
     if environment not in ENVIRONMENTS:
         raise UserError(f"--environment {environment}: expected production or sandbox")
     with user_errors(), store_session(settings.store) as store:
@@ -167,7 +164,8 @@ def connect_salesforce_command(
                                 "gives them")
             request = LoginRequest(
                 login_url=login_url_for(environment, login_url),
-                client_id=client_id or DEFAULT_CLIENT_ID, port=port,
+                client_id=client_id or DEFAULT_CLIENT_ID,
+                port=DEFAULT_PORT if port is None else port,
                 ca_cert=_ca_cert(ca_cert))
             connection = login_salesforce(store, request, environment, settings.actor,
                                           open_browser)
@@ -210,7 +208,9 @@ def connect_pipedrive_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Connect Pipedrive with the company URL and an API token."""
+    from syncledger.adapters.crm_connections import PipedriveCredentials
     from syncledger.commands.connect_pipedrive import connect_pipedrive
+    from syncledger.commands.session import store_session
 
     credentials = PipedriveCredentials(
         api_url=api_url.rstrip("/"),
@@ -223,6 +223,10 @@ def connect_pipedrive_command(
 
 def disconnect_command(crm: str = CRM_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Forget the credentials and stop syncing; the log, links and cursors stay."""
+    from syncledger.commands import configure
+    from syncledger.commands.connect import disconnect
+    from syncledger.commands.session import store_session
+
     with user_errors(), store_session(settings.store) as store:
         chosen = configure.chosen_crm(store, crm)
         integration = configure.existing_integration(store, chosen)
@@ -245,7 +249,9 @@ def fields_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The CRM fields and the app fields a mapping can name, with type and writability."""
+    from syncledger.commands import configure
     from syncledger.commands.fields import list_fields
+    from syncledger.commands.session import store_session
 
     with user_errors(), store_session(settings.store) as store:
         listing = list_fields(store, configure.chosen_crm(store, crm), stream or None)
@@ -286,6 +292,9 @@ def _yes(value: bool) -> str:
 def profile_use(profile: str = typer.Argument(..., help="default or custom"),
                 crm: str = CRM_OPTION, as_json: bool = JSON_OPTION) -> None:
     """Choose the Default profile (fixed steps) or the Custom one."""
+    from syncledger.commands import configure
+    from syncledger.commands.session import store_session
+
     with user_errors(), store_session(settings.store) as store:
         chosen = configure.chosen_crm(store, crm)
         configure.use_profile(store, chosen, profile, settings.actor)
@@ -296,6 +305,9 @@ def profile_use(profile: str = typer.Argument(..., help="default or custom"),
 
 
 def _switch(enabled: bool, crm: str | None, as_json: bool) -> None:
+    from syncledger.commands import configure
+    from syncledger.commands.session import store_session
+
     with user_errors(), store_session(settings.store) as store:
         chosen = configure.chosen_crm(store, crm)
         connected = configure.switch_integration(store, chosen, enabled, settings.actor)
@@ -319,6 +331,9 @@ def disable_command(crm: str = CRM_OPTION, as_json: bool = JSON_OPTION) -> None:
 
 
 def _switch_step(name: str, enabled: bool, crm: str | None, as_json: bool) -> None:
+    from syncledger.commands import configure
+    from syncledger.commands.session import store_session
+
     with user_errors(), store_session(settings.store) as store:
         chosen = configure.chosen_crm(store, crm)
         profile = configure.switch_step(store, chosen, name, enabled, settings.actor)
@@ -351,6 +366,9 @@ def config_init(file: Path = typer.Argument(None, help="where to write it (defau
                 as_json: bool = JSON_OPTION) -> None:
     """Write a starting Custom configuration: the Default profile's steps, the pre-set
     owner pair commented out."""
+    from syncledger.commands import configure
+    from syncledger.commands.session import store_session
+
     with user_errors(), store_session(settings.store) as store:
         chosen = configure.chosen_crm(store, crm)
         text = configure.starting_configuration(store, chosen, settings.actor)
@@ -374,6 +392,10 @@ def config_apply(file: Path = typer.Argument(..., help="TOML, or the JSON of `co
                                              "--json`"),
                  as_json: bool = JSON_OPTION) -> None:
     """Check a configuration whole and record what differs (all or nothing)."""
+    from syncledger.commands import configure
+    from syncledger.commands.config_file import read_configuration
+    from syncledger.commands.session import store_session
+
     with user_errors():
         config = read_configuration(file)
         with store_session(settings.store) as store:
@@ -403,6 +425,10 @@ def config_apply(file: Path = typer.Argument(..., help="TOML, or the JSON of `co
 @config_app.command("show")
 def config_show(crm: str = CRM_OPTION, as_json: bool = JSON_OPTION) -> None:
     """The configuration in force (--json: accepted back by `config apply`)."""
+    from syncledger.commands import configure
+    from syncledger.commands.config_file import configuration_document, configuration_toml
+    from syncledger.commands.session import store_session
+
     with user_errors(), store_session(settings.store) as store:
         config = configure.current_configuration(store, configure.chosen_crm(store, crm))
     if as_json:

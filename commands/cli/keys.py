@@ -6,9 +6,7 @@ from pathlib import Path
 
 import typer
 
-from syncledger.adapters.key_encryption import new_master_key, rotate_key
 from syncledger.commands.cli.common import out, print_json, settings
-from syncledger.commands.session import store_session
 
 
 def register(app: typer.Typer) -> None:
@@ -30,6 +28,9 @@ def rotate_key_command(
     is written there first, as its first line; the old one stays below it, retired, so that
     other stores still under it keep opening (rotate them too, then delete that line). With
     SYNCLEDGER_KEY nothing is written: set it to the new key once this command succeeds."""
+    from syncledger.adapters.key_encryption import new_master_key, rotate_key
+    from syncledger.commands.session import store_session
+
     new, where = new_master_key(new_key_file)
     with store_session(settings.store) as store:
         done = rotate_key(store.database, new)

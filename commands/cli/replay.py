@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
 
-from syncledger.adapters.event_store import SyncLedger
-from syncledger.adapters.store_url import StoreURL
 from syncledger.commands.cli.common import (
     FAILED,
     JSON_OPTION,
@@ -23,25 +20,24 @@ from syncledger.commands.cli.common import (
     progress_bar,
     settings,
 )
-from syncledger.commands.replay_run import ReplayRefused, RunReplay, replay_run
-from syncledger.commands.session import caught_up, open_store, store_session
-from syncledger.replay.copy_log import TargetNotEmpty
-from syncledger.replay.diff import StoreDiff, diff_stores
-from syncledger.replay.explain import UnknownField, explain, shown
-from syncledger.replay.point_in_time import (
-    ReplayPoint,
-    ReplayPointError,
-    parse_time,
-    point_at_position,
-    point_at_time,
-    refuse_non_empty,
-    replay_into,
-    same_store,
-)
-from syncledger.replay.run_record import UnknownRun
 
-# Mistakes a user can fix (app.py turns them into one line on stderr and exit 2).
-USER_ERRORS = (TargetNotEmpty, ReplayPointError, UnknownField, UnknownRun, ReplayRefused)
+if TYPE_CHECKING:
+    from syncledger.adapters.event_store import SyncLedger
+    from syncledger.commands.replay_run import RunReplay
+    from syncledger.replay.diff import StoreDiff
+    from syncledger.replay.point_in_time import ReplayPoint
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """Mistakes a user can fix (app.py turns them into one line on stderr and exit 2)."""
+    from syncledger.commands.replay_run import ReplayRefused
+    from syncledger.replay.copy_log import TargetNotEmpty
+    from syncledger.replay.explain import UnknownField
+    from syncledger.replay.point_in_time import ReplayPointError
+    from syncledger.replay.run_record import UnknownRun
+
+    return (TargetNotEmpty, ReplayPointError, UnknownField, UnknownRun, ReplayRefused)
+
 
 replay = typer.Typer(help="History tools: the log as it stood at a point, in another store; "
                      "a past run decided again; what differs between two stores.")
@@ -60,6 +56,9 @@ def explain_command(key: str = typer.Argument(..., help="app id, email or CRM id
                                                 "(title or fields.title)"),
                     as_json: bool = JSON_OPTION) -> None:
     """The chain of events that produced a person's field value, oldest first."""
+    from syncledger.commands.session import caught_up, store_session
+    from syncledger.replay.explain import explain, shown
+
     with store_session(settings.store) as store:
         story = explain(caught_up(store), key, field)
     if as_json:
@@ -87,6 +86,16 @@ def replay_command(ctx: typer.Context,
                    as_json: bool = JSON_OPTION) -> None:
     """Copy the log up to a point into another (empty) store and build its projections
     there; or decide a past run again (`--run`); or `replay diff URL_A URL_B`."""
+    from syncledger.commands.session import store_session
+    from syncledger.replay.point_in_time import (
+        parse_time,
+        point_at_position,
+        point_at_time,
+        refuse_non_empty,
+        replay_into,
+        same_store,
+    )
+
     if ctx.invoked_subcommand is not None:
         if until or position is not None or into or run or as_json:
             raise UserError(f"--until, --position, --into, --run and --json do not go "
@@ -128,6 +137,9 @@ def replay_command(ctx: typer.Context,
 
 def _replay_run(run_id: str, as_json: bool) -> None:
     """Exit 0 when today's code decides as the run did, 1 when it differs."""
+    from syncledger.commands.replay_run import replay_run
+    from syncledger.commands.session import store_session
+
     with store_session(settings.store) as store:
         result = replay_run(store, run_id)
     if as_json:
@@ -139,6 +151,8 @@ def _replay_run(run_id: str, as_json: bool) -> None:
 
 
 def _print_run_replay(result: RunReplay) -> None:
+    from syncledger.replay.explain import shown
+
     out.print(f"run {result.run_id}, started {result.started_at[:19]}, recorded "
               f"{result.outcome['recorded']}: decided again with today's code, from what it "
               f"recorded (the CRM was not called); now {result.outcome['now']}",
@@ -205,6 +219,9 @@ def diff_command(url_a: str = typer.Argument(..., metavar="URL_A"),
                  ) -> None:
     """What differs between two stores' projections (a report: exit 0 either way, unless
     --exit-code: then 1 when they differ)."""
+    from syncledger.commands.session import caught_up
+    from syncledger.replay.diff import diff_stores
+
     with _opened(url_a, must_exist=True) as a, _opened(url_b, must_exist=True) as b:
         result = diff_stores(caught_up(a), caught_up(b))
     if as_json:
@@ -216,6 +233,8 @@ def diff_command(url_a: str = typer.Argument(..., metavar="URL_A"),
 
 
 def _print_diff(result: StoreDiff) -> None:
+    from syncledger.replay.explain import shown
+
     out.print(f"A: {result.a}\nB: {result.b}", highlight=False)
     if result.empty:
         out.print("no differences")
@@ -245,6 +264,11 @@ def _print_diff(result: StoreDiff) -> None:
 def _opened(url: str, must_exist: bool = False) -> Iterator[SyncLedger]:
     """Another store than --store: a mistyped SQLite path must not become a new, empty
     store to compare with, and a database that cannot be reached is the user's to fix."""
+    from sqlalchemy.exc import OperationalError
+
+    from syncledger.adapters.store_url import StoreURL
+    from syncledger.commands.session import open_store
+
     store = StoreURL.parse(url)
     if must_exist and store.sqlite_path is not None and not store.sqlite_path.exists():
         raise UserError(f"{url}: no such store (the file does not exist)")

@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from syncledger.commands import views
 from syncledger.commands.cli.common import (
     FAILED,
     JSON_OPTION,
@@ -28,10 +27,6 @@ from syncledger.commands.cli.common import (
     since_time,
     steps_progress,
 )
-from syncledger.commands.session import caught_up, store_session
-from syncledger.domain.integration import Integration
-from syncledger.domain.sync_run import COUNT_KINDS
-from syncledger.projections.logs import public_error
 
 if TYPE_CHECKING:
     from syncledger.commands.sync import SyncRefused
@@ -55,6 +50,7 @@ def status_command(as_json: bool = JSON_OPTION, crm: str = CRM_SCOPE,
     """Health: connection, last and next run, what is failing (steps in the last run,
     records across runs), API calls used today."""
     from syncledger.commands.configure import crms_in_scope
+    from syncledger.commands.session import caught_up, store_session
     from syncledger.commands.status import failing_records, problems, status
 
     now = datetime.now(UTC)
@@ -129,7 +125,9 @@ def schedule_command(every: str = typer.Option(None, "--every",
 
     from syncledger.adapters.aggregate_cache import AggregateCache
     from syncledger.commands.schedule import Worker
+    from syncledger.commands.session import store_session
     from syncledger.domain.ids import integration_id
+    from syncledger.domain.integration import Integration
     from syncledger.domain.schedule import parse_every
     from syncledger.domain.steps import IntegrationSettings
 
@@ -211,7 +209,9 @@ def sync_command(as_json: bool = JSON_OPTION,
     """Run every enabled step once ("Sync now"). Exit 1 when the run failed (and, with
     --fail-on partial, when some records failed)."""
     from syncledger.commands.forget import find_person_id
+    from syncledger.commands.session import store_session
     from syncledger.commands.sync import SyncRefused, run_sync
+    from syncledger.projections.logs import public_error
 
     if recreate and not record:
         raise UserError("--recreate needs --record KEY: it creates one deleted record again")
@@ -264,6 +264,7 @@ def _failing_outcomes(given: list[str]) -> set[str]:
 
 def _dry_run(as_json: bool, full: bool, crm: str | None) -> None:
     from syncledger.commands.dry_run import dry_run
+    from syncledger.commands.session import store_session
     from syncledger.commands.sync import SyncRefused
 
     with store_session(settings.store) as store:
@@ -318,7 +319,8 @@ def logs_command(run: str = typer.Option(None, "--run", help="one run"),
                  crm: str = typer.Option(None, "--crm", help="one CRM's runs"),
                  as_json: bool = JSON_OPTION) -> None:
     """The Logs: every run, newest first, with counts, skip reasons and errors."""
-    from syncledger.commands.status import died
+    from syncledger.commands import views
+    from syncledger.commands.session import caught_up, store_session
     from syncledger.projections.logs import RunFilter
 
     where = RunFilter(crm=crm, actor=actor,
@@ -329,9 +331,14 @@ def logs_command(run: str = typer.Option(None, "--run", help="one run"),
             runs = [r for r in views.logs(store, run) if _matches(r, where)][:last]
         else:
             runs, _ = views.runs_page(store, where, None, last or ALL_RUNS)
-        for entry in runs:
-            if entry["outcome"] == "running" and died(store, entry["run_id"]):
-                entry["outcome"] = "interrupted"  # as the next run will record it
+        running = [entry for entry in runs if entry["outcome"] == "running"]
+        if running:
+            # Imported only then: status.py brings in the CRM clients, a tenth of a second.
+            from syncledger.commands.status import died
+
+            for entry in running:
+                if died(store, entry["run_id"]):
+                    entry["outcome"] = "interrupted"  # as the next run will record it
     if run and not runs:
         raise UserError(f"no run {run!r}" + (" matching the filters" if since or actor or crm
                                               else ""))
@@ -373,6 +380,8 @@ def refusal(refused: SyncRefused) -> UserError:
 
 
 def _print_run(entry: dict[str, Any]) -> None:
+    from syncledger.domain.sync_run import COUNT_KINDS
+
     table = Table("kind", "created", "updated", "skipped", "failed")
     for kind in COUNT_KINDS:
         counts = entry["counts"][kind]

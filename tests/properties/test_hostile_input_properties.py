@@ -1,6 +1,6 @@
 """Fuzzing the edges (issue 20): import lines, configuration files, store URLs and store
 files. Whatever hypothesis makes, the answer is a store's result or one of the errors the
-command line prints as one line with exit 2 (cli.USER_ERRORS) naming what was wrong; never
+command line prints as one line with exit 2 (cli.user_errors()) naming what was wrong; never
 another exception, and never an import half recorded."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from syncledger.adapters.store_url import StoreURL, StoreURLError
 from syncledger.commands import views
 from syncledger.commands.app_import import import_file
-from syncledger.commands.cli.app import USER_ERRORS
+from syncledger.commands.cli.app import user_errors
 from syncledger.commands.config_file import ConfigFileError, read_configuration
 from syncledger.commands.import_format import ImportLineError, parse_line
 from syncledger.commands.session import caught_up, store_session
@@ -97,7 +97,7 @@ def test_a_line_is_either_refused_naming_file_and_line_or_storable(data: st.Data
         line = parse_line("f.jsonl", 3, text)
     except ImportLineError as error:
         assert str(error).startswith("f.jsonl:3: ") and "\n" not in str(error)
-        assert isinstance(error, USER_ERRORS)
+        assert isinstance(error, user_errors())
         return
     stored_form_is_writable(line)
 
@@ -268,6 +268,6 @@ def test_a_damaged_store_file_opens_or_is_one_line(made_store: bytes,
                 views.people(caught_up(app), None)
         except StoreURLError as error:  # StoreError: the one line the CLI prints
             assert str(error).startswith(f"store {path}") and "\n" not in str(error)
-            assert isinstance(error, USER_ERRORS)
+            assert isinstance(error, user_errors())
     finally:
         store.close()
