@@ -1,11 +1,14 @@
-"""The library's JSON transcoder, decoding the same values faster.
+"""The library's JSON transcoder, encoding and decoding the same values faster.
 
 The library's object hook raises and catches a KeyError for every plain JSON object and
 builds each UUID through `UUID.__init__`'s string parsing; reading the log (a rebuild, a
-catch-up, loading a batch of aggregates) decodes millions of both."""
+catch-up, loading a batch of aggregates) decodes millions of both. Every event holds a
+timestamp and most a UUID or another datetime: their encoding is written out here, as the
+library's transcodings write it, rather than looked up and called for each."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID, SafeUUID
 
@@ -27,6 +30,14 @@ def uuid_from_hex(value: str) -> UUID:
 
 
 class FastJSONTranscoder(JSONTranscoder):
+    def _encode_obj(self, o: Any) -> dict[str, Any]:
+        kind = type(o)
+        if kind is datetime:
+            return {"_type_": "datetime_iso", "_data_": o.isoformat()}
+        if kind is UUID:
+            return {"_type_": "uuid_hex", "_data_": o.hex}
+        return super()._encode_obj(o)
+
     def _decode_obj(self, d: dict[str, Any]) -> Any:
         if len(d) != 2 or "_type_" not in d or "_data_" not in d:
             return d

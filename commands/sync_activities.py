@@ -24,11 +24,13 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
 from syncledger.adapters.aggregate_cache import AggregateCache
+from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.held_contents import Held, held_contents, held_for, release
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.old_bytes import drop_old_bytes
 from syncledger.adapters.plain_events import stored_value
 from syncledger.adapters.read_ahead import Ahead
+from syncledger.adapters.tracking import max_position
 from syncledger.commands.sync_context import (
     RunContext,
     changed_originators,
@@ -56,7 +58,7 @@ from syncledger.domain.person import Person
 from syncledger.domain.ports import RecordWrite, WriteOutcome, WritesStopped
 from syncledger.domain.steps import STATUS_FIELD, STATUS_STREAM, STATUS_TARGET, Step
 from syncledger.domain.task import Task
-from syncledger.projections.event_index import subjects_of
+from syncledger.projections.event_index import files_under_other_keys, subjects_of
 from syncledger.projections.registry import EVENT_INDEX
 
 KIND_OF_SOURCE = {"app.emails": "email", "app.calls": "call", "app.tasks": "task",
@@ -175,11 +177,23 @@ def _due_activities(run: RunContext, start: int, stop: int) -> set[UUID]:
     """Activities changed since the position, and those of people linked since. A first
     run links every person: their activities are looked up a page of links at a time, so
     the people's ids are never all held at once."""
+    if not may_hold_activities(run.app, stop):
+        return set()  # a first sync of people alone reads none of its links
     due = changed_originators(run, start, stop, ACTIVITY_TOPICS)
     for linked in originator_pages(run, start, stop, LINK_TOPICS, _links_its_person):
         with run.app.database.reader.connect() as connection:
             due |= subjects_of(connection, EVENT_INDEX.tables["event_index"], linked)
     return due
+
+
+def may_hold_activities(app: SyncLedger, stop: int) -> bool:
+    """Whether the log up to `stop` may hold an activity. Every activity's events are filed
+    under its person's key, so an event index caught up to `stop` that files no event under
+    another key says there is none; one not caught up says nothing."""
+    with app.database.reader.connect() as connection:
+        if (max_position(connection, EVENT_INDEX.name) or 0) < stop:
+            return True
+        return files_under_other_keys(connection, EVENT_INDEX.tables["event_index"])
 
 
 def _links_its_person(notification: Notification) -> bool:

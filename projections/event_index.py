@@ -150,6 +150,13 @@ def positions_for(connection: Connection, log: LogTable, table: Table, ids: list
     return sorted(found)
 
 
+def files_under_other_keys(connection: Connection, table: Table) -> bool:
+    """Whether any event is filed under another aggregate's key (found in the partial index
+    on subjects, without reading the table)."""
+    return connection.scalar(select(table.c.subject).where(table.c.subject.isnot(None))
+                             .limit(1)) is not None
+
+
 def subjects_of(connection: Connection, table: Table, subjects: set[UUID]) -> set[UUID]:
     """Other originators filed under these subjects (e.g. the activities of these people);
     the index keeps no topic, so callers load the aggregates and check what they are.
