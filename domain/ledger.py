@@ -26,13 +26,19 @@ def covered_digest(events: Iterable[tuple[UUID | str, int, str, bytes]]) -> str:
     """Hash (originator id, version, topic, stored bytes) of events, in the order stored."""
     digest = hashlib.sha256()
     for originator_id, version, topic, state in events:
-        originator = originator_id.hex if isinstance(originator_id, UUID) else originator_id
-        parts = (originator.encode(), str(version).encode(), topic.encode(), state)
-        # Each part after its length (8 bytes), the event's parts in one update: verify
-        # hashes every event of the log.
-        digest.update(b"".join(piece for part in parts
-                               for piece in (len(part).to_bytes(8, "big"), part)))
+        originator = (originator_id.hex if isinstance(originator_id, UUID)
+                      else originator_id).encode()
+        number = str(version).encode()
+        name = topic.encode()
+        # Each part after its length (8 bytes), the event's parts in one update, written
+        # out: verify hashes every event of the log, and every save the events it stores.
+        digest.update(b"".join((_length(originator), originator, _length(number), number,
+                                _length(name), name, _length(state), state)))
     return digest.hexdigest()
+
+
+def _length(part: bytes) -> bytes:
+    return len(part).to_bytes(8, "big")
 
 
 def chain(previous: str, covered: str) -> str:
