@@ -10,6 +10,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -192,8 +193,19 @@ def history_command(key: str = typer.Argument(..., help="app id (a person's or a
     for entry in entries:
         table.add_row(str(entry["position"]), entry["time"][:19], entry["type"],
                       entry["cause"] or "", entry["actor"] or "",
-                      json.dumps(entry["data"], default=str)[:120])
+                      _data_shown(entry["data"]))
     out.print(table)
+
+
+def _data_shown(data: dict[str, Any]) -> str:
+    """An event's data as the trail's table shows it: the facts it holds, not the fields it
+    leaves empty (a record the sync created says what it wrote after its ids, not after a
+    row of nulls); --json gives every field."""
+    held = {name: value for name, value in data.items() if value is not None}
+    return json.dumps(held, default=str)[:DATA_SHOWN]
+
+
+DATA_SHOWN = 200  # characters of an event's data in the trail's table
 
 
 @app.command("rebuild")

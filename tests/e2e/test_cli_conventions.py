@@ -208,6 +208,10 @@ def test_history_filters_and_an_activity_by_its_app_id(store: str, tmp_path: Pat
         {**LINES[2], "first_name": "Augusta", "at": "2026-11-02T10:00:00Z"}]))
     trail = json.loads(run(store, "history", "p-1", "--json").stdout)
     assert [e["actor"] for e in trail] == ["tm-alice"] * 3 + ["tm-bob"]
+    # --json gives every field; the table shows the facts an event holds, not its nulls.
+    assert trail[0]["data"]["link"] is None
+    table = run(store, "history", "p-1").stdout
+    assert '"app_id"' in table and "null" not in table
     last = json.loads(run(store, "history", "p-1", "-n", "2", "--json").stdout)
     assert last == trail[-2:]
     bobs = json.loads(run(store, "history", "p-1", "--actor", "tm-bob", "--json").stdout)
