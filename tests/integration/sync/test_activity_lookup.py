@@ -18,19 +18,19 @@ def _position(store: SyncLedger) -> int:
 
 
 def test_an_activity_recorded_after_a_first_sync_of_people_alone_still_goes_out(
-        sqlite_store: SyncLedger, tmp_path: Path) -> None:
-    with connected_org(sqlite_store, tmp_path) as org:
+        store: SyncLedger, tmp_path: Path) -> None:
+    with connected_org(store, tmp_path) as org:
         org.load(Contact=[contact(1), contact(2)])
         assert org.sync().outcome == "succeeded"
         # Caught up, and no event is filed under a person's key: no activity anywhere.
-        assert not may_hold_activities(caught_up(sqlite_store), _position(sqlite_store))
+        assert not may_hold_activities(caught_up(store), _position(store))
         person = org.people()["contact1@example.com"]["id"]
         org.import_lines([{"kind": "email", "id": "e-1", "person": person,
                            "at": "2026-11-02T10:00:00Z", "subject": "Email 1",
                            "direction": "sent"}])
         # Not caught up with the email yet: the index cannot say there is none.
-        assert may_hold_activities(sqlite_store, _position(sqlite_store))
-        assert may_hold_activities(caught_up(sqlite_store), _position(sqlite_store))
+        assert may_hold_activities(store, _position(store))
+        assert may_hold_activities(caught_up(store), _position(store))
         report = org.sync()
         assert report.outcome == "succeeded", report.errors
         contacts = {c["Email"]: c["Id"] for c in org.dump("Contact")}
