@@ -207,16 +207,18 @@ def _linked_due(run: RunContext, due: Iterator[UUID], made_here: bool) -> list[l
     """The due people with a live link to this CRM, in chunks (the others would be created,
     not changed); ids only, so a large due set costs little memory."""
     table = PEOPLE.tables["people"]
+    cause = run.ctx.cause if made_here else None
     found: list[list[UUID]] = []
     while chunk := list(islice(due, PLAN_CHUNK)):
-        if made_here:
-            chunk = _not_made_by_this_run(run, chunk)
+        # One query says both: whether this run alone made the person (then it is not
+        # planned, see _owners_read_alike), and whether a live link to this CRM is held.
         with run.app.database.reader.connect() as connection:
-            rows = connection.execute(select(table.c.uuid, table.c.links).where(
-                table.c.uuid.in_([p.hex for p in chunk])))
-            live = [UUID(uuid) for uuid, links in rows
-                    if any(link["crm"] == run.crm and not link["deleted"]
-                           for link in links or [])]
+            rows = connection.execute(select(table.c.uuid, table.c.links, table.c.only_cause)
+                                      .where(table.c.uuid.in_([p.hex for p in chunk])))
+            live = [UUID(uuid) for uuid, links, only_cause in rows
+                    if (cause is None or only_cause != cause)
+                    and any(link["crm"] == run.crm and not link["deleted"]
+                            for link in links or [])]
         if live:
             found.append(sorted(live))
     return found
