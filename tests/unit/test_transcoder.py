@@ -31,7 +31,7 @@ OURS = registered(FastJSONTranscoder())
 
 scalars = (st.none() | st.booleans() | st.integers() | st.text() | st.uuids()
            | st.datetimes(timezones=st.timezones()) | st.datetimes()
-           | st.decimals(allow_nan=False))
+           | st.decimals(allow_nan=False) | st.floats(allow_nan=False))
 states = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                       | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20)
 
@@ -42,6 +42,11 @@ def test_states_encode_to_the_librarys_bytes_and_decode_back_alike(state: dict[s
     encoded = OURS.encode(state)
     assert encoded == LIBRARY.encode(state)
     assert OURS.decode(encoded) == LIBRARY.decode(encoded)
+
+
+def test_floats_beyond_json_are_written_as_the_library_writes_them() -> None:
+    state = {"values": [float("nan"), float("inf"), -float("inf"), 1e16, -0.0, 0.1]}
+    assert OURS.encode(state) == LIBRARY.encode(state)
 
 
 def test_a_value_of_no_registered_type_is_refused_as_the_library_refuses_it() -> None:
