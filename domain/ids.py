@@ -24,7 +24,7 @@ _UNKNOWN = SafeUUID.unknown
 @lru_cache(maxsize=8192)
 def natural_id(key: str) -> UUID:
     """uuid5(NAMESPACE, key), without UUID.__init__'s checks of what it builds itself: an
-    initial sync computes a few for every record (a tenth of its id work was the checks)."""
+    initial sync computes a few for every record, and the checks were a third of uuid5's time."""
     digest = int.from_bytes(sha1(_NAMESPACE_BYTES + key.encode()).digest()[:16])
     uuid = _new(UUID)
     _set(uuid, "int", digest & _CLEAR_VERSION_VARIANT | _VERSION_5_VARIANT)
