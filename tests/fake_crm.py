@@ -41,8 +41,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.crm_errors import CrmLimitReached
+from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.salesforce.gateway import PEOPLE
+from syncledger.commands.connect import Connection, record_connection
+from syncledger.domain.context import Context
+from syncledger.domain.ids import integration_id
 from syncledger.domain.ports import CrmRow, PeopleSchema, RecordWrite, Removal, WriteOutcome
 
 START = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -277,3 +282,19 @@ class FakeCrm:
         self._keys[(write.stream, write.key)] = record_id
         return WriteOutcome(crm_id=record_id, created=True)
 
+
+
+def connect_people_steps(app: SyncLedger, crm: FakeCrm, actor: str) -> None:
+    """The store connected to the fake CRM's org, its people steps alone switched on (the
+    others still speak to a CRM through the live client, which the fake is not)."""
+    record_connection(app, Connection(
+        crm="salesforce", org_id="00D000000000001AAA", org_name="Fake", environment="production",
+        instance_url=crm.url, user_id=ALICE, user_email="alice@team.example",
+        missing_keys=[]), actor)
+    ctx = Context("config:test", actor)
+    integration = AggregateCache(app).find(integration_id("salesforce"))
+    integration.switch(True, ctx)
+    for step in integration.steps():
+        if not step.is_people:
+            integration.switch_step(step.name, False, ctx)
+    app.save(integration)

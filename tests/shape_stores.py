@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fake_crm import ALICE, FakeCrm, FakeRecord
 
 from syncledger.adapters.event_store import SyncLedger
@@ -49,26 +50,6 @@ def crm_from_json(data: dict[str, Any], crm: FakeCrm | None = None) -> FakeCrm:
             if record["key"] is not None:  # what an upsert on the key field finds
                 crm._keys[(stream, record["key"])] = record["id"]
     return crm
-
-
-def connect(app: SyncLedger, crm: FakeCrm) -> None:
-    """Connected to the fake CRM's org, its people steps alone switched on."""
-    from syncledger.adapters.aggregate_cache import AggregateCache
-    from syncledger.commands.connect import Connection, record_connection
-    from syncledger.domain.context import Context
-    from syncledger.domain.ids import integration_id
-
-    record_connection(app, Connection(
-        crm="salesforce", org_id="00D000000000001AAA", org_name="Fake",
-        environment="production", instance_url=crm.url, user_id=ALICE,
-        user_email="alice@team.example", missing_keys=[]), ACTOR)
-    ctx = Context("config:test", ACTOR)
-    integration = AggregateCache(app).find(integration_id("salesforce"))
-    integration.switch(True, ctx)
-    for step in integration.steps():
-        if not step.is_people:
-            integration.switch_step(step.name, False, ctx)
-    app.save(integration)
 
 
 def import_lines(app: SyncLedger, directory: Path, name: str,
@@ -123,8 +104,10 @@ def record_events(app: SyncLedger, after: int) -> list[str]:
         if n.topic.partition(":")[2].startswith(RECORD_EVENTS)]
 
 
-def copied(fixture: Path, directory: Path) -> Path:
-    """The fixture's store, copied for a test to open (its key set by the caller)."""
+def copied(fixture: Path, directory: Path, monkeypatch: pytest.MonkeyPatch,
+           key: str = KEY) -> Path:
+    """The fixture's store, copied for a test to open, the key that opens it set."""
+    monkeypatch.setenv("SYNCLEDGER_KEY", key)
     shutil.copy(fixture / "store.db", directory / "store.db")
     return directory / "store.db"
 

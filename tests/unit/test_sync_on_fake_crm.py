@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fake_crm import ALICE, FakeCrm
+from fake_crm import ALICE, FakeCrm, connect_people_steps
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +20,6 @@ from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.pipedrive.gateway import PEOPLE as PIPEDRIVE_PEOPLE
 from syncledger.commands import views
 from syncledger.commands.app_import import import_file
-from syncledger.commands.connect import Connection, record_connection
 from syncledger.commands.session import caught_up, store_session
 from syncledger.commands.sync import RunReport, run_sync
 from syncledger.domain.context import Context
@@ -99,17 +98,7 @@ class World:
 
 def connected(app: SyncLedger, tmp: Path, crm: FakeCrm | None = None) -> World:
     crm = crm or FakeCrm(users_by_id=dict(USERS))
-    record_connection(app, Connection(
-        crm="salesforce", org_id="00D000000000001AAA", org_name="Fake", environment="production",
-        instance_url=crm.url, user_id=ALICE, user_email=USERS[ALICE], missing_keys=[]),
-        "tm-alice")
-    ctx = Context("config:test", "tm-alice")
-    integration = AggregateCache(app).find(integration_id("salesforce"))
-    integration.switch(True, ctx)
-    for step in integration.steps():
-        if not step.is_people:
-            integration.switch_step(step.name, False, ctx)
-    app.save(integration)
+    connect_people_steps(app, crm, "tm-alice")
     world = World(app, crm, tmp)
     world.import_lines(TEAM)
     return world

@@ -23,7 +23,6 @@ from shape_stores import (
     KEY,
     NOW,
     as_json,
-    connect,
     copied,
     crm_from_json,
     import_lines,
@@ -41,7 +40,7 @@ def write_fixture(directory: Path) -> None:
     """The store and the CRM, as the code of the day writes them."""
     import os
 
-    from fake_crm import ALICE, FakeCrm
+    from fake_crm import ALICE, FakeCrm, connect_people_steps
 
     from syncledger.commands.forget import find_person_id, forget
     from syncledger.commands.session import store_session
@@ -51,7 +50,7 @@ def write_fixture(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     crm = FakeCrm(users_by_id={ALICE: "alice@team.example", BOB: "bob@team.example"})
     with store_session(f"sqlite:///{directory / 'store.db'}") as app:
-        connect(app, crm)
+        connect_people_steps(app, crm, ACTOR)
         import_lines(app, directory, "team.jsonl", [
             {"kind": "team_member", "id": "tm-alice", "email": "alice@team.example"},
             {"kind": "team_member", "id": "tm-bob", "email": "bob@team.example"},
@@ -86,8 +85,7 @@ def write_fixture(directory: Path) -> None:
 
 @pytest.fixture
 def old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SYNCLEDGER_KEY", KEY)
-    return copied(FIXTURE, tmp_path)
+    return copied(FIXTURE, tmp_path, monkeypatch)
 
 
 if __name__ == "__main__":
@@ -169,14 +167,14 @@ def test_a_new_record_costs_three_events_and_reads_as_the_old_shapes_did(
 
 def test_one_new_inbound_record_is_three_events(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from fake_crm import ALICE, FakeCrm
+    from fake_crm import ALICE, FakeCrm, connect_people_steps
 
     from syncledger.commands.sync import run_sync
 
     monkeypatch.setenv("SYNCLEDGER_KEY", KEY)
     crm = FakeCrm(users_by_id={ALICE: "alice@team.example"})
     with store(tmp_path / "store.db") as app:
-        connect(app, crm)
+        connect_people_steps(app, crm, ACTOR)
         import_lines(app, tmp_path, "team.jsonl", [
             {"kind": "team_member", "id": "tm-alice", "email": "alice@team.example"}])
         crm.add("Contact", ALICE, FirstName="Ada", LastName="Lovelace",

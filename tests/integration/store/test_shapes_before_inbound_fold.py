@@ -20,13 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from fake_crm import ALICE, FakeCrm
+from fake_crm import ALICE, FakeCrm, connect_people_steps
 from shape_stores import (
     ACTOR,
     BOB,
     USERS,
     as_json,
-    connect,
     copied,
     crm_from_json,
     expected_readings,
@@ -87,7 +86,7 @@ def write_fixture(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     crm = LightningCrm(users_by_id=dict(USERS))
     with store(directory / "store.db") as app:
-        connect(app, crm)
+        connect_people_steps(app, crm, ACTOR)
         import_lines(app, directory, "team.jsonl", [
             {"kind": "team_member", "id": "tm-alice", "email": "alice@team.example"},
             {"kind": "team_member", "id": "tm-bob", "email": "bob@team.example"},
@@ -132,8 +131,7 @@ def write_fixture(directory: Path) -> None:
 
 @pytest.fixture
 def old_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SYNCLEDGER_KEY", KEY)
-    return copied(FIXTURE, tmp_path)
+    return copied(FIXTURE, tmp_path, monkeypatch, KEY)
 
 
 def test_the_store_rebuilt_reads_as_it_did(old_store: Path) -> None:

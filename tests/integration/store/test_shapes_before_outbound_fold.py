@@ -25,7 +25,6 @@ from shape_stores import (
     BOB,
     KEY,
     NOW,
-    connect,
     copied,
     crm_from_json,
     expected_readings,
@@ -49,12 +48,12 @@ def person(n: int, **values: Any) -> dict[str, Any]:
 
 def write_story(app: Any, crm: Any, directory: Path) -> None:
     """The runs the fixture records, as the code of the day decides and writes them."""
-    from fake_crm import ALICE
+    from fake_crm import ALICE, connect_people_steps
 
     from syncledger.commands.forget import find_person_id, forget
     from syncledger.commands.sync import run_sync
 
-    connect(app, crm)
+    connect_people_steps(app, crm, ACTOR)
     import_lines(app, directory, "first.jsonl", [
         {"kind": "team_member", "id": "tm-alice", "email": "alice@team.example"},
         {"kind": "team_member", "id": "tm-bob", "email": "bob@team.example"},
@@ -109,8 +108,7 @@ if __name__ == "__main__":
 
 @pytest.fixture
 def before_fold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SYNCLEDGER_KEY", KEY)
-    return copied(FIXTURE, tmp_path)
+    return copied(FIXTURE, tmp_path, monkeypatch)
 
 
 def test_the_fixture_holds_outbound_creates_in_the_shapes_before_the_fold(
