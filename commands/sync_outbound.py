@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.kill_points import kill_point
@@ -62,7 +62,7 @@ from syncledger.domain.steps import (
 )
 from syncledger.projections.crm_records import by_emails, linked_counts
 from syncledger.projections.event_names import event_name, events_of
-from syncledger.projections.people import touched_elsewhere
+from syncledger.projections.people import touched_elsewhere, touched_elsewhere_than
 from syncledger.projections.registry import CRM_RECORDS, PEOPLE
 
 PERSON_TOPICS = [get_topic(cls) for cls in vars(Person).values()
@@ -118,16 +118,17 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
     position = run.app.recorder.max_notification_id() or 0
     cursors = {name: step_cursor(run, s, AggregateCache(run.app)) for name, s in steps.items()}
     start = min(c.position for c in cursors.values())
-    due = _due_people(run, cursors, full or start == 0, start, position, only)
+    made_here = not full and only is None and _owners_read_alike(run, steps)
+    made_by = run.ctx.cause if made_here else None
+    due = _due_people(run, cursors, full or start == 0, start, position, only, made_by)
     describe = Describes(run)
     # `sync --record` runs no status step, so its Lead writes carry no status either.
     statuses = [s for s in run.integration.steps() if s.enabled and s.target == STATUS_TARGET
                 ] if only is None and STATUS_STREAM in steps else []
     batches = Batches(run, steps)
-    made_here = not full and only is None and _owners_read_alike(run, steps)
     if only is None:
         _guard_mass_changes(run, steps, describe, statuses, _due_people(
-            run, cursors, full or start == 0, start, position, only), made_here)
+            run, cursors, full or start == 0, start, position, only, made_by), made_here)
     label = " + ".join(step.name for step in steps.values())
     try:
         while chunk := list(islice(due, PLAN_CHUNK)):
@@ -225,13 +226,17 @@ def _linked_due(run: RunContext, due: Iterator[UUID], made_here: bool) -> list[l
 
 
 def _due_people(run: RunContext, cursors: dict[str, StepCursor], everyone: bool, start: int,
-                stop: int, only: set[UUID] | None) -> Iterator[UUID]:
+                stop: int, only: set[UUID] | None, made_by: str | None = None
+                ) -> Iterator[UUID]:
     """The due people in uuid order, each once: the changed ones (or every person, read a
-    page at a time rather than held) and those a cursor keeps due."""
+    page at a time rather than held) and those a cursor keeps due. `made_by`: a cause whose
+    people, made by it alone, are not due (see _owners_read_alike); every person is read
+    without them, the rest are left out chunk by chunk."""
     if only is not None:
         return iter(sorted(only))
     kept = sorted({UUID(key) for cursor in cursors.values() for key in cursor.due})
-    changed = all_people(run) if everyone else iter(sorted(_changed_people(run, start, stop)))
+    changed = all_people(run, touched_besides=made_by) if everyone else \
+        iter(sorted(_changed_people(run, start, stop)))
     return _once(heapq.merge(changed, kept))
 
 
@@ -265,15 +270,24 @@ def _once(ordered: Iterable[UUID]) -> Iterator[UUID]:
         last = item
 
 
-def all_people(run: RunContext, linked_to: str | None = None) -> Iterator[UUID]:
+def all_people(run: RunContext, linked_to: str | None = None,
+               touched_besides: str | None = None) -> Iterator[UUID]:
     """Every person in the people view (with `linked_to`, those with a live link to a
-    record of that object), in uuid order, PEOPLE_PAGE at a time."""
+    record of that object; with `touched_besides`, those something besides that cause
+    changed), in uuid order, PEOPLE_PAGE at a time."""
     table = PEOPLE.tables["people"]
     columns = [table.c.uuid] if linked_to is None else [table.c.uuid, table.c.links]
+    wanted = [touched_elsewhere_than(table, touched_besides)] if touched_besides else []
+    if linked_to is not None:
+        # Only rows whose links' text names the object at all are parsed and checked: in an
+        # org of Contacts alone, none of them (the stored JSON of a link holds its object as
+        # the string "Lead"; whether the link is live and this CRM's is checked below).
+        wanted.append(cast(table.c.links, Text).like(f'%"{linked_to}"%'))
     after = ""
     while True:
         with run.app.database.reader.connect() as connection:
-            page = list(connection.execute(select(*columns).where(table.c.uuid > after)
+            page = list(connection.execute(select(*columns)
+                                           .where(table.c.uuid > after, *wanted)
                                            .order_by(table.c.uuid).limit(PEOPLE_PAGE)))
         yield from (UUID(row[0]) for row in page if linked_to is None or any(
             link["object"] == linked_to and link["crm"] == run.crm and not link["deleted"]

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    ColumnElement,
     Connection,
     MetaData,
     String,
@@ -157,7 +158,12 @@ def touched_elsewhere(connection: Connection, table: Table, ids: list[str],
     """Of these people (hex ids), those that something besides `cause` changed: the others
     were made by it alone."""
     return set(connection.scalars(select(table.c.uuid).where(
-        table.c.uuid.in_(ids), or_(table.c.only_cause.is_(None), table.c.only_cause != cause))))
+        table.c.uuid.in_(ids), touched_elsewhere_than(table, cause))))
+
+
+def touched_elsewhere_than(table: Table, cause: str) -> ColumnElement[bool]:
+    """People something besides `cause` changed."""
+    return or_(table.c.only_cause.is_(None), table.c.only_cause != cause)
 
 
 def list_people(connection: Connection, table: Table, linked: str | None) -> list[dict[str, Any]]:
