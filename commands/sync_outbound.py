@@ -229,9 +229,10 @@ def _due_people(run: RunContext, cursors: dict[str, StepCursor], everyone: bool,
                 stop: int, only: set[UUID] | None, made_by: str | None = None
                 ) -> Iterator[UUID]:
     """The due people in uuid order, each once: the changed ones (or every person, read a
-    page at a time rather than held) and those a cursor keeps due. `made_by`: a cause whose
-    people, made by it alone, are not due (see _owners_read_alike); every person is read
-    without them, the rest are left out chunk by chunk."""
+    page at a time rather than held) and those a cursor keeps due. `made_by`: the cause of
+    a run whose people, made by it alone, need no plan (see _owners_read_alike); a pass
+    over every person leaves them out in its query (run_outbound drops them from the
+    changed and kept ones chunk by chunk)."""
     if only is not None:
         return iter(sorted(only))
     kept = sorted({UUID(key) for cursor in cursors.values() for key in cursor.due})
