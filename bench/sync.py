@@ -1322,6 +1322,19 @@ def run_pipedrive_only(args: argparse.Namespace) -> None:
           + pipedrive_notes(args))
 
 
+def outbound_scale_rows(args: argparse.Namespace, outbound: int,
+                        result: dict[str, Any]) -> list[Row]:
+    """(b) peak memory at --outbound-scale people against --outbound's, both with the
+    emulator apart (else the Leads it keeps would count as the sync's)."""
+    say(f"  outbound {args.outbound_scale:,}: sync, emulator apart...")
+    small = result if args.emulator_apart else scenario("outbound", outbound,
+                                                        ["--emulator-apart"])
+    large = scenario("outbound", args.outbound_scale, ["--emulator-apart"])
+    say(f"  outbound {args.outbound_scale:,}: {large['sync']['seconds']:.1f} s, "
+        f"{rate(args.outbound_scale, large['sync']['seconds'])}")
+    return memory_rows(small, large, "(b)")
+
+
 def run_all(args: argparse.Namespace) -> None:
     sizes = sorted({1000, 10_000} if args.quick else
                    {int(s) for s in args.sizes.split(",") if s.strip()})
@@ -1352,6 +1365,8 @@ def run_all(args: argparse.Namespace) -> None:
         rows += memory_rows(inbound[sizes[0]], inbound[sizes[-1]])
     describe_outbound(outbound_result)
     rows += outbound_rows(outbound_result)
+    if args.outbound_scale:
+        rows += outbound_scale_rows(args, outbound, outbound_result)
     if small_org != sizes[-1]:
         rows += incremental_rows(inbound[small_org], inbound[sizes[-1]])
     if not args.no_latency:
@@ -1380,6 +1395,10 @@ def main() -> None:
                         help="Contacts for the inbound runs (default %(default)s)")
     parser.add_argument("--outbound", type=int, default=0,
                         help="app people for the outbound run (default 10000, 1000 --quick)")
+    parser.add_argument("--outbound-scale", type=int, default=0, metavar="M",
+                        help="(b) again with M people, and --outbound's, each with the "
+                        "emulator apart: the peak memory at M against --outbound's (issue "
+                        "22 asks 1.5x at most for 100000 against 10000)")
     parser.add_argument("--small-org", type=int, default=1000,
                         help="the small org of the incremental comparison (default 1000)")
     parser.add_argument("--quick", action="store_true",
