@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Text, cast, select
+from sqlalchemy import ColumnElement, Text, cast, select
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.kill_points import kill_point
@@ -118,8 +118,8 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
     position = run.app.recorder.max_notification_id() or 0
     cursors = {name: step_cursor(run, s, AggregateCache(run.app)) for name, s in steps.items()}
     start = min(c.position for c in cursors.values())
-    made_here = not full and only is None and _owners_read_alike(run, steps)
-    made_by = run.ctx.cause if made_here else None
+    made_by = run.ctx.cause if not full and only is None and _owners_read_alike(run, steps) \
+        else None
     due = _due_people(run, cursors, full or start == 0, start, position, only, made_by)
     describe = Describes(run)
     # `sync --record` runs no status step, so its Lead writes carry no status either.
@@ -128,12 +128,12 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
     batches = Batches(run, steps)
     if only is None:
         _guard_mass_changes(run, steps, describe, statuses, _due_people(
-            run, cursors, full or start == 0, start, position, only, made_by), made_here)
+            run, cursors, full or start == 0, start, position, only, made_by), made_by)
     label = " + ".join(step.name for step in steps.values())
     try:
         while chunk := list(islice(due, PLAN_CHUNK)):
             run.advanced(label, len(chunk))
-            if made_here:
+            if made_by is not None:
                 chunk = _not_made_by_this_run(run, chunk)
                 if not chunk:
                     continue
@@ -168,11 +168,11 @@ class MassChangesRefused(RuntimeError):
 
 
 def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Describes,
-                        statuses: list[Step], due: Iterator[UUID], made_here: bool) -> None:
+                        statuses: list[Step], due: Iterator[UUID], made_by: str | None) -> None:
     """Plan the due linked people once without saving anything, counting what the plan
     would change on their records; stop before the first write when it is too much. Fewer
     than MINIMUM due linked people can never be too many, so they cost no second plan."""
-    linked = _linked_due(run, due, made_here)
+    linked = _linked_due(run, due, made_by)
     if sum(len(chunk) for chunk in linked) < MINIMUM:
         return
     with run.app.database.reader.connect() as connection:
@@ -204,22 +204,22 @@ def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Descr
         raise MassChangesRefused(message)
 
 
-def _linked_due(run: RunContext, due: Iterator[UUID], made_here: bool) -> list[list[UUID]]:
+def _linked_due(run: RunContext, due: Iterator[UUID], made_by: str | None
+                ) -> list[list[UUID]]:
     """The due people with a live link to this CRM, in chunks (the others would be created,
-    not changed); ids only, so a large due set costs little memory."""
+    not changed); ids only, so a large due set costs little memory. `made_by`: as
+    _due_people's, its people are left out."""
     table = PEOPLE.tables["people"]
-    cause = run.ctx.cause if made_here else None
     found: list[list[UUID]] = []
     while chunk := list(islice(due, PLAN_CHUNK)):
-        # One query says both: whether this run alone made the person (then it is not
-        # planned, see _owners_read_alike), and whether a live link to this CRM is held.
+        wanted: list[ColumnElement[bool]] = [table.c.uuid.in_([p.hex for p in chunk])]
+        if made_by is not None:
+            wanted.append(touched_elsewhere_than(table, made_by))
         with run.app.database.reader.connect() as connection:
-            rows = connection.execute(select(table.c.uuid, table.c.links, table.c.only_cause)
-                                      .where(table.c.uuid.in_([p.hex for p in chunk])))
-            live = [UUID(uuid) for uuid, links, only_cause in rows
-                    if (cause is None or only_cause != cause)
-                    and any(link["crm"] == run.crm and not link["deleted"]
-                            for link in links or [])]
+            rows = connection.execute(select(table.c.uuid, table.c.links).where(*wanted))
+            live = [UUID(uuid) for uuid, links in rows
+                    if any(link["crm"] == run.crm and not link["deleted"]
+                           for link in links or [])]
         if live:
             found.append(sorted(live))
     return found
