@@ -124,6 +124,7 @@ from syncledger.emulator.generate import generate_salesforce
 from syncledger.emulator.pipedrive.generate import generate_pipedrive
 from syncledger.emulator.pipedrive.limits import KINDS as PD_KINDS
 from syncledger.emulator.server import RunningEmulator, running
+from syncledger.projections.follower import ViewsFollower
 
 ACTOR = "tm-alice"  # a team member of the generated app data, and the connecting one
 QUERY_PAGE = 2000  # Salesforce's query page: the protocol minimum inbound is ceil(N/2000)
@@ -202,6 +203,17 @@ def reset_peak() -> bool:
 
 def ru_maxrss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def _vm_hwm(pid: int) -> int:
+    """A process's peak RSS in bytes (0 once it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        pass
+    return 0
 
 
 def settle_memory() -> None:
@@ -283,6 +295,7 @@ class Phases:
         self.peak = 0
         self.track = track_memory
         self._inner: list[float] = []  # per phase in progress: the seconds of those inside
+        self.follower_peak = 0  # the views follower's peak RSS (VmHWM), read as it closes
 
     @contextmanager
     def installed(self) -> Iterator[Phases]:
@@ -290,11 +303,26 @@ class Phases:
                      if callable(getattr(sync_command, name, None))}
         for name, original in originals.items():
             setattr(sync_command, name, self._timed(PHASES[name], original))
+        # A large run's views are caught up by the follower: asking it (and catching up what
+        # is left) is the run's catch-up phase too.
+        follower_catch_up, follower_close = ViewsFollower.catch_up, ViewsFollower.close
+        ViewsFollower.catch_up = self._timed(PHASES["catch_up"], follower_catch_up)  # type: ignore[method-assign]
+        ViewsFollower.close = self._closing(follower_close)  # type: ignore[method-assign]
         try:
             yield self
         finally:
             for name, original in originals.items():
                 setattr(sync_command, name, original)
+            ViewsFollower.catch_up = follower_catch_up  # type: ignore[method-assign]
+            ViewsFollower.close = follower_close  # type: ignore[method-assign]
+
+    def _closing(self, close: Callable[[ViewsFollower], None]) -> Callable[[ViewsFollower], None]:
+        def closing(follower: ViewsFollower) -> None:
+            if follower.process is not None:
+                self.follower_peak = max(self.follower_peak, _vm_hwm(follower.process.pid))
+            close(follower)
+
+        return closing
 
     def checkpoint(self) -> int:
         """The peak since the last reading, folded into the run's; a new segment starts."""
@@ -334,13 +362,18 @@ def measured_sync(app: SyncLedger, admin: Admin, crm: str = "salesforce") -> dic
     phases = Phases(reset_ok)
     head = app.recorder.max_notification_id() or 0
     with phases.installed():
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, children = time.perf_counter(), time.process_time(), os.times()
         report: RunReport = run_sync(app, ACTOR, datetime.now(UTC), crm=crm)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        ended = os.times()
+    # The views follower's CPU (the only child run_sync waits for).
+    follower_cpu = (ended.children_user - children.children_user
+                    + ended.children_system - children.children_system)
     phases.checkpoint()
     events, stored_bytes = logged_since(app, head)
     calls = spent(before, admin.calls())
-    return {"seconds": seconds, "cpu_s": cpu, "calls": calls,
+    return {"seconds": seconds, "cpu_s": cpu, "follower_cpu_s": follower_cpu,
+            "follower_rss_peak": phases.follower_peak, "calls": calls,
             "calls_total": calls.get("total", 0), "outcome": report.outcome,
             "counts": {k: {o: n for o, n in v.items() if n} for k, v in report.counts.items()
                        if any(v.values())},
@@ -1005,6 +1038,13 @@ def phases_text(sync: dict[str, Any], digits: int = 1) -> str:
     return ", ".join([*parts, f"other {other:.{digits}f} s"])
 
 
+def follower_text(sync: dict[str, Any]) -> str:
+    if not sync.get("follower_rss_peak"):
+        return "views follower: not started"
+    return (f"views follower (a process of its own): {sync['follower_cpu_s']:.1f} s CPU, "
+            f"peak RSS {mib(sync['follower_rss_peak'])}")
+
+
 def describe_inbound(result: dict[str, Any]) -> None:
     size, sync, bare = result["size"], result["sync"], result["bare"]
     phases = phases_text(sync)
@@ -1012,6 +1052,7 @@ def describe_inbound(result: dict[str, Any]) -> None:
           f"emulator loaded in {result['emulator_load_s']:.1f} s)")
     print(f"    run_sync: {sync['seconds']:.1f} s ({sync['cpu_s']:.1f} s CPU), "
           f"{rate(size, sync['seconds'])}, outcome {sync['outcome']}; phases: {phases}")
+    print(f"    {follower_text(sync)}")
     print(f"    counts {json.dumps(sync['counts'])}; skips {json.dumps(sync['skips'])}")
     print(f"    API calls {json.dumps(sync['calls'])}; {logged_text(sync, size)}")
     own = "" if sync["rss_peak"] is None else \
@@ -1044,6 +1085,7 @@ def describe_outbound(result: dict[str, Any]) -> None:
     print(f"\n(b) outbound {size:,} people (imported in {result['import_s']:.1f} s{apart})")
     print(f"    run_sync: {sync['seconds']:.1f} s ({sync['cpu_s']:.1f} s CPU), "
           f"{rate(size, sync['seconds'])}, outcome {sync['outcome']}; phases: {phases}")
+    print(f"    {follower_text(sync)}")
     print(f"    counts {json.dumps(sync['counts'])}; skips {json.dumps(sync['skips'])}")
     print(f"    API calls {json.dumps(sync['calls'])}; memory peak "
           f"{mib(sync['rss_peak'] or 0)} ({mib(sync['rss_before'])} before)")

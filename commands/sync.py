@@ -8,7 +8,6 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -46,6 +45,7 @@ from syncledger.domain.run_lease import RunLease
 from syncledger.domain.steps import FIRST_CRM
 from syncledger.domain.sync_run import SyncRun
 from syncledger.projections.directory import entries
+from syncledger.projections.follower import ViewsFollower
 from syncledger.projections.logs import api_calls_since
 from syncledger.projections.registry import DIRECTORY, LIVE, LOGS
 from syncledger.projections.runner import catch_up
@@ -109,8 +109,10 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
                            should_stop=should_stop, progress=progress,
                            recreate=recreate and only is not None,
                            allow_mass_changes=allow_mass_changes)
+    # A large run's views are caught up by a follower process as it records.
+    views = ViewsFollower(app, list(LIVE.values()))
     run = RunContext(app=app, gateway=gateway, integration=integration, settings=settings,
-                     tally=Tally(plan=plan))
+                     tally=Tally(plan=plan), views=views)
     lock = _take_run_lock(app, crm)
     try:
         interrupted = _start(app, crm, run_id, integration, now, ctx, full, only,
@@ -133,17 +135,16 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         steps = [s for s in integration.steps() if s.enabled and s.is_people]
         run_inbound_steps(run, [s for s in steps
                                 if s.inbound and s.source.startswith(f"{crm}.")])
-        catch_up(app, list(LIVE.values()))
+        views.catch_up()
         # The projections catch up with what is recorded while the last writes are in
         # flight; what is left (their outcomes) after.
-        run_outbound(run, outbound_steps(steps, crm), full, only,
-                     meanwhile=partial(catch_up, app, list(LIVE.values())))
+        run_outbound(run, outbound_steps(steps, crm), full, only, meanwhile=views.catch_up)
         _save_readings(run)
         if only is None:
             every = [s for s in integration.steps() if s.enabled]
             activities = activity_steps(every, crm)
             with task_fields(run, activities) as fields:  # asked while the views catch up
-                catch_up(app, list(LIVE.values()))
+                views.catch_up()
                 run_activities(run, activities, full, fields)
             run_statuses(run, status_steps(every), full)
     except MassChangesRefused as error:
@@ -170,6 +171,7 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         raise
     finally:
         users.close()  # a run that failed before it took them leaves no call behind
+        views.close()
         try:
             outcome = _finish(app, crm, run, fatal, limited)
         finally:

@@ -23,6 +23,7 @@ from syncledger.domain.ports import CrmGateway
 from syncledger.domain.step_cursor import StepCursor
 from syncledger.domain.steps import Step
 from syncledger.domain.sync_run import COUNT_KEYS, empty_counts
+from syncledger.projections.follower import ViewsFollower
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,9 @@ class RunContext:
     tally: Tally = field(default_factory=Tally)
     # Steps whose configuration changed: everything they cover is decided again.
     fresh_steps: set[str] = field(default_factory=set)
+    # Told how many records the run has decided: a large run's views follow in a process of
+    # their own (projections/follower.py).
+    views: ViewsFollower | None = None
     # The Lead Status picklist (lowercased label or API name -> API name), read once a run
     # by whichever of the outbound Leads step and the status steps needs it first.
     lead_statuses: dict[str, str] | None = None
@@ -166,6 +170,8 @@ class RunContext:
         return self.gateway.record_url(stream, record_id)
 
     def advanced(self, label: str, records: int) -> None:
+        if self.views is not None:
+            self.views.decided(records)
         if self.settings.progress is not None:
             self.settings.progress(label, records)
 
