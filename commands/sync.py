@@ -136,16 +136,17 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         run_inbound_steps(run, [s for s in steps
                                 if s.inbound and s.source.startswith(f"{crm}.")])
         views.catch_up()
-        # The projections catch up with what is recorded while the last writes are in
-        # flight; what is left (their outcomes) after.
-        run_outbound(run, outbound_steps(steps, crm), full, only, meanwhile=views.catch_up)
-        _save_readings(run)
-        if only is None:
-            every = [s for s in integration.steps() if s.enabled]
-            activities = activity_steps(every, crm)
-            with task_fields(run, activities) as fields:  # asked while the views catch up
+        every = [s for s in integration.steps() if s.enabled]
+        activities = activity_steps(every, crm) if only is None else []
+        with task_fields(run, activities) as fields:  # asked while the outbound steps run
+            # The projections catch up with what is recorded while the last writes are in
+            # flight; what is left (their outcomes) after.
+            run_outbound(run, outbound_steps(steps, crm), full, only, meanwhile=views.catch_up)
+            _save_readings(run)
+            if only is None:
                 views.catch_up()
                 run_activities(run, activities, full, fields)
+        if only is None:
             run_statuses(run, status_steps(every), full)
     except MassChangesRefused as error:
         # Nothing was written to the CRM: the due people stay due for the run that says yes.

@@ -121,8 +121,8 @@ def status_steps(steps: list[Step]) -> list[Step]:
 def task_fields(run: RunContext, steps: list[Step]) -> Ahead[dict[str, Any]]:
     """What the activity steps read of the CRM before any activity: Task's fields, when a
     step writes Tasks (all but Notes). Asked ahead, so that the run's own work before the
-    steps (the projections catching up, the due activities looked up) hides its round
-    trip; taken by run_activities."""
+    steps (the outbound steps, the projections catching up, the due activities looked up)
+    hides its round trip; taken by run_activities."""
     if not any(KIND_OF_SOURCE[step.source] != "note" for step in steps):
         return Ahead(dict, side_by_side=False)
     return Ahead(lambda: {"Task": run.gateway.describe("Task")}, run.gateway.side_by_side)
