@@ -172,6 +172,8 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         raise
     finally:
         users.close()  # a run that failed before it took them leaves no call behind
+        if run.lead_statuses_ahead is not None:
+            run.lead_statuses_ahead.close()
         views.close()
         try:
             outcome = _finish(app, crm, run, fatal, limited)

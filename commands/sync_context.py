@@ -14,6 +14,7 @@ from eventsourcing.persistence import Notification
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
+from syncledger.adapters.read_ahead import Ahead
 from syncledger.commands.error_subjects import error_subject
 from syncledger.domain.context import Context
 from syncledger.domain.ids import step_cursor_id
@@ -132,6 +133,7 @@ class RunContext:
     # The Lead Status picklist (lowercased label or API name -> API name), read once a run
     # by whichever of the outbound Leads step and the status steps needs it first.
     lead_statuses: dict[str, str] | None = None
+    lead_statuses_ahead: Ahead[dict[str, str]] | None = None  # asked with the Lead's describe
     # People whose Lead write went through this run, and whom the status steps, deciding
     # again, would write nothing to, with the reasons they would skip them for: those
     # steps tally the skips of the ones due without loading them again. Held for every

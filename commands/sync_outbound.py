@@ -343,6 +343,9 @@ class Describes:
         self.run = run
         self._fields: dict[str, dict[str, Any]] = {}
 
+    def has(self, stream: str) -> bool:
+        return stream in self._fields
+
     def fields(self, stream: str) -> dict[str, Any]:
         if stream not in self._fields:
             self._fields[stream] = self.run.gateway.describe(stream)
@@ -462,14 +465,31 @@ def _record_results(run: RunContext, steps: dict[str, Step], writes: list[Write]
 
 
 def lead_status_picklist(run: RunContext) -> dict[str, str]:
-    """The Lead Status picklist, lowercased label or API name -> API name; read once a run."""
+    """The Lead Status picklist, lowercased label or API name -> API name; read once a run
+    (asked ahead, when a Planner asked for it alongside the Lead's describe)."""
     if run.lead_statuses is None:
-        picklist: dict[str, str] = {}
-        for value, label in run.gateway.picklist(STATUS_STREAM, STATUS_FIELD):
-            picklist[label.lower()] = value
-            picklist[value.lower()] = value
-        run.lead_statuses = picklist
+        ahead, run.lead_statuses_ahead = run.lead_statuses_ahead, None
+        run.lead_statuses = ahead.result() if ahead is not None else read_lead_statuses(run)
     return run.lead_statuses
+
+
+def read_lead_statuses(run: RunContext) -> dict[str, str]:
+    picklist: dict[str, str] = {}
+    for value, label in run.gateway.picklist(STATUS_STREAM, STATUS_FIELD):
+        picklist[label.lower()] = value
+        picklist[value.lower()] = value
+    return picklist
+
+
+def status_values(run: RunContext, steps: list[Step], person: Person
+                  ) -> Iterator[tuple[Step, str]]:
+    """Each status step's value for `person` (status or inbox category) that passes its
+    filter: what the step maps to a Lead Status, through the picklist."""
+    for step in steps:
+        value = person.status if step.source == "app.person_statuses" \
+            else person.inbox_category
+        if value and passes_filter(run, step, person):
+            yield step, value
 
 
 def lead_status(run: RunContext, steps: list[Step], person: Person, current: str | None
@@ -479,11 +499,7 @@ def lead_status(run: RunContext, steps: list[Step], person: Person, current: str
     other than `current`, with that status; and a skip reason for each step before it whose
     value maps to none. The picklist is read only when a value needs it."""
     reasons: list[str] = []
-    for step in steps:
-        value = person.status if step.source == "app.person_statuses" \
-            else person.inbox_category
-        if not value or not passes_filter(run, step, person):
-            continue
+    for step, value in status_values(run, steps, person):
         mappings = {m.app: m.crm for m in step.status_mappings}
         status = lead_status_for(value, mappings, lead_status_picklist(run))
         if status is None:
@@ -521,13 +537,30 @@ class Planner:
         self.awaiting_account: dict[UUID, str] = {}
         contacts = steps.get(ACCOUNT_STREAM)
         self.account_field = account_app_field(contacts) if contacts is not None else None
+        self.describe = describe
+        self.planning: Person | None = None  # the person plan() is planning
         people, directory = run.gateway.people, run.directory
         self.rules = OutboundRules(
             steps, run.integration.settings, people,
             Owners(directory.member_emails, directory.crm_user_emails,
                    directory.member_by_email, directory.crm_user_by_email,
                    run.settings.connecting_member),
-            run.org, describe.lengths, run.gateway.as_held, run.settings.recreate)
+            run.org, self._lengths, run.gateway.as_held, run.settings.recreate)
+
+    def _lengths(self, stream: str) -> dict[str, int | None]:
+        if stream == STATUS_STREAM and not self.describe.has(stream):
+            self._statuses_ahead()
+        return self.describe.lengths(stream)
+
+    def _statuses_ahead(self) -> None:
+        """The Lead's describe is read for the first time, for a Lead whose Status the
+        picklist will map: the picklist is asked alongside, one round trip for both."""
+        run, person = self.run, self.planning
+        if person is not None and self.statuses and run.lead_statuses is None \
+                and run.lead_statuses_ahead is None \
+                and any(status_values(run, self.statuses, person)):
+            run.lead_statuses_ahead = Ahead(partial(read_lead_statuses, run),
+                                            run.gateway.side_by_side)
 
     def prefetch(self, chunk: list[UUID]) -> None:
         """Match by email in batched queries where no inbound step keeps the mirror current
@@ -575,8 +608,13 @@ class Planner:
             crm_record_id(self.run.crm, self.run.org, target.stream, target.crm_id), CrmRecord)
         held = None if mirror is None else HeldRecord(mirror.content, mirror.owner,
                                                       mirror.converted)
-        decided = plan_outbound(self._person(person, removed), target, held,
-                                self._account(person), self.rules, self._lead_status(person))
+        self.planning = person
+        try:
+            decided = plan_outbound(self._person(person, removed), target, held,
+                                    self._account(person), self.rules,
+                                    self._lead_status(person))
+        finally:
+            self.planning = None
         write = self._apply(person, decided)
         if write is not None and write.stream == STATUS_STREAM and self.statuses:
             # What the Lead's Status is once the write lands, as the mirror will say.

@@ -6,17 +6,20 @@ the log, never timed."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
-from sync_support import Org, connected_org, contact, lead, person
+from sync_support import STATUSES, Org, connected_org, contact, lead, person
 
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.gateways import live_gateway
+from syncledger.commands.configure import apply_configuration
 from syncledger.commands.replay_run import replay_run
 from syncledger.commands.sync_outbound import PLAN_CHUNK
 from syncledger.domain.ids import integration_id
 from syncledger.domain.integration import Integration
+from syncledger.domain.steps import STATUS_STREAM, STATUS_TARGET
 
 LATENCY_MS = 300  # every call held this long by the emulator: far longer than a thread start
 
@@ -76,5 +79,42 @@ def test_the_next_people_are_planned_while_a_send_is_in_flight(sqlite_store: Syn
         # the first send's outcomes came before them (one at a time, the second's would).
         assert results[199] < min(intents[PLAN_CHUNK:]) and max(intents) < results[200]
         # Decided again one call at a time (a replay answers from memory), it is the same.
+        again = replay_run(sqlite_store, report.run_id)
+        assert again.same and not again.not_replayed, again
+
+
+def _only_leads_and_statuses(store: SyncLedger) -> None:
+    """No pull and no activity step: the run's calls in flight together are the Lead's."""
+    integration = AggregateCache(store).find(integration_id("salesforce"))
+    current = integration.configuration()
+    steps = tuple(replace(step, enabled=step.target == STATUS_TARGET or (
+        step.is_people and not step.inbound and step.crm_object == STATUS_STREAM))
+        for step in current.steps)
+    apply_configuration(store, replace(current, profile="custom", steps=steps),
+                        "tm-alice", "test")
+
+
+def test_the_lead_status_picklist_is_asked_with_the_leads_describe(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    with connected_org(sqlite_store, tmp_path) as org:
+        org.load(LeadStatus=STATUSES)
+        _only_leads_and_statuses(sqlite_store)
+        org.import_lines([person(1)])  # no status: the picklist is not needed, nor read
+        org.admin("POST", "faults", {"latency_ms": LATENCY_MS})
+        before = org.stats()
+        report = org.sync()
+        assert report.counts["leads"]["created"] == 1
+        # The Users, the Leads looked up by email (no pull keeps the mirror), the describe,
+        # the write: one after the other.
+        assert spent(org, before) == {"total": 4, "query": 2, "describe": 1, "collections": 1}
+        assert concurrency(org)["max_in_flight"] == 1
+        org.import_lines([person(2, status="Replied")])
+        before = org.stats()
+        report = org.sync()
+        assert report.counts["leads"]["created"] == 1
+        assert org.dump("Lead")[-1]["Status"] == "Replied"
+        # As before, and the Lead Status picklist (a query) alongside the Lead's describe.
+        assert spent(org, before) == {"total": 5, "query": 3, "describe": 1, "collections": 1}
+        assert concurrency(org)["max_in_flight"] == 2
         again = replay_run(sqlite_store, report.run_id)
         assert again.same and not again.not_replayed, again
