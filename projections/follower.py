@@ -44,9 +44,15 @@ READY = "ready"  # the follower's first line, once it has opened the store
 STOP_S = 5.0  # a follower asked to stop ends its batch first; past this it is ended
 
 
+def spare_core() -> bool:
+    """Whether this process may run on more than one core: on one, a follower would only
+    take turns with the run, and add its start to the run's time."""
+    return len(os.sched_getaffinity(0)) > 1
+
+
 class ViewsFollower:
-    """The run's side: started by `decided` once the run has decided FOLLOW_FROM records,
-    asked by `catch_up`, stopped by `close`."""
+    """The run's side: started by `decided` once the run has decided FOLLOW_FROM records
+    (where a second core can run it), asked by `catch_up`, stopped by `close`."""
 
     def __init__(self, app: SyncLedger, projections: Sequence[Projection],
                  follow_from: int = FOLLOW_FROM) -> None:
@@ -65,7 +71,7 @@ class ViewsFollower:
     def decided(self, records: int) -> None:
         self.decided_records += records
         if self.process is None and self.given_up is None \
-                and self.decided_records >= self.follow_from:
+                and self.decided_records >= self.follow_from and spare_core():
             self._start()
 
     def ready(self, wait: float = 0) -> bool:

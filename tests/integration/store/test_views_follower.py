@@ -4,6 +4,7 @@ nothing left, and takes the work back when the follower is gone."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -116,3 +117,19 @@ def test_a_follower_still_starting_is_stopped_at_once(sqlite_store: SyncLedger) 
     assert process.returncode == -signal.SIGKILL
     record_people(sqlite_store, 5)
     assert follower.catch_up() > 0 and follower.given_up is None
+
+
+def test_no_follower_starts_where_the_run_has_one_core(sqlite_store: SyncLedger) -> None:
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})
+    try:
+        follower = ViewsFollower(sqlite_store, list(LIVE.values()), follow_from=1)
+        follower.decided(1000)
+        assert not follower.following
+    finally:
+        os.sched_setaffinity(0, cores)
+    record_people(sqlite_store, 5)
+    assert follower.catch_up() > 0  # the run catches up by itself, as without a follower
+    follower.decided(1000)  # a core to spare again
+    assert follower.following
+    follower.close()
