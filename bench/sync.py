@@ -174,11 +174,15 @@ def isolated_env() -> Iterator[Path]:
         yield Path(tmp)
 
 
-def _status(field: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) * 1024
+def _status(field: str, process: str = "self") -> int:
+    """A field of a process's /proc status, in bytes (0 once the process is gone)."""
+    try:
+        with open(f"/proc/{process}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) * 1024
+    except FileNotFoundError:
+        pass
     return 0
 
 
@@ -203,17 +207,6 @@ def reset_peak() -> bool:
 
 def ru_maxrss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-
-
-def _vm_hwm(pid: int) -> int:
-    """A process's peak RSS in bytes (0 once it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except FileNotFoundError:
-        pass
-    return 0
 
 
 def settle_memory() -> None:
@@ -319,7 +312,8 @@ class Phases:
     def _closing(self, close: Callable[[ViewsFollower], None]) -> Callable[[ViewsFollower], None]:
         def closing(follower: ViewsFollower) -> None:
             if follower.process is not None:
-                self.follower_peak = max(self.follower_peak, _vm_hwm(follower.process.pid))
+                peak = _status("VmHWM", str(follower.process.pid))
+                self.follower_peak = max(self.follower_peak, peak)
             close(follower)
 
         return closing
