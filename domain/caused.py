@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from eventsourcing.domain import Aggregate, CommandMethodDecorator, event
 
 from syncledger.domain.context import Context
+from syncledger.domain.quick_init import quick_init
 
 
 class CausedAggregate(Aggregate):
@@ -49,6 +50,9 @@ class CausedAggregate(Aggregate):
             raise TypeError(f"{cls.__name__}.__init__ names no created event with @event")
         # The subclass's own copy, which the library makes under the same name.
         cls._created = getattr(cls, _event_name(init))
+        for value in vars(cls).values():
+            if isinstance(value, type) and issubclass(value, CausedAggregate.Event):
+                quick_init(value)
 
     @classmethod
     def _begin(cls, ctx: Context, /, **facts: Any) -> Self:

@@ -23,9 +23,11 @@ from syncledger.domain.inbound_rules import OwnerChange, SequenceMove, sequence_
 from syncledger.domain.ownership import OwnerDecision
 from syncledger.domain.person import Person
 from syncledger.domain.ports import CrmRow
+from syncledger.domain.quick_init import quick_init
 from syncledger.domain.steps import FieldMapping, FilterRule, SequenceMapping
 
 
+@quick_init
 @dataclass(frozen=True)
 class InboundRules:
     """What the step and its CRM say of every record the step reads."""
@@ -40,6 +42,7 @@ class InboundRules:
     decide_again: bool = False
 
 
+@quick_init
 @dataclass(frozen=True)
 class MirrorSeen:
     """A record's mirror as loaded: what we last observed of the record."""
@@ -63,6 +66,7 @@ class MirrorSeen:
                    mirror.converted, mirror.deleted)
 
 
+@quick_init
 @dataclass(frozen=True)
 class PersonSeen:
     """A person as loaded: what the record's values meet."""
@@ -88,6 +92,7 @@ class PersonSeen:
                    "opted_out" in person.flags, links, person.forgotten)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Skip:
     reason: str
@@ -104,6 +109,7 @@ EMAIL_TAKEN = Skip("email already belongs to another person")
 
 
 # -- 1. the record and its mirror ----------------------------------------------------------
+@quick_init
 @dataclass(frozen=True)
 class TakeIn:
     """A record that goes on to its person: its values as the app names them."""
@@ -121,6 +127,7 @@ class TakeIn:
     owner_learnt: bool
 
 
+@quick_init
 @dataclass(frozen=True)
 class Reading:
     observed: dict[str, Any] | None  # what the mirror observes, normalised (None: nothing)
@@ -162,6 +169,7 @@ def read_record(record: CrmRow, mirror: MirrorSeen, forgotten: bool, owner: Owne
 
 
 # -- 2. the email's claim in the org -------------------------------------------------------
+@quick_init
 @dataclass(frozen=True)
 class OrgHolder:
     """Who holds an email in the org, as its claim says."""
@@ -170,6 +178,7 @@ class OrgHolder:
     mirror: MirrorSeen | None = None  # that mirror, when it is another record's and was found
 
 
+@quick_init
 @dataclass(frozen=True)
 class OrgClaim:
     """How the record claims its email in the org: it holds it (the claim is made when there
@@ -195,6 +204,7 @@ def claim_email(mirror: MirrorSeen, holder: OrgHolder | None) -> OrgClaim:
 
 
 # -- 3. the person ---------------------------------------------------------------------------
+@quick_init
 @dataclass(frozen=True)
 class AppHolder:
     """Who holds an email on the app's side, as its claim says."""
@@ -203,6 +213,7 @@ class AppHolder:
     seen: PersonSeen | None = None  # that person, when found
 
 
+@quick_init
 @dataclass(frozen=True)
 class Recording:
     """A person recorded from the record: a new one under the record's app key, or a
@@ -216,6 +227,7 @@ class Recording:
     linked: bool = False
 
 
+@quick_init
 @dataclass(frozen=True)
 class Settlement:
     """What an existing person takes from the record, by the conflict policy."""
@@ -225,6 +237,7 @@ class Settlement:
     diff: dict[str, list[Any]]  # field -> [old, new]
 
 
+@quick_init
 @dataclass(frozen=True)
 class InboundDecision:
     """What becomes of the person the record matched. `person` None: a new person, recorded

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from syncledger.domain.quick_init import quick_init
 from syncledger.domain.steps import OwnerMapping
 
 OWNER_NOT_MAPPED = "owner not mapped"
 
 
+@quick_init
 @dataclass(frozen=True)
 class OwnerDecision:
     owner: str | None  # inbound: team member id; outbound: CRM user id (None: send none)

@@ -3,11 +3,13 @@ values the library's mapper gives, for every shape of stored event, old schemas 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from uuid import uuid4
 
 import orjson
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 from sqlalchemy import select
 
 from syncledger.adapters.event_store import SyncLedger
@@ -103,3 +105,27 @@ def test_a_state_orjson_refuses_is_read_by_the_standard_parser(sqlite_store: Syn
     (logged,) = PlainDecoder(sqlite_store.keys).decode(rows_of(sqlite_store, stored))
 
     assert logged.data["big"] == 2**70
+
+
+def test_a_created_events_aggregate_topic_is_stored_only_where_its_own_topic_lacks_it(
+        sqlite_store: SyncLedger) -> None:
+    person = Person.record("p-1", {"email": "ada@example.com"}, AT, CTX)
+    sqlite_store.save(person)
+    new = sqlite_store.recorder.select_events(person.id)[0]
+    # As stored before the mapper left it out (STARTED_V1 above has it), and one whose
+    # value its topic does not give, which is stored as it is.
+    old_state = orjson.loads(new.state) | {"originator_topic": get_topic(Person)}
+    old = StoredEvent(originator_id=uuid4(), originator_version=1, topic=new.topic,
+                      state=orjson.dumps(old_state))
+    elsewhere = dataclasses.replace(sqlite_store.mapper.to_domain_event(new),
+                                    originator_topic="syncledger.domain.person:Elsewhere")
+    kept = sqlite_store.mapper.to_stored_event(elsewhere)
+
+    assert b"originator_topic" not in new.state
+    assert b'"originator_topic":"syncledger.domain.person:Elsewhere"' in kept.state
+    expected = [get_topic(Person), get_topic(Person), "syncledger.domain.person:Elsewhere"]
+    assert [sqlite_store.mapper.to_domain_event(s).originator_topic  # type: ignore[attr-defined]
+            for s in (new, old, kept)] == expected
+    assert [logged.data["originator_topic"] for logged in PlainDecoder(sqlite_store.keys)
+            .decode(rows_of(sqlite_store, new, old, kept))] == expected
+    assert sqlite_store.repository.get(person.id).email == "ada@example.com"
