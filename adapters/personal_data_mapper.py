@@ -8,7 +8,7 @@ import os
 from binascii import a2b_base64
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -17,6 +17,7 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
+from syncledger.adapters.omitted_values import Omissible, leave_out, omissible, put_back
 from syncledger.adapters.person_keys import PersonKeys, SubjectForgotten
 from syncledger.domain.privacy import (
     FORGOTTEN,
@@ -32,23 +33,23 @@ SEALED = "_personal"
 SEALED_ITEMS = "_personal_items"
 
 
-# A created event's aggregate class, which the library keeps in its state. The event class
-# is declared in the aggregate's (Person.Recorded in Person, Contact.Discovered in Contact),
-# so its topic names the aggregate's too: a state whose value says no more is stored without
-# it (52 bytes of each new record's three events), and the value is put back on reading.
-ORIGINATOR_TOPIC = "originator_topic"
+class _Class(NamedTuple):
+    """What encoding an event of one class needs, looked up once."""
+
+    topic: str
+    class_version: int
+    attributes: int  # how many its events have (its fields)
+    personal: tuple[str, ...]  # its fields that PERSONAL_FIELDS names
+    omits: Omissible
 
 
 @lru_cache(maxsize=1024)
-def aggregate_topic(event_topic: str) -> str:
-    """The topic of the class an event class is declared in: "m:Person" of "m:Person.Recorded"."""
-    return event_topic.rpartition(".")[0]
-
-
-@lru_cache(maxsize=1024)
-def names_its_aggregate(event_class: type) -> bool:
-    """A created event (the library's keep the aggregate's topic)."""
-    return ORIGINATOR_TOPIC in getattr(event_class, "__dataclass_fields__", {})
+def _class(event_class: type) -> _Class:
+    topic = get_topic(event_class)
+    fields = getattr(event_class, "__dataclass_fields__", {})
+    return _Class(topic, getattr(event_class, "class_version", 1), len(fields),
+                  tuple(name for name in PERSONAL_FIELDS if name in fields),
+                  omissible(event_class, topic))
 
 
 @lru_cache(maxsize=4096)
@@ -67,12 +68,15 @@ class PersonalDataMapper(Mapper[UUID]):
     keys: PersonKeys
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        known = _class(type(domain_event))
         state = dict(vars(domain_event))
+        # An event with attributes besides its fields (none is built so) is searched whole.
+        names = known.personal if len(state) == known.attributes else PERSONAL_FIELDS
         originator_id = state.pop("originator_id")
         originator_version = state.pop("originator_version")
         # Every event carries its schema version, from the first one on.
-        state["class_version"] = getattr(type(domain_event), "class_version", 1)
-        personal = {name: state.pop(name) for name in PERSONAL_FIELDS
+        state["class_version"] = known.class_version
+        personal = {name: state.pop(name) for name in names
                     if state.get(name) not in (None, {}, "")}
         if personal:
             key = self.keys.key_for(event_subject(state, originator_id), create=True)
@@ -88,11 +92,9 @@ class PersonalDataMapper(Mapper[UUID]):
                 state[name] = [self._seal_item(item, PERSONAL_ITEMS[name], originator_id)
                                for item in state[name]]
             state[SEALED_ITEMS] = items
-        topic = get_topic(type(domain_event))
-        if state.get(ORIGINATOR_TOPIC) == aggregate_topic(topic):
-            del state[ORIGINATOR_TOPIC]  # the event's own topic names it: see to_domain_event
+        leave_out(state, known.omits, originator_id)
         return StoredEvent(originator_id=originator_id, originator_version=originator_version,
-                           topic=topic, state=self.transcoder.encode(state))
+                           topic=known.topic, state=self.transcoder.encode(state))
 
     def _seal_item(self, item: Any, name: str, originator_id: UUID) -> Any:
         """One item of a PERSONAL_ITEMS list, its `name` value sealed under the key of the
@@ -116,8 +118,8 @@ class PersonalDataMapper(Mapper[UUID]):
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         domain_event = super().to_domain_event(stored_event)
         state = domain_event.__dict__
-        if ORIGINATOR_TOPIC not in state and names_its_aggregate(type(domain_event)):
-            state[ORIGINATOR_TOPIC] = aggregate_topic(stored_event.topic)
+        put_back(state, omissible(type(domain_event), stored_event.topic),
+                 domain_event.originator_id)
         sealed = state.pop(SEALED, None)
         if sealed is not None:
             state.update(self._open(sealed, state, domain_event.originator_id))

@@ -18,13 +18,11 @@ import orjson
 from eventsourcing.utils import resolve_topic
 
 from syncledger.adapters.json_text import loads
+from syncledger.adapters.omitted_values import Omissible, omissible, put_back_stored
 from syncledger.adapters.person_keys import PersonKeys
 from syncledger.adapters.personal_data_mapper import (
-    ORIGINATOR_TOPIC,
     SEALED,
     SEALED_ITEMS,
-    aggregate_topic,
-    names_its_aggregate,
     open_items,
     open_sealed,
 )
@@ -75,7 +73,7 @@ class PlainDecoder:
 
     def __init__(self, keys: PersonKeys) -> None:
         self.keys = keys
-        self._kinds: dict[str, tuple[str, int, type | None, str]] = {}
+        self._kinds: dict[str, tuple[str, int, type | None, Omissible | None]] = {}
 
     def decode(self, rows: Sequence[Row],
                keys: Mapping[str, bytes | None] | None = None) -> list[Logged]:
@@ -98,8 +96,8 @@ class PlainDecoder:
                 data = loads(state)
             if kind[1] and data.get("class_version", 1) < kind[1]:
                 _upcast(kind[2], data)
-            if kind[3] and ORIGINATOR_TOPIC not in data:
-                data[ORIGINATOR_TOPIC] = kind[3]
+            if kind[3] is not None:
+                put_back_stored(data, kind[3], originator)
             box = data.pop(SEALED, None)
             if box is not None:
                 subject = data.get("subject")
@@ -131,18 +129,18 @@ class PlainDecoder:
             open_items(data.get(name), PERSONAL_ITEMS[name], bytes.fromhex(originator),
                        self.keys.cached_hex)
 
-    def _kind(self, topic: str) -> tuple[str, int, type | None, str]:
+    def _kind(self, topic: str) -> tuple[str, int, type | None, Omissible | None]:
         name = topic.partition(":")[2]
         try:
             cls: type | None = resolve_topic(topic)
         except Exception:  # a class renamed or removed since: read as stored
             cls = None
         # The class's schema version when older events need upcasting to it, else 0; and
-        # a created event's aggregate topic, which the mapper stores only where the event's
-        # own topic does not name it.
+        # the values its states may leave out (adapters/omitted_values.py).
         current = getattr(cls, "class_version", 1)
+        omits = omissible(cls, topic) if cls is not None else None
         found = (name, current if current > 1 else 0, cls,
-                 aggregate_topic(topic) if cls is not None and names_its_aggregate(cls) else "")
+                 omits if omits is not None and any(omits) else None)
         self._kinds[topic] = found
         return found
 

@@ -107,25 +107,39 @@ def test_a_state_orjson_refuses_is_read_by_the_standard_parser(sqlite_store: Syn
     assert logged.data["big"] == 2**70
 
 
-def test_a_created_events_aggregate_topic_is_stored_only_where_its_own_topic_lacks_it(
+def test_values_the_stored_row_gives_are_left_out_of_its_state_and_read_back(
         sqlite_store: SyncLedger) -> None:
+    """adapters/omitted_values.py: a created event's aggregate topic, a subject that is the
+    originator, and the timestamp's type wrapper."""
     person = Person.record("p-1", {"email": "ada@example.com"}, AT, CTX)
     sqlite_store.save(person)
     new = sqlite_store.recorder.select_events(person.id)[0]
-    # As stored before the mapper left it out (STARTED_V1 above has it), and one whose
-    # value its topic does not give, which is stored as it is.
-    old_state = orjson.loads(new.state) | {"originator_topic": get_topic(Person)}
-    old = StoredEvent(originator_id=uuid4(), originator_version=1, topic=new.topic,
+    event = sqlite_store.mapper.to_domain_event(new)
+    # As stored before they were left out (as STARTED_V1 above is), and an event whose
+    # values are not the ones its row gives, which keeps them.
+    old_state = orjson.loads(new.state) | {
+        "originator_topic": get_topic(Person),
+        "subject": {"_type_": "uuid_hex", "_data_": person.id.hex},
+        "timestamp": {"_type_": "datetime_iso", "_data_": event.timestamp.isoformat()}}
+    old = StoredEvent(originator_id=person.id, originator_version=1, topic=new.topic,
                       state=orjson.dumps(old_state))
-    elsewhere = dataclasses.replace(sqlite_store.mapper.to_domain_event(new),
-                                    originator_topic="syncledger.domain.person:Elsewhere")
+    other = uuid4()
+    elsewhere = dataclasses.replace(event, originator_topic="syncledger.domain.person:Elsewhere",
+                                    subject=other)
     kept = sqlite_store.mapper.to_stored_event(elsewhere)
 
-    assert b"originator_topic" not in new.state
-    assert b'"originator_topic":"syncledger.domain.person:Elsewhere"' in kept.state
-    expected = [get_topic(Person), get_topic(Person), "syncledger.domain.person:Elsewhere"]
-    assert [sqlite_store.mapper.to_domain_event(s).originator_topic  # type: ignore[attr-defined]
-            for s in (new, old, kept)] == expected
-    assert [logged.data["originator_topic"] for logged in PlainDecoder(sqlite_store.keys)
-            .decode(rows_of(sqlite_store, new, old, kept))] == expected
+    stored = orjson.loads(new.state)
+    assert "originator_topic" not in stored and "subject" not in stored
+    assert stored["timestamp"] == event.timestamp.isoformat()
+    assert orjson.loads(kept.state)["originator_topic"] == "syncledger.domain.person:Elsewhere"
+    assert orjson.loads(kept.state)["subject"] == {"_type_": "uuid_hex", "_data_": other.hex}
+    read = [sqlite_store.mapper.to_domain_event(s) for s in (new, old, kept)]
+    assert [(e.originator_topic, e.subject, e.timestamp)  # type: ignore[attr-defined]
+            for e in read] == [(get_topic(Person), person.id, event.timestamp)] * 2 + [
+                ("syncledger.domain.person:Elsewhere", other, event.timestamp)]
+    assert vars(read[0]) == vars(read[1])
+    plain = PlainDecoder(sqlite_store.keys).decode(rows_of(sqlite_store, new, old))
+    assert [(logged.data["originator_topic"], hex_of(logged.data["subject"]),
+             text_of(logged.data["timestamp"])) for logged in plain] == \
+        [(get_topic(Person), person.id.hex, event.timestamp.isoformat())] * 2
     assert sqlite_store.repository.get(person.id).email == "ada@example.com"
