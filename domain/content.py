@@ -26,7 +26,11 @@ def content_hash(content: Mapping[str, Any]) -> str:
     return normalised_hash(normalise(content))
 
 
+# What json.dumps(sort_keys=True, separators=(",", ":"), default=str) encodes with, made
+# once: dumps builds a new encoder for each call that passes arguments.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def normalised_hash(normalised: Mapping[str, Any]) -> str:
     """content_hash of what normalise() returned already."""
-    canonical = json.dumps(normalised, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(normalised).encode()).hexdigest()
