@@ -191,6 +191,6 @@ class PersonKeys:
                 found = [row for part in in_slices(list(names), KEYS_A_QUERY)
                          for row in connection.execute(
                              select(person_keys.c.subject, person_keys.c.key)
-                             .where(person_keys.c.subject.in_(part)))]
+                             .where(person_keys.c.subject.in_(part))).all()]
             opened = self.opened
             return {subject: opened(subject, key) for subject, key in found}

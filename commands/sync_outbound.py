@@ -287,9 +287,9 @@ def all_people(run: RunContext, linked_to: str | None = None,
     after = ""
     while True:
         with run.app.database.reader.connect() as connection:
-            page = list(connection.execute(select(*columns)
-                                           .where(table.c.uuid > after, *wanted)
-                                           .order_by(table.c.uuid).limit(PEOPLE_PAGE)))
+            page = connection.execute(select(*columns)
+                                      .where(table.c.uuid > after, *wanted)
+                                      .order_by(table.c.uuid).limit(PEOPLE_PAGE)).all()
         yield from (UUID(row[0]) for row in page if linked_to is None or any(
             link["object"] == linked_to and link["crm"] == run.crm and not link["deleted"]
             for link in row[1]))

@@ -158,7 +158,7 @@ def touched_elsewhere(connection: Connection, table: Table, ids: list[str],
     """Of these people (hex ids), those that something besides `cause` changed: the others
     were made by it alone."""
     return set(connection.scalars(select(table.c.uuid).where(
-        table.c.uuid.in_(ids), touched_elsewhere_than(table, cause))))
+        table.c.uuid.in_(ids), touched_elsewhere_than(table, cause))).all())
 
 
 def touched_elsewhere_than(table: Table, cause: str) -> ColumnElement[bool]:
