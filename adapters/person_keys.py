@@ -63,6 +63,9 @@ _INSERT_UNNESTED = (
     "SELECT subject, key, false FROM unnest(%b::varchar[], %b::bytea[]) AS new (subject, key) "
     "ON CONFLICT (subject) DO NOTHING RETURNING subject")
 
+_INSERT_OR_IGNORE = ("INSERT OR IGNORE INTO person_keys (subject, key, forgotten) "
+                     "VALUES (?, ?, 0)")
+
 CACHED_KEYS = 4096  # bounded, so an import's memory stays flat however many people
 KEYS_A_QUERY = 512  # subjects named in one statement (see in_lists)
 
@@ -139,17 +142,20 @@ class PersonKeys:
         if self.database.store.kind == "postgres":
             return list(connection.exec_driver_sql(
                 _INSERT_UNNESTED, (list(keys), list(keys.values()))).scalars())
-        # SQLite's writers take the write lock up front (BEGIN IMMEDIATE): a key not there
-        # now cannot appear before this commit. One single-row statement, executed many
-        # times, keeps SQLite's statement cache small (see in_lists).
-        existing = {subject for part in in_slices(list(keys), KEYS_A_QUERY)
-                    for subject in connection.scalars(select(person_keys.c.subject).where(
-                        person_keys.c.subject.in_(part)))}
-        new = [subject for subject in keys if subject not in existing]
-        if new:
-            connection.execute(person_keys.insert(), [
-                {"subject": s, "key": keys[s], "forgotten": False} for s in new])
-        return new
+        # One single-row statement, executed many times (SQLite's statement cache stays
+        # small: see in_lists), which skips a subject that has a key; the count of rows it
+        # inserted tells whether it skipped any.
+        if connection.exec_driver_sql(_INSERT_OR_IGNORE, list(keys.items())).rowcount \
+                == len(keys):
+            return list(keys)
+        # Some subject had one (another writer's, or a key a crash left before its events):
+        # SQLite's writers hold the write lock from BEGIN IMMEDIATE, so the rows holding
+        # our keys are the ones this statement inserted.
+        return [subject for part in in_slices(list(keys), KEYS_A_QUERY)
+                for subject, key in connection.execute(
+                    select(person_keys.c.subject, person_keys.c.key)
+                    .where(person_keys.c.subject.in_(part))).all()
+                if key == keys[subject]]
 
     def prefetch_hex(self, names: list[str]) -> None:
         """Read, in one query, the keys of the subjects (hex digits) not cached yet."""
