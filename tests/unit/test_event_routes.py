@@ -8,18 +8,14 @@ an existing one."""
 from __future__ import annotations
 
 import ast
-import importlib
-import inspect
-import pkgutil
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from eventsourcing.domain import Aggregate, DomainEvent
+from domain_classes import aggregate_events, aggregates
 from eventsourcing.utils import get_topic
 
-import syncledger.domain
 from syncledger.adapters.plain_events import PlainDecoder
 from syncledger.domain.crm_record import CrmRecord, Lead
 from syncledger.domain.person import Person
@@ -44,18 +40,8 @@ WORD = re.compile(r"[A-Z]\w*")  # "Observed", "PersonLinked"
 TOPIC = re.compile(r"syncledger\.domain\.")
 
 
-def _aggregates() -> list[type[Aggregate]]:
-    found: list[type[Aggregate]] = []
-    for module in pkgutil.iter_modules(syncledger.domain.__path__):
-        loaded = importlib.import_module(f"syncledger.domain.{module.name}")
-        found += [value for value in vars(loaded).values() if inspect.isclass(value)
-                  and issubclass(value, Aggregate) and value.__module__ == loaded.__name__]
-    return found
-
-
-AGGREGATES = _aggregates()
-EVENTS = {value for aggregate in AGGREGATES for value in vars(aggregate).values()
-          if inspect.isclass(value) and issubclass(value, DomainEvent)}
+AGGREGATES = aggregates()
+EVENTS = aggregate_events(AGGREGATES)
 TOPICS = {get_topic(cls) for cls in EVENTS}
 KNOWN = ({event_name(cls) for cls in EVENTS} | {own_name(cls) for cls in EVENTS}
          | {type_name(cls) for cls in EVENTS} | {name_prefix(a) for a in AGGREGATES}

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import pkgutil
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from domain_classes import aggregate_events, aggregates
 from hypothesis import given
 from hypothesis import strategies as st
 
-import syncledger.domain
 from syncledger.domain.caused import CausedAggregate
 from syncledger.domain.quick_init import quick_init
 
@@ -100,16 +98,9 @@ def test_a_class_it_cannot_cover_keeps_its_own_init() -> None:
 
 
 def _event_classes() -> list[type]:
-    for module in pkgutil.iter_modules(syncledger.domain.__path__):
-        import_module(f"syncledger.domain.{module.name}")
-
-    def below(cls: type) -> list[type]:
-        return [c for sub in cls.__subclasses__() for c in (sub, *below(sub))]
-
-    # The classes an aggregate triggers (attributes of it); the classes declared by hand
-    # before the library copies them into the aggregate are never built.
-    return [cls for cls in below(CausedAggregate.Event)
-            if any(vars(owner).get(cls.__name__) is cls for owner in below(CausedAggregate))]
+    caused = [aggregate for aggregate in aggregates()
+              if issubclass(aggregate, CausedAggregate) and aggregate is not CausedAggregate]
+    return sorted(aggregate_events(caused), key=lambda c: c.__qualname__)
 
 
 @pytest.mark.parametrize("event_class", _event_classes(), ids=lambda c: c.__qualname__)
