@@ -56,21 +56,18 @@ def leave_out(state: dict[str, Any], omits: Omissible, originator_id: UUID) -> N
         state[TIMESTAMP] = timestamp.isoformat()
 
 
-def put_back(state: dict[str, Any], omits: Omissible, originator_id: UUID) -> None:
-    """`state`: a decoded event's attributes, typed."""
-    timestamp = state.get(TIMESTAMP)
-    if type(timestamp) is str:
-        state[TIMESTAMP] = datetime.fromisoformat(timestamp)
+def put_back(state: dict[str, Any], omits: Omissible, subject: Any) -> None:
+    """`state`: a decoded event's attributes, typed (`subject`: its originator's UUID), or
+    parsed as plain JSON (`subject`: the originator as a stored UUID is, the form `hex_of`
+    reads; a timestamp stays as stored there, as `text_of` reads either form)."""
     if omits.aggregate_topic and ORIGINATOR_TOPIC not in state:
         state[ORIGINATOR_TOPIC] = omits.aggregate_topic
     if omits.subject and SUBJECT not in state:
-        state[SUBJECT] = originator_id
+        state[SUBJECT] = subject
 
 
-def put_back_stored(data: dict[str, Any], omits: Omissible, originator: str) -> None:
-    """`data`: a state parsed as plain JSON (`originator`: its 32 hex digits). A timestamp
-    stays as stored: `text_of` reads either form."""
-    if omits.aggregate_topic and ORIGINATOR_TOPIC not in data:
-        data[ORIGINATOR_TOPIC] = omits.aggregate_topic
-    if omits.subject and SUBJECT not in data:
-        data[SUBJECT] = {"_type_": "uuid_hex", "_data_": originator}
+def typed_timestamp(state: dict[str, Any]) -> None:
+    """A decoded event's timestamp as the datetime it was, when stored as ISO text."""
+    timestamp = state.get(TIMESTAMP)
+    if type(timestamp) is str:
+        state[TIMESTAMP] = datetime.fromisoformat(timestamp)

@@ -17,7 +17,13 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from syncledger.adapters.omitted_values import Omissible, leave_out, omissible, put_back
+from syncledger.adapters.omitted_values import (
+    Omissible,
+    leave_out,
+    omissible,
+    put_back,
+    typed_timestamp,
+)
 from syncledger.adapters.person_keys import PersonKeys, SubjectForgotten
 from syncledger.domain.privacy import (
     FORGOTTEN,
@@ -118,6 +124,7 @@ class PersonalDataMapper(Mapper[UUID]):
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         domain_event = super().to_domain_event(stored_event)
         state = domain_event.__dict__
+        typed_timestamp(state)
         put_back(state, omissible(type(domain_event), stored_event.topic),
                  domain_event.originator_id)
         sealed = state.pop(SEALED, None)

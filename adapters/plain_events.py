@@ -18,7 +18,7 @@ import orjson
 from eventsourcing.utils import resolve_topic
 
 from syncledger.adapters.json_text import loads
-from syncledger.adapters.omitted_values import Omissible, omissible, put_back_stored
+from syncledger.adapters.omitted_values import Omissible, omissible, put_back
 from syncledger.adapters.person_keys import PersonKeys
 from syncledger.adapters.personal_data_mapper import (
     SEALED,
@@ -97,7 +97,7 @@ class PlainDecoder:
             if kind[1] and data.get("class_version", 1) < kind[1]:
                 _upcast(kind[2], data)
             if kind[3] is not None:
-                put_back_stored(data, kind[3], originator)
+                put_back(data, kind[3], {"_type_": "uuid_hex", "_data_": originator})
             box = data.pop(SEALED, None)
             if box is not None:
                 subject = data.get("subject")
