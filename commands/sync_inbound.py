@@ -110,7 +110,6 @@ def _save_batch(run: RunContext, step: Step, batch: list[CrmRow]) -> None:
     cursor = step_cursor(run, step, cache)
     last = batch[-1]
     cursor.advance_inbound(last.stamp, last.id, run.ctx)
-    _fold_new(cache)
     kill_point("inbound.batch_decided")
     run.app.save(*cache.changed())
     decisions.tally()
@@ -354,15 +353,6 @@ class BatchDecisions:
 
 def _seen(person: Person | None) -> PersonSeen | None:
     return PersonSeen.of(person) if person is not None else None
-
-
-def _fold_new(cache: AggregateCache) -> None:
-    """Records and claims made in this batch record their first facts in one event each."""
-    for aggregate in cache.changed():
-        if isinstance(aggregate, CrmRecord):
-            aggregate.fold_into_discovery()
-        elif isinstance(aggregate, EmailClaim):
-            aggregate.fold_into_claim()
 
 
 def _app_key(run: RunContext, stream: str, record_id: str) -> str:

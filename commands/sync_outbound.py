@@ -792,13 +792,12 @@ def _record_result(run: RunContext, cache: AggregateCache, write: Write,
             if mirror is None:
                 mirror = MIRRORS[write.stream].discover(run.crm, run.org, crm_id, run.ctx)
                 cache.add(mirror)
-            mirror.record_written(crm_id, run.ctx,
-                                  content=run.gateway.as_held(write.stream, write.record))
-            mirror.link_person(person.id, run.ctx)
             # A record new to the mirror is one event, its Discovered carrying the write and
             # the link (issue 22); one mirrored already (a create whose answer was lost,
             # pulled since) records them apart.
-            mirror.fold_into_discovery()
+            mirror.record_written(crm_id, run.ctx,
+                                  content=run.gateway.as_held(write.stream, write.record))
+            mirror.link_person(person.id, run.ctx)
             person.link(run.crm, write.stream, crm_id,
                         run.record_url(write.stream, crm_id), run.ctx)
         else:

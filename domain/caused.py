@@ -28,6 +28,8 @@ class CausedAggregate(Aggregate):
         # The event class of each @event method, by the method's name.
         _facts: ClassVar[dict[str, type[Aggregate.Event]]]
         _created: ClassVar[type[Aggregate.Created]]
+        # The function each @event method decorates (what applying its event runs).
+        _bodies: ClassVar[dict[str, Callable[..., None]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # An @event method triggers the event class of the class that declares it, and only
@@ -42,8 +44,9 @@ class CausedAggregate(Aggregate):
                         and name not in own:
                     setattr(cls, name, event(method.event_cls_name)(method.decorated_func))
         super().__init_subclass__(**kwargs)
-        cls._facts = {name: getattr(cls, _event_name(method))
-                      for name, method in vars(cls).items() if _is_fact(name, method)}
+        facts = {name: method for name, method in vars(cls).items() if _is_fact(name, method)}
+        cls._facts = {name: getattr(cls, _event_name(method)) for name, method in facts.items()}
+        cls._bodies = {name: method.decorated_func for name, method in facts.items()}
         init = next((vars(c)["__init__"] for c in cls.__mro__
                      if isinstance(vars(c).get("__init__"), CommandMethodDecorator)), None)
         if init is None:
@@ -61,14 +64,40 @@ class CausedAggregate(Aggregate):
 
     def _happened(self, fact: Callable[..., None], ctx: Context, /, **facts: Any) -> None:
         """The event of the @event method `fact`, with `facts` and the context's cause and
-        actor: `self._happened(self._observed, ctx, content=...)`."""
-        self.trigger_event(self._facts[fact.__name__], cause=ctx.cause, actor=ctx.actor,
-                           **facts)
+        actor: `self._happened(self._observed, ctx, content=...)`.
+
+        An aggregate made in this unit of work, whose created event is still its only one,
+        may take the fact into that event instead (`_folded`): one event where there would
+        be two, and the same state as from the two."""
+        name = fact.__name__
+        pending = self._pending_events
+        if len(pending) == 1 and pending[0].originator_version == 1:
+            folded = self._folded(name, facts, pending[0])
+            if folded is not None:
+                self._bodies[name](self, **facts)
+                pending[0] = _amended(pending[0], folded)
+                return
+        self.trigger_event(self._facts[name], cause=ctx.cause, actor=ctx.actor, **facts)
+
+    def _folded(self, fact: str, facts: dict[str, Any],
+                created: Any) -> dict[str, Any] | None:
+        """The fields of the unsaved `created` event that stand for the @event method
+        `fact` with `facts`, as their new values; None (here, always) when the fact cannot
+        be folded into it and is recorded as an event of its own."""
+        return None
 
     def _fact_class(self, fact: Callable[..., None]) -> type[Any]:
         """The event class of the @event method `fact` in this aggregate's class (its
         attributes, made from the method's signature, are out of the type checker's sight)."""
         return self._facts[fact.__name__]
+
+
+def _amended(created: Any, changes: dict[str, Any]) -> Any:
+    """A copy of an (unsaved) event with `changes` to its fields: frozen, it is never changed
+    in place, and its class's __post_init__ checks only what `changes` never holds."""
+    amended = object.__new__(type(created))
+    amended.__dict__.update(created.__dict__, **changes)
+    return amended
 
 
 def _is_fact(name: str, method: Any) -> bool:

@@ -5,7 +5,6 @@ and the history say which object a fact is about."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -90,42 +89,24 @@ class CrmRecord(CausedAggregate):
         return cls._begin(ctx, crm=crm, org=org, stream=cls.STREAM,
                           record_id=record_id, created=created)
 
-    def fold_into_discovery(self) -> None:
-        """A record discovered in this unit of work: its first facts, still unsaved, become
-        part of its Discovered event (one event where there were three): the first
-        observation (an inbound pull's), the write that created it (an outbound create's)
-        and the person link. What the Discovered cannot stand for stays as it is,
-        renumbered (a skip, a conversion; an observation after the write, which the
-        Discovered would apply before it); the record's state does not change."""
-        pending = self._pending_events
-        if not pending or not isinstance(pending[0], CrmRecord.Discovered) \
-                or pending[0].originator_version != 1:
-            return
-        discovered: Any = pending[0]
-        observed, linked, written = (self._fact_class(fact) for fact in (
-            self._observed, self._person_linked, self._written))
-        folded: dict[str, Any] = {}
-        count = 1
-        for fact in pending[1:]:
-            if isinstance(fact, observed) and "written" not in folded:
-                folded.update(content=fact.content, content_hash=fact.content_hash,
-                              modstamp=fact.modstamp, owner=fact.owner)
-            elif isinstance(fact, written) and "written" not in folded and not fact.key \
-                    and fact.crm_record == discovered.record_id:
-                # A create's result (no intent of the record's own: the person holds it).
-                folded["written"] = fact.content
-            elif isinstance(fact, linked):
-                folded["person"] = fact.person
-            else:
-                break
-            count += 1
-        if count == 1:
-            return
-        rest = [replace(fact, originator_version=version)  # type: ignore[type-var]
-                for version, fact in enumerate(pending[count:], start=2)]
-        pending[:] = [replace(discovered, **folded), *rest]
-        self._version = len(pending)
-        self._modified_on = pending[-1].timestamp
+    def _folded(self, fact: str, facts: dict[str, Any],
+                created: Any) -> dict[str, Any] | None:
+        """A record discovered in this unit of work takes its first facts into its
+        Discovered (one event where there were three): the first observation (an inbound
+        pull's), the write that created it (an outbound create's) and the person link.
+        What the Discovered cannot stand for is recorded apart, and so is all that comes
+        after it (a skip, a conversion; an observation after the write, which the
+        Discovered would apply before it)."""
+        if fact == "_observed" and created.written is None:
+            return {"content": facts["content"], "content_hash": facts["content_hash"],
+                    "modstamp": facts["modstamp"], "owner": facts["owner"]}
+        if fact == "_written" and created.written is None and not facts["key"] \
+                and facts["crm_record"] == created.record_id:
+            # A create's result (no intent of the record's own: the person holds it).
+            return {"written": facts["content"]}
+        if fact == "_person_linked":
+            return {"person": facts["person"]}
+        return None
 
     def rank(self) -> tuple[int, str, int, str]:
         """Which of several records with one email a person links to: a Contact first, then

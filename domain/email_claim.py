@@ -7,11 +7,10 @@ From issue 22 on, an email has one claim, the app side's (its id from the email 
 which also holds the record that holds the email in each CRM org (`sides`); a claim made on
 its own for an org's side before then (its id from the email and the org's side) keeps
 serving that email and org. A claim made and then taken in one unit of work records one
-event (`fold_into_claim`)."""
+event (`_folded`)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -98,17 +97,22 @@ class EmailClaim(CausedAggregate):
             return
         self._happened(self._side_released, ctx, side=side, holder=holder)
 
-    def fold_into_claim(self) -> None:
-        """A claim made in this unit of work and taken, released or taken on another side
-        since, still unsaved: one Claimed event holding where it ended."""
-        pending = self._pending_events
-        if len(pending) < 2 or not isinstance(pending[0], EmailClaim.Claimed) \
-                or pending[0].originator_version != 1:
-            return
-        claimed: Any = pending[0]
-        pending[:] = [replace(claimed, holder=self.holder, sides=dict(self.sides) or None)]
-        self._version = 1
-        self._modified_on = pending[0].timestamp
+    def _folded(self, fact: str, facts: dict[str, Any],
+                created: Any) -> dict[str, Any] | None:
+        """A claim made in this unit of work, taken, released or taken on another side
+        since, is one Claimed holding where it ended."""
+        if fact == "_taken":
+            return {"holder": facts["holder"]}
+        if fact == "_released":
+            return {"holder": None}
+        sides = dict(created.sides or {})
+        if fact == "_side_taken":
+            sides[facts["side"]] = facts["holder"]
+        elif fact == "_side_released":
+            sides.pop(facts["side"], None)
+        else:
+            return None
+        return {"sides": sides or None}
 
     @event("Taken")
     def _taken(self, holder: UUID) -> None:

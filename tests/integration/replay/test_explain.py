@@ -45,7 +45,8 @@ def test_owner_explained_from_import_through_a_run_and_a_conflict(store: SyncLed
     assert story.person == "p-1" and story.value == "tm-bob"
     steps = [(s.type, s.value, s.cause) for s in story.steps]
     assert steps[0][:2] == ("PersonRecorded", "tm-alice")
-    assert steps[1:] == [("ContactObserved", "005000000000002AAA", "run:r1"),
+    # The Contact's first observation is part of its Discovered (issue 22).
+    assert steps[1:] == [("ContactDiscovered", "005000000000002AAA", "run:r1"),
                          ("PersonOwnerReassigned", "tm-bob", "run:r1"),
                          ("SyncConflictResolved", "tm-bob", "run:r3")]
     assert [s.position for s in story.steps] == sorted(s.position for s in story.steps)
@@ -80,7 +81,7 @@ def test_a_mapped_crm_field_shows_each_observed_change_once(store: SyncLedger,
         run_contact_sync(store, "p-1", run, "005A", {"FirstName": name, "LastName": run})
     story = explain(caught_up(store), "p-1", "first_name")
     assert [(s.type, s.value) for s in story.steps] == [
-        ("PersonRecorded", "First1"), ("ContactObserved", "First1"),
+        ("PersonRecorded", "First1"), ("ContactDiscovered", "First1"),
         ("ContactObserved", "Ada")]
     assert story.steps[2].previous == "First1"
     # The person's own value is unchanged: the sync that would apply it is not there yet.
@@ -94,7 +95,7 @@ def test_writes_to_the_crm_show_the_intent_and_the_result(store: SyncLedger,
     write_contact(store, "r2", {"LastName": "Lovelace"})
     steps = explain(caught_up(store), "p-1", "last_name").steps
     assert [(s.type, s.value) for s in steps] == [
-        ("PersonRecorded", "Last1"), ("ContactObserved", "Last1"),
+        ("PersonRecorded", "Last1"), ("ContactDiscovered", "Last1"),
         ("ContactWriteRequested", "Lovelace"), ("ContactWritten", "Lovelace")]
     assert steps[2].text == (f"a write of 'Lovelace' to salesforce Contact {CONTACT_ID} was "
                              "requested")
@@ -136,7 +137,7 @@ def test_a_forgotten_person_reads_as_forgotten_without_failing(store: SyncLedger
 
     story = explain(store, "p-1", "first_name")
     assert story.value == FORGOTTEN
-    assert [s.type for s in story.steps] == ["PersonRecorded", "ContactObserved",
+    assert [s.type for s in story.steps] == ["PersonRecorded", "ContactDiscovered",
                                              "SyncConflictResolved", "SidesConflictResolved",
                                              "PersonForgotten"]
     assert {s.value for s in story.steps} == {FORGOTTEN}
