@@ -3,8 +3,11 @@ read alike, and a seal over stored bytes stays the same."""
 
 from __future__ import annotations
 
+from collections import Counter, OrderedDict
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, NamedTuple
+from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import (
@@ -46,6 +49,19 @@ def test_states_encode_to_the_librarys_bytes_and_decode_back_alike(state: dict[s
 
 def test_floats_beyond_json_are_written_as_the_library_writes_them() -> None:
     state = {"values": [float("nan"), float("inf"), -float("inf"), 1e16, -0.0, 0.1]}
+    assert OURS.encode(state) == LIBRARY.encode(state)
+
+
+def test_subclasses_of_json_types_are_written_as_the_library_writes_them() -> None:
+    class Stage(StrEnum):
+        NEW = "new"
+
+    class Pair(NamedTuple):
+        left: int
+        right: UUID
+
+    state = {"stage": Stage.NEW, "pair": Pair(1, UUID(int=7)), "by": OrderedDict(a=UUID(int=1)),
+             "counts": Counter(a=2), "big": 2**70, 3: "not text"}
     assert OURS.encode(state) == LIBRARY.encode(state)
 
 
