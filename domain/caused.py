@@ -10,10 +10,20 @@ Connected is)."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Self
+from uuid import UUID
 
-from eventsourcing.domain import Aggregate, CommandMethodDecorator, event
+# The library's topic functions, as its domain module has them (the domain's one source).
+from eventsourcing.domain import (
+    Aggregate,
+    CommandMethodDecorator,
+    event,
+    get_topic,
+    resolve_topic,
+)
 
 from syncledger.domain.context import Context
 from syncledger.domain.quick_init import quick_init
@@ -28,6 +38,7 @@ class CausedAggregate(Aggregate):
         # The event class of each @event method, by the method's name.
         _facts: ClassVar[dict[str, type[Aggregate.Event]]]
         _created: ClassVar[type[Aggregate.Created]]
+        _topic: ClassVar[str]  # the aggregate class's, which its created events carry
         # The function each @event method decorates (what applying its event runs).
         _bodies: ClassVar[dict[str, Callable[..., None]]]
 
@@ -53,14 +64,28 @@ class CausedAggregate(Aggregate):
             raise TypeError(f"{cls.__name__}.__init__ names no created event with @event")
         # The subclass's own copy, which the library makes under the same name.
         cls._created = getattr(cls, _event_name(init))
+        cls._created.mutate = _made_by  # type: ignore[assignment]
+        cls._topic = get_topic(cls)
         for value in vars(cls).values():
             if isinstance(value, type) and issubclass(value, CausedAggregate.Event):
                 quick_init(value)
 
     @classmethod
-    def _begin(cls, ctx: Context, /, **facts: Any) -> Self:
-        """A new aggregate, from its created event with `facts` and the context's two."""
-        return cls._create(cls._created, cause=ctx.cause, actor=ctx.actor, **facts)
+    def _begin(cls, ctx: Context, /, *, id: UUID | None = None,  # noqa: A002 (the library's)
+               **facts: Any) -> Self:
+        """A new aggregate, from its created event with `facts` and the context's two; its
+        id is `id`, else what `create_id` makes of the facts (each aggregate's takes **_).
+        What the library's `_create` does, less what does not apply to ours (a TOPIC to
+        check, create_id's parameters to pick out)."""
+        created_class = cls._created
+        created = created_class(  # type: ignore[call-arg]
+            originator_topic=cls._topic,
+            originator_id=cls.create_id(**facts) if id is None else id,
+            originator_version=cls.INITIAL_VERSION, timestamp=created_class.create_timestamp(),
+            cause=ctx.cause, actor=ctx.actor, **facts)
+        made: Self = _made_by(created, None)
+        made._pending_events.append(created)
+        return made
 
     def _happened(self, fact: Callable[..., None], ctx: Context, /, **facts: Any) -> None:
         """The event of the @event method `fact`, with `facts` and the context's cause and
@@ -90,6 +115,32 @@ class CausedAggregate(Aggregate):
         """The event class of the @event method `fact` in this aggregate's class (its
         attributes, made from the method's signature, are out of the type checker's sight)."""
         return self._facts[fact.__name__]
+
+
+def _made_by(created: Any, aggregate: None) -> Any:
+    """The aggregate a created event of ours makes, as the library's CanInitAggregate.mutate
+    makes it (its base attributes, then its __init__ with the event's values it names, then
+    the event's apply), with what that looks up on every event looked up once a class:
+    every aggregate is made by one, each time the log is read as each time one is begun."""
+    assert aggregate is None
+    cls = resolve_topic(created.originator_topic)
+    init, names = _init_of(cls)
+    state = created.__dict__
+    made = cls.__new__(cls)
+    made.__base_init__(state["originator_id"], state["originator_version"], state["timestamp"])
+    values = {name: state[name] for name in names if name in state}
+    if "id" in names:  # an __init__ that takes the id is given it, as the library does
+        values["id"] = state["originator_id"]
+    init(made, **values)
+    created.apply(made)
+    return made
+
+
+@cache
+def _init_of(cls: type) -> tuple[Callable[..., None], tuple[str, ...]]:
+    """An aggregate class's __init__ (the function an @event decorates) and its parameters."""
+    init = cls.__init__  # type: ignore[misc]
+    return init, tuple(name for name in inspect.signature(init).parameters if name != "self")
 
 
 def _amended(created: Any, changes: dict[str, Any]) -> Any:
