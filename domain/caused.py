@@ -20,6 +20,8 @@ from uuid import UUID
 from eventsourcing.domain import (
     Aggregate,
     CommandMethodDecorator,
+    OriginatorIDError,
+    OriginatorVersionError,
     event,
     get_topic,
     resolve_topic,
@@ -58,6 +60,9 @@ class CausedAggregate(Aggregate):
         facts = {name: method for name, method in vars(cls).items() if _is_fact(name, method)}
         cls._facts = {name: getattr(cls, _event_name(method)) for name, method in facts.items()}
         cls._bodies = {name: method.decorated_func for name, method in facts.items()}
+        for name, fact_class in cls._facts.items():
+            _APPLIED[fact_class] = _applier(cls._bodies[name])
+            fact_class.mutate = _mutated_by  # type: ignore[assignment]
         init = next((vars(c)["__init__"] for c in cls.__mro__
                      if isinstance(vars(c).get("__init__"), CommandMethodDecorator)), None)
         if init is None:
@@ -102,7 +107,14 @@ class CausedAggregate(Aggregate):
                 self._bodies[name](self, **facts)
                 pending[0] = _amended(pending[0], folded)
                 return
-        self.trigger_event(self._facts[name], cause=ctx.cause, actor=ctx.actor, **facts)
+        # The library's trigger_event, less its checks for explicit topics (ours have none).
+        fact_class = self._facts[name]
+        happened = fact_class(  # type: ignore[call-arg]
+            originator_id=self._id, originator_version=self._version + 1,
+            timestamp=fact_class.create_timestamp(), cause=ctx.cause, actor=ctx.actor,
+            **facts)
+        _mutated_by(happened, self)
+        pending.append(happened)
 
     def _folded(self, fact: str, facts: dict[str, Any],
                 created: Any) -> dict[str, Any] | None:
@@ -134,6 +146,36 @@ def _made_by(created: Any, aggregate: None) -> Any:
     init(made, **values)
     created.apply(made)
     return made
+
+
+# What applying each fact's event runs: its @event method's function, with the event's values
+# that the function names (its own facts; `actor`, for a fact that takes who caused it).
+_APPLIED: dict[type, Callable[[Any, dict[str, Any]], None]] = {}
+
+
+def _applier(body: Callable[..., None]) -> Callable[[Any, dict[str, Any]], None]:
+    names = tuple(name for name in inspect.signature(body).parameters if name != "self")
+
+    def apply(aggregate: Any, state: dict[str, Any]) -> None:
+        body(aggregate, **{name: state[name] for name in names if name in state})
+
+    return apply
+
+
+def _mutated_by(happened: Any, aggregate: Any) -> Any:
+    """The library's CanMutateAggregate.mutate for a fact's event of ours, checks included
+    (the event is the aggregate's, and its next), with the function its DecoratedFuncCaller
+    would look up, and the values it would pick out, known for each class once."""
+    state = happened.__dict__
+    if state["originator_id"] != aggregate._id:
+        raise OriginatorIDError(state["originator_id"], aggregate._id)
+    version = state["originator_version"]
+    if version != aggregate._version + 1:
+        raise OriginatorVersionError(version, aggregate._version + 1)
+    _APPLIED[type(happened)](aggregate, state)
+    aggregate._version = version
+    aggregate._modified_on = state["timestamp"]
+    return aggregate
 
 
 @cache

@@ -1,7 +1,7 @@
-"""Our aggregates are begun, and made from their created events when read, by a quick path of
-our own (domain/caused.py's `_begin` and `_made_by`), not the library's `_create` and
-`CanInitAggregate.mutate`: every aggregate a sync and an import leave in the log reads the same
-through both."""
+"""Our aggregates are begun, made from their created events and changed by their facts, when
+read as when decided, by a quick path of our own (domain/caused.py's `_begin`, `_made_by`,
+`_happened` and `_mutated_by`), not the library's `_create`, `trigger_event` and mutate methods:
+every aggregate a sync and an import leave in the log reads the same through both."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import CanInitAggregate
+import pytest
+from eventsourcing.domain import (
+    CanInitAggregate,
+    CanMutateAggregate,
+    OriginatorIDError,
+    OriginatorVersionError,
+)
 from sync_support import connected_org, contact, lead, person
 
 from syncledger.adapters.event_store import SyncLedger
@@ -42,10 +48,10 @@ def test_every_aggregate_in_a_synced_log_reads_as_the_library_would_make_it(
         created, *rest = history
         if not isinstance(created, CausedAggregate.Event):
             continue
-        # When one is replayed through the library's own mutate for its created event
+        # When one is replayed through the library's own mutate methods
         by_library: Any = CanInitAggregate.mutate(created, None)  # type: ignore[arg-type]
         for later in rest:
-            by_library = later.mutate(by_library)
+            by_library = CanMutateAggregate.mutate(later, by_library)
         # Then it is the aggregate our path reads, attribute for attribute
         ours = sqlite_store.repository.get(originator)
         assert type(ours) is type(by_library)
@@ -66,3 +72,21 @@ def test_an_aggregate_begun_is_the_one_the_library_creates_from_the_same_facts()
     (again,) = library.collect_events()
     assert again == created
     assert state(library) == state(ours)
+
+
+def test_a_fact_is_applied_only_to_its_own_aggregate_and_as_its_next_event() -> None:
+    ctx = Context(cause="run:r1", actor="system")
+    contact = Contact.discover("salesforce", "00D1", "003A", ctx)
+    contact.collect_events()
+    contact.observe({"LastName": "L"}, "t1", "005A", ctx)
+    (observed,) = contact.collect_events()
+    # The same checks as the library's: another aggregate's event, or one out of turn
+    other = Contact.discover("salesforce", "00D1", "003B", ctx)
+    with pytest.raises(OriginatorIDError):
+        observed.mutate(other)
+    with pytest.raises(OriginatorVersionError):
+        observed.mutate(contact)  # applied already: version 2 is not its next
+    replayed = Contact.discover("salesforce", "00D1", "003A", ctx)
+    assert observed.mutate(replayed) is replayed
+    assert (replayed.version, replayed.content, replayed.modified_on) == (
+        2, {"LastName": "L"}, observed.timestamp)
