@@ -229,4 +229,10 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # The run waits for the follower's end: with its store closed and its answers written
+    # (unbuffered), nothing is left to do but the interpreter's teardown of all it read,
+    # which took 0.16 s of a 10k-record run's 3.3 s. Only the standard streams are flushed.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
