@@ -18,6 +18,7 @@ from syncledger.domain.ids import natural_id
 from syncledger.domain.outbound_plan import record_content, update_changes
 from syncledger.domain.ownership import agrees, outbound_owner
 from syncledger.domain.ports import PeopleSchema
+from syncledger.domain.quick_init import quick_init
 from syncledger.domain.steps import (
     STATUS_FIELD,
     STATUS_STREAM,
@@ -31,6 +32,7 @@ ACCOUNT_NAME = "Account.Name"
 ACCOUNT_ID = "AccountId"
 
 
+@quick_init
 @dataclass(frozen=True)
 class RemovedRecord:
     """A person's record deleted (or merged away) in the CRM, with no live link left."""
@@ -40,6 +42,7 @@ class RemovedRecord:
     merged_into: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class OutboundPerson:
     app_id: str
@@ -56,6 +59,7 @@ class OutboundPerson:
     filtered_out: frozenset[str] = frozenset()  # streams whose step's filter leaves it out
 
 
+@quick_init
 @dataclass(frozen=True)
 class Target:
     """The record a person's write goes to: its stream (None: linked to a stream no step
@@ -65,6 +69,7 @@ class Target:
     crm_id: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class HeldRecord:
     """What we know the target record holds (its mirror)."""
@@ -74,11 +79,13 @@ class HeldRecord:
     converted: bool = False
 
 
+@quick_init
 @dataclass(frozen=True)
 class AccountFailure:
     reason: str  # the skip reason of the Contacts that wait for it
 
 
+@quick_init
 @dataclass(frozen=True)
 class AccountLookup:
     """The company a person's record names, on the stream whose step maps it to an Account,
@@ -90,6 +97,7 @@ class AccountLookup:
     resolved: str | AccountFailure | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Owners:
     """Who is who, for the ownership table."""
@@ -101,6 +109,7 @@ class Owners:
     connecting_member: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class OutboundRules:
     """What holds for every person of a run: the outbound steps by stream, the CRM's
@@ -117,6 +126,7 @@ class OutboundRules:
     recreate: bool = False  # `--recreate`: a deleted record is made again
 
 
+@quick_init
 @dataclass(frozen=True)
 class Skip:
     stream: str
@@ -126,6 +136,7 @@ class Skip:
     stay_due: bool = False  # planned again next run (a retry may mend it)
 
 
+@quick_init
 @dataclass(frozen=True)
 class AwaitAccount:
     """Planned again once the company `name` is resolved to an Account."""
@@ -133,6 +144,7 @@ class AwaitAccount:
     name: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Create:
     stream: str
@@ -144,6 +156,7 @@ class Create:
     notes: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True)
 class Update:
     stream: str
@@ -159,6 +172,7 @@ class Update:
     notes: tuple[str, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True)
 class NothingToSend:
     notes: tuple[str, ...] = ()
@@ -199,6 +213,7 @@ def plan_outbound(person: OutboundPerson, target: Target, held: HeldRecord | Non
     return _update(person, stream, crm_id, held, record, status is not None, notes, rules)
 
 
+@quick_init
 @dataclass(frozen=True)
 class _Draft:
     record: dict[str, Any]

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncledger.domain.field_mapping import app_to_crm, blanks, is_empty
+from syncledger.domain.quick_init import quick_init
 from syncledger.domain.steps import FieldMapping
 
 
+@quick_init
 @dataclass(frozen=True)
 class RecordContent:
     """The fields a write sends; the truncations to note in the Logs; and, when an identity
@@ -44,6 +46,7 @@ def record_content(person: Mapping[str, Any], mappings: Sequence[FieldMapping],
     return RecordContent(record, notes)
 
 
+@quick_init
 @dataclass(frozen=True)
 class UpdateChanges:
     changes: dict[str, Any]  # what the update sends

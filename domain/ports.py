@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from syncledger.domain.quick_init import quick_init
 
+
+@quick_init
 @dataclass(frozen=True)
 class CrmRow:
     """One record as the CRM holds it now (or held it, for a replay)."""
@@ -30,6 +33,7 @@ class CrmRow:
     converted: tuple[str | None, str | None] | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Removal:
     """A record deleted in the CRM since a moment; merged into `merged_into` when it was
@@ -40,6 +44,7 @@ class Removal:
     merged_into: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class RecordWrite:
     """One record to create or update. `key` is the write's idempotency key: the adapter
@@ -61,6 +66,7 @@ class RecordWrite:
 NO_ANSWER = "RETRYABLE"  # the code of a write whose call got no answer
 
 
+@quick_init
 @dataclass(frozen=True)
 class WriteOutcome:
     """What became of one RecordWrite."""
@@ -97,6 +103,7 @@ class WritesStopped(Exception):
         self.cause = cause
 
 
+@quick_init
 @dataclass(frozen=True)
 class PeopleSchema:
     """How a CRM names what every people step needs of a record."""
