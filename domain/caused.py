@@ -41,8 +41,6 @@ class CausedAggregate(Aggregate):
         _facts: ClassVar[dict[str, type[Aggregate.Event]]]
         _created: ClassVar[type[Aggregate.Created]]
         _topic: ClassVar[str]  # the aggregate class's, which its created events carry
-        # The function each @event method decorates (what applying its event runs).
-        _bodies: ClassVar[dict[str, Callable[..., None]]]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # An @event method triggers the event class of the class that declares it, and only
@@ -59,9 +57,8 @@ class CausedAggregate(Aggregate):
         super().__init_subclass__(**kwargs)
         facts = {name: method for name, method in vars(cls).items() if _is_fact(name, method)}
         cls._facts = {name: getattr(cls, _event_name(method)) for name, method in facts.items()}
-        cls._bodies = {name: method.decorated_func for name, method in facts.items()}
         for name, fact_class in cls._facts.items():
-            _APPLIED[fact_class] = _applier(cls._bodies[name])
+            _APPLIED[fact_class] = _applier(facts[name].decorated_func)
             fact_class.mutate = _mutated_by  # type: ignore[assignment]
         init = next((vars(c)["__init__"] for c in cls.__mro__
                      if isinstance(vars(c).get("__init__"), CommandMethodDecorator)), None)
@@ -100,15 +97,15 @@ class CausedAggregate(Aggregate):
         may take the fact into that event instead (`_folded`): one event where there would
         be two, and the same state as from the two."""
         name = fact.__name__
+        fact_class = self._facts[name]
         pending = self._pending_events
         if len(pending) == 1 and pending[0].originator_version == 1:
             folded = self._folded(name, facts, pending[0])
             if folded is not None:
-                self._bodies[name](self, **facts)
+                _APPLIED[fact_class](self, facts)
                 pending[0] = _amended(pending[0], folded)
                 return
         # The library's trigger_event, less its checks for explicit topics (ours have none).
-        fact_class = self._facts[name]
         happened = fact_class(  # type: ignore[call-arg]
             originator_id=self._id, originator_version=self._version + 1,
             timestamp=fact_class.create_timestamp(), cause=ctx.cause, actor=ctx.actor,
@@ -122,11 +119,6 @@ class CausedAggregate(Aggregate):
         `fact` with `facts`, as their new values; None (here, always) when the fact cannot
         be folded into it and is recorded as an event of its own."""
         return None
-
-    def _fact_class(self, fact: Callable[..., None]) -> type[Any]:
-        """The event class of the @event method `fact` in this aggregate's class (its
-        attributes, made from the method's signature, are out of the type checker's sight)."""
-        return self._facts[fact.__name__]
 
 
 def _made_by(created: Any, aggregate: None) -> Any:
@@ -154,7 +146,7 @@ _APPLIED: dict[type, Callable[[Any, dict[str, Any]], None]] = {}
 
 
 def _applier(body: Callable[..., None]) -> Callable[[Any, dict[str, Any]], None]:
-    names = tuple(name for name in inspect.signature(body).parameters if name != "self")
+    names = _parameters(body)
 
     def apply(aggregate: Any, state: dict[str, Any]) -> None:
         body(aggregate, **{name: state[name] for name in names if name in state})
@@ -182,7 +174,12 @@ def _mutated_by(happened: Any, aggregate: Any) -> Any:
 def _init_of(cls: type) -> tuple[Callable[..., None], tuple[str, ...]]:
     """An aggregate class's __init__ (the function an @event decorates) and its parameters."""
     init = cls.__init__  # type: ignore[misc]
-    return init, tuple(name for name in inspect.signature(init).parameters if name != "self")
+    return init, _parameters(init)
+
+
+def _parameters(method: Callable[..., None]) -> tuple[str, ...]:
+    """The names a method takes, besides `self`: the event values it is given."""
+    return tuple(name for name in inspect.signature(method).parameters if name != "self")
 
 
 def _amended(created: Any, changes: dict[str, Any]) -> Any:
