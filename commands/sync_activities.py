@@ -438,8 +438,10 @@ def run_statuses(run: RunContext, steps: list[Step], full: bool) -> None:
     position = run.app.recorder.max_notification_id() or 0
     start = 0 if full else min(step_cursor(run, s, AggregateCache(run.app)).position for s in steps)
     # From the start every person with a Lead is due: read a page at a time rather than
-    # held as a set (a person without a Lead has no Status to write).
-    due = all_people(run, linked_to=STATUS_STREAM) if start == 0 else \
+    # held as a set (a person without a Lead has no Status to write). Those the Leads step
+    # settled hold a live link to the Lead it just wrote.
+    due = all_people(run, linked_to=STATUS_STREAM, linked_already=run.statuses_sent) \
+        if start == 0 else \
         iter(sorted(changed_originators(run, start, position, STATUS_TOPICS)))
     if run.statuses_sent:
         due = _undecided(run, due)

@@ -9,7 +9,7 @@ carries the Lead Status that step would write, so it finds nothing left to do.""
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import count, islice
@@ -17,9 +17,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import ColumnElement, Text, cast, select
+from sqlalchemy import Text, cast, select
 
 from syncledger.adapters.aggregate_cache import AggregateCache
+from syncledger.adapters.json_text import loads
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.read_ahead import Ahead
 from syncledger.commands.sync_accounts import account_app_field, resolve_accounts
@@ -128,15 +129,11 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
     batches = Batches(run, steps)
     if only is None:
         _guard_mass_changes(run, steps, describe, statuses, _due_people(
-            run, cursors, full or start == 0, start, position, only, made_by), made_by)
+            run, cursors, full or start == 0, start, position, only, made_by))
     label = " + ".join(step.name for step in steps.values())
     try:
         while chunk := list(islice(due, PLAN_CHUNK)):
             run.advanced(label, len(chunk))
-            if made_by is not None:
-                chunk = _not_made_by_this_run(run, chunk)
-                if not chunk:
-                    continue
             planner = run.app.decide(partial(_plan_chunk, run, steps, describe, statuses,
                                              chunk))
             planner.tally()
@@ -168,11 +165,11 @@ class MassChangesRefused(RuntimeError):
 
 
 def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Describes,
-                        statuses: list[Step], due: Iterator[UUID], made_by: str | None) -> None:
+                        statuses: list[Step], due: Iterator[UUID]) -> None:
     """Plan the due linked people once without saving anything, counting what the plan
     would change on their records; stop before the first write when it is too much. Fewer
     than MINIMUM due linked people can never be too many, so they cost no second plan."""
-    linked = _linked_due(run, due, made_by)
+    linked = _linked_due(run, due)
     if sum(len(chunk) for chunk in linked) < MINIMUM:
         return
     with run.app.database.reader.connect() as connection:
@@ -204,19 +201,17 @@ def _guard_mass_changes(run: RunContext, steps: dict[str, Step], describe: Descr
         raise MassChangesRefused(message)
 
 
-def _linked_due(run: RunContext, due: Iterator[UUID], made_by: str | None
-                ) -> list[list[UUID]]:
+def _linked_due(run: RunContext, due: Iterator[UUID]) -> list[list[UUID]]:
     """The due people with a live link to this CRM, in chunks (the others would be created,
-    not changed); ids only, so a large due set costs little memory. `made_by`: as
-    _due_people's, its people are left out."""
+    not changed); ids only, so a large due set costs little memory."""
     table = PEOPLE.tables["people"]
     found: list[list[UUID]] = []
     while chunk := list(islice(due, PLAN_CHUNK)):
-        wanted: list[ColumnElement[bool]] = [table.c.uuid.in_([p.hex for p in chunk])]
-        if made_by is not None:
-            wanted.append(touched_elsewhere_than(table, made_by))
         with run.app.database.reader.connect() as connection:
-            rows = connection.execute(select(table.c.uuid, table.c.links).where(*wanted))
+            # Only links whose text names this CRM are parsed (see all_people).
+            rows = connection.execute(select(table.c.uuid, table.c.links).where(
+                table.c.uuid.in_([p.hex for p in chunk]),
+                cast(table.c.links, Text).like(f'%"{run.crm}"%')))
             live = [UUID(uuid) for uuid, links in rows
                     if any(link["crm"] == run.crm and not link["deleted"]
                            for link in links or [])]
@@ -231,14 +226,17 @@ def _due_people(run: RunContext, cursors: dict[str, StepCursor], everyone: bool,
     """The due people in uuid order, each once: the changed ones (or every person, read a
     page at a time rather than held) and those a cursor keeps due. `made_by`: the cause of
     a run whose people, made by it alone, need no plan (see _owners_read_alike); a pass
-    over every person leaves them out in its query (run_outbound drops them from the
-    changed and kept ones chunk by chunk)."""
+    over every person leaves them out in its query, the others a chunk at a time."""
     if only is not None:
         return iter(sorted(only))
-    kept = sorted({UUID(key) for cursor in cursors.values() for key in cursor.due})
-    changed = all_people(run, touched_besides=made_by) if everyone else \
-        iter(sorted(_changed_people(run, start, stop)))
-    return _once(heapq.merge(changed, kept))
+    kept: Iterator[UUID] = iter(sorted({UUID(key) for cursor in cursors.values()
+                                        for key in cursor.due}))
+    if not everyone:
+        changed = _once(heapq.merge(sorted(_changed_people(run, start, stop)), kept))
+        return changed if made_by is None else _made_elsewhere(run, changed, made_by)
+    if made_by is not None:
+        kept = _made_elsewhere(run, kept, made_by)
+    return _once(heapq.merge(all_people(run, touched_besides=made_by), kept))
 
 
 def _owners_read_alike(run: RunContext, steps: dict[str, Step]) -> bool:
@@ -256,11 +254,14 @@ def _owners_read_alike(run: RunContext, steps: dict[str, Step]) -> bool:
                if (other := inbound.get(stream)) is not None)
 
 
-def _not_made_by_this_run(run: RunContext, chunk: list[UUID]) -> list[UUID]:
-    with run.app.database.reader.connect() as connection:
-        touched = touched_elsewhere(connection, PEOPLE.tables["people"],
-                                    [p.hex for p in chunk], run.ctx.cause)
-    return [p for p in chunk if p.hex in touched]
+def _made_elsewhere(run: RunContext, people: Iterator[UUID], made_by: str
+                    ) -> Iterator[UUID]:
+    """Of `people` (in order), those something besides `made_by` changed."""
+    while chunk := list(islice(people, PLAN_CHUNK)):
+        with run.app.database.reader.connect() as connection:
+            touched = touched_elsewhere(connection, PEOPLE.tables["people"],
+                                        [p.hex for p in chunk], made_by)
+        yield from (p for p in chunk if p.hex in touched)
 
 
 def _once(ordered: Iterable[UUID]) -> Iterator[UUID]:
@@ -272,27 +273,33 @@ def _once(ordered: Iterable[UUID]) -> Iterator[UUID]:
 
 
 def all_people(run: RunContext, linked_to: str | None = None,
-               touched_besides: str | None = None) -> Iterator[UUID]:
+               touched_besides: str | None = None,
+               linked_already: Container[int] = ()) -> Iterator[UUID]:
     """Every person in the people view (with `linked_to`, those with a live link to a
     record of that object; with `touched_besides`, those something besides that cause
-    changed), in uuid order, PEOPLE_PAGE at a time."""
+    changed), in uuid order, PEOPLE_PAGE at a time. `linked_already`: people (by the id's
+    int) the run knows hold a live link to `linked_to`, whose links need no reading."""
     table = PEOPLE.tables["people"]
-    columns = [table.c.uuid] if linked_to is None else [table.c.uuid, table.c.links]
+    links = cast(table.c.links, Text)  # parsed only where the link must be checked
+    columns = [table.c.uuid] if linked_to is None else [table.c.uuid, links]
     wanted = [touched_elsewhere_than(table, touched_besides)] if touched_besides else []
     if linked_to is not None:
         # Only rows whose links' text names the object at all are parsed and checked: in an
         # org of Contacts alone, none of them (the stored JSON of a link holds its object as
         # the string "Lead"; whether the link is live and this CRM's is checked below).
-        wanted.append(cast(table.c.links, Text).like(f'%"{linked_to}"%'))
+        wanted.append(links.like(f'%"{linked_to}"%'))
     after = ""
     while True:
         with run.app.database.reader.connect() as connection:
             page = connection.execute(select(*columns)
                                       .where(table.c.uuid > after, *wanted)
                                       .order_by(table.c.uuid).limit(PEOPLE_PAGE)).all()
-        yield from (UUID(row[0]) for row in page if linked_to is None or any(
-            link["object"] == linked_to and link["crm"] == run.crm and not link["deleted"]
-            for link in row[1]))
+        for row in page:
+            person = UUID(row[0])
+            if linked_to is None or person.int in linked_already or any(
+                    link["object"] == linked_to and link["crm"] == run.crm
+                    and not link["deleted"] for link in loads(row[1])):
+                yield person
         if len(page) < PEOPLE_PAGE:
             return
         after = page[-1][0]
@@ -342,6 +349,7 @@ class Describes:
     def __init__(self, run: RunContext) -> None:
         self.run = run
         self._fields: dict[str, dict[str, Any]] = {}
+        self._lengths: dict[str, dict[str, int | None]] = {}
 
     def has(self, stream: str) -> bool:
         return stream in self._fields
@@ -351,8 +359,11 @@ class Describes:
             self._fields[stream] = self.run.gateway.describe(stream)
         return self._fields[stream]
 
-    def lengths(self, stream: str) -> dict[str, int | None]:
-        return {name: f.get("length") for name, f in self.fields(stream).items()}
+    def lengths(self, stream: str) -> Mapping[str, int | None]:
+        if stream not in self._lengths:  # asked once a planned write
+            self._lengths[stream] = {name: f.get("length")
+                                     for name, f in self.fields(stream).items()}
+        return self._lengths[stream]
 
 
 class Batches:
@@ -547,7 +558,7 @@ class Planner:
                    run.settings.connecting_member),
             run.org, self._lengths, run.gateway.as_held, run.settings.recreate)
 
-    def _lengths(self, stream: str) -> dict[str, int | None]:
+    def _lengths(self, stream: str) -> Mapping[str, int | None]:
         if stream == STATUS_STREAM and not self.describe.has(stream):
             self._statuses_ahead()
         return self.describe.lengths(stream)
