@@ -139,9 +139,10 @@ def run_sync(app: SyncLedger, actor: str, now: datetime, full: bool = False,
         every = [s for s in integration.steps() if s.enabled]
         activities = activity_steps(every, crm) if only is None else []
         with task_fields(run, activities) as fields:  # asked while the outbound steps run
-            # The projections catch up with what is recorded while the last writes are in
-            # flight; what is left (their outcomes) after.
-            run_outbound(run, outbound_steps(steps, crm), full, only, meanwhile=views.catch_up)
+            # The views catch up with what is recorded while the last writes are in flight
+            # and their outcomes are recorded; the run waits for them only after.
+            run_outbound(run, outbound_steps(steps, crm), full, only,
+                         meanwhile=views.catch_up_meanwhile)
             _save_readings(run)
             if only is None:
                 views.catch_up()

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, MetaData, Table, select
+from sqlalchemy import Connection, MetaData, Table
 
-from syncledger.adapters.in_lists import in_slices
 from syncledger.adapters.log_reader import LogTable
 from syncledger.adapters.plain_events import Logged
-from syncledger.projections.bulk_rows import insert_rows, update_rows
+from syncledger.projections.bulk_rows import insert_rows, rows_by_key, update_rows
 from syncledger.projections.event_names import type_name
 
 SHADOW = "__shadow"
@@ -28,6 +27,13 @@ ROWS_A_QUERY = 512  # rows read back by id in one statement (see in_lists)
 
 Batch = list[Logged]
 Rows = dict[str, dict[str, Any]]  # aggregate id (hex) -> its row
+
+
+class Changed(NamedTuple):
+    """The rows a batch changes: those it read back, and those it made."""
+
+    updated: list[dict[str, Any]]
+    new: list[dict[str, Any]]
 
 
 class Projection(ABC):
@@ -77,8 +83,9 @@ class AggregateRows(Projection):
         for event in events:
             apply(rows, event)
 
-    def process(self, connection: Connection, batch: Batch) -> None:
-        """Apply a batch of events, in log order, in the caller's transaction."""
+    def prepare(self, connection: Connection, batch: Batch) -> Changed:
+        """A batch of events applied, in log order, to the rows they change, read on
+        `connection`: nothing is written yet (see runner._process_batch)."""
         table = self.table
         # An aggregate whose first event here is its first of all has no row yet.
         seen: dict[str, bool] = {}
@@ -86,13 +93,16 @@ class AggregateRows(Projection):
             if event.originator not in seen:
                 seen[event.originator] = event.version > 1
         wanted = [uuid for uuid, old in seen.items() if old]
-        rows: Rows = {row["uuid"]: dict(row) for part in in_slices(wanted, ROWS_A_QUERY)
-                      for row in connection.execute(
-                          select(table).where(table.c.uuid.in_(part))).mappings()}
+        rows: Rows = rows_by_key(connection, table, wanted, a_query=ROWS_A_QUERY)
         existing = set(rows)
         self.apply_all(rows, batch)
-        update_rows(connection, table, [row for uuid, row in rows.items() if uuid in existing])
-        self.insert(connection, (row for uuid, row in rows.items() if uuid not in existing))
+        return Changed([row for uuid, row in rows.items() if uuid in existing],
+                       [row for uuid, row in rows.items() if uuid not in existing])
+
+    def write(self, connection: Connection, changed: Changed) -> None:
+        """The prepared rows written, in the caller's transaction."""
+        update_rows(connection, self.table, changed.updated)
+        self.insert(connection, changed.new)
 
     def insert(self, connection: Connection, rows: Iterable[dict[str, Any]]) -> None:
         insert_rows(connection, self.table, list(rows))

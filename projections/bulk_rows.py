@@ -14,8 +14,11 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, Table, bindparam
+from sqlalchemy import JSON, Boolean, Connection, Table, bindparam
 from sqlalchemy.engine.interfaces import Dialect
+
+from syncledger.adapters.in_lists import in_slices
+from syncledger.adapters.json_text import loads
 
 KEY = "key_"  # the bound name of the primary key in updates (a column's own name is taken)
 
@@ -72,6 +75,45 @@ def copy_text(connection: Connection, table: Table, columns: Sequence[str],
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
         copy.write("".join(lines))
+
+
+def rows_by_key(connection: Connection, table: Table, keys: Sequence[str],
+                key: str = "uuid", a_query: int = 512) -> dict[str, dict[str, Any]]:
+    """The rows whose `key` column is one of `keys`, as dicts, by key. The driver's own
+    values, turned into what SQLAlchemy's types would read (SQLite's JSON text parsed, its
+    0 and 1 made booleans; psycopg parses and types them itself): a catch-up reads back a
+    row for most events, and SQLAlchemy's rows and type processors cost more than the
+    query."""
+    names = [c.name for c in table.c]
+    sqlite = connection.dialect.name == "sqlite"
+    json_at = [n for n, c in enumerate(table.c) if sqlite and isinstance(c.type, JSON)]
+    bool_at = [n for n, c in enumerate(table.c) if sqlite and isinstance(c.type, Boolean)]
+    at = names.index(key)
+    found: dict[str, dict[str, Any]] = {}
+    cursor = connection.connection.cursor()  # in the connection's transaction
+    try:
+        for part in in_slices(keys, a_query):
+            cursor.execute(_select_sql(table, key, len(part), connection.dialect), part)
+            for row in cursor.fetchall():
+                values = list(row)
+                for n in json_at:
+                    if values[n] is not None:
+                        values[n] = loads(values[n])
+                for n in bool_at:
+                    if values[n] is not None:
+                        values[n] = bool(values[n])
+                found[values[at]] = dict(zip(names, values, strict=True))
+    finally:
+        cursor.close()
+    return found
+
+
+@lru_cache(maxsize=256)
+def _select_sql(table: Table, key: str, count: int, dialect: Dialect) -> str:
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    columns = ", ".join(f'"{c.name}"' for c in table.c)
+    return (f'SELECT {columns} FROM "{table.name}" WHERE "{key}" IN '
+            f'({", ".join([marker] * count)})')
 
 
 def update_rows(connection: Connection, table: Table, rows: Sequence[dict[str, Any]],

@@ -63,6 +63,7 @@ class ViewsFollower:
         self.process: subprocess.Popen[str] | None = None
         self.is_ready = False  # the follower said it opened the store
         self.given_up: str | None = None  # why the follower stopped helping, if it did
+        self.asked: list[int] = []  # positions asked of it, not answered yet
 
     @property
     def following(self) -> bool:
@@ -89,6 +90,21 @@ class ViewsFollower:
         self.is_ready = True
         return True
 
+    def catch_up_meanwhile(self) -> None:
+        """Work for the views while the run waits on something else (its last send in
+        flight): the follower asked to catch up, its answer taken by the next `catch_up`, so
+        that the run records the send's outcomes while the follower works; with no follower,
+        the views caught up here."""
+        if self.process is not None and self.ready():
+            head = self.app.recorder.max_notification_id() or 0
+            try:
+                self._send(str(head))
+            except OSError:  # it is gone: `catch_up` tells, and catches up itself
+                return
+            self.asked.append(head)
+        else:
+            self.catch_up()
+
     def catch_up(self) -> int:
         """The views caught up with everything recorded so far: by the follower, when it
         runs, then by this process (what is left: nothing, unless the follower failed)."""
@@ -106,6 +122,7 @@ class ViewsFollower:
         """Stopped: at once while it is still starting, else once its batch is done."""
         process, self.process = self.process, None
         ready, self.is_ready = self.is_ready, False
+        self.asked = []
         if process is None:
             return
         assert process.stdin is not None and process.stdout is not None
@@ -131,14 +148,20 @@ class ViewsFollower:
             self._give_up(f"could not start: {error}")
 
     def _ask(self, head: int) -> None:
+        """Asked to catch up to `head`, its answers to what was asked before taken first."""
         assert self.process is not None and self.process.stdout is not None
-        try:
+        asked, self.asked = [*self.asked, head], []
+        with suppress(OSError):  # it is gone: its end is told below
             self._send(str(head))
-            answer = self.process.stdout.readline()
-        except OSError:  # it is gone: its end is told below
-            answer = ""
-        if answer.strip() != str(head):
-            self._give_up(f"answered {answer.strip()!r}, not {head}" if answer else "it ended")
+        for position in asked:
+            try:
+                answer = self.process.stdout.readline()
+            except OSError:
+                answer = ""
+            if answer.strip() != str(position):
+                self._give_up(f"answered {answer.strip()!r}, not {position}" if answer
+                              else "it ended")
+                return
 
     def _send(self, line: str) -> None:
         assert self.process is not None and self.process.stdin is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from eventsourcing.persistence import IntegrityError
 from sqlalchemy.exc import IntegrityError as RowConflict
@@ -12,7 +13,7 @@ from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.log_reader import log_table, read_rows
 from syncledger.adapters.plain_events import Logged, PlainDecoder, Row
 from syncledger.adapters.tracking import max_position, record_positions
-from syncledger.projections.base import AggregateRows, InDatabase, Projection
+from syncledger.projections.base import AggregateRows, Changed, InDatabase, Projection
 
 BATCH = 2000
 MAX_CONFLICTS = 20  # a race settles in a few; more is a fault, not a race
@@ -71,19 +72,31 @@ def _process_batch(app: SyncLedger, decoder: PlainDecoder, projections: Sequence
     # Decoded (and opened) once, and only what some projection reads as events.
     decoded = decoder.decode([row for row in rows if row[3] in wanted]) if wanted else []
     log = log_table(app)
+    firsts = [rows[0][0] if rows[0][0] > positions[index] else
+              next((row[0] for row in rows if row[0] > positions[index]), None)
+              for index in range(len(projections))]
+    # Rows are read and changed before the write transaction, which on SQLite holds the
+    # store's one write lock (the run's event saves wait for it): it only writes. Should
+    # another process catch up the same events meanwhile, the tracking refuses this
+    # batch's positions and nothing read stale is kept (see _catch_up).
+    changed: dict[int, Changed] = {}
+    with app.database.reader.connect() as connection:
+        for index, projection in enumerate(projections):
+            first = firsts[index]
+            if first is not None and isinstance(projection, AggregateRows):
+                todo = mine(projection, decoded, wanted, first)
+                if todo:
+                    changed[index] = projection.prepare(connection, todo)
     with app.database.writer.begin() as connection:
         for index, projection in enumerate(projections):
-            first = rows[0][0] if rows[0][0] > positions[index] else \
-                next((row[0] for row in rows if row[0] > positions[index]), None)
+            first = firsts[index]
             if first is None:
                 continue
             last = rows[-1][0]
             if isinstance(projection, InDatabase):
                 projection.process_range(connection, log, log.positions(first, last))
-            elif isinstance(projection, AggregateRows):
-                todo = mine(projection, decoded, wanted, first)
-                if todo:
-                    projection.process(connection, todo)
+            elif index in changed:
+                cast(AggregateRows, projection).write(connection, changed[index])
             # Tracked over the whole batch, read or not, so it is never read again.
             record_positions(connection, names[index], [first, last])
             positions[index] = last

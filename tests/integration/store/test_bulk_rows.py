@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Column, MetaData, String, Table, select
 
 from syncledger.adapters.event_store import SyncLedger
-from syncledger.projections.bulk_rows import insert_rows, update_rows
+from syncledger.projections.bulk_rows import insert_rows, rows_by_key, update_rows
 
 
 def a_table() -> Table:
@@ -44,6 +44,27 @@ def test_inserted_and_updated_rows_read_back_as_written_through_sqlalchemy(
                  connection.execute(select(table)).mappings()}
     assert found == {"usual": {**rows[0], "uuid": "usual"}, "a": changed[0], "b": rows[1],
                      "c": changed[1]}
+
+
+def test_rows_read_by_key_past_sqlalchemy_are_the_rows_sqlalchemy_reads(
+        store: SyncLedger) -> None:
+    table = a_table()
+    rows: list[dict[str, Any]] = [
+        {"uuid": "a", "name": "Ada", "tags": [], "extra": None, "gone": False},
+        {"uuid": "b", "name": None, "tags": ["x", {"y": 1}], "extra": {"k": [1, None]},
+         "gone": True},
+        {"uuid": "c", "name": "Cy", "tags": {}, "extra": "", "gone": False},
+    ]
+    with store.database.writer.begin() as connection:
+        table.create(connection)
+        connection.execute(table.insert(), rows)
+        usual = {row["uuid"]: dict(row) for row in
+                 connection.execute(select(table)).mappings()}
+        # Asked in IN lists of a few lengths (the last key given again fills one up), and
+        # a key no row has is simply not found.
+        found = rows_by_key(connection, table, ["c", "a", "b", "nobody"], a_query=2)
+    assert found == usual
+    assert all(type(found[k]["gone"]) is bool for k in found)
 
 
 def test_nothing_to_write_runs_no_statement(store: SyncLedger) -> None:

@@ -61,6 +61,34 @@ def test_the_follower_catches_the_views_up_and_the_run_finds_nothing_left(
     assert projection_rows(store) == followed
 
 
+def test_asked_meanwhile_the_follower_works_while_the_run_goes_on(store: SyncLedger) -> None:
+    """catch_up_meanwhile asks without waiting; the next catch_up takes both answers, in
+    order, and finds nothing left."""
+    record_people(store, 50)
+    follower = ViewsFollower(store, list(LIVE.values()), follow_from=1)
+    follower.decided(1)
+    assert follower.ready(wait=60)
+    try:
+        record_people(store, 100, 50)
+        follower.catch_up_meanwhile()
+        assert follower.asked == [store.recorder.max_notification_id()]
+        record_people(store, 50, 150)  # the run records on while the follower works
+        assert follower.catch_up() == 0
+        assert follower.asked == [] and follower.given_up is None
+        assert _people_in_view(store) == 200
+    finally:
+        follower.close()
+
+
+def test_asked_meanwhile_with_no_follower_the_run_catches_up_itself(
+        sqlite_store: SyncLedger) -> None:
+    record_people(sqlite_store, 20)
+    follower = ViewsFollower(sqlite_store, list(LIVE.values()))
+    follower.catch_up_meanwhile()
+    assert not follower.following and follower.asked == []
+    assert _people_in_view(sqlite_store) == 20
+
+
 def test_a_follower_that_dies_leaves_the_catching_up_to_the_run(
         sqlite_store: SyncLedger) -> None:
     record_people(sqlite_store, 2000)
