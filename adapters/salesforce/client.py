@@ -11,6 +11,7 @@ thread sends on it, else a lane of its own."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ from tenacity import (
 
 from syncledger.adapters.call_budget import CallBudget
 from syncledger.adapters.crm_errors import CrmFatal, CrmLimitReached, CrmRetryable, untrusted
+from syncledger.adapters.json_text import json_bytes, loads
 from syncledger.adapters.salesforce import answers
 from syncledger.adapters.salesforce.answers import MalformedAnswer
 from syncledger.adapters.salesforce.paging import QueryPages
@@ -200,7 +202,7 @@ class SalesforceClient:
         return session
 
     def _connect(self, session: requests.Session | None = None) -> Salesforce:
-        return Salesforce(instance_url=self.credentials.instance_url,
+        return _Salesforce(instance_url=self.credentials.instance_url,
                           session_id=self.credentials.access_token,
                           session=self.session if session is None else session,
                           version=API_VERSION)
@@ -328,7 +330,7 @@ class SalesforceClient:
             except (SalesforceMalformedRequest, SalesforceResourceNotFound) as error:
                 code, message = error_code(error)
                 raise CrmFatal(f"Salesforce rejected {kind} ({code}): {message}") from None
-            except requests.JSONDecodeError as error:
+            except json.JSONDecodeError as error:  # requests' own is one too
                 raise MalformedAnswer(f"Salesforce's answer to {kind} is not JSON ({error.msg} "
                                       f"at character {error.pos})") from None
             except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
@@ -577,8 +579,10 @@ class SalesforceClient:
                 subrequest["httpHeaders"] = {"Sforce-Auto-Assign": "FALSE"}
             subrequests.append(subrequest)
         body = {"allOrNone": False, "compositeRequest": subrequests}
+        # The body encoded here, several times faster than requests' json= (simple-
+        # salesforce sends every call as application/json).
         answer = self.call("collections", lambda sf: sf.restful(
-            "composite", method="POST", json=body))
+            "composite", method="POST", data=json_bytes(body)))
         # Checked once answered, never retried here: the writes may have landed.
         found = answers.composite(answer, len(calls))
         results = []
@@ -600,9 +604,18 @@ class SalesforceClient:
                 "records": [{"attributes": {"type": sobject}, **r} for r in records]}
         headers = {} if auto_assign else {"Sforce-Auto-Assign": "FALSE"}
         result = self.call("collections", lambda sf: sf.restful(
-            path, method=method, json=body, headers=headers))
+            path, method=method, data=json_bytes(body), headers=headers))
         # Checked once answered, never retried here: the write may have landed.
         return answers.collections_results(result, len(records))
+
+
+class _Salesforce(Salesforce):
+    """simple-salesforce with its answers parsed by orjson, where it used the standard
+    parser with an OrderedDict for every object: a query page of 2,000 records holds
+    4,000 of them."""
+
+    def parse_result_to_json(self, result: requests.Response) -> Any:
+        return loads(result.content)
 
 
 def _reading_answer(error: Exception) -> bool:

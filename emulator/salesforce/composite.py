@@ -5,7 +5,6 @@ as in Salesforce."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +13,14 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from syncledger.emulator.salesforce.errors import ApiError
-from syncledger.emulator.salesforce.http import Ctx, Route, error_response, json_response
+from syncledger.emulator.salesforce.http import (
+    Ctx,
+    Route,
+    error_response,
+    json_response,
+    json_text,
+    parse_json,
+)
 
 MAX_SUBREQUESTS = 25
 MAX_COLLECTIONS = 5
@@ -54,7 +60,7 @@ def _answer(ctx: Ctx, adapter: Any, routes: list[Route], sub: Any) -> dict[str, 
         headers = [(str(k), str(v)) for k, v in (sub.get("httpHeaders") or {}).items()]
         environ = EnvironBuilder(path=url.partition("?")[0], query_string=url.partition("?")[2],
                                  method=method, headers=headers,
-                                 data=json.dumps(sub.get("body")) if "body" in sub else None,
+                                 data=json_text(sub.get("body")) if "body" in sub else None,
                                  content_type="application/json").get_environ()
         try:
             index, args = adapter.match(path_info=environ["PATH_INFO"].rstrip("/"),
@@ -69,5 +75,5 @@ def _answer(ctx: Ctx, adapter: Any, routes: list[Route], sub: Any) -> dict[str, 
     except ApiError as error:
         response = error_response(error)
     raw = response.get_data()
-    return {"body": json.loads(raw) if raw else None, "httpHeaders": {},
+    return {"body": parse_json(raw) if raw else None, "httpHeaders": {},
             "httpStatusCode": response.status_code, "referenceId": reference}

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from werkzeug.wrappers import Request, Response
 
 from syncledger.emulator.salesforce.errors import ApiError
@@ -35,7 +36,7 @@ class Ctx:
         if not raw:
             return None
         try:
-            return json.loads(raw)
+            return parse_json(raw)
         except ValueError as exc:
             raise ApiError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc}") from None
 
@@ -57,9 +58,25 @@ class Route:
     kinds: dict[str, str]   # method -> stats kind ("admin" and "public" are not API calls)
 
 
+def parse_json(raw: str | bytes) -> Any:
+    """The emulator serves the sync's whole traffic in its process (tests, the benchmarks):
+    orjson, several times faster, parses what it can; the standard parser the rest (NaN,
+    integers beyond 64 bits) and words its errors."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
+def json_text(body: Any) -> bytes:
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # what orjson does not write (integers beyond 64 bits)
+        return json.dumps(body, separators=(",", ":")).encode()
+
+
 def json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status=status,
-                    content_type=JSON_TYPE)
+    return Response(json_text(body), status=status, content_type=JSON_TYPE)
 
 
 def error_response(error: ApiError) -> Response:
