@@ -9,11 +9,12 @@ carries the Lead Status that step would write, so it finds nothing left to do.""
 from __future__ import annotations
 
 import heapq
+import weakref
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import count, islice
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
@@ -522,6 +523,22 @@ def lead_status(run: RunContext, steps: list[Step], person: Person, current: str
     return None, None, reasons
 
 
+T = TypeVar("T")
+
+
+def _weakly(method: Callable[[str], T]) -> Callable[[str], T]:
+    """A method its object's own parts call, without the reference back that would make
+    a cycle: a planner's left each chunk's people and writes to the cycle collector."""
+    ref = weakref.WeakMethod(method)
+
+    def call(arg: str) -> T:
+        bound = ref()
+        assert bound is not None, "called after its object was gone"
+        return bound(arg)
+
+    return call
+
+
 class Planner:
     """Plans due people one at a time: reads what the plan needs (the target, its mirror,
     the Account looked up), asks `plan_outbound`, and records what it decides (the intents
@@ -556,7 +573,7 @@ class Planner:
             Owners(directory.member_emails, directory.crm_user_emails,
                    directory.member_by_email, directory.crm_user_by_email,
                    run.settings.connecting_member),
-            run.org, self._lengths, run.gateway.as_held, run.settings.recreate)
+            run.org, _weakly(self._lengths), run.gateway.as_held, run.settings.recreate)
 
     def _lengths(self, stream: str) -> Mapping[str, int | None]:
         if stream == STATUS_STREAM and not self.describe.has(stream):
