@@ -13,7 +13,7 @@ import weakref
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import count, islice
+from itertools import chain, count, islice
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -21,6 +21,7 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Text, cast, select
 
 from syncledger.adapters.aggregate_cache import AggregateCache
+from syncledger.adapters.in_lists import in_slices
 from syncledger.adapters.json_text import loads
 from syncledger.adapters.kill_points import kill_point
 from syncledger.adapters.read_ahead import Ahead
@@ -128,26 +129,26 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
     statuses = [s for s in run.integration.steps() if s.enabled and s.target == STATUS_TARGET
                 ] if only is None and STATUS_STREAM in steps else []
     batches = Batches(run, steps)
-    if only is None:
-        _guard_mass_changes(run, steps, describe, statuses, _due_people(
-            run, cursors, full or start == 0, start, position, only, made_by))
-    label = " + ".join(step.name for step in steps.values())
+    first = list(islice(due, PLAN_CHUNK))
+    if len(first) == PLAN_CHUNK:
+        # A run this large writes: the describes its first chunk will read (and the Lead
+        # Statuses, with the Lead's) are asked now, their round trips passing while the
+        # guard and the first chunk work. A smaller run asks when it first writes.
+        streams = _first_targets(run, steps, first)
+        describe.ask_ahead(streams)
+        if STATUS_STREAM in streams and statuses and run.lead_statuses is None \
+                and run.lead_statuses_ahead is None:
+            run.lead_statuses_ahead = Ahead(partial(read_lead_statuses, run),
+                                            run.gateway.side_by_side)
+    due = chain(first, due)
     try:
-        while chunk := list(islice(due, PLAN_CHUNK)):
-            run.advanced(label, len(chunk))
-            planner = run.app.decide(partial(_plan_chunk, run, steps, describe, statuses,
-                                             chunk))
-            planner.tally()
-            batches.add(planner.writes)
-            if run.should_stop():
-                batches.flush()
-                return  # the position stays: what is left is due next run
-        batches.flush(meanwhile)
-    except BaseException:
-        # Planning failed (or a send stopped) with a send in flight: its outcomes are
-        # recorded before the run stops on what came first.
-        batches.settle()
-        raise
+        if only is None:
+            _guard_mass_changes(run, steps, describe, statuses, _due_people(
+                run, cursors, full or start == 0, start, position, only, made_by))
+        if not _plan_and_send(run, steps, describe, statuses, batches, due, meanwhile):
+            return  # the position stays: what is left is due next run
+    finally:
+        describe.close()
     if only is None:
         def advance() -> None:
             cache = AggregateCache(run.app)
@@ -159,6 +160,52 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
 
         run.app.decide(advance)
         kill_point("outbound.advanced")
+
+
+def _first_targets(run: RunContext, steps: dict[str, Step], people: list[UUID]) -> list[str]:
+    """The objects these people's writes go to as Planner._target finds them by their links:
+    the first linked one, or the one a new person is created as (an email match found while
+    planning may send one elsewhere, whose describe is then read when it is needed)."""
+    table = PEOPLE.tables["people"]
+    streams = [s for s in run.gateway.people.streams if s in steps]
+    found: set[str] = set()
+    with run.app.database.reader.connect() as connection:
+        for part in in_slices([p.hex for p in people], PLAN_CHUNK):
+            for links in connection.scalars(select(table.c.links)
+                                            .where(table.c.uuid.in_(part))):
+                live = {link["object"] for link in links or []
+                        if link["crm"] == run.crm and not link["deleted"]}
+                linked = [s for s in run.gateway.people.streams if s in live]
+                if not linked:
+                    found.add(streams[-1])
+                elif linked[0] in steps:
+                    found.add(linked[0])
+    return sorted(found)
+
+
+def _plan_and_send(run: RunContext, steps: dict[str, Step], describe: Describes,
+                   statuses: list[Step], batches: Batches, due: Iterator[UUID],
+                   meanwhile: Callable[[], object] | None) -> bool:
+    """The due people planned a chunk at a time and their writes sent; False when the run
+    was asked to stop before the end."""
+    label = " + ".join(step.name for step in steps.values())
+    try:
+        while chunk := list(islice(due, PLAN_CHUNK)):
+            run.advanced(label, len(chunk))
+            planner = run.app.decide(partial(_plan_chunk, run, steps, describe, statuses,
+                                             chunk))
+            planner.tally()
+            batches.add(planner.writes)
+            if run.should_stop():
+                batches.flush()
+                return False
+        batches.flush(meanwhile)
+    except BaseException:
+        # Planning failed (or a send stopped) with a send in flight: its outcomes are
+        # recorded before the run stops on what came first.
+        batches.settle()
+        raise
+    return True
 
 
 class MassChangesRefused(RuntimeError):
@@ -344,21 +391,37 @@ def _plan_chunk(run: RunContext, steps: dict[str, Step], describe: Describes,
 
 
 class Describes:
-    """Each object's fields (describe), read once a run, when a write to it is first planned:
-    a run with nothing to write spends no call on them."""
+    """Each object's fields (describe), read once a run, when a write to it is first planned
+    (a run with nothing to write spends no call on them), or asked ahead by a large run."""
 
     def __init__(self, run: RunContext) -> None:
         self.run = run
         self._fields: dict[str, dict[str, Any]] = {}
         self._lengths: dict[str, dict[str, int | None]] = {}
+        self._ahead: dict[str, Ahead[dict[str, Any]]] = {}
 
     def has(self, stream: str) -> bool:
+        """Whether the stream's fields are read (not only asked)."""
         return stream in self._fields
+
+    def ask_ahead(self, streams: list[str]) -> None:
+        for stream in streams:
+            if stream not in self._fields and stream not in self._ahead:
+                self._ahead[stream] = Ahead(partial(self.run.gateway.describe, stream),
+                                            self.run.gateway.side_by_side)
 
     def fields(self, stream: str) -> dict[str, Any]:
         if stream not in self._fields:
-            self._fields[stream] = self.run.gateway.describe(stream)
+            ahead = self._ahead.pop(stream, None)
+            self._fields[stream] = ahead.result() if ahead is not None else \
+                self.run.gateway.describe(stream)
         return self._fields[stream]
+
+    def close(self) -> None:
+        """No describe asked ahead outlives the steps (one never taken is dropped)."""
+        for ahead in self._ahead.values():
+            ahead.close()
+        self._ahead.clear()
 
     def lengths(self, stream: str) -> Mapping[str, int | None]:
         if stream not in self._lengths:  # asked once a planned write

@@ -14,6 +14,7 @@ from sync_support import STATUSES, Org, connected_org, contact, lead, person
 from syncledger.adapters.aggregate_cache import AggregateCache
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.adapters.gateways import live_gateway
+from syncledger.adapters.store_opening import open_store
 from syncledger.commands.configure import apply_configuration
 from syncledger.commands.replay_run import replay_run
 from syncledger.commands.sync_outbound import PLAN_CHUNK
@@ -118,3 +119,44 @@ def test_the_lead_status_picklist_is_asked_with_the_leads_describe(
         assert concurrency(org)["max_in_flight"] == 2
         again = replay_run(sqlite_store, report.run_id)
         assert again.same and not again.not_replayed, again
+
+
+def _leads_run(store: SyncLedger, tmp: Path, people: int) -> tuple[Counter[str], int]:
+    """A first sync of `people` new app people, some with a status: its calls, and the most
+    it had in flight together."""
+    tmp.mkdir()
+    with connected_org(store, tmp) as org:
+        org.load(LeadStatus=STATUSES)
+        integration = AggregateCache(store).find(integration_id("salesforce"))
+        current = integration.configuration()
+        # The outbound people steps (Contacts too) and the status steps; no pull.
+        steps = tuple(replace(step, enabled=step.target == STATUS_TARGET or (
+            step.is_people and not step.inbound)) for step in current.steps)
+        apply_configuration(store, replace(current, profile="custom", steps=steps),
+                            "tm-alice", "test")
+        org.import_lines([person(n, **({"status": "Replied"} if n % 2 else {}))
+                          for n in range(people)])
+        org.admin("POST", "faults", {"latency_ms": LATENCY_MS})
+        before = org.stats()
+        report = org.sync()
+        assert report.counts["leads"]["created"] == people
+        assert report.counts["statuses"]["updated"] == people // 2
+        again = replay_run(store, report.run_id)
+        assert again.same and not again.not_replayed, again
+        return spent(org, before), concurrency(org)["max_in_flight"]
+
+
+def test_a_large_run_asks_its_describe_and_statuses_ahead_with_the_same_calls(
+        sqlite_store: SyncLedger, tmp_path: Path) -> None:
+    """A run of a full chunk of due people or more asks the describes its first chunk will
+    read (and the Lead Status picklist) before the mass-change guard and the chunk's own
+    work, where a smaller run asks them as it plans its first write: the same calls, only
+    earlier, and no describe of an object it does not write (the Contacts step is on)."""
+    small, small_in_flight = _leads_run(open_store(f"sqlite:///{tmp_path / 'small.db'}"),
+                          tmp_path / "small", PLAN_CHUNK - 1)
+    large, in_flight = _leads_run(sqlite_store, tmp_path / "large", PLAN_CHUNK)
+    assert large == small
+    assert large["describe"] == 1  # the Lead's: a new person is created as a Lead
+    # Asked ahead, the describe and the picklist were in flight while the first chunk
+    # looked its people up by email; the smaller run asked each as it came to need it.
+    assert in_flight == 3 and small_in_flight < in_flight
