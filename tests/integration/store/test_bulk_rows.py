@@ -19,16 +19,20 @@ def a_table() -> Table:
                  Column("gone", Boolean, nullable=False))
 
 
+# Rows with empty, nested and missing JSON values, a JSON text and both booleans.
+ROWS: list[dict[str, Any]] = [
+    {"uuid": "a", "name": "Ada", "tags": [], "extra": None, "gone": False},
+    {"uuid": "b", "name": None, "tags": ["x", {"y": 1}], "extra": {"k": [1, None]},
+     "gone": True},
+    {"uuid": "c", "name": "Cy", "tags": {}, "extra": "", "gone": False},
+]
+
+
 def test_inserted_and_updated_rows_read_back_as_written_through_sqlalchemy(
         store: SyncLedger) -> None:
     # Given rows with empty, nested and missing JSON values, and one written the usual way
     table = a_table()
-    rows: list[dict[str, Any]] = [
-        {"uuid": "a", "name": "Ada", "tags": [], "extra": None, "gone": False},
-        {"uuid": "b", "name": None, "tags": ["x", {"y": 1}], "extra": {"k": [1, None]},
-         "gone": True},
-        {"uuid": "c", "name": "Cy", "tags": {}, "extra": "", "gone": False},
-    ]
+    rows = ROWS
     with store.database.writer.begin() as connection:
         table.create(connection)
         connection.execute(table.insert(), [{**rows[0], "uuid": "usual"}])
@@ -49,12 +53,7 @@ def test_inserted_and_updated_rows_read_back_as_written_through_sqlalchemy(
 def test_rows_read_by_key_past_sqlalchemy_are_the_rows_sqlalchemy_reads(
         store: SyncLedger) -> None:
     table = a_table()
-    rows: list[dict[str, Any]] = [
-        {"uuid": "a", "name": "Ada", "tags": [], "extra": None, "gone": False},
-        {"uuid": "b", "name": None, "tags": ["x", {"y": 1}], "extra": {"k": [1, None]},
-         "gone": True},
-        {"uuid": "c", "name": "Cy", "tags": {}, "extra": "", "gone": False},
-    ]
+    rows = ROWS
     with store.database.writer.begin() as connection:
         table.create(connection)
         connection.execute(table.insert(), rows)
