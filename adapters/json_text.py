@@ -1,7 +1,7 @@
 """Parsing stored JSON with orjson, several times faster than the standard library's parser;
 the standard parser still reads the few texts orjson refuses (integers beyond 64 bits, NaN),
-which the standard library's encoder may have written. Writing a CRM request's body the same
-way, the standard encoder writing what orjson refuses."""
+which the standard library's encoder may have written. JSON is written the same way (a CRM
+request's body, a view row's JSON values), the standard encoder writing what orjson refuses."""
 
 from __future__ import annotations
 

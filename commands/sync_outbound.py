@@ -136,10 +136,8 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
         # guard and the first chunk work. A smaller run asks when it first writes.
         streams = _first_targets(run, steps, first)
         describe.ask_ahead(streams)
-        if STATUS_STREAM in streams and statuses and run.lead_statuses is None \
-                and run.lead_statuses_ahead is None:
-            run.lead_statuses_ahead = Ahead(partial(read_lead_statuses, run),
-                                            run.gateway.side_by_side)
+        if STATUS_STREAM in streams and statuses:
+            ask_lead_statuses_ahead(run)
     due = chain(first, due)
     try:
         if only is None:
@@ -162,6 +160,13 @@ def run_outbound(run: RunContext, steps: dict[str, Step], full: bool,
         kill_point("outbound.advanced")
 
 
+def _live_objects(run: RunContext, links: list[dict[str, Any]] | None) -> set[str]:
+    """The objects a person's links (as the people view holds them) hold live records of,
+    in this run's CRM."""
+    return {link["object"] for link in links or []
+            if link["crm"] == run.crm and not link["deleted"]}
+
+
 def _first_targets(run: RunContext, steps: dict[str, Step], people: list[UUID]) -> list[str]:
     """The objects these people's writes go to as Planner._target finds them by their links:
     the first linked one, or the one a new person is created as (an email match found while
@@ -173,8 +178,7 @@ def _first_targets(run: RunContext, steps: dict[str, Step], people: list[UUID]) 
         for part in in_slices([p.hex for p in people], PLAN_CHUNK):
             for links in connection.scalars(select(table.c.links)
                                             .where(table.c.uuid.in_(part))):
-                live = {link["object"] for link in links or []
-                        if link["crm"] == run.crm and not link["deleted"]}
+                live = _live_objects(run, links)
                 linked = [s for s in run.gateway.people.streams if s in live]
                 if not linked:
                     found.add(streams[-1])
@@ -260,9 +264,7 @@ def _linked_due(run: RunContext, due: Iterator[UUID]) -> list[list[UUID]]:
             rows = connection.execute(select(table.c.uuid, table.c.links).where(
                 table.c.uuid.in_([p.hex for p in chunk]),
                 cast(table.c.links, Text).like(f'%"{run.crm}"%')))
-            live = [UUID(uuid) for uuid, links in rows
-                    if any(link["crm"] == run.crm and not link["deleted"]
-                           for link in links or [])]
+            live = [UUID(uuid) for uuid, links in rows if _live_objects(run, links)]
         if live:
             found.append(sorted(live))
     return found
@@ -344,9 +346,8 @@ def all_people(run: RunContext, linked_to: str | None = None,
                                       .order_by(table.c.uuid).limit(PEOPLE_PAGE)).all()
         for row in page:
             person = UUID(row[0])
-            if linked_to is None or person.int in linked_already or any(
-                    link["object"] == linked_to and link["crm"] == run.crm
-                    and not link["deleted"] for link in loads(row[1])):
+            if linked_to is None or person.int in linked_already \
+                    or linked_to in _live_objects(run, loads(row[1])):
                 yield person
         if len(page) < PEOPLE_PAGE:
             return
@@ -548,6 +549,14 @@ def lead_status_picklist(run: RunContext) -> dict[str, str]:
     return run.lead_statuses
 
 
+def ask_lead_statuses_ahead(run: RunContext) -> None:
+    """The Lead Status picklist asked now, for lead_status_picklist to take, unless it is
+    read or asked already."""
+    if run.lead_statuses is None and run.lead_statuses_ahead is None:
+        run.lead_statuses_ahead = Ahead(partial(read_lead_statuses, run),
+                                        run.gateway.side_by_side)
+
+
 def read_lead_statuses(run: RunContext) -> dict[str, str]:
     picklist: dict[str, str] = {}
     for value, label in run.gateway.picklist(STATUS_STREAM, STATUS_FIELD):
@@ -647,11 +656,9 @@ class Planner:
         """The Lead's describe is read for the first time, for a Lead whose Status the
         picklist will map: the picklist is asked alongside, one round trip for both."""
         run, person = self.run, self.planning
-        if person is not None and self.statuses and run.lead_statuses is None \
-                and run.lead_statuses_ahead is None \
+        if person is not None and self.statuses \
                 and any(status_values(run, self.statuses, person)):
-            run.lead_statuses_ahead = Ahead(partial(read_lead_statuses, run),
-                                            run.gateway.side_by_side)
+            ask_lead_statuses_ahead(run)
 
     def prefetch(self, chunk: list[UUID]) -> None:
         """Match by email in batched queries where no inbound step keeps the mirror current

@@ -7,18 +7,16 @@ and the driver gets plain tuples or dicts in its own parameter style."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-import orjson
 from sqlalchemy import JSON, Boolean, Connection, Table, bindparam
 from sqlalchemy.engine.interfaces import Dialect
 
 from syncledger.adapters.in_lists import in_slices
-from syncledger.adapters.json_text import loads
+from syncledger.adapters.json_text import json_bytes, loads
 
 KEY = "key_"  # the bound name of the primary key in updates (a column's own name is taken)
 
@@ -144,10 +142,7 @@ def _json(value: Any) -> str:
     # Most list, dict and sequence columns are empty: their text needs no encoder.
     if not value and type(value) in _EMPTY:
         return _EMPTY[type(value)]
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # what orjson refuses (keys that are not text, big integers)
-        return json.dumps(value)
+    return json_bytes(value).decode()
 
 
 @lru_cache(maxsize=64)

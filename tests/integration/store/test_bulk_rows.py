@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, MetaData, String, Table, select
+from sqlalchemy import JSON, Boolean, Column, Connection, MetaData, String, Table, select
 
 from syncledger.adapters.event_store import SyncLedger
 from syncledger.projections.bulk_rows import insert_rows, rows_by_key, update_rows
@@ -17,6 +17,10 @@ def a_table() -> Table:
                  Column("tags", JSON, nullable=False),
                  Column("extra", JSON),
                  Column("gone", Boolean, nullable=False))
+
+
+def read_through_sqlalchemy(connection: Connection, table: Table) -> dict[str, Any]:
+    return {row["uuid"]: dict(row) for row in connection.execute(select(table)).mappings()}
 
 
 # Rows with empty, nested and missing JSON values, a JSON text and both booleans.
@@ -32,33 +36,29 @@ def test_inserted_and_updated_rows_read_back_as_written_through_sqlalchemy(
         store: SyncLedger) -> None:
     # Given rows with empty, nested and missing JSON values, and one written the usual way
     table = a_table()
-    rows = ROWS
     with store.database.writer.begin() as connection:
         table.create(connection)
-        connection.execute(table.insert(), [{**rows[0], "uuid": "usual"}])
+        connection.execute(table.insert(), [{**ROWS[0], "uuid": "usual"}])
 
         # When they are inserted in bulk, then two of them updated in bulk
-        insert_rows(connection, table, rows)
-        changed = [{**rows[0], "name": "Ada L.", "tags": ["t"]},
-                   {**rows[2], "extra": None, "gone": True}]
+        insert_rows(connection, table, ROWS)
+        changed = [{**ROWS[0], "name": "Ada L.", "tags": ["t"]},
+                   {**ROWS[2], "extra": None, "gone": True}]
         update_rows(connection, table, changed)
 
         # Then every row reads back with the values given, as SQLAlchemy's own insert does
-        found = {row["uuid"]: dict(row) for row in
-                 connection.execute(select(table)).mappings()}
-    assert found == {"usual": {**rows[0], "uuid": "usual"}, "a": changed[0], "b": rows[1],
+        found = read_through_sqlalchemy(connection, table)
+    assert found == {"usual": {**ROWS[0], "uuid": "usual"}, "a": changed[0], "b": ROWS[1],
                      "c": changed[1]}
 
 
 def test_rows_read_by_key_past_sqlalchemy_are_the_rows_sqlalchemy_reads(
         store: SyncLedger) -> None:
     table = a_table()
-    rows = ROWS
     with store.database.writer.begin() as connection:
         table.create(connection)
-        connection.execute(table.insert(), rows)
-        usual = {row["uuid"]: dict(row) for row in
-                 connection.execute(select(table)).mappings()}
+        connection.execute(table.insert(), ROWS)
+        usual = read_through_sqlalchemy(connection, table)
         # Asked in IN lists of a few lengths (the last key given again fills one up), and
         # a key no row has is simply not found.
         found = rows_by_key(connection, table, ["c", "a", "b", "nobody"], a_query=2)
